@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Lethe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lethe", targets: ["lethe"]),
+        .library(name: "LetheCore", targets: ["LetheCore"]),
+        .library(name: "LetheSCIM", targets: ["LetheSCIM"]),
+        .library(name: "LetheApp", targets: ["LetheApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // Pure heart: model, policies and their validation, planner. No network, no database.
+        .target(
+            name: "LetheCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // SCIM 2.0 client: filters, PatchOp, errors, transport protocol and its AsyncHTTPClient implementation.
+        .target(
+            name: "LetheSCIM",
+            dependencies: [
+                "LetheCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Composition root: loads policies from disk and builds clients; the CLI and the tests call it.
+        .target(
+            name: "LetheApp",
+            dependencies: ["LetheCore", "LetheSCIM", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "lethe",
+            dependencies: [
+                "LetheCore", "LetheSCIM", "LetheApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LetheCoreTests",
+            dependencies: ["LetheCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,174 @@
+/// What one connected system holds about customers, why, and what erasure means there.
+///
+/// Loaded from one YAML file in `policies/`; see the README's policy reference.
+public struct TargetPolicy: Sendable, Hashable {
+    /// Unique name of the target (`shop`, `crm`).
+    public var target: String
+    public var description: String
+    public var connection: Connection
+    /// Ordered: the first attribute the request has an identifier for is used.
+    public var match: [MatchAttribute]
+    /// The target's userName is the subject's e-mail address, so a request that gives only
+    /// an e-mail can still be matched on userName (`identity.user_name_is_email`).
+    public var userNameIsEmail: Bool
+    public var shares: [Share]
+    public var erasure: ErasureRule
+    /// The file the policy came from, for messages.
+    public var sourceFile: String
+
+    public init(
+        target: String, description: String, connection: Connection, match: [MatchAttribute],
+        shares: [Share], erasure: ErasureRule, sourceFile: String, userNameIsEmail: Bool = false
+    ) {
+        self.userNameIsEmail = userNameIsEmail
+        self.target = target
+        self.description = description
+        self.connection = connection
+        self.match = match
+        self.shares = shares
+        self.erasure = erasure
+        self.sourceFile = sourceFile
+    }
+
+    /// The attribute and value to find the subject by: the first `match` entry the request
+    /// has a value for. Nil when the request has none of them.
+    public func lookup(for subject: SubjectIdentifiers) -> (attribute: MatchAttribute, value: String)? {
+        for attribute in match {
+            if let value = subject.value(for: attribute) { return (attribute, value) }
+            if attribute == .userName, userNameIsEmail, let email = subject.value(for: .email) { return (attribute, email) }
+        }
+        return nil
+    }
+
+    /// Every group named by any share, in first-seen order.
+    public var allGroups: [String] { shares.flatMap(\.groups).uniqued() }
+}
+
+/// Where a target is and how Lethe talks to it.
+public struct Connection: Sendable, Hashable {
+    /// SCIM base URL, e.g. `https://crm.example.com/scim/v2`.
+    public var baseURL: String
+    public var auth: AuthSettings
+    /// Per-request timeout.
+    public var timeout: TimeSpan
+    /// At most this many requests in flight to this target.
+    public var maxConcurrency: Int
+    /// At most this many requests per period to this target.
+    public var rateLimit: RateLimit?
+    public var retry: RetrySettings
+
+    public init(
+        baseURL: String, auth: AuthSettings, timeout: TimeSpan = .seconds(30), maxConcurrency: Int = 4,
+        rateLimit: RateLimit? = nil, retry: RetrySettings = RetrySettings()
+    ) {
+        self.baseURL = baseURL
+        self.auth = auth
+        self.timeout = timeout
+        self.maxConcurrency = maxConcurrency
+        self.rateLimit = rateLimit
+        self.retry = retry
+    }
+}
+
+/// How to authenticate to a target. Only the *names* of environment variables are
+/// kept here; the secrets themselves are read when a client is built.
+public enum AuthSettings: Sendable, Hashable {
+    case none
+    case bearer(tokenEnv: String)
+    case basic(usernameEnv: String, passwordEnv: String)
+    case oauth2ClientCredentials(tokenURL: String, clientIdEnv: String, clientSecretEnv: String, scope: String?)
+
+    /// The environment variables this auth reads.
+    public var environmentNames: [String] {
+        switch self {
+        case .none: []
+        case .bearer(let token): [token]
+        case .basic(let user, let password): [user, password]
+        case .oauth2ClientCredentials(_, let id, let secret, _): [id, secret]
+        }
+    }
+}
+
+/// Backoff settings for transient failures.
+public struct RetrySettings: Sendable, Hashable {
+    /// First delay.
+    public var base: TimeSpan
+    /// Cap on any single delay.
+    public var max: TimeSpan
+    /// Attempts in all, the first one included.
+    public var maxAttempts: Int
+
+    public init(base: TimeSpan = .seconds(1), max: TimeSpan = .seconds(300), maxAttempts: Int = 8) {
+        self.base = base
+        self.max = max
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// Lawful basis of a share (GDPR Art. 6(1)).
+public enum LawfulBasis: String, Sendable, Hashable, Codable, CaseIterable {
+    case consent
+    case contract
+    case legalObligation = "legal_obligation"
+    case legitimateInterest = "legitimate_interest"
+    case vitalInterest = "vital_interest"
+    case publicTask = "public_task"
+}
+
+/// What a target holds under one purpose and basis.
+public struct Share: Sendable, Hashable {
+    public var purpose: String
+    public var basis: LawfulBasis
+    public var attributes: [AttributePath]
+    public var groups: [String]
+    /// How long the data must be kept (legal obligation), counted from the request's receipt.
+    public var retention: RetentionPeriod?
+
+    public init(purpose: String, basis: LawfulBasis, attributes: [AttributePath], groups: [String] = [], retention: RetentionPeriod? = nil) {
+        self.purpose = purpose
+        self.basis = basis
+        self.attributes = attributes
+        self.groups = groups
+        self.retention = retention
+    }
+}
+
+/// What erasure means in a target.
+public struct ErasureRule: Sendable, Hashable {
+    public var action: ErasureAction
+    /// Per attribute, how to anonymize; attributes not listed get the default (`remove`,
+    /// or `random` for the required `userName`).
+    public var anonymize: [AttributePath: AnonymizeStrategy]
+
+    public init(action: ErasureAction, anonymize: [AttributePath: AnonymizeStrategy] = [:]) {
+        self.action = action
+        self.anonymize = anonymize
+    }
+}
+
+/// The target's answer to "forget this person".
+public enum ErasureAction: String, Sendable, Hashable, Codable, CaseIterable {
+    case delete
+    case anonymize
+    case deactivate
+}
+
+/// How one attribute is made to stop identifying the subject.
+public enum AnonymizeStrategy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The attribute is removed.
+    case remove
+    /// The value is replaced by a fixed marker.
+    case redact
+    /// The value is replaced by a random one (for required, unique attributes like userName).
+    case random
+    /// The value is replaced by a keyed hash: pseudonymisation, not anonymisation (Recital 26).
+    case pseudonym
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, without repeats.
+    public func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

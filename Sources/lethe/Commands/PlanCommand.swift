@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import LetheApp
+import LetheCore
+
+/// `lethe plan`: what a request would do in every target, without filing anything.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what an erasure or a consent withdrawal would do in each target. Changes nothing.",
+        discussion: """
+            Examples:
+              lethe plan --erase --email ana@example.com
+              lethe plan --revoke marketing --email ana@example.com --json
+              lethe plan --erase --external-id C-1042 --email ana@example.com
+
+            Each target gets one action: delete, anonymize, deactivate, remove_attributes, \
+            leave_groups, none, or needs_review (when no identifier it can match on is given). \
+            Data kept under a legal obligation is listed with its basis and the date it is kept until.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var subject: SubjectOptions
+
+    @Flag(help: "Plan an erasure (GDPR Art. 17).")
+    var erase = false
+
+    @Option(name: .customLong("revoke"), help: ArgumentHelp("Plan a withdrawal of consent for this purpose (repeatable, GDPR Art. 7(3)).", valueName: "purpose"))
+    var revoke: [String] = []
+
+    @Option(help: ArgumentHelp("Day the request was received, YYYY-MM-DD (default: today, UTC).", valueName: "date"))
+    var received: String?
+
+    @Flag(help: "Print the plan as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard erase != !revoke.isEmpty else {
+            throw ValidationError("say what to plan: --erase, or --revoke PURPOSE (not both)")
+        }
+        try subject.validate()
+        if let received, CalendarDate(iso: received) == nil {
+            throw ValidationError("--received '\(received)' is not a date; write YYYY-MM-DD")
+        }
+    }
+
+    func run() async throws {
+        let policies: PolicySet
+        switch PolicyDirectory.load(global.policyDirectory) {
+        case .success(let set): policies = set
+        case .failure(let error):
+            Output.error(error.description)
+            throw ExitStatus.dataError
+        }
+        let day = received.flatMap(CalendarDate.init(iso:)) ?? CalendarDate(secondsSince1970: Date().timeIntervalSince1970)
+        let kind: RequestKind = erase ? .erasure : .revocation(purposes: revoke.uniqued())
+        let request = PlanningRequest(kind: kind, subject: subject.identifiers, received: day)
+        let actions: [PlannedAction]
+        do {
+            actions = try Planner(policies: policies).plan(request)
+        } catch {
+            Output.error("lethe plan: \(error)")
+            throw ExitStatus.usage
+        }
+        if json {
+            try Output.json(actions.map(PlanJSON.init))
+            return
+        }
+        let title = erase ? "erasure" : "withdrawal of consent for \(kind.purposes.joined(separator: ", "))"
+        Output.line("Plan: \(title), received \(day), due \(day.adding(months: 1)). Nothing has been filed.")
+        for action in actions {
+            Output.line()
+            Output.line(PlanText.render(action))
+        }
+    }
+}
+
+/// Identifiers of the subject, shared by plan, erase and revoke.
+struct SubjectOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The subject's e-mail address.", valueName: "address"))
+    var email: String?
+
+    @Option(name: .customLong("external-id"), help: ArgumentHelp("The subject's externalId in the connected systems.", valueName: "id"))
+    var externalId: String?
+
+    @Option(name: .customLong("user-name"), help: ArgumentHelp("The subject's SCIM userName.", valueName: "name"))
+    var userName: String?
+
+    func validate() throws {
+        guard [email, externalId, userName].contains(where: { !($0 ?? "").isEmpty }) else {
+            throw ValidationError("name the subject: --email, --external-id or --user-name")
+        }
+        if let email, !IdentifierSyntax.isPlausibleEmail(email) {
+            throw ValidationError("--email is not an e-mail address (expected local@domain)")
+        }
+    }
+
+    var identifiers: SubjectIdentifiers {
+        SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
+    }
+}
+
+/// The JSON shape of one planned action: `{target, operation, attributes, groups, retained, reason}`.
+struct PlanJSON: Encodable {
+    var target: String
+    var operation: String
+    var match: String?
+    var attributes: [String]
+    var strategies: [String: String]
+    var groups: [String]
+    var retained: [Retained]
+    var pseudonymised: [String]
+    var reason: String
+
+    struct Retained: Encodable {
+        var purpose: String
+        var basis: String
+        var attributes: [String]
+        var groups: [String]
+        var until: String
+    }
+
+    init(_ action: PlannedAction) {
+        target = action.target
+        operation = action.operation.rawValue
+        match = action.match?.rawValue
+        attributes = action.attributes.map(\.path.description)
+        strategies = Dictionary(uniqueKeysWithValues: action.attributes.map { ($0.path.description, $0.strategy.rawValue) })
+        groups = action.groups
+        retained = action.retained.map {
+            Retained(purpose: $0.purpose, basis: $0.basis.rawValue, attributes: $0.attributes.map(\.description),
+                     groups: $0.groups, until: $0.until.description)
+        }
+        pseudonymised = action.pseudonymised.map(\.description)
+        reason = action.reason
+    }
+}
+
+/// The human rendering of a planned action.
+enum PlanText {
+    static func render(_ action: PlannedAction) -> String {
+        var lines = ["\(action.target): \(action.operation.rawValue)" + (action.match.map { " (found by \($0.rawValue))" } ?? "")]
+        if !action.attributes.isEmpty {
+            lines.append("  attributes: " + action.attributes.map { "\($0.path) → \($0.strategy.rawValue)" }.joined(separator: ", "))
+        }
+        if !action.groups.isEmpty {
+            lines.append("  leaves:     " + action.groups.joined(separator: ", "))
+        }
+        for kept in action.retained {
+            lines.append("  keeps:      \((kept.attributes.map(\.description) + kept.groups).joined(separator: ", ")) under \(kept.basis.rawValue) (\(kept.purpose)) until \(kept.until)")
+        }
+        if !action.pseudonymised.isEmpty {
+            lines.append("  note:       \(action.pseudonymised.map(\.description).joined(separator: ", ")) only pseudonymised (GDPR Recital 26)")
+        }
+        lines.append("  why:        \(action.reason)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+
+/// The `lethe` command: GDPR erasure and consent withdrawal across connected SCIM systems.
+@main
+struct Lethe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lethe",
+        abstract: "Erase a person everywhere their data was shared, prove it, and never touch the wrong person.",
+        discussion: """
+            Lethe reads one policy per connected system (policies/*.yaml: what is shared there, \
+            for which purpose, on which lawful basis) and turns GDPR erasure requests (Art. 17) \
+            and consent withdrawals (Art. 7(3)) into verified SCIM 2.0 changes in every system.
+
+            Start with:
+              lethe policy check                    validate the policies
+              lethe plan --erase --email E          see what an erasure would do, changing nothing
+
+            Every command takes --policies DIR (env LETHE_POLICIES, default policies) and \
+            --state DIR (env LETHE_STATE, default .lethe).
+            """,
+        version: LetheVersion.current,
+        subcommands: [PolicyCommand.self, PlanCommand.self]
+    )
+}
+
+enum LetheVersion {
+    static let current = "0.1.0"
+}
