@@ -58,7 +58,18 @@ let package = Package(
         .testTarget(
             name: "LetheCoreTests",
             dependencies: ["LetheCore"],
-            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        // Test support shared by every test target: the command runner, fakes, peers.
+        .target(
+            name: "LetheTesting",
+            dependencies: ["LetheCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Drives the built `lethe` binary as a user would.
+        .testTarget(
+            name: "LetheCLITests",
+            dependencies: ["lethe", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
     ]

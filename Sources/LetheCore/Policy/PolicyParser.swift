@@ -42,7 +42,7 @@ public struct PolicyParser: Sendable {
         let connection = fields["connection"].flatMap { parseConnection($0.value, reader: &reader) }
         let identity = fields["identity"].flatMap { parseIdentity($0.value, reader: &reader) }
         let shares = fields["shares"].flatMap { parseShares($0.value, reader: &reader) }
-        let erasure = fields["erasure"].flatMap { parseErasure($0.value, shares: shares ?? [], reader: &reader) }
+        let erasure = fields["erasure"].flatMap { parseErasure($0.value, shares: shares, reader: &reader) }
 
         guard let target, let connection, let identity, let shares, let erasure else { return nil }
         return TargetPolicy(
@@ -287,6 +287,7 @@ public struct PolicyParser: Sendable {
     }
 
     private func parseShare(_ node: Node, reader: inout YAMLReader) -> Share? {
+        let errorsBefore = reader.errorCount
         guard let fields = reader.fields(
             node, in: "a share", allowed: ["purpose", "basis", "attributes", "groups", "retention"],
             required: ["purpose", "basis"]
@@ -358,7 +359,8 @@ public struct PolicyParser: Sendable {
             valid = false
         }
         if attributes.isEmpty, groups.isEmpty {
-            if valid {
+            // Only when the share is otherwise sound: a misspelt key already explains an empty share.
+            if valid, reader.errorCount == errorsBefore {
                 let what = purpose.map { "purpose '\($0)'" } ?? "this share"
                 let consent = basis == .consent ? " under consent: there is nothing to withdraw" : ""
                 reader.error(node, "\(what) shares no attributes and no groups\(consent)",
@@ -366,13 +368,14 @@ public struct PolicyParser: Sendable {
                 valid = false
             }
         }
-        guard valid, let purpose, let basis else { return nil }
+        guard valid, reader.errorCount == errorsBefore, let purpose, let basis else { return nil }
         return Share(purpose: purpose, basis: basis, attributes: attributes, groups: groups, retention: retention)
     }
 
     // MARK: erasure
 
-    private func parseErasure(_ node: Node, shares: [Share], reader: inout YAMLReader) -> ErasureRule? {
+    /// `shares` is nil when they could not be read; cross-checks against them are then skipped.
+    private func parseErasure(_ node: Node, shares: [Share]?, reader: inout YAMLReader) -> ErasureRule? {
         guard let fields = reader.fields(node, in: "erasure", allowed: ["action", "anonymize"], required: ["action"]) else { return nil }
         var action: ErasureAction?
         if let n = fields["action"]?.value, let text = reader.string(n, "erasure.action") {
@@ -390,7 +393,7 @@ public struct PolicyParser: Sendable {
                 reader.error(n, "erasure.anonymize must map attributes to remove, redact, random or pseudonym")
                 return nil
             }
-            let shared = Set(shares.flatMap(\.attributes))
+            let shared = Set((shares ?? []).flatMap(\.attributes))
             for (keyNode, valueNode) in mapping {
                 guard let key = reader.string(keyNode, "an attribute in erasure.anonymize") else { valid = false; continue }
                 guard case .success(let resolved) = catalog.resolve(key) else {
@@ -418,7 +421,7 @@ public struct PolicyParser: Sendable {
                     reader.warning(valueNode, "'pseudonym' on \(resolved.path) is pseudonymisation, not anonymisation (GDPR Recital 26): the data stays personal data",
                                    hint: "use remove, redact or random for a real erasure; reports will list this attribute as pseudonymised")
                 }
-                if !shared.contains(resolved.path) && !shared.contains(resolved.path.parent) {
+                if shares != nil, !shared.contains(resolved.path) && !shared.contains(resolved.path.parent) {
                     reader.warning(keyNode, "'\(resolved.path)' is anonymized but no share lists it",
                                    hint: "add it to the share it is held under, so plans and reports say why it was there")
                 }

@@ -64,6 +64,7 @@ public struct PolicySet: Sendable {
             }
             policies.append(policy)
         }
+        diagnostics.sort { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) }
         if diagnostics.contains(where: { $0.severity == .error }) {
             return .failure(PolicyLoadError(diagnostics: diagnostics))
         }

@@ -12,7 +12,9 @@ struct YAMLReader {
         self.environment = environment
     }
 
-    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    var hasErrors: Bool { errorCount > 0 }
+
+    var errorCount: Int { diagnostics.count { $0.severity == .error } }
 
     mutating func error(_ node: Node?, _ message: String, hint: String? = nil) {
         report(.error, node?.mark, message, hint: hint)
@@ -23,8 +25,12 @@ struct YAMLReader {
     }
 
     mutating func report(_ severity: PolicyDiagnostic.Severity, _ mark: Mark?, _ message: String, hint: String? = nil) {
+        report(severity, at: (mark?.line ?? 1, mark?.column ?? 1), message, hint: hint)
+    }
+
+    mutating func report(_ severity: PolicyDiagnostic.Severity, at position: (line: Int, column: Int), _ message: String, hint: String? = nil) {
         diagnostics.append(PolicyDiagnostic(
-            file: file, line: mark?.line ?? 1, column: mark?.column ?? 1,
+            file: file, line: position.line, column: position.column,
             severity: severity, message: message, hint: hint))
     }
 
@@ -42,6 +48,12 @@ struct YAMLReader {
                  .composer(let context, let problem, let mark, _):
                 let where_ = context.map { " \($0.text)" } ?? ""
                 report(.error, mark, "YAML syntax: \(problem)\(where_)", hint: "check indentation and quoting on this line")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                for key in duplicates.sorted() {
+                    let position = Self.secondOccurrence(of: key, in: text, from: context.mark.line)
+                        ?? (context.mark.line, context.mark.column)
+                    report(.error, at: position, "'\(key)' appears twice in the same mapping", hint: "keep one of them")
+                }
             default:
                 report(.error, nil, "YAML syntax: \(error)")
             }
@@ -50,6 +62,23 @@ struct YAMLReader {
             report(.error, nil, "YAML syntax: \(error)")
             return nil
         }
+    }
+
+    /// Where a block-mapping key appears for the second time at the same indentation, for
+    /// libyaml's duplicate-key error, which only points at the mapping.
+    static func secondOccurrence(of key: String, in text: String, from line: Int) -> (line: Int, column: Int)? {
+        var firstIndent: Int?
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 >= line {
+            let body = raw.drop { $0 == " " || $0 == "-" }
+            guard body.hasPrefix(key + ":") || body.hasPrefix("\"\(key)\":") else { continue }
+            let indent = raw.count - body.count
+            if let firstIndent {
+                if indent == firstIndent { return (index + 1, indent + 1) }
+            } else {
+                firstIndent = indent
+            }
+        }
+        return nil
     }
 
     /// The mapping's entries by key, after checking it is a mapping with only allowed,

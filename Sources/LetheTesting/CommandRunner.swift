@@ -1,0 +1,82 @@
+import Foundation
+import Synchronization
+
+/// Runs the built `lethe` binary as a user would, for end-to-end tests.
+public struct CommandRunner: Sendable {
+    /// What a finished command left behind.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    public let executable: URL
+    public var environment: [String: String]
+    public var workingDirectory: URL?
+
+    /// Finds `lethe` next to the test bundle (the build directory), or at `LETHE_BINARY`.
+    public init(environment: [String: String] = [:], workingDirectory: URL? = nil, filePath: String = #filePath) {
+        self.executable = Self.locate(filePath: filePath)
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("LETHE_") { env[key] = nil }
+        env.merge(environment) { _, new in new }
+        self.environment = env
+        self.workingDirectory = workingDirectory
+    }
+
+    static func locate(filePath: String) -> URL {
+        if let explicit = ProcessInfo.processInfo.environment["LETHE_BINARY"] { return URL(fileURLWithPath: explicit) }
+        var candidates: [URL] = []
+        if let bundle = Bundle.main.executableURL?.deletingLastPathComponent() { candidates.append(bundle.appendingPathComponent("lethe")) }
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent("lethe"))
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("lethe"))
+        var root = URL(fileURLWithPath: filePath)
+        while root.pathComponents.count > 1, !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+            root.deleteLastPathComponent()
+        }
+        candidates.append(root.appendingPathComponent(".build/debug/lethe"))
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }
+
+    /// Runs `lethe ARGS...` to completion, feeding `input` to its standard input.
+    public func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = environment.merging(extraEnvironment) { _, new in new }
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        try process.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try inp.fileHandleForWriting.close()
+        // Read both pipes while the process runs, so a full pipe never blocks it.
+        let group = DispatchGroup()
+        let collected = Collected()
+        for (pipe, isOut) in [(out, true), (err, false)] {
+            group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collected.set(data, stdout: isOut)
+                group.leave()
+            }
+        }
+        process.waitUntilExit()
+        group.wait()
+        return Result(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
+    }
+}
+
+/// Output gathered from two reader threads.
+private final class Collected: Sendable {
+    private let data = Mutex<(out: Data, err: Data)>((Data(), Data()))
+
+    func set(_ bytes: Data, stdout: Bool) {
+        data.withLock { if stdout { $0.out = bytes } else { $0.err = bytes } }
+    }
+
+    var stdout: String { data.withLock { String(decoding: $0.out, as: UTF8.self) } }
+    var stderr: String { data.withLock { String(decoding: $0.err, as: UTF8.self) } }
+}
