@@ -63,7 +63,12 @@ let package = Package(
         // Test support shared by every test target: the command runner, fakes, peers.
         .target(
             name: "LetheTesting",
-            dependencies: ["LetheCore"],
+            dependencies: ["LetheCore", "LetheSCIM"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LetheSCIMTests",
+            dependencies: ["LetheSCIM", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         // Drives the built `lethe` binary as a user would.

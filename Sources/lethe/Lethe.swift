@@ -19,7 +19,7 @@ struct Lethe: AsyncParsableCommand {
             --state DIR (env LETHE_STATE, default .lethe).
             """,
         version: LetheVersion.current,
-        subcommands: [PolicyCommand.self, PlanCommand.self]
+        subcommands: [PolicyCommand.self, PlanCommand.self, TargetCommand.self]
     )
 }
 

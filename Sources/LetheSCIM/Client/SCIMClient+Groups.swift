@@ -1,0 +1,65 @@
+import LetheCore
+
+extension SCIMClient {
+    /// The group with this id, or nil on 404.
+    public func getGroup(_ id: String) async throws(SCIMClientError) -> SCIMResource? {
+        let operation = "GET /Groups/\(id)"
+        let response = try await send(.get, "/Groups/\(Self.pathComponent(id))", operation: operation)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw failure(response, operation) }
+        return try parseResource(response, operation)
+    }
+
+    /// The groups that list the user as a member: those the server finds with
+    /// `members.value eq "ID"`, plus those named in the policy (servers differ in what they
+    /// filter on, and some keep deleted users as members). Only groups whose member list
+    /// really holds the id are returned.
+    public func groupsContaining(_ userId: String, named names: [String]) async throws(SCIMClientError) -> [SCIMResource] {
+        var groups: [SCIMResource] = []
+        func add(_ candidates: [SCIMResource]) {
+            for group in candidates where group.memberIds.contains(userId) && !groups.contains(where: { $0.id == group.id }) {
+                groups.append(group)
+            }
+        }
+        let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true)
+        add(byMember ?? [])
+        for name in names {
+            add(try await listGroups(filter: SCIMFilter.equals("displayName", name), tolerateUnsupported: false) ?? [])
+        }
+        return groups
+    }
+
+    /// Lists groups matching a filter, following pagination. With `tolerateUnsupported`, a 400
+    /// or 501 (the server cannot filter on that attribute) gives nil instead of an error.
+    func listGroups(filter: String, tolerateUnsupported: Bool) async throws(SCIMClientError) -> [SCIMResource]? {
+        let operation = "GET /Groups?filter=\(filter)"
+        var all: [SCIMResource] = []
+        var startIndex = 1
+        for _ in 0..<50 {
+            let response = try await send(
+                .get, "/Groups?filter=\(SCIMFilter.percentEncoded(filter))&startIndex=\(startIndex)&count=\(pageSize)",
+                operation: operation)
+            if tolerateUnsupported, response.status == 400 || response.status == 501 { return nil }
+            guard response.status == 200 else { throw failure(response, operation) }
+            let page = try parseList(response, operation)
+            all += page.resources
+            if page.resources.isEmpty || startIndex - 1 + page.resources.count >= (page.totalResults ?? all.count) { break }
+            startIndex += page.resources.count
+        }
+        return all
+    }
+
+    /// Removes the user from a group with `remove` path `members[value eq "ID"]`. A group that
+    /// no longer exists holds no membership, so 404 counts as done.
+    public func removeMember(_ userId: String, fromGroup groupId: String, etag: String?) async throws(SCIMClientError) {
+        let operation = "PATCH /Groups/\(groupId)"
+        do {
+            _ = try await patch(
+                "/Groups/\(Self.pathComponent(groupId))",
+                [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: etag, operation: operation
+            ) { () async throws(SCIMClientError) -> String? in try await getGroup(groupId)?.etag }
+        } catch where error.status == 404 {
+            return
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import LetheCore
+
+/// A SCIM 2.0 client for one target (RFC 7644): find a subject, read, delete, patch, leave
+/// groups, and read back to verify. Every call is idempotent, so the engine may repeat it.
+public struct SCIMClient: Sendable {
+    public let target: String
+    /// Base URL without a trailing slash.
+    public let baseURL: String
+    let transport: any HTTPTransport
+    let authorizer: Authorizer
+    let timeout: TimeSpan
+    let now: @Sendable () -> Date
+    /// Results per page when listing.
+    let pageSize: Int
+
+    /// Builds a client from a target policy, reading its secrets from `environment`.
+    public init(policy: TargetPolicy, environment: [String: String], transport: any HTTPTransport,
+                now: @escaping @Sendable () -> Date = { Date() }, pageSize: Int = 50) throws(SCIMClientError) {
+        if let problem = PolicyParser.baseURLProblem(policy.connection.baseURL) {
+            throw SCIMClientError(kind: .configuration, target: policy.target, operation: "connect", detail: problem.message)
+        }
+        do {
+            authorizer = try Authorizer(auth: policy.connection.auth, environment: environment, transport: transport,
+                                        timeout: policy.connection.timeout, now: now)
+        } catch {
+            throw SCIMClientError(kind: .configuration, target: policy.target, operation: "authenticate", detail: error.description)
+        }
+        target = policy.target
+        baseURL = policy.connection.baseURL.hasSuffix("/") ? String(policy.connection.baseURL.dropLast()) : policy.connection.baseURL
+        self.transport = transport
+        timeout = policy.connection.timeout
+        self.now = now
+        self.pageSize = pageSize
+    }
+
+    // MARK: requests
+
+    /// Sends a request to `path` under the base URL with SCIM headers and auth; on a 401 with
+    /// OAuth2, fetches a new token and tries once more. Returns any HTTP answer.
+    func send(_ method: HTTPVerb, _ path: String, body: Data? = nil, ifMatch: String? = nil,
+              operation: String, scrub: [String] = []) async throws(SCIMClientError) -> HTTPResponse {
+        var response = try await sendOnce(method, path, body: body, ifMatch: ifMatch, operation: operation, refresh: false)
+        if response.status == 401, authorizer.canRefresh {
+            response = try await sendOnce(method, path, body: body, ifMatch: ifMatch, operation: operation, refresh: true)
+        }
+        return response
+    }
+
+    private func sendOnce(_ method: HTTPVerb, _ path: String, body: Data?, ifMatch: String?, operation: String,
+                          refresh: Bool) async throws(SCIMClientError) -> HTTPResponse {
+        var headers = [HTTPHeader("Accept", "application/scim+json")]
+        if body != nil { headers.append(HTTPHeader("Content-Type", "application/scim+json")) }
+        if let ifMatch { headers.append(HTTPHeader("If-Match", ifMatch)) }
+        do {
+            if let auth = try await authorizer.header(refresh: refresh) { headers.append(HTTPHeader("Authorization", auth)) }
+        } catch {
+            throw SCIMClientError(kind: .configuration, target: target, operation: operation, detail: error.description)
+        }
+        let request = HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body, timeout: timeout)
+        do {
+            return try await transport.send(request)
+        } catch {
+            throw SCIMClientError(kind: .transport(error), target: target, operation: operation)
+        }
+    }
+
+    /// The error for a non-success answer, with the server's words scrubbed of `scrub`.
+    func failure(_ response: HTTPResponse, _ operation: String, scrub: [String] = []) -> SCIMClientError {
+        let body = SCIMErrorBody(response.body)
+        var detail = body?.detail
+        if detail == nil, !response.body.isEmpty {
+            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            detail = text.contains("<") ? "non-SCIM answer (\(response.header("content-type") ?? "no content type"))" : text
+        }
+        return SCIMClientError(
+            kind: .http, target: target, operation: operation, status: response.status, scimType: body?.scimType,
+            detail: detail.map { Self.scrub($0, removing: scrub) },
+            retryAfter: RetryAfter.seconds(response.header("retry-after"), now: now()))
+    }
+
+    /// Replaces each sensitive value (and its escaped forms) with `<subject>`.
+    static func scrub(_ text: String, removing values: [String]) -> String {
+        var out = text
+        for value in values where !value.isEmpty {
+            for form in [value, SCIMFilter.quoted(value).dropFirst().dropLast().description, SCIMFilter.percentEncoded(value)] {
+                out = out.replacingOccurrences(of: form, with: "<subject>", options: .caseInsensitive)
+            }
+        }
+        return out
+    }
+
+    func parseResource(_ response: HTTPResponse, _ operation: String) throws(SCIMClientError) -> SCIMResource {
+        guard let json = JSONValue.parse(response.body) else {
+            throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
+                                  detail: "the \(response.status) answer has no JSON body")
+        }
+        do {
+            return try SCIMResource(json: json, etag: response.header("etag"))
+        } catch {
+            throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
+                                  detail: error.description)
+        }
+    }
+
+    static func pathComponent(_ id: String) -> String { SCIMFilter.percentEncoded(id) }
+
+    // MARK: find
+
+    /// The outcome of looking a subject up.
+    public enum Resolution: Sendable, Hashable {
+        /// No account: nothing to do here.
+        case absent
+        /// Exactly one account, which really carries the identifier.
+        case found(SCIMResource)
+        /// More than one account matches: a person must decide; nothing may be written.
+        case ambiguous(ids: [String])
+    }
+
+    /// Finds the users whose `attribute` equals `value` with an escaped filter, following
+    /// pagination. Refuses to trust a server whose results do not carry the value (a server
+    /// that ignores filters would otherwise hand over somebody else).
+    public func resolve(_ attribute: MatchAttribute, _ value: String) async throws(SCIMClientError) -> Resolution {
+        let filter = SCIMFilter.equals(attribute.rawValue, value)
+        let operation = "GET /Users?filter=\(attribute.rawValue) eq <subject>"
+        var found: [SCIMResource] = []
+        var startIndex = 1
+        for _ in 0..<50 {
+            let response = try await send(
+                .get, "/Users?filter=\(SCIMFilter.percentEncoded(filter))&startIndex=\(startIndex)&count=\(pageSize)",
+                operation: operation)
+            guard response.status == 200 else { throw failure(response, operation, scrub: [value]) }
+            let page = try parseList(response, operation)
+            for resource in page.resources {
+                guard resource.matches(attribute, value) else {
+                    throw SCIMClientError(
+                        kind: .protocolViolation, target: target, operation: operation, status: 200,
+                        detail: "the server returned user \(resource.id), whose \(attribute.rawValue) does not equal the filter value; "
+                            + "it may ignore filters, so Lethe will not act on its answers")
+                }
+                if !found.contains(where: { $0.id == resource.id }) { found.append(resource) }
+            }
+            if found.count > 1 { return .ambiguous(ids: found.map(\.id)) }
+            let total = page.totalResults ?? found.count
+            if page.resources.isEmpty || startIndex - 1 + page.resources.count >= total { break }
+            startIndex += page.resources.count
+        }
+        return found.first.map { .found($0) } ?? .absent
+    }
+
+    struct ListPage {
+        var totalResults: Int?
+        var resources: [SCIMResource]
+    }
+
+    func parseList(_ response: HTTPResponse, _ operation: String) throws(SCIMClientError) -> ListPage {
+        guard let json = JSONValue.parse(response.body), case .object = json else {
+            throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
+                                  detail: "the list answer is not JSON")
+        }
+        var resources: [SCIMResource] = []
+        for item in json["Resources"]?.arrayValue ?? [] {
+            do {
+                resources.append(try SCIMResource(json: item))
+            } catch {
+                throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
+                                      detail: "a listed \(error.description)")
+            }
+        }
+        return ListPage(totalResults: json["totalResults"]?.intValue, resources: resources)
+    }
+
+    // MARK: read, delete, patch
+
+    /// The user with this id, or nil when the server says 404.
+    public func getUser(_ id: String) async throws(SCIMClientError) -> SCIMResource? {
+        let operation = "GET /Users/\(id)"
+        let response = try await send(.get, "/Users/\(Self.pathComponent(id))", operation: operation)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw failure(response, operation) }
+        return try parseResource(response, operation)
+    }
+
+    /// What a DELETE found.
+    public enum DeleteResult: Sendable, Hashable {
+        case deleted
+        /// 404: somebody (perhaps an earlier attempt) already deleted it.
+        case alreadyGone
+    }
+
+    /// Deletes a user. 204/200 is done, 404 means already gone (idempotent).
+    public func deleteUser(_ id: String) async throws(SCIMClientError) -> DeleteResult {
+        let operation = "DELETE /Users/\(id)"
+        let response = try await send(.delete, "/Users/\(Self.pathComponent(id))", operation: operation)
+        switch response.status {
+        case 200, 202, 204: return .deleted
+        case 404: return .alreadyGone
+        default: throw failure(response, operation)
+        }
+    }
+
+    /// Applies PATCH operations to a user, with `If-Match` when an ETag is known. On 412 the
+    /// user is read again and the PATCH is sent once more with the new version.
+    /// Returns the resource when the server sent it back (200), nil for 204.
+    @discardableResult
+    public func patchUser(_ id: String, _ operations: [PatchOperation], etag: String?) async throws(SCIMClientError) -> SCIMResource? {
+        try await patch("/Users/\(Self.pathComponent(id))", operations, etag: etag, operation: "PATCH /Users/\(id)") {
+            () async throws(SCIMClientError) -> String? in try await getUser(id)?.etag
+        }
+    }
+
+    func patch(_ path: String, _ operations: [PatchOperation], etag: String?, operation: String,
+               reread: () async throws(SCIMClientError) -> String?) async throws(SCIMClientError) -> SCIMResource? {
+        let body = PatchRequest(operations).encoded()
+        var response = try await send(.patch, path, body: body, ifMatch: etag, operation: operation)
+        if response.status == 412 {
+            let fresh = try await reread()
+            response = try await send(.patch, path, body: body, ifMatch: fresh, operation: operation)
+        }
+        switch response.status {
+        case 204: return nil
+        case 200:
+            // Some servers answer 200 with an empty body; the read-back verifies either way.
+            if response.body.isEmpty { return nil }
+            return try parseResource(response, operation)
+        default: throw failure(response, operation)
+        }
+    }
+}

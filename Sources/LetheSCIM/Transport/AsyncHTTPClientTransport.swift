@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import LetheCore
+import NIOCore
+import NIOHTTP1
+
+/// The live transport: one AsyncHTTPClient shared by every target in the process, with
+/// connection reuse. Call `shutdown()` once when done.
+public final class AsyncHTTPClientTransport: HTTPTransport {
+    private let client: HTTPClient
+    /// Bodies larger than this are refused rather than buffered.
+    private let maxBodyBytes = 16 * 1024 * 1024
+
+    /// - Parameter connectionsPerHost: connections kept per host (AsyncHTTPClient's default of 8
+    ///   caps concurrency below what the engine may ask for).
+    public init(connectionsPerHost: Int = 32) {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
+        // A refused connection must surface at once, not be retried until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await client.execute(outgoing, timeout: .milliseconds(request.timeout.milliseconds))
+            var headers: [String: String] = [:]
+            for (name, value) in response.headers where headers[name.lowercased()] == nil {
+                headers[name.lowercased()] = value
+            }
+            let body = try await response.body.collect(upTo: maxBodyBytes)
+            return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
+        } catch {
+            throw Self.classify(error, url: request.url)
+        }
+    }
+
+    /// Closes every connection. The transport cannot be used afterwards.
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    static func classify(_ error: any Error, url: String) -> TransportError {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
+                return .timeout
+            case .remoteConnectionClosed, .cancelled:
+                return .connectionReset
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return .invalidURL(url)
+            default:
+                return .other("HTTP client: \(error)")
+            }
+        }
+        let text = String(describing: error)
+        let lower = text.lowercased()
+        if lower.contains("refused") { return .connectionRefused }
+        if lower.contains("reset") || lower.contains("eof") || lower.contains("closed") || lower.contains("broken pipe") {
+            return .connectionReset
+        }
+        if lower.contains("timeout") || lower.contains("timed out") { return .timeout }
+        return .other(text)
+    }
+}

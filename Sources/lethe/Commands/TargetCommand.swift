@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import LetheApp
+import LetheCore
+import LetheSCIM
+
+/// `lethe target ...`
+struct TargetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "target",
+        abstract: "Check connected systems and look subjects up in them. Writes nothing.",
+        subcommands: [TargetCheckCommand.self, TargetFindCommand.self]
+    )
+}
+
+/// `lethe target check`: is each target reachable and usable?
+struct TargetCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Connect to each target, authenticate, read its capabilities and run a harmless filter query.",
+        discussion: """
+            Run this before trusting a target. For each one it reads /ServiceProviderConfig \
+            (PATCH, filter and ETag support) and asks for a userName nobody has, which must \
+            match nobody (a server that ignores filters is refused). Nothing is written.
+
+            Exit status: 0 when every checked target is reachable and usable, 1 otherwise, \
+            65 when the policies are invalid.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Targets to check (default: all).")
+    var targets: [String] = []
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() async throws {
+        let policies = try loadPolicies(global)
+        let chosen = try select(targets, from: policies)
+        let transport = AsyncHTTPClientTransport()
+        let clients = TargetClients(policies: policies, environment: ProcessInfo.processInfo.environment, transport: transport)
+        let checks = await withTaskGroup(of: TargetCheck.self) { group in
+            for policy in chosen { group.addTask { await TargetCheck.run(policy, clients: clients) } }
+            var all: [TargetCheck] = []
+            for await check in group { all.append(check) }
+            return all.sorted { $0.target < $1.target }
+        }
+        await transport.shutdown()
+        if json {
+            try Output.json(checks)
+        } else {
+            for check in checks {
+                let verdict = check.usable ? "usable" : check.reachable ? "NOT USABLE" : "UNREACHABLE"
+                var line = "\(check.target.padding(12)) \(verdict.padding(12)) \(check.baseURL)"
+                if let caps = check.capabilities {
+                    line += "  patch \(mark(caps.patch)) filter \(mark(caps.filter && check.filterQueryWorks)) etag \(mark(caps.etag))"
+                }
+                line += "  (\(check.milliseconds) ms)"
+                Output.line(line)
+                for problem in check.problems { Output.line("    \(problem)") }
+            }
+        }
+        if checks.contains(where: { !$0.usable }) { throw ExitCode.failure }
+    }
+
+    private func mark(_ ok: Bool) -> String { ok ? "yes" : "no" }
+}
+
+/// `lethe target find`: how many accounts match an identifier in one target.
+struct TargetFindCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "find",
+        abstract: "Look a subject up in one target and print how many accounts match and their SCIM ids.",
+        discussion: """
+            Examples:
+              lethe target find crm --email ana@example.com
+              lethe target find app --external-id C-1042 --json
+
+            Only SCIM ids are printed, never other attributes. Exit status: 0 exactly one \
+            match, 1 none, 2 ambiguous (more than one: Lethe would not act), 69 the target \
+            could not be asked, 65 invalid policies.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The target to search.")
+    var target: String
+
+    @Option(help: ArgumentHelp("Find by emails.value.", valueName: "address"))
+    var email: String?
+
+    @Option(name: .customLong("external-id"), help: ArgumentHelp("Find by externalId.", valueName: "id"))
+    var externalId: String?
+
+    @Option(name: .customLong("user-name"), help: ArgumentHelp("Find by userName.", valueName: "name"))
+    var userName: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        let given = [email, externalId, userName].compactMap { $0 }
+        guard given.count == 1, let value = given.first, !value.isEmpty else {
+            throw ValidationError("give exactly one of --email, --external-id, --user-name")
+        }
+        if let email, !IdentifierSyntax.isPlausibleEmail(email) {
+            throw ValidationError("--email is not an e-mail address (expected local@domain)")
+        }
+    }
+
+    func run() async throws {
+        let policies = try loadPolicies(global)
+        guard let policy = try select([target], from: policies).first else { return }
+        let (attribute, value): (MatchAttribute, String) =
+            if let email { (.email, email) } else if let externalId { (.externalId, externalId) } else { (.userName, userName ?? "") }
+        let transport = AsyncHTTPClientTransport()
+        let resolution: SCIMClient.Resolution
+        do {
+            let client = try SCIMClient(policy: policy, environment: ProcessInfo.processInfo.environment, transport: transport)
+            resolution = try await client.resolve(attribute, value)
+            await transport.shutdown()
+        } catch {
+            await transport.shutdown()
+            Output.error("lethe target find: \(error)")
+            throw ExitCode(69)
+        }
+        let ids: [String]
+        switch resolution {
+        case .absent: ids = []
+        case .found(let user): ids = [user.id]
+        case .ambiguous(let all): ids = all
+        }
+        if json {
+            try Output.json(FindResult(target: policy.target, attribute: attribute.rawValue, matches: ids.count, ids: ids,
+                                       ambiguous: ids.count > 1))
+        } else {
+            let noun = ids.count == 1 ? "account matches" : "accounts match"
+            Output.line("\(policy.target): \(ids.count) \(noun) by \(attribute.rawValue)" + (ids.isEmpty ? "" : ": " + ids.joined(separator: ", ")))
+            if ids.count > 1 { Output.line("ambiguous: Lethe will not write to any of them; a person must decide which is the subject") }
+        }
+        switch ids.count {
+        case 1: return
+        case 0: throw ExitCode.failure
+        default: throw ExitCode(2)
+        }
+    }
+
+    private struct FindResult: Encodable {
+        var target: String
+        var attribute: String
+        var matches: Int
+        var ids: [String]
+        var ambiguous: Bool
+    }
+}
+
+/// Loads the policies or exits 65 with every diagnostic.
+func loadPolicies(_ global: GlobalOptions) throws -> PolicySet {
+    switch PolicyDirectory.load(global.policyDirectory) {
+    case .success(let set): return set
+    case .failure(let error):
+        Output.error(error.description)
+        throw ExitStatus.dataError
+    }
+}
+
+/// The named targets (all when none are named), or a usage error naming the known ones.
+func select(_ names: [String], from policies: PolicySet) throws -> [TargetPolicy] {
+    if names.isEmpty { return policies.policies }
+    return try names.map { name in
+        guard let policy = policies[name] else {
+            let hint = Suggest.closest(to: name, in: policies.targetNames).map { " Did you mean '\($0)'?" } ?? ""
+            throw ValidationError("no target named '\(name)' (targets: \(policies.targetNames.joined(separator: ", "))).\(hint)")
+        }
+        return policy
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import LetheCore
+import LetheSCIM
+import LetheTesting
+import Testing
+
+@Suite("Filters and PATCH bodies")
+struct FilterAndPatchTests {
+    @Test("filter values are escaped as JSON strings", arguments: [
+        ("a\"b@x.org", #"emails.value eq "a\"b@x.org""#),
+        ("back\\slash@x.org", #"emails.value eq "back\\slash@x.org""#),
+        ("x\" or userName pr \"@x.org", #"emails.value eq "x\" or userName pr \"@x.org""#),
+        ("zoë.müller@exämple.de", #"emails.value eq "zoë.müller@exämple.de""#),
+        ("tab\there\u{1}@x.org", #"emails.value eq "tab\u0009here\u0001@x.org""#),
+    ])
+    func escaping(value: String, expected: String) {
+        #expect(SCIMFilter.equals("emails.value", value) == expected)
+    }
+
+    @Test("the resolve URL carries the whole filter percent-encoded")
+    func resolveURLs() async throws {
+        let transport = RecordingTransport(responses: Array(repeating: .success(.list([])), count: 4))
+        let client = try ClientFixtures.client(transport)
+        for value in ["a\"b@x.org", "back\\slash@x.org", "x\" or userName pr \"@x.org", "zoë@exämple.de"] {
+            #expect(try await client.resolve(.email, value) == .absent)
+        }
+        let urls = transport.requests.map(\.url)
+        #expect(urls == [
+            "https://crm.example.com/scim/v2/Users?filter=emails.value%20eq%20%22a%5C%22b%40x.org%22&startIndex=1&count=50",
+            "https://crm.example.com/scim/v2/Users?filter=emails.value%20eq%20%22back%5C%5Cslash%40x.org%22&startIndex=1&count=50",
+            "https://crm.example.com/scim/v2/Users?filter=emails.value%20eq%20%22x%5C%22%20or%20userName%20pr%20%5C%22%40x.org%22&startIndex=1&count=50",
+            "https://crm.example.com/scim/v2/Users?filter=emails.value%20eq%20%22zo%C3%AB%40ex%C3%A4mple.de%22&startIndex=1&count=50",
+        ])
+        for request in transport.requests {
+            #expect(request.method == .get)
+            #expect(request.header("Accept") == "application/scim+json")
+            #expect(request.header("Authorization") == "Bearer s3cret-token")
+            #expect(request.header("Content-Type") == nil)
+            #expect(request.body == nil)
+        }
+    }
+
+    @Test("PATCH bodies: replace and remove, sub-attributes, value filters, extension URNs")
+    func patchBody() {
+        let body = PatchRequest([
+            .replace("name.givenName", with: .string("[redacted]")),
+            .remove("emails[type eq \"work\"].value"),
+            .remove("\(SCIMSchemas.gdprUser):marketingSegment"),
+            .replace("active", with: .bool(false)),
+        ]).encoded()
+        #expect(String(decoding: body, as: UTF8.self) == #"""
+            {"Operations":[{"op":"replace","path":"name.givenName","value":"[redacted]"},{"op":"remove","path":"emails[type eq \"work\"].value"},{"op":"remove","path":"urn:example:params:scim:schemas:extension:gdpr:2.0:User:marketingSegment"},{"op":"replace","path":"active","value":false}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+            """#)
+    }
+
+    @Test("a PATCH sends If-Match, the SCIM content type and the exact body")
+    func patchRequest() async throws {
+        let transport = RecordingTransport(responses: [.success(HTTPResponse(status: 204))])
+        let client = try ClientFixtures.client(transport)
+        try await client.patchUser("u 1/x", [.remove("locale")], etag: "W/\"3\"")
+        let request = try #require(transport.requests.first)
+        #expect(request.method == .patch)
+        #expect(request.url == "https://crm.example.com/scim/v2/Users/u%201%2Fx")
+        #expect(request.header("If-Match") == "W/\"3\"")
+        #expect(request.header("Content-Type") == "application/scim+json")
+        #expect(request.bodyText == #"{"Operations":[{"op":"remove","path":"locale"}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}"#)
+    }
+
+    @Test("DELETE and GET by id")
+    func deleteAndGet() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(HTTPResponse(status: 204)), .success(.scim(404, ClientFixtures.error("\"404\"", "gone"))),
+            .success(.scim(200, ClientFixtures.user("u1"), headers: ["ETag": "W/\"7\""])),
+            .success(.scim(404, "")),
+        ])
+        let client = try ClientFixtures.client(transport)
+        #expect(try await client.deleteUser("u1") == .deleted)
+        #expect(try await client.deleteUser("u1") == .alreadyGone)
+        #expect(try await client.getUser("u1")?.etag == "W/\"7\"")
+        #expect(try await client.getUser("u1") == nil)
+        #expect(transport.requests.map { "\($0.method.rawValue) \($0.url)" } == [
+            "DELETE https://crm.example.com/scim/v2/Users/u1", "DELETE https://crm.example.com/scim/v2/Users/u1",
+            "GET https://crm.example.com/scim/v2/Users/u1", "GET https://crm.example.com/scim/v2/Users/u1",
+        ])
+    }
+
+    @Test("group removal uses the members value filter; group search asks by member, then by name")
+    func groups() async throws {
+        let group = #"{"id":"g1","displayName":"Promotions","members":[{"value":"u1"},{"value":"u2"}]}"#
+        let transport = RecordingTransport(responses: [
+            .success(.list([group])), .success(.list([group])), .success(HTTPResponse(status: 204)),
+        ])
+        let client = try ClientFixtures.client(transport)
+        let groups = try await client.groupsContaining("u1", named: ["Promotions"])
+        #expect(groups.map(\.id) == ["g1"])
+        try await client.removeMember("u1", fromGroup: "g1", etag: nil)
+        let requests = transport.requests
+        #expect(requests[0].url.contains("/Groups?filter=members.value%20eq%20%22u1%22"))
+        #expect(requests[1].url.contains("/Groups?filter=displayName%20eq%20%22Promotions%22"))
+        #expect(requests[2].url == "https://crm.example.com/scim/v2/Groups/g1")
+        #expect(requests[2].bodyText == #"{"Operations":[{"op":"remove","path":"members[value eq \"u1\"]"}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}"#)
+    }
+
+    @Test("a server that cannot filter groups by member falls back to the named groups")
+    func groupFallback() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.scim(400, ClientFixtures.error("400", "unsupported", scimType: "invalidFilter"))),
+            .success(.list([#"{"id":"g2","displayName":"Newsletter","members":[{"value":"u1"}]}"#])),
+        ])
+        let groups = try await ClientFixtures.client(transport).groupsContaining("u1", named: ["Newsletter"])
+        #expect(groups.map(\.id) == ["g2"])
+    }
+}

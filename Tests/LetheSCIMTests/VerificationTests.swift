@@ -1,0 +1,54 @@
+import Foundation
+import LetheCore
+import LetheSCIM
+import LetheTesting
+import Testing
+
+@Suite("Verification by reading back")
+struct VerificationTests {
+    @Test("a delete is verified only by a 404; a soft delete is not verified")
+    func deleteVerification() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.scim(404, ClientFixtures.error("404", "not found"))),
+            .success(.scim(200, ClientFixtures.user("u1", extra: #","active":false"#))),
+        ])
+        let client = try ClientFixtures.client(transport)
+        #expect(try await client.verifyDeleted("u1").isVerified)
+        let soft = try await client.verifyDeleted("u1")
+        #expect(!soft.isVerified)
+        #expect(soft.description.contains("soft delete"))
+    }
+
+    @Test("a PATCH is verified when removed attributes are gone and replaced ones hold the new value")
+    func patchVerification() throws {
+        let segment = AttributePath(schema: SCIMSchemas.gdprUser, name: "marketingSegment")
+        let given = AttributePath(name: "name", subAttribute: "givenName")
+        let expectations = [
+            AttributeExpectation(path: segment, expected: .absent),
+            AttributeExpectation(path: given, expected: .equals(.string("[redacted]"))),
+            AttributeExpectation(path: AttributePath(name: "emails"), expected: .absent),
+        ]
+        let done = try SCIMResource(json: JSONValue.parse(Data(#"{"id":"u1","userName":"x","name":{"givenName":"[redacted]"},"emails":[]}"#.utf8))!)
+        #expect(SCIMClient.check(done, expectations).isVerified)
+        let ignored = try SCIMResource(json: JSONValue.parse(Data(#"""
+            {"id":"u1","name":{"givenName":"Ana"},"emails":[{"value":"ana@example.com"}],
+             "urn:example:params:scim:schemas:extension:gdpr:2.0:User":{"marketingSegment":"gold"}}
+            """#.utf8))!)
+        let result = SCIMClient.check(ignored, expectations)
+        #expect(!result.isVerified)
+        #expect(result.description.contains("marketingSegment still holds a value"))
+        #expect(result.description.contains("name.givenName holds another value"))
+        #expect(!result.description.contains("Ana") && !result.description.contains("ana@example.com") && !result.description.contains("gold"))
+    }
+
+    @Test("a group removal is verified when the group no longer lists the member")
+    func groupVerification() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.scim(200, #"{"id":"g1","displayName":"P","members":[{"value":"u2"}]}"#)),
+            .success(.scim(200, #"{"id":"g1","displayName":"P","members":[{"value":"u1"}]}"#)),
+        ])
+        let client = try ClientFixtures.client(transport)
+        #expect(try await client.verifyNotMember("u1", ofGroup: "g1").isVerified)
+        #expect(!(try await client.verifyNotMember("u1", ofGroup: "g1").isVerified))
+    }
+}
