@@ -173,7 +173,8 @@ func select(_ names: [String], from policies: PolicySet) throws -> [TargetPolicy
     return try names.map { name in
         guard let policy = policies[name] else {
             let hint = Suggest.closest(to: name, in: policies.targetNames).map { " Did you mean '\($0)'?" } ?? ""
-            throw ValidationError("no target named '\(name)' (targets: \(policies.targetNames.joined(separator: ", "))).\(hint)")
+            Output.error("lethe: no target named '\(name)' (targets: \(policies.targetNames.joined(separator: ", "))).\(hint)")
+            throw ExitStatus.usage
         }
         return policy
     }
