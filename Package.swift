@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "lethe", targets: ["lethe"]),
         .library(name: "LetheCore", targets: ["LetheCore"]),
         .library(name: "LetheSCIM", targets: ["LetheSCIM"]),
+        .library(name: "LetheStore", targets: ["LetheStore"]),
+        .library(name: "LetheEngine", targets: ["LetheEngine"]),
         .library(name: "LetheApp", targets: ["LetheApp"]),
     ],
     dependencies: [
@@ -20,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Pure heart: model, policies and their validation, planner. No network, no database.
@@ -40,16 +44,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Composition root: loads policies from disk and builds clients; the CLI and the tests call it.
+        // The store: requests, actions, attempts and the hash-chained audit log in SQLite (GRDB).
+        .target(
+            name: "LetheStore",
+            dependencies: [
+                "LetheCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The engine: claims due actions and carries them out against the targets.
+        .target(
+            name: "LetheEngine",
+            dependencies: ["LetheCore", "LetheSCIM", "LetheStore"],
+            swiftSettings: swiftSettings
+        ),
+        // Composition root: state directory, policies from disk, clients, intake; the CLI and the tests call it.
         .target(
             name: "LetheApp",
-            dependencies: ["LetheCore", "LetheSCIM", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheApp",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

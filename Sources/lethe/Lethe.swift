@@ -19,7 +19,10 @@ struct Lethe: AsyncParsableCommand {
             --state DIR (env LETHE_STATE, default .lethe).
             """,
         version: LetheVersion.current,
-        subcommands: [PolicyCommand.self, PlanCommand.self, TargetCommand.self]
+        subcommands: [
+            InitCommand.self, PolicyCommand.self, PlanCommand.self, EraseCommand.self, RevokeCommand.self, RunCommand.self,
+            StatusCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, TargetCommand.self,
+        ]
     )
 }
 

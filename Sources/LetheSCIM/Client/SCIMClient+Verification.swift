@@ -64,7 +64,7 @@ extension SCIMClient {
             switch expectation.expected {
             case .absent where !values.isEmpty:
                 wrong.append("\(expectation.path) still holds a value")
-            case .equals(let value) where values != [value]:
+            case .equals(let value) where values.isEmpty || values.contains(where: { $0 != value }):
                 wrong.append(values.isEmpty ? "\(expectation.path) is missing" : "\(expectation.path) holds another value than was written")
             default:
                 continue

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheCore
+import LetheEngine
 import LetheSCIM
 
 /// `lethe target ...`
@@ -158,7 +159,7 @@ struct TargetFindCommand: AsyncParsableCommand {
 }
 
 /// Loads the policies or exits 65 with every diagnostic.
-func loadPolicies(_ global: GlobalOptions) throws -> PolicySet {
+func loadPolicies(_ global: some Locations) throws -> PolicySet {
     switch PolicyDirectory.load(global.policyDirectory) {
     case .success(let set): return set
     case .failure(let error):

@@ -1,35 +1,7 @@
 import Foundation
 import LetheCore
+import LetheEngine
 import LetheSCIM
-
-/// Builds one SCIM client per target over a single shared transport (the composition root
-/// for everything that talks to targets).
-public struct TargetClients: Sendable {
-    public let transport: any HTTPTransport
-    /// Per target: a client, or why none could be built (a missing secret, a bad URL).
-    public let clients: [String: Result<SCIMClient, SCIMClientError>]
-
-    public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport,
-                now: @escaping @Sendable () -> Date = { Date() }) {
-        self.transport = transport
-        var clients: [String: Result<SCIMClient, SCIMClientError>] = [:]
-        for policy in policies.policies {
-            do {
-                clients[policy.target] = .success(try SCIMClient(policy: policy, environment: environment, transport: transport, now: now))
-            } catch {
-                clients[policy.target] = .failure(error)
-            }
-        }
-        self.clients = clients
-    }
-
-    public func client(for target: String) throws(SCIMClientError) -> SCIMClient {
-        guard let result = clients[target] else {
-            throw SCIMClientError(kind: .configuration, target: target, operation: "connect", detail: "no policy names this target")
-        }
-        return try result.get()
-    }
-}
 
 /// The result of `lethe target check` for one target.
 public struct TargetCheck: Sendable, Codable, Hashable {

@@ -1,0 +1,138 @@
+import Crypto
+import Foundation
+import LetheCore
+import LetheStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Lethe's state directory (`--state`, default `.lethe/`): the database, the pseudonym key
+/// and the report signing key. Keys are created by `lethe init` with mode 0600.
+public struct StateDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    static let markerName = "lethe-state.json"
+    public var databasePath: String { file("lethe.db") }
+    public var pseudonymKeyPath: String { file("pseudonym.key") }
+    public var signingKeyPath: String { file("signing.key") }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Why the directory cannot be used.
+    public enum Problem: Error, Sendable, CustomStringConvertible {
+        case notInitialized(String)
+        case notLethes(String)
+        case io(String)
+
+        public var description: String {
+            switch self {
+            case .notInitialized(let path): "no Lethe state in '\(path)'; run `lethe init` first (or pass --state DIR)"
+            case .notLethes(let path): "'\(path)' exists and is not a Lethe state directory; Lethe will not touch it. Choose another --state"
+            case .io(let detail): detail
+            }
+        }
+    }
+
+    /// True when the directory holds Lethe's marker.
+    public var isInitialized: Bool { FileManager.default.fileExists(atPath: file(Self.markerName)) }
+
+    /// Creates the directory, the database and the keys; does nothing to what already exists.
+    /// Refuses a non-empty directory that is not Lethe's.
+    /// - Returns: true when something was created.
+    @discardableResult
+    public func initialize(now: Date = Date()) throws -> Bool {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw Problem.notLethes(path) }
+            let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+            if !contents.isEmpty && !isInitialized { throw Problem.notLethes(path) }
+        } else {
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw Problem.io("cannot create '\(path)': \(error.localizedDescription)")
+            }
+        }
+        var created = false
+        if !isInitialized {
+            let marker = "{\"lethe\":\"state\",\"version\":1,\"created\":\"\(Timestamp.iso8601(now))\"}\n"
+            try write(Data(marker.utf8), to: file(Self.markerName), mode: 0o644)
+            created = true
+        }
+        if !fm.fileExists(atPath: pseudonymKeyPath) {
+            try write(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }, to: pseudonymKeyPath, mode: 0o600)
+            created = true
+        }
+        if !fm.fileExists(atPath: signingKeyPath) {
+            try write(Curve25519.Signing.PrivateKey().rawRepresentation, to: signingKeyPath, mode: 0o600)
+            created = true
+        }
+        if !fm.fileExists(atPath: databasePath) { created = true }
+        let database = try AppDatabase.open(path: databasePath)
+        try database.setMeta("lethe.state.version", "1")
+        return created
+    }
+
+    /// Opens the database of an initialized directory.
+    public func openDatabase() throws -> AppDatabase {
+        guard isInitialized else { throw Problem.notInitialized(path) }
+        return try AppDatabase.open(path: databasePath)
+    }
+
+    /// The pseudonym key.
+    public func pseudonymizer() throws -> Pseudonymizer {
+        guard isInitialized else { throw Problem.notInitialized(path) }
+        guard let key = FileManager.default.contents(atPath: pseudonymKeyPath), key.count >= 32 else {
+            throw Problem.io("the pseudonym key \(pseudonymKeyPath) is missing or damaged; without it pseudonyms cannot be computed")
+        }
+        return Pseudonymizer(key: key)
+    }
+
+    private func write(_ data: Data, to path: String, mode: Int) throws {
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: mode]) else {
+            throw Problem.io("cannot write \(path)")
+        }
+        // createFile keeps an existing file's mode; make sure the key is private.
+        _ = chmod(path, mode_t(mode))
+    }
+
+    /// An exclusive, non-blocking lock on `name` in the directory, held until the returned
+    /// lock is released or the process ends (the kernel drops it even on kill -9).
+    public func lock(_ name: String) throws -> FileLock? {
+        try FileLock.acquire(file(name))
+    }
+}
+
+/// A `flock(2)` lock.
+public final class FileLock: Sendable {
+    let descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// The lock, or nil when another process holds it.
+    static func acquire(_ path: String) throws -> FileLock? {
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw StateDirectory.Problem.io("cannot open lock file \(path)") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            return nil
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+        return FileLock(descriptor: fd)
+    }
+
+    /// The pid written by the holder, for messages.
+    public static func holder(of path: String) -> String? {
+        (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Closing the descriptor releases the lock.
+    deinit {
+        close(descriptor)
+    }
+}

@@ -1,0 +1,66 @@
+/// Where one action (one request × one target) stands.
+public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Waiting to be claimed at `next_attempt_at`.
+    case pending
+    /// Claimed by a runner; in flight.
+    case running
+    /// A transient failure; claimed again at `next_attempt_at`.
+    case retrying
+    /// Done and verified (or nothing to do).
+    case succeeded
+    /// Gave up: a permanent failure, an unverified write, or attempts exhausted.
+    case failed
+    /// Lethe will not act without a person (ambiguous match, missing identifier).
+    case needsReview = "needs_review"
+    /// Cancelled with its request.
+    case cancelled
+
+    /// No runner will touch it again without a person (`lethe retry`).
+    public var isTerminal: Bool {
+        switch self {
+        case .pending, .running, .retrying: false
+        case .succeeded, .failed, .needsReview, .cancelled: true
+        }
+    }
+}
+
+/// What an action achieved, as seen when reading back.
+public enum ActionOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+    case deleted
+    case anonymized
+    case deactivated
+    case attributesRemoved = "attributes_removed"
+    case groupsLeft = "groups_left"
+    /// No account for the subject in this target.
+    case absent
+    /// The target holds nothing this request concerns.
+    case notApplicable = "not_applicable"
+}
+
+/// A request's state, derived from its actions.
+public enum RequestState: String, Sendable, Hashable, Codable, CaseIterable {
+    case received
+    case inProgress = "in_progress"
+    case completed
+    case failed
+    case needsReview = "needs_review"
+    case cancelled
+
+    public var isTerminal: Bool {
+        switch self {
+        case .received, .inProgress: false
+        case .completed, .failed, .needsReview, .cancelled: true
+        }
+    }
+
+    /// Derives the state: cancelled wins; any unfinished action keeps the request open
+    /// (`received` until the first attempt); then failed, needs_review, completed.
+    public static func derive(actions: [ActionState], anyAttempt: Bool, cancelled: Bool) -> RequestState {
+        if cancelled { return .cancelled }
+        if actions.contains(where: { !$0.isTerminal }) { return anyAttempt ? .inProgress : .received }
+        if actions.contains(.failed) { return .failed }
+        if actions.contains(.needsReview) { return .needsReview }
+        if !actions.isEmpty, actions.allSatisfy({ $0 == .cancelled }) { return .cancelled }
+        return .completed
+    }
+}

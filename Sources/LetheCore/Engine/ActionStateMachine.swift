@@ -1,0 +1,68 @@
+/// The pure rules that move an action from one state to the next. Event in, transition out;
+/// the engine performs and records what it says.
+public enum ActionStateMachine {
+    /// What one attempt came to.
+    public enum AttemptResult: Sendable, Hashable {
+        /// The change is in place and was seen when reading back.
+        case succeeded(ActionOutcome, verification: String)
+        /// The server accepted the write but reading back shows it did not take effect.
+        case notVerified(String)
+        /// Could not act safely (ambiguous match, untrustworthy server): a person must look.
+        case needsReview(String)
+        /// May work later (429, 5xx, timeout, connection problems).
+        case transientFailure(String, retryAfter: Double?)
+        /// Will not work by trying again (400, 401, 403, 409, unverified write, ...).
+        case permanentFailure(String)
+    }
+
+    /// A state change to record.
+    public struct Transition: Sendable, Hashable {
+        public var state: ActionState
+        /// Seconds from now until the next claim, for `retrying`.
+        public var retryIn: Double?
+        public var outcome: ActionOutcome?
+        public var verification: String?
+        /// True when a read-back confirmed the outcome, false when it contradicted the server.
+        public var verified: Bool?
+        /// Why it failed, needs review, or is retried.
+        public var reason: String?
+        /// The audit event name.
+        public var event: String
+    }
+
+    /// The transition after an attempt, given how many attempts this budget has used.
+    public static func afterAttempt(
+        _ result: AttemptResult, attemptsUsed: Int, policy: RetryPolicy, random: Double
+    ) -> Transition {
+        switch result {
+        case .succeeded(let outcome, let verification):
+            return Transition(state: .succeeded, outcome: outcome, verification: verification, verified: true, event: "action_succeeded")
+        case .notVerified(let seen):
+            return Transition(state: .failed, verification: seen, verified: false, reason: "not verified: \(seen)", event: "action_failed")
+        case .needsReview(let why):
+            return Transition(state: .needsReview, reason: why, event: "action_needs_review")
+        case .permanentFailure(let why):
+            return Transition(state: .failed, reason: why, event: "action_failed")
+        case .transientFailure(let why, let retryAfter):
+            if policy.isExhausted(attempts: attemptsUsed) {
+                return Transition(
+                    state: .failed,
+                    reason: "gave up after \(attemptsUsed) attempt\(attemptsUsed == 1 ? "" : "s"): \(why)",
+                    event: "action_failed")
+            }
+            let delay = policy.delay(afterAttempt: attemptsUsed, retryAfter: retryAfter, random: random)
+            return Transition(state: .retrying, retryIn: delay, reason: why, event: "action_retrying")
+        }
+    }
+
+    /// A runner died while the action was `running`: it goes back to be claimed again at once.
+    /// Safe because every effect is idempotent; the interrupted attempt still counts.
+    public static func rescue() -> Transition {
+        Transition(state: .pending, retryIn: 0, reason: "the runner stopped while this action was in flight", event: "action_rescued")
+    }
+
+    /// Whether a person may put an action back to pending with `lethe retry`.
+    public static func canRetry(_ state: ActionState) -> Bool {
+        state == .failed || state == .needsReview
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import LetheCore
+import LetheSCIM
+import LetheStore
+
+/// What one attempt did, ready to be recorded.
+public struct ExecutionResult: Sendable, Hashable {
+    public var result: ActionStateMachine.AttemptResult
+    /// The HTTP status of the failing call, if any.
+    public var statusCode: Int?
+
+    /// The attempt's label in the attempt table.
+    public var label: String {
+        switch result {
+        case .succeeded: "succeeded"
+        case .notVerified: "not_verified"
+        case .needsReview: "needs_review"
+        case .transientFailure: "transient"
+        case .permanentFailure: "permanent"
+        }
+    }
+
+    /// The failure text, nil on success.
+    public var error: String? {
+        switch result {
+        case .succeeded: nil
+        case .notVerified(let why), .needsReview(let why), .permanentFailure(let why), .transientFailure(let why, _): why
+        }
+    }
+}
+
+/// Carries out one planned action in one target: find the subject, act, read back.
+///
+/// Safe to run twice: the subject's id is recorded before the first write, writes are
+/// idempotent, and attributes already erased are not written again.
+public struct ActionExecutor: Sendable {
+    let client: SCIMClient
+    let pseudonymizer: Pseudonymizer
+    /// Random text for the `random` strategy.
+    let randomToken: @Sendable () -> String
+    /// Records the subject's id in the target before anything is written.
+    let checkpoint: @Sendable (_ actionId: Int64, _ scimId: String) async throws -> Void
+
+    public init(client: SCIMClient, pseudonymizer: Pseudonymizer,
+                randomToken: @escaping @Sendable () -> String = { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16).description },
+                checkpoint: @escaping @Sendable (Int64, String) async throws -> Void) {
+        self.client = client
+        self.pseudonymizer = pseudonymizer
+        self.randomToken = randomToken
+        self.checkpoint = checkpoint
+    }
+
+    /// The text written by `redact`.
+    public static let redacted = "[redacted]"
+
+    public func execute(_ claimed: ClaimedAction, policy: TargetPolicy) async -> ExecutionResult {
+        do {
+            return try await run(claimed, policy: policy)
+        } catch let error as SCIMClientError {
+            if error.isTransient {
+                return ExecutionResult(result: .transientFailure(error.description, retryAfter: error.retryAfter), statusCode: error.status)
+            }
+            return ExecutionResult(result: .permanentFailure(error.description), statusCode: error.status)
+        } catch {
+            return ExecutionResult(result: .transientFailure("\(policy.target): \(error)", retryAfter: nil))
+        }
+    }
+
+    private func run(_ claimed: ClaimedAction, policy: TargetPolicy) async throws -> ExecutionResult {
+        let plan = claimed.action.plan
+        guard let subject = claimed.identifiers else {
+            return ExecutionResult(result: .permanentFailure("the request's identifiers were purged; lethe retry with the identifiers to try again"))
+        }
+        guard let attribute = plan.match, let value = Self.value(of: attribute, in: subject, policy: policy) else {
+            return ExecutionResult(result: .needsReview("no identifier \(policy.target) can match on"))
+        }
+
+        // Find the subject: by the id an earlier attempt recorded, else by the identifier.
+        var user: SCIMResource?
+        if let known = claimed.action.scimId {
+            user = try await client.getUser(known)
+            if user == nil, plan.operation == .delete {
+                // An earlier attempt deleted it; finish the groups and confirm.
+                return try await finishDelete(id: known, plan: plan)
+            }
+        }
+        if user == nil {
+            switch try await resolve(attribute, value) {
+            case .absent:
+                return ExecutionResult(result: .succeeded(.absent, verification: "GET /Users?filter=\(attribute.rawValue) eq <subject> found no account"))
+            case .ambiguous(let ids):
+                return ExecutionResult(result: .needsReview(
+                    "\(ids.count) accounts match by \(attribute.rawValue) (\(ids.joined(separator: ", "))); Lethe wrote nothing, a person must decide"))
+            case .untrusted(let why):
+                return ExecutionResult(result: .needsReview(why))
+            case .found(let found):
+                try await checkpoint(claimed.action.id, found.id)
+                user = found
+            }
+        }
+        guard let user else { return ExecutionResult(result: .permanentFailure("unreachable")) }
+
+        switch plan.operation {
+        case .delete:
+            for group in try await client.groupsContaining(user.id, named: plan.groups) {
+                try await client.removeMember(user.id, fromGroup: group.id, etag: group.etag)
+            }
+            _ = try await client.deleteUser(user.id)
+            return try await finishDelete(id: user.id, plan: plan)
+        case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
+            var seen: [String] = []
+            let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym)
+            if !operations.isEmpty {
+                try await client.patchUser(user.id, operations, etag: user.etag)
+            }
+            if !expectations.isEmpty {
+                let verification = try await client.verifyAttributes(user.id, expectations)
+                guard case .verified(let how) = verification else {
+                    if case .notVerified(let why) = verification { return ExecutionResult(result: .notVerified(why)) }
+                    return ExecutionResult(result: .notVerified("unknown"))
+                }
+                seen.append(how)
+            }
+            let groupSeen = try await leaveGroups(user.id, plan.groups, all: false)
+            if case .notVerified(let why) = groupSeen { return ExecutionResult(result: .notVerified(why)) }
+            if case .verified(let how) = groupSeen { seen.append(how) }
+            let outcome: ActionOutcome = switch plan.operation {
+            case .anonymize: .anonymized
+            case .deactivate: .deactivated
+            case .removeAttributes: .attributesRemoved
+            default: .groupsLeft
+            }
+            return ExecutionResult(result: .succeeded(outcome, verification: seen.isEmpty ? "nothing left to change" : seen.joined(separator: "; ")))
+        case .none, .needsReview:
+            return ExecutionResult(result: .permanentFailure("operation \(plan.operation.rawValue) is not executable"))
+        }
+    }
+
+    /// After a delete: no group may still list the user, and the user must answer 404.
+    private func finishDelete(id: String, plan: PlannedAction) async throws -> ExecutionResult {
+        let groups = try await leaveGroups(id, plan.groups, all: true)
+        if case .notVerified(let why) = groups { return ExecutionResult(result: .notVerified(why)) }
+        let deleted = try await client.verifyDeleted(id)
+        switch deleted {
+        case .verified(let how):
+            var text = how
+            if case .verified(let g) = groups { text += "; " + g }
+            return ExecutionResult(result: .succeeded(.deleted, verification: text))
+        case .notVerified(let why):
+            return ExecutionResult(result: .notVerified(why))
+        }
+    }
+
+    /// Removes the user from the plan's groups (or from every group listing it, after a delete)
+    /// and checks each group afterwards. Nil when there was nothing to leave.
+    private func leaveGroups(_ userId: String, _ names: [String], all: Bool) async throws -> Verification? {
+        let groups = try await client.groupsContaining(userId, named: names)
+            .filter { all || names.contains($0.json["displayName"]?.stringValue ?? "") }
+        guard !groups.isEmpty else {
+            if all { return .verified("no group lists the user") }
+            return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user")
+        }
+        var seen: [String] = []
+        for group in groups {
+            try await client.removeMember(userId, fromGroup: group.id, etag: group.etag)
+            switch try await client.verifyNotMember(userId, ofGroup: group.id) {
+            case .verified(let how): seen.append(how)
+            case .notVerified(let why): return .notVerified(why)
+            }
+        }
+        return .verified(seen.joined(separator: "; "))
+    }
+
+    enum Found {
+        case absent
+        case found(SCIMResource)
+        case ambiguous([String])
+        case untrusted(String)
+    }
+
+    private func resolve(_ attribute: MatchAttribute, _ value: String) async throws -> Found {
+        do {
+            switch try await client.resolve(attribute, value) {
+            case .absent: return .absent
+            case .found(let user): return .found(user)
+            case .ambiguous(let ids): return .ambiguous(ids)
+            }
+        } catch where error.kind == .protocolViolation {
+            return .untrusted(error.description)
+        }
+    }
+
+    /// The PATCH operations for the plan, written only for attributes that still hold a value
+    /// (so a rerun does not write again), and what the read-back must show.
+    func patch(for plan: PlannedAction, user: SCIMResource, pseudonym: String) -> ([PatchOperation], [AttributeExpectation]) {
+        var operations: [PatchOperation] = []
+        var expectations: [AttributeExpectation] = []
+        if plan.operation == .deactivate {
+            operations.append(.replace("active", with: .bool(false)))
+            expectations.append(AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false))))
+            return (operations, expectations)
+        }
+        for change in plan.attributes {
+            let path = change.path.description
+            let present = !user.values(at: change.path).isEmpty
+            switch change.strategy {
+            case .remove:
+                if present { operations.append(.remove(path)) }
+                expectations.append(AttributeExpectation(path: change.path, expected: .absent))
+            case .random:
+                let current = user.values(at: change.path)
+                if !current.isEmpty, Self.isErased(current) {
+                    // An earlier attempt already replaced it; leave it.
+                    expectations.append(AttributeExpectation(path: change.path, expected: .equals(current[0])))
+                } else if present || Self.isRequired(change.path) {
+                    let value = JSONValue.string(change.path.name == "userName" && change.path.schema == nil
+                        ? "erased-\(randomToken())@erased.invalid" : "erased-\(randomToken())")
+                    operations.append(.replace(path, with: value))
+                    expectations.append(AttributeExpectation(path: change.path, expected: .equals(value)))
+                } else {
+                    expectations.append(AttributeExpectation(path: change.path, expected: .absent))
+                }
+            case .redact, .pseudonym:
+                guard present else {
+                    expectations.append(AttributeExpectation(path: change.path, expected: .absent))
+                    continue
+                }
+                let value = JSONValue.string(change.strategy == .redact ? Self.redacted : pseudonymizer.token("\(path):\(pseudonym)"))
+                if user.values(at: change.path).contains(where: { $0 != value }) {
+                    operations.append(.replace(path, with: value))
+                }
+                expectations.append(AttributeExpectation(path: change.path, expected: .equals(value)))
+            }
+        }
+        return (operations, expectations)
+    }
+
+    private static func isRequired(_ path: AttributePath) -> Bool {
+        (try? AttributeCatalog.standard.resolve(path.description).get().shape.required) ?? false
+    }
+
+    private static func isErased(_ values: [JSONValue]) -> Bool {
+        values.allSatisfy { $0.stringValue?.hasPrefix("erased-") == true }
+    }
+
+    /// The identifier value for the match attribute (the e-mail for userName when the policy says userName is the e-mail).
+    static func value(of attribute: MatchAttribute, in subject: SubjectIdentifiers, policy: TargetPolicy) -> String? {
+        if let value = subject.value(for: attribute) { return value }
+        if attribute == .userName, policy.userNameIsEmail { return subject.value(for: .email) }
+        return nil
+    }
+}

@@ -1,0 +1,91 @@
+import Crypto
+import Foundation
+import GRDB
+import LetheCore
+
+extension AppDatabase {
+    /// The hash before the first event.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// Appends an audit event to the chain; call inside the transaction of the change it records.
+    /// `details` must hold no raw identifier of the subject: only the pseudonym.
+    @discardableResult
+    static func appendAudit(_ db: Database, at date: Date, request: String?, target: String?, event: String,
+                            details: [String: JSONValue]) throws -> AuditEvent {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        let seq: Int64 = (last?["seq"] ?? 0) + 1
+        let prev: String = last?["hash"] ?? genesisHash
+        let at = Timestamp.iso8601(date)
+        let detailsJSON = CanonicalJSON.string(.object(details))
+        let hash = chainHash(prev: prev, seq: seq, at: at, request: request, target: target, event: event, details: detailsJSON)
+        try db.execute(
+            sql: "INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [seq, at, request, target, event, detailsJSON, prev, hash])
+        return try AuditEvent(row: Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq])!)
+    }
+
+    /// SHA-256 over the previous hash, a newline, and the event's canonical JSON.
+    public static func chainHash(prev: String, seq: Int64, at: String, request: String?, target: String?, event: String,
+                                 details: String) -> String {
+        let body: JSONValue = .object([
+            "seq": .number(Double(seq)), "at": .string(at), "request": request.map(JSONValue.string) ?? .null,
+            "target": target.map(JSONValue.string) ?? .null, "event": .string(event),
+            "details": JSONValue.parse(Data(details.utf8)) ?? .string(details),
+        ])
+        let digest = SHA256.hash(data: Data((prev + "\n").utf8) + CanonicalJSON.encode(body))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The result of walking the chain.
+    public struct ChainVerification: Sendable, Hashable {
+        public var events: Int
+        public var headHash: String
+        public var firstSeq: Int64?
+        public var lastSeq: Int64?
+        /// The first problem found, nil when the chain is whole.
+        public var problem: String?
+    }
+
+    /// Recomputes every hash and checks every link.
+    public func verifyAuditChain() throws -> ChainVerification {
+        try writer.read { db in
+            var prev = Self.genesisHash
+            var expectedSeq: Int64 = 1
+            var count = 0
+            var first: Int64?
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_event ORDER BY seq")
+            while let row = try cursor.next() {
+                let event = AuditEvent(row: row)
+                first = first ?? event.seq
+                count += 1
+                if event.seq != expectedSeq {
+                    return ChainVerification(events: count, headHash: prev, firstSeq: first, lastSeq: event.seq,
+                                             problem: "event \(expectedSeq) is missing (found \(event.seq) next)")
+                }
+                if event.prevHash != prev {
+                    return ChainVerification(events: count, headHash: prev, firstSeq: first, lastSeq: event.seq,
+                                             problem: "event \(event.seq) does not link to event \(event.seq - 1) (prev_hash differs)")
+                }
+                let recomputed = Self.chainHash(prev: prev, seq: event.seq, at: event.at, request: event.requestId, target: event.target,
+                                                event: event.event, details: event.details)
+                if recomputed != event.hash {
+                    return ChainVerification(events: count, headHash: prev, firstSeq: first, lastSeq: event.seq,
+                                             problem: "event \(event.seq) was altered (its hash does not match its content)")
+                }
+                prev = event.hash
+                expectedSeq += 1
+            }
+            return ChainVerification(events: count, headHash: prev, firstSeq: first, lastSeq: count == 0 ? nil : expectedSeq - 1, problem: nil)
+        }
+    }
+
+    /// Audit events, optionally only those of one request, in order.
+    public func auditEvents(request: String? = nil) throws -> [AuditEvent] {
+        try writer.read { db in
+            if let request {
+                return try Row.fetchAll(db, sql: "SELECT * FROM audit_event WHERE request_id = ? ORDER BY seq", arguments: [request]).map(AuditEvent.init)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit_event ORDER BY seq").map(AuditEvent.init)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import LetheCore
+
+/// An action claimed by a runner, with what it needs to act.
+public struct ClaimedAction: Sendable, Hashable {
+    public var action: StoredAction
+    public var requestId: String
+    public var pseudonym: String
+    /// The subject's identifiers (present while the request is open).
+    public var identifiers: SubjectIdentifiers?
+    /// The number of this attempt (1-based, over the action's life).
+    public var attempt: Int
+    /// Attempts used in the current retry budget, this one included.
+    public var attemptsInBudget: Int
+}
+
+/// One finished attempt, to record with its transition.
+public struct AttemptReport: Sendable, Hashable {
+    public var actionId: Int64
+    public var number: Int
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// `succeeded`, `transient`, `permanent`, `not_verified`, `needs_review`.
+    public var result: String
+    public var statusCode: Int?
+    public var error: String?
+
+    public init(actionId: Int64, number: Int, startedAt: Date, finishedAt: Date, result: String, statusCode: Int? = nil, error: String? = nil) {
+        self.actionId = actionId
+        self.number = number
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.result = result
+        self.statusCode = statusCode
+        self.error = error
+    }
+}
+
+extension AppDatabase {
+    /// Atomically claims up to `limit` due actions of a target (`pending` or `retrying` with
+    /// `next_attempt_at <= now`), counting the attempt at claim time.
+    public func claim(target: String, limit: Int, runner: String, now: Date) throws -> [ClaimedAction] {
+        guard limit > 0 else { return [] }
+        return try writer.write { db in
+            let t = now.timeIntervalSince1970
+            let ids = try Int64.fetchAll(db, sql: """
+                UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = ?, claimed_by = ?
+                WHERE id IN (
+                    SELECT id FROM action
+                    WHERE target = ? AND state IN ('pending', 'retrying') AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?)
+                RETURNING id
+                """, arguments: [t, runner, target, t, limit])
+            var claimed: [ClaimedAction] = []
+            for id in ids {
+                let action = try StoredAction(row: Row.fetchOne(db, sql: "SELECT * FROM action WHERE id = ?", arguments: [id])!)
+                let request = try Self.request(action.requestId, in: db)
+                try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: "action_started",
+                                     details: ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)])
+                try Self.refreshState(of: action.requestId, in: db, now: now)
+                claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request.pseudonym,
+                                             identifiers: request.identifiers, attempt: action.attempts,
+                                             attemptsInBudget: action.attempts - action.budgetStart))
+            }
+            return claimed
+        }
+    }
+
+    /// Records the subject's id in the target before the first write, so a rerun after a crash
+    /// knows what it was working on.
+    public func recordResolvedId(actionId: Int64, scimId: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'", arguments: [scimId, actionId])
+        }
+    }
+
+    /// Records an attempt and the transition it led to, with its audit event, in one transaction.
+    /// An action cancelled meanwhile keeps its state; the attempt is still recorded.
+    /// - Returns: the request's state afterwards.
+    @discardableResult
+    public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) throws -> RequestState {
+        let verified = transition.verified
+        return try writer.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT request_id, target, state FROM action WHERE id = ?", arguments: [attempt.actionId]) else {
+                throw StoreError.notFound("no action \(attempt.actionId)")
+            }
+            let requestId: String = row["request_id"], target: String = row["target"], state: String = row["state"]
+            try db.execute(sql: """
+                INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, status_code, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [attempt.actionId, attempt.number, attempt.startedAt.timeIntervalSince1970, attempt.finishedAt.timeIntervalSince1970,
+                                 Int((attempt.finishedAt.timeIntervalSince(attempt.startedAt) * 1000).rounded()), attempt.result,
+                                 attempt.statusCode, attempt.error])
+            guard state == ActionState.running.rawValue else {
+                try Self.appendAudit(db, at: now, request: requestId, target: target, event: "attempt_after_\(state)",
+                                     details: ["attempt": .number(Double(attempt.number)), "result": .string(attempt.result)])
+                return try Self.refreshState(of: requestId, in: db, now: now)
+            }
+            let t = now.timeIntervalSince1970
+            try db.execute(sql: """
+                UPDATE action SET state = ?, next_attempt_at = ?, outcome = COALESCE(?, outcome), verified = ?, verification = ?,
+                    last_error = ?, completed_at = ?, claimed_by = NULL
+                WHERE id = ?
+                """, arguments: [transition.state.rawValue, t + (transition.retryIn ?? 0), transition.outcome?.rawValue, verified,
+                                 transition.verification, transition.reason, transition.state.isTerminal ? t : nil, attempt.actionId])
+            var details: [String: JSONValue] = ["attempt": .number(Double(attempt.number)), "state": .string(transition.state.rawValue)]
+            if let outcome = transition.outcome { details["outcome"] = .string(outcome.rawValue) }
+            if let verified { details["verified"] = .bool(verified) }
+            if let verification = transition.verification { details["verification"] = .string(verification) }
+            if let reason = transition.reason { details["reason"] = .string(reason) }
+            if let retryIn = transition.retryIn, transition.state == .retrying { details["retry_in_ms"] = .number((retryIn * 1000).rounded()) }
+            if let status = attempt.statusCode { details["status"] = .number(Double(status)) }
+            try Self.appendAudit(db, at: now, request: requestId, target: target, event: transition.event, details: details)
+            return try Self.refreshState(of: requestId, in: db, now: now)
+        }
+    }
+
+    /// Returns actions left `running` by a runner that is gone to `pending`, recording the
+    /// interrupted attempt. Call only while holding the run lock (no other runner alive).
+    @discardableResult
+    public func rescueRunning(now: Date) throws -> Int {
+        try writer.write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, request_id, target, attempts, claimed_at FROM action WHERE state = 'running'")
+            let rescue = ActionStateMachine.rescue()
+            let t = now.timeIntervalSince1970
+            for row in rows {
+                let id: Int64 = row["id"], attempts: Int = row["attempts"], claimedAt: Double = row["claimed_at"] ?? t
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, error)
+                    VALUES (?, ?, ?, ?, ?, 'interrupted', ?)
+                    """, arguments: [id, attempts, claimedAt, t, Int(max(0, t - claimedAt) * 1000), rescue.reason])
+                try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ?, claimed_by = NULL WHERE id = ?", arguments: [t, id])
+                try Self.appendAudit(db, at: now, request: row["request_id"], target: row["target"], event: rescue.event,
+                                     details: ["attempt": .number(Double(attempts)), "reason": .string(rescue.reason ?? "")])
+            }
+            return rows.count
+        }
+    }
+
+    /// Work not yet finished: how many actions are pending, running or retrying, and when the
+    /// earliest of them is due.
+    public func openWork() throws -> (count: Int, nextDue: Date?) {
+        try writer.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next FROM action WHERE state IN ('pending', 'running', 'retrying')
+                """)!
+            return (row["n"], (row["next"] as Double?).map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
+    /// Targets that have due actions now.
+    public func targetsWithDueWork(now: Date) throws -> [String] {
+        try writer.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT target FROM action WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ? ORDER BY target
+                """, arguments: [now.timeIntervalSince1970])
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import LetheCore
+
+extension AppDatabase {
+    /// A request by id, or by its external reference.
+    public func request(_ idOrRef: String) throws -> StoredRequest? {
+        try writer.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM request WHERE id = ?", arguments: [idOrRef])
+                ?? Row.fetchOne(db, sql: "SELECT * FROM request WHERE ref = ?", arguments: [idOrRef])
+            return try row.map(StoredRequest.init)
+        }
+    }
+
+    /// Requests, newest first, optionally by state, or only the open ones past their due date.
+    public func requests(state: RequestState? = nil, overdueOn today: CalendarDate? = nil, limit: Int? = nil) throws -> [StoredRequest] {
+        try writer.read { db in
+            var sql = "SELECT * FROM request WHERE 1"
+            var args: StatementArguments = []
+            if let state {
+                sql += " AND state = ?"
+                args += [state.rawValue]
+            }
+            if let today {
+                sql += " AND state IN ('received', 'in_progress') AND due < ?"
+                args += [today.description]
+            }
+            sql += " ORDER BY created_at DESC, id"
+            if let limit { sql += " LIMIT \(limit)" }
+            return try Row.fetchAll(db, sql: sql, arguments: args).map(StoredRequest.init)
+        }
+    }
+
+    /// Requests received within a period (inclusive), oldest first.
+    public func requests(receivedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredRequest] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM request WHERE received >= ? AND received <= ? ORDER BY received, created_at, id",
+                             arguments: [from.description, to.description]).map(StoredRequest.init)
+        }
+    }
+
+    /// The actions of a request, by target.
+    public func actions(of requestId: String) throws -> [StoredAction] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id = ? ORDER BY target", arguments: [requestId]).map(StoredAction.init)
+        }
+    }
+
+    /// The actions of many requests at once, by request id.
+    public func actions(of requestIds: [String]) throws -> [String: [StoredAction]] {
+        try writer.read { db in
+            var result: [String: [StoredAction]] = [:]
+            for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id IN (\(marks)) ORDER BY target",
+                                            arguments: StatementArguments(chunk)) {
+                    let action = try StoredAction(row: row)
+                    result[action.requestId, default: []].append(action)
+                }
+            }
+            return result
+        }
+    }
+
+    /// The attempts of an action, in order.
+    public func attempts(of actionId: Int64) throws -> [StoredAttempt] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM attempt WHERE action_id = ? ORDER BY number", arguments: [actionId]).map(StoredAttempt.init)
+        }
+    }
+
+    /// States of the given requests.
+    public func states(of requestIds: Set<String>) throws -> [String: RequestState] {
+        try writer.read { db in
+            var result: [String: RequestState] = [:]
+            for id in requestIds {
+                if let text = try String.fetchOne(db, sql: "SELECT state FROM request WHERE id = ?", arguments: [id]),
+                   let state = RequestState(rawValue: text) {
+                    result[id] = state
+                }
+            }
+            return result
+        }
+    }
+
+    /// A value kept in the meta table (marker, settings).
+    public func meta(_ key: String) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+}

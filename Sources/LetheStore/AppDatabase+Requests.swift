@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import LetheCore
+
+/// A request ready to be filed: planned, pseudonymised, identified.
+public struct NewRequest: Sendable, Hashable {
+    public var id: String
+    public var kind: RequestKind
+    public var ref: String?
+    public var pseudonym: String
+    public var identifiers: SubjectIdentifiers
+    public var requestedBy: String?
+    public var note: String?
+    public var received: CalendarDate
+    public var plan: [PlannedAction]
+
+    public init(id: String, kind: RequestKind, ref: String?, pseudonym: String, identifiers: SubjectIdentifiers,
+                requestedBy: String? = nil, note: String? = nil, received: CalendarDate, plan: [PlannedAction]) {
+        self.id = id
+        self.kind = kind
+        self.ref = ref
+        self.pseudonym = pseudonym
+        self.identifiers = identifiers
+        self.requestedBy = requestedBy
+        self.note = note
+        self.received = received
+        self.plan = plan
+    }
+
+    /// GDPR Art. 12(3): one month from receipt.
+    public var due: CalendarDate { received.adding(months: 1) }
+}
+
+/// What filing did.
+public enum FilingResult: Sendable, Hashable {
+    case filed(StoredRequest)
+    /// The reference was filed before for the same subject and kind: nothing new was stored.
+    case existing(StoredRequest)
+
+    public var request: StoredRequest {
+        switch self {
+        case .filed(let r), .existing(let r): r
+        }
+    }
+}
+
+extension AppDatabase {
+    /// Files a request: the request, one action per target and an audit event, in one transaction.
+    /// Filing a `ref` again for the same subject and kind returns the existing request.
+    public func file(_ new: NewRequest, now: Date) throws -> FilingResult {
+        try writer.write { db in try Self.file(new, in: db, now: now) }
+    }
+
+    /// Files many requests in one transaction (sweeps); all or nothing.
+    public func file(batch: [NewRequest], now: Date) throws -> [FilingResult] {
+        try writer.write { db in try batch.map { try Self.file($0, in: db, now: now) } }
+    }
+
+    static func file(_ new: NewRequest, in db: Database, now: Date) throws -> FilingResult {
+        let purposes = new.kind.purposes.sorted()
+        let purposesJSON = String(decoding: try JSONEncoder().encode(purposes), as: UTF8.self)
+        if let ref = new.ref, let row = try Row.fetchOne(db, sql: "SELECT * FROM request WHERE ref = ?", arguments: [ref]) {
+            let existing = try StoredRequest(row: row)
+            guard existing.pseudonym == new.pseudonym, existing.kind == new.kind.name, existing.purposes == purposes else {
+                throw StoreError.refConflict(ref: ref, existing: existing.id)
+            }
+            return .existing(existing)
+        }
+        let t = now.timeIntervalSince1970
+        try db.execute(sql: """
+            INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note,
+                                 received, due, created_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received')
+            """, arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, new.identifiers.email,
+                             new.identifiers.externalId, new.identifiers.userName, new.requestedBy, new.note,
+                             new.received.description, new.due.description, t])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for action in new.plan {
+            let plan = String(decoding: try encoder.encode(action), as: UTF8.self)
+            switch action.operation {
+            case .none:
+                try db.execute(sql: """
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, outcome, verified, verification, completed_at)
+                    VALUES (?, ?, ?, 'none', 'succeeded', ?, 'not_applicable', 1, ?, ?)
+                    """, arguments: [new.id, action.target, plan, t, action.reason, t])
+            case .needsReview:
+                try db.execute(sql: """
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, last_error, completed_at)
+                    VALUES (?, ?, ?, 'needs_review', 'needs_review', ?, ?, ?)
+                    """, arguments: [new.id, action.target, plan, t, action.reason, t])
+            default:
+                try db.execute(sql: """
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at)
+                    VALUES (?, ?, ?, ?, 'pending', ?)
+                    """, arguments: [new.id, action.target, plan, action.operation.rawValue, t])
+            }
+        }
+        var details: [String: JSONValue] = [
+            "kind": .string(new.kind.name), "subject": .string(new.pseudonym),
+            "received": .string(new.received.description), "due": .string(new.due.description),
+            "actions": .array(new.plan.map { .object(["target": .string($0.target), "operation": .string($0.operation.rawValue)]) }),
+        ]
+        if !purposes.isEmpty { details["purposes"] = .array(purposes.map(JSONValue.string)) }
+        if let ref = new.ref { details["ref"] = .string(ref) }
+        try appendAudit(db, at: now, request: new.id, target: nil, event: "request_filed", details: details)
+        try refreshState(of: new.id, in: db, now: now)
+        return .filed(try request(new.id, in: db))
+    }
+
+    /// Re-derives a request's state from its actions; on reaching a terminal state, purges the
+    /// raw identifiers and records both in the audit chain.
+    @discardableResult
+    static func refreshState(of requestId: String, in db: Database, now: Date) throws -> RequestState {
+        guard let row = try Row.fetchOne(db, sql: "SELECT state, cancel_reason, pseudonym FROM request WHERE id = ?", arguments: [requestId]) else {
+            throw StoreError.notFound("no request \(requestId)")
+        }
+        let old = RequestState(rawValue: row["state"]) ?? .received
+        let states = try String.fetchAll(db, sql: "SELECT state FROM action WHERE request_id = ?", arguments: [requestId])
+            .compactMap(ActionState.init(rawValue:))
+        let attempted = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND attempts > 0)",
+                                          arguments: [requestId]) ?? false
+        let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row["cancel_reason"] as String?) != nil)
+        guard new != old else { return new }
+        let t = now.timeIntervalSince1970
+        if new.isTerminal {
+            try db.execute(sql: """
+                UPDATE request SET state = ?, completed_at = ?, email = NULL, external_id = NULL, user_name = NULL, note = NULL
+                WHERE id = ?
+                """, arguments: [new.rawValue, t, requestId])
+        } else {
+            try db.execute(sql: "UPDATE request SET state = ?, completed_at = NULL WHERE id = ?", arguments: [new.rawValue, requestId])
+        }
+        let pseudonym: String = row["pseudonym"]
+        try appendAudit(db, at: now, request: requestId, target: nil, event: "request_\(new.rawValue)",
+                        details: ["from": .string(old.rawValue), "state": .string(new.rawValue), "subject": .string(pseudonym)])
+        if new.isTerminal {
+            try appendAudit(db, at: now, request: requestId, target: nil, event: "identifiers_purged",
+                            details: ["subject": .string(pseudonym), "kept": .string("pseudonym only")])
+        }
+        return new
+    }
+
+    static func request(_ id: String, in db: Database) throws -> StoredRequest {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM request WHERE id = ?", arguments: [id]) else {
+            throw StoreError.notFound("no request \(id)")
+        }
+        return try StoredRequest(row: row)
+    }
+
+    /// Moves the due date by 1 or 2 months (at most 2 in all, GDPR Art. 12(3)), with the reason in the audit log.
+    public func extend(_ requestId: String, months: Int, reason: String, now: Date) throws -> StoredRequest {
+        try writer.write { db in
+            let request = try Self.request(requestId, in: db)
+            guard (1...2).contains(months) else { throw StoreError.invalid("--months must be 1 or 2") }
+            guard request.extendedMonths + months <= 2 else {
+                throw StoreError.invalid("request \(requestId) is already extended by \(request.extendedMonths) month(s); GDPR Art. 12(3) allows 2 in all")
+            }
+            guard !request.state.isTerminal else { throw StoreError.invalid("request \(requestId) is \(request.state.rawValue); only open requests can be extended") }
+            let total = request.extendedMonths + months
+            let due = request.received.adding(months: 1 + total)
+            try db.execute(sql: "UPDATE request SET extended_months = ?, due = ? WHERE id = ?", arguments: [total, due.description, requestId])
+            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: "request_extended",
+                                 details: ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)])
+            return try Self.request(requestId, in: db)
+        }
+    }
+
+    /// Cancels an open request: its unfinished actions become cancelled.
+    public func cancel(_ requestId: String, reason: String, now: Date) throws -> StoredRequest {
+        try writer.write { db in
+            let request = try Self.request(requestId, in: db)
+            guard !request.state.isTerminal else {
+                throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue)")
+            }
+            let t = now.timeIntervalSince1970
+            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN ('pending', 'running', 'retrying')",
+                                              arguments: [requestId])
+            try db.execute(sql: """
+                UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL
+                WHERE request_id = ? AND state IN ('pending', 'running', 'retrying')
+                """, arguments: [t, requestId])
+            try db.execute(sql: "UPDATE request SET cancel_reason = ? WHERE id = ?", arguments: [reason, requestId])
+            for target in targets {
+                try Self.appendAudit(db, at: now, request: requestId, target: target, event: "action_cancelled", details: ["reason": .string(reason)])
+            }
+            try Self.refreshState(of: requestId, in: db, now: now)
+            return try Self.request(requestId, in: db)
+        }
+    }
+
+    /// Puts failed and needs_review actions back to pending with a fresh retry budget.
+    ///
+    /// - Parameters:
+    ///   - identifiers: the subject's identifiers, needed again when they were purged; they must
+    ///     give the same pseudonym (checked by the caller, who holds the key).
+    ///   - replans: new plans for actions planned as needs_review (identifiers were missing).
+    /// - Returns: the targets put back.
+    public func retry(_ requestId: String, target: String?, identifiers: SubjectIdentifiers?,
+                      replans: [String: PlannedAction], now: Date) throws -> [String] {
+        try writer.write { db in
+            let request = try Self.request(requestId, in: db)
+            guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled") }
+            var sql = "SELECT * FROM action WHERE request_id = ? AND state IN ('failed', 'needs_review')"
+            var args: StatementArguments = [requestId]
+            if let target {
+                sql += " AND target = ?"
+                args += [target]
+            }
+            let actions = try Row.fetchAll(db, sql: sql, arguments: args).map(StoredAction.init)
+            guard !actions.isEmpty else {
+                throw StoreError.invalid("request \(requestId) has no failed or needs_review action" + (target.map { " in \($0)" } ?? ""))
+            }
+            if request.identifiers == nil, identifiers == nil {
+                throw StoreError.invalid("the identifiers of request \(requestId) were purged when it ended; give them again "
+                    + "(--email, --external-id, --user-name) to retry; they must match the request's subject")
+            }
+            if let identifiers {
+                try db.execute(sql: """
+                    UPDATE request SET email = COALESCE(?, email), external_id = COALESCE(?, external_id), user_name = COALESCE(?, user_name)
+                    WHERE id = ?
+                    """, arguments: [identifiers.email, identifiers.externalId, identifiers.userName, requestId])
+            }
+            let t = now.timeIntervalSince1970
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var put: [String] = []
+            for action in actions {
+                let plan = replans[action.target] ?? action.plan
+                if plan.operation == .needsReview || plan.operation == .none {
+                    // Still nothing Lethe can safely do there.
+                    continue
+                }
+                try db.execute(sql: """
+                    UPDATE action SET state = 'pending', budget_start = attempts, next_attempt_at = ?, plan = ?, operation = ?,
+                        outcome = NULL, verified = NULL, verification = NULL, completed_at = NULL, claimed_by = NULL
+                    WHERE id = ?
+                    """, arguments: [t, String(decoding: try encoder.encode(plan), as: UTF8.self), plan.operation.rawValue, action.id])
+                try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: "action_retried",
+                                     details: ["from": .string(action.state.rawValue), "operation": .string(plan.operation.rawValue)])
+                put.append(action.target)
+            }
+            guard !put.isEmpty else {
+                throw StoreError.invalid("nothing to retry: the needs_review actions still lack an identifier their target can match on")
+            }
+            try Self.refreshState(of: requestId, in: db, now: now)
+            return put
+        }
+    }
+}

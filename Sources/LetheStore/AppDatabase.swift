@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+import LetheCore
+
+/// Lethe's database: one SQLite file in the state directory, in WAL mode.
+///
+/// The one owner of the database writer. It migrates on open and exposes named writes
+/// that keep the invariants: every state change and its audit event commit together.
+public struct AppDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Wraps a writer and brings its schema up to date.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Opens (creating if needed) the database file.
+    ///
+    /// Durability: `synchronous = FULL`, so a commit survives a power loss, not only a
+    /// killed process. `secure_delete` zeroes deleted content, so purged identifiers do
+    /// not linger in free pages.
+    public static func open(path: String) throws -> AppDatabase {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool sets NORMAL on its writer after prepareDatabase; set FULL afterwards.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return try AppDatabase(pool)
+    }
+
+    /// A fresh in-memory database, for tests.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue())
+    }
+
+    /// Writes outstanding WAL content into the main file and truncates the WAL, so nothing
+    /// purged survives in it.
+    public func checkpoint() throws {
+        try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    /// Shipped migrations are never edited; new ones are appended.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-requests-actions-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                CREATE TABLE request (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('erasure', 'revocation')),
+                    ref TEXT UNIQUE,
+                    purposes TEXT NOT NULL DEFAULT '[]',
+                    pseudonym TEXT NOT NULL,
+                    email TEXT,
+                    external_id TEXT,
+                    user_name TEXT,
+                    requested_by TEXT,
+                    note TEXT,
+                    received TEXT NOT NULL,
+                    due TEXT NOT NULL,
+                    extended_months INTEGER NOT NULL DEFAULT 0 CHECK (extended_months BETWEEN 0 AND 2),
+                    created_at REAL NOT NULL,
+                    completed_at REAL,
+                    state TEXT NOT NULL CHECK (state IN ('received', 'in_progress', 'completed', 'failed', 'needs_review', 'cancelled')),
+                    cancel_reason TEXT,
+                    CHECK (kind = 'erasure' OR purposes <> '[]')
+                );
+                CREATE INDEX request_state ON request(state);
+                CREATE INDEX request_received ON request(received);
+                CREATE TABLE action (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    request_id TEXT NOT NULL REFERENCES request(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'retrying', 'succeeded', 'failed', 'needs_review', 'cancelled')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    budget_start INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    claimed_at REAL,
+                    claimed_by TEXT,
+                    scim_id TEXT,
+                    outcome TEXT,
+                    verified INTEGER,
+                    verification TEXT,
+                    last_error TEXT,
+                    completed_at REAL,
+                    UNIQUE (request_id, target)
+                );
+                CREATE INDEX action_due ON action(state, next_attempt_at);
+                CREATE TABLE attempt (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    action_id INTEGER NOT NULL REFERENCES action(id) ON DELETE CASCADE,
+                    number INTEGER NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    result TEXT NOT NULL,
+                    status_code INTEGER,
+                    error TEXT,
+                    UNIQUE (action_id, number)
+                );
+                CREATE TABLE audit_event (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    at TEXT NOT NULL,
+                    request_id TEXT,
+                    target TEXT,
+                    event TEXT NOT NULL,
+                    details TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE
+                );
+                CREATE INDEX audit_event_request ON audit_event(request_id);
+                """)
+        }
+        return migrator
+    }
+}

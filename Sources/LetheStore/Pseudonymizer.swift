@@ -1,0 +1,36 @@
+import Crypto
+import Foundation
+import LetheCore
+
+/// Turns a subject's identifier into the pseudonym that logs, audit events and reports carry:
+/// a keyed HMAC-SHA256, so nobody without the state directory's key can link it back.
+public struct Pseudonymizer: Sendable {
+    private let key: SymmetricKey
+
+    public init(key: Data) { self.key = SymmetricKey(data: key) }
+
+    /// `psn_` and 32 hex digits (128 bits) of HMAC-SHA256 over the primary identifier, typed
+    /// and normalised (e-mails lowercased), so the same person always gets the same pseudonym.
+    public func pseudonym(for subject: SubjectIdentifiers) -> String? {
+        candidates(subject).first
+    }
+
+    /// True when any of the identifiers gives this pseudonym (used to check re-supplied identifiers).
+    public func matches(_ subject: SubjectIdentifiers, _ pseudonym: String) -> Bool {
+        candidates(subject).contains(pseudonym)
+    }
+
+    private func candidates(_ subject: SubjectIdentifiers) -> [String] {
+        var inputs: [String] = []
+        if let email = subject.value(for: .email) { inputs.append("email:" + email.lowercased()) }
+        if let externalId = subject.value(for: .externalId) { inputs.append("externalId:" + externalId) }
+        if let userName = subject.value(for: .userName) { inputs.append("userName:" + userName.lowercased()) }
+        return inputs.map(token)
+    }
+
+    /// A keyed hash of any text, for the `pseudonym` anonymization strategy.
+    public func token(_ text: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
+        return "psn_" + mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}

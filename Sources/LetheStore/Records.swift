@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import LetheCore
+
+/// A request as stored.
+public struct StoredRequest: Sendable, Hashable, Codable {
+    public var id: String
+    public var kind: String
+    public var ref: String?
+    public var purposes: [String]
+    /// Keyed hash of the subject's primary identifier: the only subject reference that leaves the row.
+    public var pseudonym: String
+    /// Raw identifiers; nil once the request is terminal (purged).
+    public var identifiers: SubjectIdentifiers?
+    public var requestedBy: String?
+    public var note: String?
+    public var received: CalendarDate
+    public var due: CalendarDate
+    public var extendedMonths: Int
+    public var createdAt: Date
+    public var completedAt: Date?
+    public var state: RequestState
+    public var cancelReason: String?
+
+    public var requestKind: RequestKind { kind == "erasure" ? .erasure : .revocation(purposes: purposes) }
+
+    init(row: Row) throws {
+        id = row["id"]
+        kind = row["kind"]
+        ref = row["ref"]
+        purposes = try JSONDecoder().decode([String].self, from: Data((row["purposes"] as String).utf8))
+        pseudonym = row["pseudonym"]
+        let email: String? = row["email"], externalId: String? = row["external_id"], userName: String? = row["user_name"]
+        identifiers = email == nil && externalId == nil && userName == nil
+            ? nil : SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
+        requestedBy = row["requested_by"]
+        note = row["note"]
+        received = try Self.date(row["received"])
+        due = try Self.date(row["due"])
+        extendedMonths = row["extended_months"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        completedAt = (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        guard let state = RequestState(rawValue: row["state"]) else { throw StoreError.corrupt("request \(id) has an unknown state") }
+        self.state = state
+        cancelReason = row["cancel_reason"]
+    }
+
+    static func date(_ text: String) throws -> CalendarDate {
+        guard let date = CalendarDate(iso: text) else { throw StoreError.corrupt("bad date \(text)") }
+        return date
+    }
+}
+
+/// An action as stored.
+public struct StoredAction: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var requestId: String
+    public var target: String
+    public var plan: PlannedAction
+    public var state: ActionState
+    /// Attempts ever made.
+    public var attempts: Int
+    /// `attempts` when the current retry budget started (a manual retry starts a new one).
+    public var budgetStart: Int
+    public var nextAttemptAt: Date
+    /// The target's id of the subject, recorded before the first write.
+    public var scimId: String?
+    public var outcome: ActionOutcome?
+    public var verified: Bool?
+    public var verification: String?
+    public var lastError: String?
+    public var completedAt: Date?
+
+    init(row: Row) throws {
+        id = row["id"]
+        requestId = row["request_id"]
+        target = row["target"]
+        plan = try JSONDecoder().decode(PlannedAction.self, from: Data((row["plan"] as String).utf8))
+        guard let state = ActionState(rawValue: row["state"]) else { throw StoreError.corrupt("action \(row["id"] as Int64) has an unknown state") }
+        self.state = state
+        attempts = row["attempts"]
+        budgetStart = row["budget_start"]
+        nextAttemptAt = Date(timeIntervalSince1970: row["next_attempt_at"])
+        scimId = row["scim_id"]
+        outcome = (row["outcome"] as String?).flatMap(ActionOutcome.init(rawValue:))
+        verified = row["verified"]
+        verification = row["verification"]
+        lastError = row["last_error"]
+        completedAt = (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+    }
+}
+
+/// One recorded attempt.
+public struct StoredAttempt: Sendable, Hashable, Codable {
+    public var actionId: Int64
+    public var number: Int
+    public var startedAt: Date
+    public var durationMs: Int
+    public var result: String
+    public var statusCode: Int?
+    public var error: String?
+
+    init(row: Row) {
+        actionId = row["action_id"]
+        number = row["number"]
+        startedAt = Date(timeIntervalSince1970: row["started_at"])
+        durationMs = row["duration_ms"]
+        result = row["result"]
+        statusCode = row["status_code"]
+        error = row["error"]
+    }
+}
+
+/// One link of the audit chain.
+public struct AuditEvent: Sendable, Hashable, Codable {
+    public var seq: Int64
+    /// ISO 8601 UTC with milliseconds.
+    public var at: String
+    public var requestId: String?
+    public var target: String?
+    public var event: String
+    /// Canonical JSON.
+    public var details: String
+    public var prevHash: String
+    public var hash: String
+
+    init(row: Row) {
+        seq = row["seq"]
+        at = row["at"]
+        requestId = row["request_id"]
+        target = row["target"]
+        event = row["event"]
+        details = row["details"]
+        prevHash = row["prev_hash"]
+        hash = row["hash"]
+    }
+}
+
+/// The database holds something it should not.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    case corrupt(String)
+    case notFound(String)
+    case refConflict(ref: String, existing: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let what): "the database is inconsistent: \(what)"
+        case .notFound(let what): what
+        case .refConflict(let ref, let existing):
+            "reference '\(ref)' is already used by request \(existing) for another subject or kind; use a different --ref"
+        case .invalid(let why): why
+        }
+    }
+}

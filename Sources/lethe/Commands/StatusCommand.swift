@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import LetheApp
+import LetheCore
+import LetheStore
+
+/// `lethe status`
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show one request in full, or list requests.",
+        discussion: """
+            Examples:
+              lethe status                       the latest requests
+              lethe status --overdue             open requests past their due date
+              lethe status --state failed        requests in one state
+              lethe status req-3f2a9c1b7d4e      one request, per target (also by --ref value)
+              lethe status req-3f2a9c1b7d4e --json
+
+            Here --state filters by request state; give the state directory with --state-dir \
+            or LETHE_STATE. Subjects are shown by pseudonym only. Exit status 66 for an unknown request.
+            """
+    )
+
+    @OptionGroup var global: StatusGlobalOptions
+
+    @Argument(help: "A request id or reference.")
+    var id: String?
+
+    @Flag(help: "Only open requests past their due date.")
+    var overdue = false
+
+    @Option(name: .customLong("state"), help: ArgumentHelp("Only requests in this state: received, in_progress, completed, failed, needs_review, cancelled.", valueName: "state"))
+    var requestState: String?
+
+    @Option(help: "At most this many requests in a list.")
+    var limit = 50
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if let requestState, RequestState(rawValue: requestState) == nil {
+            throw ValidationError("unknown state '\(requestState)'; use one of \(RequestState.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        let context = try AppContext.open(global, needsPolicies: false)
+        let today = CalendarDate.today
+        if let id {
+            let request = try context.request(id)
+            let view = RequestView(request, actions: try context.database.actions(of: request.id), today: today)
+            if json { try Output.json(view) } else { Output.line(Self.detail(view)) }
+            return
+        }
+        let requests = try context.database.requests(state: requestState.flatMap(RequestState.init(rawValue:)),
+                                                     overdueOn: overdue ? today : nil, limit: limit)
+        let actions = try context.database.actions(of: requests.map(\.id))
+        let views = requests.map { RequestView($0, actions: actions[$0.id] ?? [], today: today) }
+        if json {
+            try Output.json(views)
+            return
+        }
+        if views.isEmpty {
+            Output.line(overdue ? "no overdue requests" : "no requests")
+            return
+        }
+        Output.line("ID".padding(18) + "KIND".padding(12) + "STATE".padding(14) + "RECEIVED".padding(12) + "DUE".padding(12) + "TARGETS".padding(10) + "REF")
+        for view in views {
+            let done = view.actions.filter { $0.state == "succeeded" }.count
+            let due = view.due + (view.overdue ? "!" : "")
+            Output.line(view.id.padding(18) + view.kind.padding(12) + view.state.padding(14) + view.received.padding(12)
+                + due.padding(12) + "\(done)/\(view.actions.count)".padding(10) + (view.ref ?? ""))
+        }
+    }
+
+    static func detail(_ view: RequestView) -> String {
+        var lines = ["\(view.id)  \(view.kind)  \(view.state)" + (view.overdue ? "  OVERDUE" : "")]
+        if let ref = view.ref { lines.append("  reference: \(ref)") }
+        if !view.purposes.isEmpty { lines.append("  purposes:  \(view.purposes.joined(separator: ", "))") }
+        lines.append("  subject:   \(view.subject) (pseudonym)")
+        lines.append("  received:  \(view.received)   due: \(view.due)" + (view.extendedMonths > 0 ? " (extended \(view.extendedMonths) month\(view.extendedMonths == 1 ? "" : "s"))" : ""))
+        if let completed = view.completedAt { lines.append("  ended:     \(completed)") }
+        if let reason = view.cancelReason { lines.append("  cancelled: \(reason)") }
+        lines.append("")
+        lines.append("  " + "TARGET".padding(12) + "OPERATION".padding(19) + "STATE".padding(13) + "OUTCOME".padding(20) + "VERIFIED".padding(10) + "ATTEMPTS")
+        for action in view.actions {
+            let verified = action.verified.map { $0 ? "yes" : "NO" } ?? "-"
+            lines.append("  " + action.target.padding(12) + action.operation.padding(19) + action.state.padding(13)
+                + (action.outcome ?? "-").padding(20) + verified.padding(10) + "\(action.attempts)")
+            if let error = action.lastError { lines.append("      \(action.state == "retrying" ? "retrying: " : "")\(error)") }
+            if let next = action.nextAttemptAt, action.state == "retrying" { lines.append("      next attempt at \(next)") }
+            for kept in action.retained { lines.append("      keeps \(kept.attributes.joined(separator: ", ")) under \(kept.basis) (\(kept.purpose)) until \(kept.until)") }
+            if let how = action.verification, action.state == "succeeded", action.outcome != "not_applicable" { lines.append("      \(how)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
