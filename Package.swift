@@ -95,6 +95,16 @@ let package = Package(
             dependencies: ["LetheSCIM", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "LetheStoreTests",
+            dependencies: ["LetheStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LetheEngineTests",
+            dependencies: ["LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            swiftSettings: swiftSettings
+        ),
         // Drives the built `lethe` binary as a user would.
         .testTarget(
             name: "LetheCLITests",

@@ -38,6 +38,20 @@ public struct CommandRunner: Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }
 
+    /// Starts `lethe ARGS...` without waiting, its output discarded: for tests that kill it.
+    public func start(_ arguments: [String], extraEnvironment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = environment.merging(extraEnvironment) { _, new in new }
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `lethe ARGS...` to completion, feeding `input` to its standard input.
     public func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> Result {
         let process = Process()

@@ -1,0 +1,110 @@
+import Foundation
+import LetheCore
+import Testing
+
+@Suite("Action state machine and retry policy")
+struct EngineRulesTests {
+    let policy = RetryPolicy(RetrySettings(base: .seconds(1), max: .seconds(60), maxAttempts: 4))
+
+    @Test("success is terminal and verified")
+    func success() {
+        let t = ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "404"), attemptsUsed: 1, policy: policy, random: 0.5)
+        #expect(t.state == .succeeded && t.outcome == .deleted && t.verified == true && t.event == "action_succeeded")
+        #expect(t.state.isTerminal)
+    }
+
+    @Test("an absent subject is a success with outcome absent")
+    func absent() {
+        let t = ActionStateMachine.afterAttempt(.succeeded(.absent, verification: "no account"), attemptsUsed: 1, policy: policy, random: 0)
+        #expect(t.state == .succeeded && t.outcome == .absent)
+    }
+
+    @Test("an unverified write fails, marked not verified, and is not retried")
+    func notVerified() {
+        let t = ActionStateMachine.afterAttempt(.notVerified("still 200 with active=false"), attemptsUsed: 1, policy: policy, random: 0)
+        #expect(t.state == .failed && t.verified == false)
+        #expect(t.reason?.hasPrefix("not verified:") == true)
+    }
+
+    @Test("an ambiguous match needs review")
+    func ambiguous() {
+        let t = ActionStateMachine.afterAttempt(.needsReview("2 accounts match"), attemptsUsed: 1, policy: policy, random: 0)
+        #expect(t.state == .needsReview && t.event == "action_needs_review")
+    }
+
+    @Test("a permanent failure fails at once, whatever the budget")
+    func permanent() {
+        let t = ActionStateMachine.afterAttempt(.permanentFailure("401"), attemptsUsed: 1, policy: policy, random: 0)
+        #expect(t.state == .failed && t.reason == "401")
+    }
+
+    @Test("a transient failure retries with backoff until the attempts are used up")
+    func transientThenExhausted() {
+        let first = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: nil), attemptsUsed: 1, policy: policy, random: 0)
+        #expect(first.state == .retrying && first.retryIn == 0.5 && first.event == "action_retrying")
+        let third = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: nil), attemptsUsed: 3, policy: policy, random: 0.999)
+        #expect(third.state == .retrying && (third.retryIn ?? 0) > 3.9 && (third.retryIn ?? 0) < 4)
+        let last = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: nil), attemptsUsed: 4, policy: policy, random: 0)
+        #expect(last.state == .failed)
+        #expect(last.reason == "gave up after 4 attempts: 503")
+    }
+
+    @Test("Retry-After wins over the computed backoff, even above the cap")
+    func retryAfterWins() {
+        let t = ActionStateMachine.afterAttempt(.transientFailure("429", retryAfter: 120), attemptsUsed: 1, policy: policy, random: 0.3)
+        #expect(t.retryIn == 120)
+        #expect(policy.delay(afterAttempt: 1, retryAfter: 0, random: 0.9) == 0)
+    }
+
+    @Test("backoff doubles, is capped, and its jitter stays within half the delay")
+    func backoff() {
+        #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 0) == 0.5)
+        #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 1) == 1)
+        #expect(policy.delay(afterAttempt: 2, retryAfter: nil, random: 1) == 2)
+        #expect(policy.delay(afterAttempt: 7, retryAfter: nil, random: 1) == 60)
+        #expect(policy.delay(afterAttempt: 60, retryAfter: nil, random: 0) == 30)
+    }
+
+    @Test("rescue after a crash puts the action back to pending at once")
+    func rescue() {
+        let t = ActionStateMachine.rescue()
+        #expect(t.state == .pending && t.retryIn == 0 && t.event == "action_rescued")
+        #expect(ActionStateMachine.canRetry(.failed) && ActionStateMachine.canRetry(.needsReview))
+        #expect(!ActionStateMachine.canRetry(.succeeded) && !ActionStateMachine.canRetry(.running))
+    }
+
+    @Test("request state is derived from its actions", arguments: [
+        ([ActionState.pending, .pending], false, false, RequestState.received),
+        ([.running, .pending], true, false, .inProgress),
+        ([.succeeded, .retrying], true, false, .inProgress),
+        ([.succeeded, .succeeded], true, false, .completed),
+        ([.succeeded, .failed, .needsReview], true, false, .failed),
+        ([.succeeded, .needsReview], true, false, .needsReview),
+        ([.succeeded, .cancelled], true, true, .cancelled),
+        ([.succeeded], false, false, .completed),
+    ])
+    func derive(actions: [ActionState], attempted: Bool, cancelled: Bool, expected: RequestState) {
+        #expect(RequestState.derive(actions: actions, anyAttempt: attempted, cancelled: cancelled) == expected)
+    }
+}
+
+@Suite("Canonical JSON and timestamps")
+struct CanonicalJSONTests {
+    @Test("keys sorted, no whitespace, integers without fraction, escapes")
+    func canonical() {
+        let value: JSONValue = .object([
+            "b": .number(1), "a": .array([.bool(true), .null, .number(2.5)]), "é": .string("line\nq\"\\"), "A": .object([:]),
+        ])
+        #expect(CanonicalJSON.string(value) == #"{"A":{},"a":[true,null,2.5],"b":1,"é":"line\nq\"\\"}"#)
+        #expect(CanonicalJSON.isCanonical(CanonicalJSON.encode(value)))
+        #expect(!CanonicalJSON.isCanonical(Data(#"{"b":1, "a":2}"#.utf8)))
+    }
+
+    @Test("timestamps are ISO 8601 UTC with milliseconds and read back")
+    func timestamps() {
+        let date = Date(timeIntervalSince1970: 1_796_083_200.123)
+        #expect(Timestamp.iso8601(date) == "2026-12-01T00:00:00.123Z")
+        #expect(abs(Timestamp.parse("2026-12-01T00:00:00.123Z")!.timeIntervalSince(date)) < 0.001)
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+    }
+}

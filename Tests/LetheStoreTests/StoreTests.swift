@@ -1,0 +1,183 @@
+import Foundation
+import GRDB
+import LetheCore
+@testable import LetheStore
+import Testing
+
+@Suite("Store: filing, claims, transitions, audit chain")
+struct StoreTests {
+    let db: AppDatabase
+    let now = Date(timeIntervalSince1970: 1_796_083_200)
+    let pseudonymizer = Pseudonymizer(key: Data(repeating: 7, count: 32))
+
+    init() throws { db = try AppDatabase.inMemory() }
+
+    func newRequest(_ id: String = "req-1", ref: String? = "T-1", email: String = "ana@example.com",
+                    kind: RequestKind = .erasure, operations: [PlannedOperation] = [.delete, .anonymize]) -> NewRequest {
+        let subject = SubjectIdentifiers(email: email)
+        let plan = operations.enumerated().map { i, op in
+            PlannedAction(target: "t\(i)", operation: op, match: op == .needsReview || op == .none ? nil : .email, reason: "test")
+        }
+        return NewRequest(id: id, kind: kind, ref: ref, pseudonym: pseudonymizer.pseudonym(for: subject)!, identifiers: subject,
+                          received: CalendarDate(iso: "2026-12-01")!, plan: plan)
+    }
+
+    @Test("filing stores the request, one action per target and an audit event together")
+    func filing() throws {
+        let result = try db.file(newRequest(), now: now)
+        guard case .filed(let request) = result else { Issue.record("not filed"); return }
+        #expect(request.state == .received && request.due.description == "2027-01-01")
+        #expect(request.identifiers?.email == "ana@example.com")
+        #expect(try db.actions(of: "req-1").map(\.state) == [.pending, .pending])
+        let events = try db.auditEvents()
+        #expect(events.map(\.event) == ["request_filed"])
+        #expect(!events[0].details.contains("ana@example.com"))
+        #expect(events[0].details.contains(request.pseudonym))
+    }
+
+    @Test("the same reference twice returns the existing request; for another subject it is refused")
+    func refIdempotency() throws {
+        _ = try db.file(newRequest(), now: now)
+        let again = try db.file(newRequest("req-2"), now: now)
+        guard case .existing(let existing) = again else { Issue.record("filed twice"); return }
+        #expect(existing.id == "req-1")
+        #expect(throws: StoreError.refConflict(ref: "T-1", existing: "req-1")) {
+            try db.file(newRequest("req-3", email: "bob@example.com"), now: now)
+        }
+        #expect(try db.requests().count == 1)
+    }
+
+    @Test("planned none and needs_review actions are stored settled; all-none completes and purges at once")
+    func settledAtFiling() throws {
+        _ = try db.file(newRequest(operations: [.none, .needsReview]), now: now)
+        #expect(try db.actions(of: "req-1").map(\.state) == [.succeeded, .needsReview])
+        let request = try #require(try db.request("req-1"))
+        #expect(request.state == .needsReview)
+        #expect(request.identifiers == nil, "terminal: identifiers purged")
+        _ = try db.file(newRequest("req-2", ref: "T-2", operations: [.none]), now: now)
+        #expect(try db.request("req-2")?.state == .completed)
+    }
+
+    @Test("claims are atomic: an action is claimed once, counted at claim, and not before it is due")
+    func claims() throws {
+        _ = try db.file(newRequest(operations: [.delete]), now: now)
+        #expect(try db.claim(target: "t0", limit: 5, runner: "a", now: now.addingTimeInterval(-1)).isEmpty, "not due yet")
+        let first = try db.claim(target: "t0", limit: 5, runner: "a", now: now)
+        let second = try db.claim(target: "t0", limit: 5, runner: "b", now: now)
+        #expect(first.count == 1 && second.isEmpty)
+        #expect(first[0].attempt == 1 && first[0].attemptsInBudget == 1)
+        #expect(first[0].identifiers?.email == "ana@example.com")
+        #expect(try db.request("req-1")?.state == .inProgress)
+    }
+
+    @Test("a success completes the request, purges identifiers and chains every event")
+    func completion() throws {
+        _ = try db.file(newRequest(operations: [.delete]), now: now)
+        let claimed = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        let transition = ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "404"), attemptsUsed: 1,
+                                                         policy: RetryPolicy(RetrySettings()), random: 0)
+        let state = try db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: "succeeded"),
+                                  transition: transition, now: now)
+        #expect(state == .completed)
+        let request = try #require(try db.request("req-1"))
+        #expect(request.identifiers == nil && request.completedAt != nil)
+        let action = try #require(try db.actions(of: "req-1").first)
+        #expect(action.outcome == .deleted && action.verified == true)
+        #expect(try db.attempts(of: action.id).map(\.result) == ["succeeded"])
+        #expect(try db.auditEvents().map(\.event) == [
+            "request_filed", "action_started", "request_in_progress", "action_succeeded", "request_completed", "identifiers_purged",
+        ])
+        let chain = try db.verifyAuditChain()
+        #expect(chain.problem == nil && chain.events == 6)
+    }
+
+    @Test("a retrying action is claimed again only when due")
+    func retrying() throws {
+        _ = try db.file(newRequest(operations: [.delete]), now: now)
+        let claimed = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        let t = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: 30), attemptsUsed: 1, policy: RetryPolicy(RetrySettings()), random: 0)
+        try db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: "transient", statusCode: 503),
+                      transition: t, now: now)
+        #expect(try db.actions(of: "req-1").first?.state == .retrying)
+        #expect(try db.claim(target: "t0", limit: 1, runner: "a", now: now.addingTimeInterval(29)).isEmpty)
+        let again = try db.claim(target: "t0", limit: 1, runner: "a", now: now.addingTimeInterval(30))
+        #expect(again.first?.attempt == 2)
+    }
+
+    @Test("rescue returns running actions to pending and records the interrupted attempt")
+    func rescue() throws {
+        _ = try db.file(newRequest(operations: [.delete, .delete]), now: now)
+        _ = try db.claim(target: "t0", limit: 1, runner: "dead", now: now)
+        #expect(try db.rescueRunning(now: now) == 1)
+        let action = try #require(try db.actions(of: "req-1").first)
+        #expect(action.state == .pending)
+        #expect(try db.attempts(of: action.id).map(\.result) == ["interrupted"])
+        #expect(try db.claim(target: "t0", limit: 1, runner: "new", now: now).first?.attempt == 2)
+    }
+
+    @Test("any edit, deletion or reordering of the audit log breaks the chain")
+    func tamperEvident() throws {
+        _ = try db.file(newRequest(), now: now)
+        _ = try db.file(newRequest("req-2", ref: "T-2", email: "bob@example.com"), now: now)
+        _ = try db.cancel("req-2", reason: "duplicate", now: now)
+        #expect(try db.verifyAuditChain().problem == nil)
+        try db.writer.write { try $0.execute(sql: "UPDATE audit_event SET details = replace(details, 'erasure', 'revocation') WHERE seq = 1") }
+        #expect(try db.verifyAuditChain().problem?.contains("event 1 was altered") == true)
+    }
+
+    @Test("deleting an audit event breaks the chain")
+    func deletionDetected() throws {
+        _ = try db.file(newRequest(), now: now)
+        _ = try db.cancel("req-1", reason: "x", now: now)
+        try db.writer.write { try $0.execute(sql: "DELETE FROM audit_event WHERE seq = 2") }
+        #expect(try db.verifyAuditChain().problem?.contains("missing") == true)
+    }
+
+    @Test("extensions: at most two months in all, recorded with the reason")
+    func extend() throws {
+        _ = try db.file(newRequest(), now: now)
+        #expect(try db.extend("req-1", months: 1, reason: "complex request", now: now).due.description == "2027-02-01")
+        #expect(try db.extend("req-1", months: 1, reason: "still complex", now: now).due.description == "2027-03-01")
+        #expect(throws: StoreError.self) { try db.extend("req-1", months: 1, reason: "more", now: now) }
+        #expect(try db.auditEvents().filter { $0.event == "request_extended" }.count == 2)
+    }
+
+    @Test("cancel stops unfinished actions and purges identifiers")
+    func cancel() throws {
+        _ = try db.file(newRequest(), now: now)
+        let cancelled = try db.cancel("req-1", reason: "withdrawn by subject", now: now)
+        #expect(cancelled.state == .cancelled && cancelled.identifiers == nil)
+        #expect(try db.actions(of: "req-1").allSatisfy { $0.state == .cancelled })
+        #expect(try db.claim(target: "t0", limit: 1, runner: "a", now: now).isEmpty)
+    }
+
+    @Test("retry after purge needs the identifiers again, and starts a fresh budget")
+    func retryAfterPurge() throws {
+        _ = try db.file(newRequest(operations: [.delete]), now: now)
+        let claimed = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        try db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: "permanent"),
+                      transition: ActionStateMachine.afterAttempt(.permanentFailure("403"), attemptsUsed: 1, policy: RetryPolicy(RetrySettings()), random: 0),
+                      now: now)
+        #expect(try db.request("req-1")?.state == .failed)
+        #expect(throws: StoreError.self) { try db.retry("req-1", target: nil, identifiers: nil, replans: [:], now: now) }
+        #expect(try db.retry("req-1", target: nil, identifiers: SubjectIdentifiers(email: "ana@example.com"), replans: [:], now: now) == ["t0"])
+        let request = try #require(try db.request("req-1"))
+        #expect(request.state == .inProgress && request.identifiers?.email == "ana@example.com")
+        let again = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        #expect(again.attempt == 2 && again.attemptsInBudget == 1)
+    }
+
+    @Test("the schema enforces its invariants")
+    func schema() throws {
+        _ = try db.file(newRequest(), now: now)
+        #expect(throws: DatabaseError.self) {
+            try db.writer.write { try $0.execute(sql: "INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at) VALUES ('req-1', 't0', '{}', 'delete', 'pending', 0)") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try db.writer.write { try $0.execute(sql: "INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at) VALUES ('nope', 'x', '{}', 'delete', 'pending', 0)") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try db.writer.write { try $0.execute(sql: "UPDATE action SET state = 'done' WHERE request_id = 'req-1'") }
+        }
+    }
+}
