@@ -103,7 +103,7 @@ public struct ActionExecutor: Sendable {
         switch plan.operation {
         case .delete:
             for group in try await client.groupsContaining(user.id, named: plan.groups) {
-                try await client.removeMember(user.id, fromGroup: group.id, etag: group.etag)
+                try await client.removeMember(user.id, fromGroup: group.id)
             }
             _ = try await client.deleteUser(user.id)
             return try await finishDelete(id: user.id, plan: plan)
@@ -162,7 +162,7 @@ public struct ActionExecutor: Sendable {
         }
         var seen: [String] = []
         for group in groups {
-            try await client.removeMember(userId, fromGroup: group.id, etag: group.etag)
+            try await client.removeMember(userId, fromGroup: group.id)
             switch try await client.verifyNotMember(userId, ofGroup: group.id) {
             case .verified(let how): seen.append(how)
             case .notVerified(let why): return .notVerified(why)

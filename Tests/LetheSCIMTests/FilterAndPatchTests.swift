@@ -93,7 +93,7 @@ struct FilterAndPatchTests {
         let client = try ClientFixtures.client(transport)
         let groups = try await client.groupsContaining("u1", named: ["Promotions"])
         #expect(groups.map(\.id) == ["g1"])
-        try await client.removeMember("u1", fromGroup: "g1", etag: nil)
+        try await client.removeMember("u1", fromGroup: "g1")
         let requests = transport.requests
         #expect(requests[0].url.contains("/Groups?filter=members.value%20eq%20%22u1%22"))
         #expect(requests[1].url.contains("/Groups?filter=displayName%20eq%20%22Promotions%22"))

@@ -51,13 +51,16 @@ extension SCIMClient {
 
     /// Removes the user from a group with `remove` path `members[value eq "ID"]`. A group that
     /// no longer exists holds no membership, so 404 counts as done.
-    public func removeMember(_ userId: String, fromGroup groupId: String, etag: String?) async throws(SCIMClientError) {
+    ///
+    /// No `If-Match` is sent: removing one member does not depend on the rest of the group, and
+    /// many erasures leave a large group at once, so a version check would only make them collide.
+    public func removeMember(_ userId: String, fromGroup groupId: String) async throws(SCIMClientError) {
         let operation = "PATCH /Groups/\(groupId)"
         do {
             _ = try await patch(
                 "/Groups/\(Self.pathComponent(groupId))",
-                [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: etag, operation: operation
-            ) { () async throws(SCIMClientError) -> String? in try await getGroup(groupId)?.etag }
+                [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: nil, operation: operation
+            ) { () async throws(SCIMClientError) -> String? in nil }
         } catch where error.status == 404 {
             return
         }

@@ -1,0 +1,234 @@
+import Foundation
+import LetheCore
+import LetheTesting
+import Testing
+
+/// The whole job through the `lethe` binary, against scim2-server tenants configured through
+/// the four example policies.
+@Suite("lethe erase/revoke/run/status end to end", .enabled(if: SCIM2ServerPeer.shouldRun), .serialized)
+struct EngineCLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let peer: SCIM2ServerPeer
+    let seeder: Seeder
+    let stateDir: URL
+    let lethe: CommandRunner
+
+    init() throws {
+        let peer = try SCIM2ServerPeer.running()
+        self.peer = peer
+        let seeder = Seeder(tenants: Dictionary(uniqueKeysWithValues: ["shop", "app", "newsletter", "crm"].map { ($0, peer.newTenant($0)) }))
+        self.seeder = seeder
+        stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-e2e-\(UUID().uuidString)")
+        var env = seeder.environment(token: peer.token)
+        env["LETHE_STATE"] = stateDir.path
+        lethe = CommandRunner(environment: env, workingDirectory: Self.root)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: stateDir) }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    /// Files 20 erasures and 10 withdrawals (5 marketing, 5 newsletter) of seeded customers.
+    func fileBatch(_ customers: [Seeder.Customer]) throws -> [String] {
+        var ids: [String] = []
+        for (i, customer) in customers.prefix(20).enumerated() {
+            let result = try lethe.run(["erase", "--email", customer.email, "--ref", "ER-\(i)", "--requested-by", "dpo"])
+            #expect(result.status == 0, "\(result.stderr)")
+            ids.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        for (i, customer) in customers.dropFirst(20).prefix(10).enumerated() {
+            let purpose = i < 5 ? "marketing" : "newsletter"
+            let result = try lethe.run(["revoke", "--email", customer.email, "--purpose", purpose, "--ref", "RV-\(i)"])
+            #expect(result.status == 0, "\(result.stderr)")
+            ids.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return ids
+    }
+
+    /// What the raw SCIM reads must show after the batch.
+    func checkEffects(_ seeded: Seeder.Seeded) async throws {
+        let t = seeder.tenants
+        let newsletterMembers = try await t["newsletter"]!.members(ofGroup: seeded.newsletterGroup)
+        let promotionsMembers = try await t["crm"]!.members(ofGroup: seeded.promotionsGroup)
+        for (i, c) in seeded.customers.enumerated() {
+            let shop = try await t["shop"]!.user(c.ids["shop"]!)
+            let app = try await t["app"]!.user(c.ids["app"]!)
+            let newsletter = try await t["newsletter"]!.user(c.ids["newsletter"]!)
+            let crm = try await t["crm"]!.user(c.ids["crm"]!)
+            switch i {
+            case 0..<20:  // erased
+                #expect(app == nil && newsletter == nil, "customer \(i)")
+                #expect(shop?["addresses"]?.arrayValue?.count == 1 && shop?["emails"] == nil && shop?["name"]?["familyName"] == nil)
+                #expect(crm?["name"]?["familyName"]?.stringValue == "[redacted]" && crm?["emails"] == nil && crm?["locale"] == nil)
+                #expect(crm?[SCIMSchemas.gdprUser]?["marketingSegment"] == nil)
+                #expect(!newsletterMembers.contains(c.ids["newsletter"]!) && !promotionsMembers.contains(c.ids["crm"]!))
+            case 20..<25:  // marketing withdrawn
+                #expect(crm?[SCIMSchemas.gdprUser]?["marketingSegment"] == nil && !promotionsMembers.contains(c.ids["crm"]!))
+                #expect(crm?["emails"]?.arrayValue?.first?["value"]?.stringValue == c.email, "the account stays")
+                #expect(newsletter != nil && newsletterMembers.contains(c.ids["newsletter"]!))
+            case 25..<30:  // newsletter withdrawn
+                #expect(newsletter == nil && !newsletterMembers.contains(c.ids["newsletter"]!))
+                #expect(crm?[SCIMSchemas.gdprUser]?["marketingSegment"] != nil && promotionsMembers.contains(c.ids["crm"]!))
+            default:  // never asked about: untouched
+                #expect(shop?["emails"]?.arrayValue?.first?["value"]?.stringValue == c.email)
+                #expect(app?["externalId"]?.stringValue == c.externalId)
+                #expect(newsletter != nil && newsletterMembers.contains(c.ids["newsletter"]!))
+                #expect(crm?["name"]?["givenName"]?.stringValue == c.givenName && promotionsMembers.contains(c.ids["crm"]!))
+            }
+        }
+    }
+
+    @Test("20 erasures and 10 withdrawals: run --until-idle exits 0 and the targets show exactly the planned effects")
+    func batch() async throws {
+        defer { cleanUp() }
+        let seeded = try await seeder.seed(34)
+        #expect(try lethe.run(["init"]).status == 0)
+        let ids = try fileBatch(seeded.customers)
+        #expect(Set(ids).count == 30)
+
+        let run = try lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try json(run.stdout)["requests"] as? Int == 30)
+
+        try await checkEffects(seeded)
+        let status = try lethe.run(["status", ids[0], "--json"])
+        let view = try json(status.stdout)
+        #expect(view["state"] as? String == "completed" && (view["subject"] as? String)?.hasPrefix("psn_") == true)
+        let actions = try #require(view["actions"] as? [[String: Any]])
+        #expect(actions.count == 4 && actions.allSatisfy { $0["verified"] as? Bool == true })
+        let shop = try #require(actions.first { $0["target"] as? String == "shop" })
+        #expect((shop["retained"] as? [[String: Any]])?.first?["basis"] as? String == "legal_obligation")
+        #expect(try lethe.run(["audit", "verify"]).status == 0)
+
+        // Filing a reference again files nothing.
+        let again = try lethe.run(["erase", "--email", seeded.customers[0].email, "--ref", "ER-0"])
+        #expect(again.stdout.hasPrefix(ids[0]) && again.stdout.contains("already filed"))
+
+        // No seeded e-mail or name is left anywhere in the state directory's files.
+        let files = try FileManager.default.contentsOfDirectory(atPath: stateDir.path)
+        var bytes = Data()
+        for file in files { bytes += FileManager.default.contents(atPath: stateDir.appendingPathComponent(file).path) ?? Data() }
+        #expect(bytes.count > 10_000)
+        for customer in seeded.customers.prefix(30) {
+            #expect(bytes.range(of: Data(customer.email.utf8)) == nil, "\(customer.email) left in the state files")
+        }
+    }
+
+    @Test("kill -9 part-way through a batch: a second run completes everything, nothing lost, nothing unverified")
+    func crash() async throws {
+        defer { cleanUp() }
+        let seeded = try await seeder.seed(30)
+        #expect(try lethe.run(["init"]).status == 0)
+        let ids = try fileBatch(seeded.customers)
+
+        let first = try lethe.start(["run", "--until-idle"])
+        // Wait until some actions are done but not all, then kill without warning.
+        let deadline = Date().addingTimeInterval(30)
+        var done = 0
+        while Date() < deadline {
+            let listed = try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100"]).stdout.utf8)) as? [[String: Any]] ?? []
+            done = listed.flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }.filter { $0["state"] as? String == "succeeded" && $0["operation"] as? String != "none" }.count
+            if done >= 5 { break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .uncaughtSignal)
+        #expect(done >= 5)
+
+        let second = try lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"])
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(try json(second.stdout)["requests"] as? Int ?? 0 > 0, "the kill came before the end of the batch")
+
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100"]).stdout.utf8)) as? [[String: Any]])
+        #expect(listed.count == 30, "no request lost")
+        #expect(Set(listed.compactMap { $0["id"] as? String }) == Set(ids))
+        for request in listed {
+            #expect(request["state"] as? String == "completed")
+            for action in request["actions"] as? [[String: Any]] ?? [] {
+                #expect(action["state"] as? String == "succeeded")
+                #expect(action["verified"] as? Bool == true, "completed only with verification")
+            }
+        }
+        try await checkEffects(seeded)
+        #expect(try lethe.run(["audit", "verify"]).status == 0)
+    }
+
+    @Test("a target that is down: the other three complete; it keeps retrying within its budget, with the reason in status")
+    func targetDown() async throws {
+        defer { cleanUp() }
+        let ana = try await seeder.seed(1).customers[0]
+        #expect(try lethe.run(["init"]).status == 0)
+        let down = ["LETHE_CRM_URL": "http://127.0.0.1:9/v2"]
+        let id = try lethe.run(["erase", "--email", ana.email], extraEnvironment: down).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let run = try lethe.run(["run", "--until-idle", "--timeout", "4s"], extraEnvironment: down)
+        #expect(run.status == 75, "\(run.stdout)\(run.stderr)")
+
+        let view = try json(lethe.run(["status", id, "--json"]).stdout)
+        let actions = try #require(view["actions"] as? [[String: Any]])
+        for action in actions {
+            if action["target"] as? String == "crm" {
+                #expect(action["state"] as? String == "retrying")
+                #expect((action["last_error"] as? String)?.contains("connection refused") == true)
+            } else {
+                #expect(action["state"] as? String == "succeeded", "\(action)")
+            }
+        }
+        let text = try lethe.run(["status", id])
+        #expect(text.stdout.contains("connection refused"))
+        #expect(try await seeder.tenants["app"]!.user(ana.ids["app"]!) == nil)
+    }
+
+    @Test("bad input files nothing: unknown purpose, invalid email or date, no state directory")
+    func badInput() throws {
+        defer { cleanUp() }
+        #expect(try lethe.run(["erase", "--email", "ana@example.com"]).status == 66, "not initialized")
+        #expect(try lethe.run(["init"]).status == 0)
+        let cases: [([String], Int32, String)] = [
+            (["revoke", "--email", "ana@example.com", "--purpose", "marketting"], 64, "did you mean 'marketing'?"),
+            (["erase", "--email", "ana(at)example.com"], 64, "not an e-mail address"),
+            (["erase", "--email", "ana@example.com", "--received", "2026-13-01"], 64, "not a date"),
+            (["erase", "--email", "ana@example.com", "--received", "2999-01-01"], 64, "in the future"),
+            (["erase", "--email", "ana@example.com", "--policies", Self.root.appendingPathComponent("Tests/Fixtures/broken-policies/unknown-basis").path], 65, "unknown lawful basis"),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try lethe.run(arguments)
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        #expect(try lethe.run(["status", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || (try lethe.run(["status"]).stdout.contains("no requests")))
+        // A reference used for another subject is refused.
+        #expect(try lethe.run(["erase", "--email", "ana@example.com", "--ref", "X-1"]).status == 0)
+        let clash = try lethe.run(["erase", "--email", "bob@example.com", "--ref", "X-1"])
+        #expect(clash.status == 65 && clash.stderr.contains("already used"))
+    }
+
+    @Test("init refuses a directory that is not Lethe's; extend, cancel and retry work as documented")
+    func management() throws {
+        defer { cleanUp() }
+        let foreign = FileManager.default.temporaryDirectory.appendingPathComponent("not-lethe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
+        try Data("precious".utf8).write(to: foreign.appendingPathComponent("thesis.txt"))
+        defer { try? FileManager.default.removeItem(at: foreign) }
+        let refused = try lethe.run(["init", "--state", foreign.path])
+        #expect(refused.status == 73 && refused.stderr.contains("not a Lethe state directory"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: foreign.path) == ["thesis.txt"])
+
+        #expect(try lethe.run(["init"]).status == 0)
+        let keyMode = try FileManager.default.attributesOfItem(atPath: stateDir.appendingPathComponent("pseudonym.key").path)[.posixPermissions] as? Int
+        #expect(keyMode == 0o600)
+        let id = try lethe.run(["erase", "--email", "ana@example.com", "--received", "2026-11-20"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let extended = try lethe.run(["extend", id, "--months", "2", "--reason", "complex request across archives"])
+        #expect(extended.status == 0 && extended.stdout.contains("due 2027-02-20"))
+        #expect(try lethe.run(["extend", id, "--months", "1", "--reason", "again"]).status == 65)
+        let cancelled = try lethe.run(["cancel", id, "--reason", "subject withdrew the request"])
+        #expect(cancelled.status == 0 && cancelled.stdout.contains("cancelled"))
+        #expect(try lethe.run(["retry", id]).status == 65)
+        #expect(try lethe.run(["status", "req-doesnotexist"]).status == 66)
+        let audit = try lethe.run(["audit", "verify", "--json"])
+        #expect(try json(audit.stdout)["intact"] as? Bool == true)
+    }
+}
