@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LetheSCIM", targets: ["LetheSCIM"]),
         .library(name: "LetheStore", targets: ["LetheStore"]),
         .library(name: "LetheEngine", targets: ["LetheEngine"]),
+        .library(name: "LetheReports", targets: ["LetheReports"]),
         .library(name: "LetheApp", targets: ["LetheApp"]),
     ],
     dependencies: [
@@ -60,11 +61,17 @@ let package = Package(
             dependencies: ["LetheCore", "LetheSCIM", "LetheStore"],
             swiftSettings: swiftSettings
         ),
+        // Signed reports and certificates: canonical JSON, Ed25519, CSV and HTML renderings.
+        .target(
+            name: "LetheReports",
+            dependencies: ["LetheCore", "LetheStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: state directory, policies from disk, clients, intake; the CLI and the tests call it.
         .target(
             name: "LetheApp",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheApp",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -103,6 +110,11 @@ let package = Package(
         .testTarget(
             name: "LetheEngineTests",
             dependencies: ["LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LetheReportsTests",
+            dependencies: ["LetheReports", "LetheStore"],
             swiftSettings: swiftSettings
         ),
         // Drives the built `lethe` binary as a user would.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LetheCore
+import LetheReports
 import LetheStore
 #if canImport(Glibc)
 import Glibc
@@ -67,12 +68,13 @@ public struct StateDirectory: Sendable {
             created = true
         }
         if !fm.fileExists(atPath: signingKeyPath) {
-            try write(Curve25519.Signing.PrivateKey().rawRepresentation, to: signingKeyPath, mode: 0o600)
+            try write(ReportSignerFactory.newRawKey(), to: signingKeyPath, mode: 0o600)
             created = true
         }
         if !fm.fileExists(atPath: databasePath) { created = true }
         let database = try AppDatabase.open(path: databasePath)
         try database.setMeta("lethe.state.version", "1")
+        try archivePublicKey()
         return created
     }
 

@@ -89,3 +89,10 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// One audit event by sequence number.
+    public func auditEvent(seq: Int64) throws -> AuditEvent? {
+        try writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq]).map(AuditEvent.init) }
+    }
+}

@@ -21,7 +21,8 @@ struct Lethe: AsyncParsableCommand {
         version: LetheVersion.current,
         subcommands: [
             InitCommand.self, PolicyCommand.self, PlanCommand.self, EraseCommand.self, RevokeCommand.self, RunCommand.self,
-            StatusCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, TargetCommand.self,
+            StatusCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, ReportCommand.self,
+            KeysCommand.self, TargetCommand.self,
         ]
     )
 }

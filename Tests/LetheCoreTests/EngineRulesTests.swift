@@ -108,3 +108,22 @@ struct CanonicalJSONTests {
         #expect(Timestamp.iso8601(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("parses what RFC 8259 allows, exactly")
+    func valid() {
+        let value = JSONValue.parse(Data(#" {"a":[1,-2.5e3,true,false,null],"s":"q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","o":{}} "#.utf8))
+        #expect(value?["a"] == .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]))
+        #expect(value?["s"]?.stringValue == "q\"\\/\u{08}\u{0C}\n\r\té😀")
+        #expect(value?["o"] == .object([:]))
+        #expect(JSONValue.parse(Data("\"zoë\"".utf8)) == .string("zoë"))
+    }
+
+    @Test("refuses what it does not allow", arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "tru", "\"a", "\"\\x\"", "{a:1}", "[1] 2", "\"\u{01}\"", "\"\\ud800\"", "NaN",
+    ])
+    func invalid(text: String) {
+        #expect(JSONValue.parse(Data(text.utf8)) == nil)
+    }
+}

@@ -38,16 +38,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Parses JSON bytes; nil when they are not JSON.
+    /// Parses JSON bytes strictly; nil when they are not JSON.
     public static func parse(_ data: Data) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: data)
+        JSONParser.parse(data)
     }
 
-    /// Compact JSON bytes with sorted keys.
+    /// Compact JSON bytes with sorted keys (the canonical form).
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        CanonicalJSON.encode(self)
     }
 
     public var stringValue: String? {

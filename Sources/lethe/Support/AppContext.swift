@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheCore
+import LetheReports
 import LetheStore
 
 /// What most commands need: the policies, the state directory and its database.
@@ -45,6 +46,9 @@ enum CLIError {
         case let refusal as Intake.Refusal:
             Output.error("lethe: \(refusal); nothing was stored")
             return refusal.isUsage ? ExitStatus.usage : ExitStatus.dataError
+        case let report as ReportError:
+            Output.error("lethe: \(report)")
+            return ExitCode.failure
         case let store as StoreError:
             Output.error("lethe: \(store)")
             if case .notFound = store { return ExitCode(66) }

@@ -1,0 +1,146 @@
+import Foundation
+import LetheCore
+
+/// The CSV and HTML renderings of a signed report, for people. They show exactly what the
+/// JSON says; the JSON is the signed record.
+public enum ReportRendering {
+    /// One line per request × target.
+    public static func csv(_ report: JSONValue) -> String {
+        var lines = ["request_id,kind,ref,subject,purposes,received,due,completed_at,on_time,state,target,operation,target_state,outcome,verified,attempts,target_completed_at,retained"]
+        for request in rows(report) {
+            let base = [request["id"], request["kind"], request["ref"], request["subject"],
+                        .string((request["purposes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")),
+                        request["received"], request["due"], request["completed_at"], request["on_time"], request["state"]].map(cell)
+            let targets = request["targets"]?.arrayValue ?? []
+            for target in targets.isEmpty ? [JSONValue.object([:])] : targets {
+                let retained = (target["retained"]?.arrayValue ?? []).map { kept in
+                    "\((kept["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")) under \(kept["basis"]?.stringValue ?? "") until \(kept["until"]?.stringValue ?? "")"
+                }.joined(separator: "; ")
+                let fields = base + [target["target"], target["operation"], target["state"], target["outcome"], target["verified"],
+                                     target["attempts"], target["completed_at"]].map(cell) + [quote(retained)]
+                lines.append(fields.joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func rows(_ report: JSONValue) -> [JSONValue] {
+        if let requests = report["requests"]?.arrayValue { return requests }
+        if let request = report["request"] { return [request] }
+        return []
+    }
+
+    static func cell(_ value: JSONValue?) -> String {
+        switch value {
+        case .string(let text)?: quote(text)
+        case .bool(let b)?: b ? "yes" : "no"
+        case .number?: CanonicalJSON.string(value!)
+        default: ""
+        }
+    }
+
+    /// RFC 4180 quoting, and a leading apostrophe for cells a spreadsheet would run as a formula.
+    public static func quote(_ text: String) -> String {
+        var text = text
+        if let first = text.first, "=+-@".contains(first) { text = "'" + text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A self-contained, printable page with the verification instructions.
+    public static func html(_ report: JSONValue, jsonFileName: String) -> String {
+        let isCertificate = report["type"]?.stringValue == "erasure_certificate"
+        let title = isCertificate
+            ? "Erasure certificate — request \(report["request"]?["id"]?.stringValue ?? "")"
+            : "Lethe report — \(report["period"]?["from"]?.stringValue ?? "") to \(report["period"]?["to"]?.stringValue ?? "")"
+        var body = "<h1>\(escape(title))</h1>\n"
+        body += "<p class=meta>Generated \(escape(report["generated_at"]?.stringValue ?? "")) · signing key id <code>\(escape(report["key_id"]?.stringValue ?? ""))</code> · "
+            + "audit chain up to event \(escape(CanonicalJSON.string(report["audit_chain"]?["last_seq"] ?? .null))), head <code>\(escape(report["audit_chain"]?["head_hash"]?.stringValue ?? ""))</code></p>\n"
+        if let statement = report["statement"]?.stringValue { body += "<p class=statement>\(escape(statement))</p>\n" }
+        if let summary = report["summary"] {
+            let ratio = summary["on_time_ratio"].flatMap { value -> String? in
+                if case .number(let n) = value { return String(format: "%.1f%%", n * 100) }
+                return nil
+            } ?? "n/a"
+            body += "<h2>Summary</h2>\n<table class=summary>"
+            body += "<tr><th>Requests</th><td>\(text(summary["requests"]))</td></tr>"
+            body += "<tr><th>By kind</th><td>\(escape(pairs(summary["by_kind"])))</td></tr>"
+            body += "<tr><th>By state</th><td>\(escape(pairs(summary["by_state"])))</td></tr>"
+            body += "<tr><th>Closed on time</th><td>\(text(summary["closed_on_time"])) of \(text(summary["closed"])) (\(ratio))</td></tr>"
+            body += "<tr><th>Open and overdue</th><td>\(text(summary["overdue_open"]))</td></tr></table>\n"
+        }
+        body += "<h2>\(isCertificate ? "What was done in each system (GDPR Art. 19 recipients)" : "Requests")</h2>\n"
+        for request in rows(report) {
+            let onTime: String = switch request["on_time"] {
+            case .bool(true)?: "on time"
+            case .bool(false)?: "LATE"
+            default: request["overdue"]?.boolValue == true ? "OVERDUE" : "open"
+            }
+            body += "<section><h3>\(escape(request["id"]?.stringValue ?? "")) · \(escape(request["kind"]?.stringValue ?? "")) · \(escape(request["state"]?.stringValue ?? "")) · \(onTime)</h3>\n"
+            body += "<p>Subject (pseudonym) <code>\(escape(request["subject"]?.stringValue ?? ""))</code>"
+            if let ref = request["ref"]?.stringValue { body += " · reference \(escape(ref))" }
+            let purposes = (request["purposes"]?.arrayValue ?? []).compactMap(\.stringValue)
+            if !purposes.isEmpty { body += " · consent withdrawn for \(escape(purposes.joined(separator: ", ")))" }
+            body += " · received \(text(request["received"])) · due \(text(request["due"])) · ended \(text(request["completed_at"]))</p>\n"
+            body += "<table><tr><th>System</th><th>Operation</th><th>Outcome</th><th>Verified</th><th>Attempts</th><th>Completed</th><th>Kept (why, until)</th></tr>\n"
+            for target in request["targets"]?.arrayValue ?? [] {
+                let kept = (target["retained"]?.arrayValue ?? []).map { k in
+                    "\((k["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")) — \(k["basis"]?.stringValue ?? "") (\(k["purpose"]?.stringValue ?? "")) until \(k["until"]?.stringValue ?? "")"
+                }.joined(separator: "<br>")
+                let verified: String = switch target["verified"] {
+                case .bool(true)?: "yes"
+                case .bool(false)?: "NO"
+                default: "–"
+                }
+                let how = target["verification"]?.stringValue ?? target["reason"]?.stringValue ?? ""
+                body += "<tr><td>\(text(target["target"]))</td><td>\(text(target["operation"]))</td><td>\(escape(target["outcome"]?.stringValue ?? target["state"]?.stringValue ?? ""))</td>"
+                body += "<td title=\"\(escape(how))\">\(verified)</td><td>\(text(target["attempts"]))</td><td>\(text(target["completed_at"]))</td><td>\(kept)</td></tr>\n"
+            }
+            body += "</table></section>\n"
+        }
+        body += """
+            <h2>How to verify this document</h2>
+            <p>The signed record is <code>\(escape(jsonFileName))</code>; this page is a rendering of it. Its signature is the raw \
+            Ed25519 signature in <code>\(escape(jsonFileName)).sig</code>, by the key whose SHA-256 id is shown above. With the \
+            public key <code>lethe.pub.pem</code> (from <code>lethe keys public</code>), anyone can check it without Lethe:</p>
+            <pre>openssl pkeyutl -verify -pubin -inkey lethe.pub.pem -rawin -in \(escape(jsonFileName)) -sigfile \(escape(jsonFileName)).sig</pre>
+            <p>It prints <code>Signature Verified Successfully</code>. Changing a single byte of the JSON or the signature makes it fail. \
+            <code>lethe report verify \(escape(jsonFileName))</code> also checks the audit chain range against the log.</p>
+            <p class=meta>No e-mail address, name or other identifier of any person appears in this document: subjects are \
+            named by a keyed pseudonym only.</p>
+            """
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>
+            body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:70rem;color:#1b1f24;line-height:1.4}
+            h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ccd}h3{font-size:1rem;margin-bottom:.3rem}
+            table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}th,td{border:1px solid #ccd;padding:.25rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}
+            th{background:#f1f3f6}code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
+            .meta{color:#57606a;font-size:.85rem}.statement{font-weight:600}section{page-break-inside:avoid}
+            @media print{body{margin:0;max-width:none}pre{white-space:pre-wrap}}
+            </style></head><body>
+            \(body)
+            </body></html>
+
+            """
+    }
+
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case .string(let s)?: escape(s)
+        case .number?: CanonicalJSON.string(value!)
+        case .bool(let b)?: b ? "yes" : "no"
+        default: "–"
+        }
+    }
+
+    static func pairs(_ value: JSONValue?) -> String {
+        (value?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \(CanonicalJSON.string($0.value))" }.joined(separator: ", ")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

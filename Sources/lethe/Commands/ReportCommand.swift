@@ -1,0 +1,223 @@
+import ArgumentParser
+import Foundation
+import LetheApp
+import LetheCore
+import LetheReports
+import LetheStore
+
+/// `lethe report ...`
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Signed audit reports and erasure certificates a regulator can verify without Lethe.",
+        subcommands: [ReportExportCommand.self, ReportCertificateCommand.self, ReportVerifyCommand.self]
+    )
+}
+
+/// `lethe report export`
+struct ReportExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a signed period report (JSON + .sig, with CSV and HTML renderings).",
+        discussion: """
+            Writes lethe-report-FROM-TO.json (canonical JSON: sorted keys, no insignificant \
+            whitespace), lethe-report-FROM-TO.json.sig (the raw 64-byte Ed25519 signature over \
+            the JSON's exact bytes), and .csv and .html renderings for people. Requests are \
+            selected by the day they were received. No e-mail, name or other identifier of a \
+            subject is written: pseudonyms and ticket references only.
+
+            Verify with `lethe report verify FILE`, or without Lethe:
+              lethe keys public > lethe.pub.pem
+              openssl pkeyutl -verify -pubin -inkey lethe.pub.pem -rawin -in FILE.json -sigfile FILE.json.sig
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("First day received, YYYY-MM-DD (default: the earliest request).", valueName: "date"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Last day received, YYYY-MM-DD (default: today, UTC).", valueName: "date"))
+    var to: String?
+
+    @Option(help: ArgumentHelp("Directory to write into.", valueName: "dir"))
+    var out = "reports"
+
+    func validate() throws {
+        for (name, value) in [("--from", from), ("--to", to)] {
+            if let value, CalendarDate(iso: value) == nil { throw ValidationError("\(name) '\(value)' is not a date; write YYYY-MM-DD") }
+        }
+    }
+
+    func run() async throws {
+        let context = try AppContext.open(global, needsPolicies: false)
+        let policies = try? PolicyDirectory.load(global.policyDirectory).get()
+        let end = to.flatMap(CalendarDate.init(iso:)) ?? .today
+        let start = try from.flatMap(CalendarDate.init(iso:))
+            ?? context.database.requests().map(\.received).min()
+            ?? end
+        do {
+            let written = try ReportService(state: context.state, database: context.database, policies: policies)
+                .exportPeriod(from: start, to: end, into: out)
+            Output.line("report over \(written.requests) request\(written.requests == 1 ? "" : "s") received \(start) to \(end):")
+            for path in [written.json, written.signature, written.csv, written.html].compactMap({ $0 }) { Output.line("  \(path)") }
+        } catch {
+            throw CLIError.report(error)
+        }
+    }
+}
+
+/// `lethe report certificate`
+struct ReportCertificateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certificate",
+        abstract: "Export the signed erasure certificate of one request (JSON + .sig + HTML).",
+        discussion: """
+            What was done in which system (every recipient the data was shared with, GDPR \
+            Art. 19), when, verified how, what was kept, under which basis and until when. \
+            This is what a data subject or a regulator asks for.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The request id or reference.")
+    var id: String
+
+    @Option(help: ArgumentHelp("Directory to write into.", valueName: "dir"))
+    var out = "reports"
+
+    func run() async throws {
+        let context = try AppContext.open(global, needsPolicies: false)
+        let request = try context.request(id)
+        let policies = try? PolicyDirectory.load(global.policyDirectory).get()
+        do {
+            let written = try ReportService(state: context.state, database: context.database, policies: policies)
+                .exportCertificate(request, into: out)
+            Output.line("certificate for \(request.id) (\(request.state.rawValue)):")
+            for path in [written.json, written.signature, written.html] { Output.line("  \(path)") }
+        } catch {
+            throw CLIError.report(error)
+        }
+    }
+}
+
+/// `lethe report verify`
+struct ReportVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a report's signature, canonical form and audit chain range. Exit 0 valid, 1 invalid.",
+        discussion: """
+            The signature is read from FILE.sig. The key is --public-key, or the key the report \
+            names from the state directory (current or kept from before a rotation). When the \
+            state directory is present, the audit chain range and head hash the report names \
+            must match the log.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The report or certificate JSON file.")
+    var file: String
+
+    @Option(name: .customLong("public-key"), help: ArgumentHelp("PEM public key to verify with.", valueName: "pem"))
+    var publicKey: String?
+
+    func run() async throws {
+        guard let json = FileManager.default.contents(atPath: file) else {
+            Output.error("lethe report verify: cannot read \(file)")
+            throw ExitStatus.usage
+        }
+        let signature = FileManager.default.contents(atPath: file + ".sig")
+        let state = StateDirectory(path: global.stateDirectory)
+        let database = state.isInitialized ? try? state.openDatabase() : nil
+        let key: ReportPublicKey
+        do {
+            if let publicKey {
+                guard let pem = try? String(contentsOfFile: publicKey, encoding: .utf8) else {
+                    Output.error("lethe report verify: cannot read \(publicKey)")
+                    throw ExitStatus.usage
+                }
+                key = try ReportPublicKey(pem: pem)
+            } else if state.isInitialized {
+                let named = JSONValue.parse(json)?["key_id"]?.stringValue ?? ""
+                guard let found = try state.publicKey(id: named) else {
+                    Output.line("INVALID: the report names signing key \(named.isEmpty ? "(none)" : named), which this state directory does not know; pass --public-key")
+                    throw ExitCode.failure
+                }
+                key = found
+            } else {
+                Output.error("lethe report verify: no state directory at \(state.path); pass --public-key lethe.pub.pem")
+                throw ExitStatus.usage
+            }
+        } catch let error as ReportError {
+            Output.error("lethe report verify: \(error)")
+            throw ExitStatus.usage
+        }
+        let result = try ReportVerifier.verify(json: json, signature: signature, publicKey: key, database: database)
+        if let problem = result.problem {
+            Output.line("INVALID: \(problem)")
+            throw ExitCode.failure
+        }
+        Output.line("valid: " + result.passed.joined(separator: "; "))
+        if database == nil { Output.line("(no state directory here: the audit chain range was not checked)") }
+    }
+}
+
+/// `lethe keys ...`
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "The report signing key.",
+        subcommands: [KeysPublicCommand.self, KeysRotateCommand.self]
+    )
+}
+
+/// `lethe keys public`
+struct KeysPublicCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "public",
+        abstract: "Print the public key as PEM (SubjectPublicKeyInfo) for openssl and auditors.",
+        discussion: "The key id that reports name is the SHA-256 of the raw 32-byte public key; `--id` prints it."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print the key id instead of the PEM.")
+    var id = false
+
+    func run() async throws {
+        let state = StateDirectory(path: global.stateDirectory)
+        do {
+            let key = try state.signer().publicKey
+            if id { Output.line(key.keyId) } else { print(key.pem, terminator: "") }
+        } catch {
+            throw CLIError.report(error)
+        }
+    }
+}
+
+/// `lethe keys rotate`
+struct KeysRotateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Start signing with a new key; the old public key is kept so old reports stay verifiable.",
+        discussion: """
+            The old public key stays in STATE/public-keys/KEYID.pem, where `lethe report verify` \
+            finds it by the key id each report names. Publish the new public key \
+            (`lethe keys public`) to whoever verifies your reports.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let state = StateDirectory(path: global.stateDirectory)
+        do {
+            let (old, new) = try state.rotateSigningKey()
+            Output.line("signing key rotated: \(old) → \(new); the old public key is kept in \(state.publicKeysDirectory)")
+        } catch {
+            throw CLIError.report(error)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import LetheCore
+import LetheReports
+import LetheStore
+import Testing
+
+@Suite("Signed reports")
+struct ReportTests {
+    let signer = try! ReportSigner(rawPrivateKey: Data((1...32).map { UInt8($0) }))
+    let now = Date(timeIntervalSince1970: 1_796_083_200)
+
+    /// A small store with a completed erasure, an open overdue revocation and a late one.
+    func store() throws -> AppDatabase {
+        let db = try AppDatabase.inMemory()
+        let p = Pseudonymizer(key: Data(repeating: 3, count: 32))
+        func file(_ id: String, _ email: String, _ kind: RequestKind, received: String, ops: [PlannedOperation]) throws {
+            let subject = SubjectIdentifiers(email: email)
+            let plan = ops.enumerated().map { i, op in
+                PlannedAction(target: ["shop", "crm", "app"][i], operation: op, match: .email,
+                              retained: i == 0 ? [RetainedData(purpose: "invoicing", basis: .legalObligation, attributes: [AttributePath(name: "addresses")], groups: [], until: CalendarDate(iso: "2036-10-01")!)] : [],
+                              reason: "r")
+            }
+            _ = try db.file(NewRequest(id: id, kind: kind, ref: "T-\(id)", pseudonym: p.pseudonym(for: subject)!, identifiers: subject,
+                                       received: CalendarDate(iso: received)!, plan: plan), now: now.addingTimeInterval(-86_400 * 60))
+        }
+        try file("req-a", "ana@example.com", .erasure, received: "2026-10-01", ops: [.anonymize, .delete])
+        try file("req-b", "bo@example.com", .revocation(purposes: ["marketing"]), received: "2026-10-05", ops: [.removeAttributes])
+        try file("req-c", "cy@example.com", .erasure, received: "2026-09-01", ops: [.delete])
+        func complete(_ target: String, at date: Date) throws {
+            for claimed in try db.claim(target: target, limit: 10, runner: "t", now: date) where claimed.requestId != "req-b" || target != "shop" {
+                try db.record(AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: date, finishedAt: date, result: "succeeded"),
+                              transition: ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "GET answers 404"), attemptsUsed: 1,
+                                                                          policy: RetryPolicy(RetrySettings()), random: 0),
+                              now: date)
+            }
+        }
+        try complete("shop", at: Date(timeIntervalSince1970: CalendarDate(iso: "2026-10-10")!.secondsSince1970AtMidnightUTC))
+        try complete("crm", at: Date(timeIntervalSince1970: CalendarDate(iso: "2026-10-12")!.secondsSince1970AtMidnightUTC))
+        return db
+    }
+
+    func build(_ db: AppDatabase) throws -> (JSONValue, Data) {
+        let builder = ReportBuilder(keyId: signer.publicKey.keyId, generatedAt: now, chain: try db.verifyAuditChain())
+        let requests = try db.requests(receivedFrom: CalendarDate(iso: "2026-01-01")!, to: CalendarDate(iso: "2026-12-31")!)
+        let report = builder.periodReport(from: CalendarDate(iso: "2026-01-01")!, to: CalendarDate(iso: "2026-12-31")!,
+                                          requests: requests, actions: try db.actions(of: requests.map(\.id)))
+        return (report, CanonicalJSON.encode(report))
+    }
+
+    @Test("a report is canonical, names the chain head, and carries pseudonyms only")
+    func content() throws {
+        let db = try store()
+        let (report, bytes) = try build(db)
+        #expect(CanonicalJSON.isCanonical(bytes))
+        #expect(report["audit_chain"]?["head_hash"]?.stringValue == (try db.verifyAuditChain().headHash))
+        #expect(report["requests"]?.arrayValue?.count == 3)
+        let text = String(decoding: bytes, as: UTF8.self)
+        for email in ["ana@example.com", "bo@example.com", "cy@example.com"] { #expect(!text.contains(email)) }
+        let summary = try #require(report["summary"])
+        #expect(summary["by_kind"]?["erasure"]?.intValue == 2)
+        // req-a completed 2026-10-12 (due 2026-11-01): on time; req-c completed 2026-10-12 (due 2026-10-01): late.
+        #expect(summary["closed"]?.intValue == 2 && summary["closed_on_time"]?.intValue == 1)
+        #expect(summary["on_time_ratio"] == .number(0.5))
+        // req-b is open and past its due date.
+        #expect(summary["overdue_open_requests"] == .array([.string("req-b")]))
+        let a = try #require(report["requests"]?.arrayValue?.first { $0["id"]?.stringValue == "req-a" })
+        #expect(a["on_time"] == .bool(true))
+        let shop = try #require(a["targets"]?.arrayValue?.first { $0["target"]?.stringValue == "shop" })
+        #expect(shop["retained"]?.arrayValue?.first?["until"]?.stringValue == "2036-10-01")
+    }
+
+    @Test("the signature verifies, and flipping any single byte of the JSON or the signature fails")
+    func tamper() throws {
+        let db = try store()
+        let (_, bytes) = try build(db)
+        let signature = try signer.sign(bytes)
+        #expect(try ReportVerifier.verify(json: bytes, signature: signature, publicKey: signer.publicKey, database: db).isValid)
+        for index in bytes.indices {
+            var flipped = bytes
+            flipped[index] ^= 0x01
+            #expect(!(try ReportVerifier.verify(json: flipped, signature: signature, publicKey: signer.publicKey, database: nil).isValid), "byte \(index)")
+        }
+        for index in signature.indices {
+            var flipped = signature
+            flipped[index] ^= 0x80
+            #expect(!(try ReportVerifier.verify(json: bytes, signature: flipped, publicKey: signer.publicKey, database: nil).isValid), "sig byte \(index)")
+        }
+    }
+
+    @Test("a report from another log, or another key, is refused with the reason")
+    func mismatches() throws {
+        let db = try store()
+        let (_, bytes) = try build(db)
+        let signature = try signer.sign(bytes)
+        let other = try ReportSigner(rawPrivateKey: Data(repeating: 9, count: 32))
+        let wrongKey = try ReportVerifier.verify(json: bytes, signature: signature, publicKey: other.publicKey, database: nil)
+        #expect(wrongKey.problem?.contains("names signing key") == true)
+        let otherLog = try AppDatabase.inMemory()
+        _ = try otherLog.file(NewRequest(id: "x", kind: .erasure, ref: nil, pseudonym: "psn_x", identifiers: SubjectIdentifiers(email: "x@y.z"),
+                                         received: CalendarDate(iso: "2026-01-01")!, plan: []), now: now)
+        let foreign = try ReportVerifier.verify(json: bytes, signature: signature, publicKey: signer.publicKey, database: otherLog)
+        #expect(foreign.problem?.contains("audit") == true)
+        let pretty = Data(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: ",", with: ", ").utf8)
+        #expect(try ReportVerifier.verify(json: pretty, signature: signature, publicKey: signer.publicKey, database: nil).problem?.contains("canonical") == true)
+    }
+
+    @Test("the public key PEM is a SubjectPublicKeyInfo that reads back, and the key id is SHA-256 of the key")
+    func pem() throws {
+        let pem = signer.publicKey.pem
+        #expect(pem.hasPrefix("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"))
+        #expect(try ReportPublicKey(pem: pem) == signer.publicKey)
+        #expect(signer.publicKey.keyId.count == 64)
+        #expect(throws: ReportError.self) { try ReportPublicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
+    }
+
+    @Test("CSV and HTML renderings carry the same rows, quote safely, and hold no identifier")
+    func renderings() throws {
+        let (report, _) = try build(try store())
+        let csv = ReportRendering.csv(report)
+        #expect(csv.split(separator: "\n").count == 1 + 4, "header + one line per request × target")
+        #expect(csv.contains("addresses under legal_obligation until 2036-10-01"))
+        #expect(ReportRendering.quote("=cmd()") == "'=cmd()")
+        #expect(ReportRendering.quote("a,b") == "\"a,b\"")
+        let html = ReportRendering.html(report, jsonFileName: "r.json")
+        #expect(html.contains("openssl pkeyutl -verify -pubin -inkey lethe.pub.pem -rawin -in r.json -sigfile r.json.sig"))
+        #expect(html.contains("@media print"))
+        for text in [csv, html] {
+            for email in ["ana@example.com", "bo@example.com", "cy@example.com"] { #expect(!text.contains(email)) }
+        }
+    }
+
+    @Test("a certificate lists every recipient, the statement, and the request's chained events")
+    func certificate() throws {
+        let db = try store()
+        let request = try #require(try db.request("req-a"))
+        let builder = ReportBuilder(keyId: signer.publicKey.keyId, generatedAt: now, chain: try db.verifyAuditChain(),
+                                    recipients: ["shop": "Web shop", "crm": "CRM"])
+        let cert = builder.certificate(request, actions: try db.actions(of: "req-a"), events: try db.auditEvents(request: "req-a"))
+        #expect(cert["type"]?.stringValue == "erasure_certificate")
+        #expect(cert["request"]?["recipients"]?.arrayValue?.count == 2)
+        #expect(cert["statement"]?.stringValue?.contains("confirmed by reading it back") == true)
+        #expect(cert["events"]?.arrayValue?.first?["event"]?.stringValue == "request_filed")
+    }
+}
