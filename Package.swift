@@ -91,6 +91,16 @@ let package = Package(
             dependencies: ["LetheCore"],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks (see Benchmarks/README.md): `swift run -c release lethe-bench ...`.
+        .executableTarget(
+            name: "lethe-bench",
+            dependencies: [
+                "LetheCore", "LetheStore", "LetheReports", "LetheApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/lethe-bench",
+            swiftSettings: swiftSettings
+        ),
         // Test support shared by every test target: the command runner, fakes, peers.
         .target(
             name: "LetheTesting",

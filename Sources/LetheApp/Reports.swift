@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LetheCore
 import LetheReports
 import LetheStore
@@ -50,7 +53,10 @@ extension StateDirectory {
         guard FileManager.default.createFile(atPath: temporary, contents: fresh, attributes: [.posixPermissions: 0o600]) else {
             throw Problem.io("cannot write \(temporary)")
         }
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: signingKeyPath), withItemAt: URL(fileURLWithPath: temporary))
+        // rename(2) replaces the key atomically: at every moment there is exactly one signing key.
+        guard rename(temporary, signingKeyPath) == 0 else {
+            throw Problem.io("cannot replace \(signingKeyPath) (errno \(errno)); the old key is unchanged")
+        }
         try archivePublicKey()
         return (old, try signer().publicKey.keyId)
     }

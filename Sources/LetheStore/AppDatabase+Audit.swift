@@ -27,12 +27,12 @@ extension AppDatabase {
     /// SHA-256 over the previous hash, a newline, and the event's canonical JSON.
     public static func chainHash(prev: String, seq: Int64, at: String, request: String?, target: String?, event: String,
                                  details: String) -> String {
-        let body: JSONValue = .object([
-            "seq": .number(Double(seq)), "at": .string(at), "request": request.map(JSONValue.string) ?? .null,
-            "target": target.map(JSONValue.string) ?? .null, "event": .string(event),
-            "details": JSONValue.parse(Data(details.utf8)) ?? .string(details),
-        ])
-        let digest = SHA256.hash(data: Data((prev + "\n").utf8) + CanonicalJSON.encode(body))
+        // The canonical JSON of {at, details, event, request, seq, target}, keys in order, with the
+        // details (already canonical when stored) inserted as they are.
+        func quoted(_ text: String?) -> String { text.map { CanonicalJSON.string(.string($0)) } ?? "null" }
+        let body = "{\"at\":\(quoted(at)),\"details\":\(details),\"event\":\(quoted(event)),\"request\":\(quoted(request)),"
+            + "\"seq\":\(seq),\"target\":\(quoted(target))}"
+        let digest = SHA256.hash(data: Data((prev + "\n" + body).utf8))
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
