@@ -127,6 +127,11 @@ let package = Package(
             dependencies: ["LetheReports", "LetheStore"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "LetheAppTests",
+            dependencies: ["LetheApp", "LetheStore", "LetheCore"],
+            swiftSettings: swiftSettings
+        ),
         // Drives the built `lethe` binary as a user would.
         .testTarget(
             name: "LetheCLITests",

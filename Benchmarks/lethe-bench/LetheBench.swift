@@ -11,7 +11,7 @@ struct LetheBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lethe-bench",
         abstract: "Lethe benchmarks: measured, not timed in tests.",
-        subcommands: [ReportsBench.self]
+        subcommands: [ReportsBench.self, LedgerGenerator.self]
     )
 }
 
@@ -88,5 +88,69 @@ struct ReportsBench: AsyncParsableCommand {
         print("setup: completing    \(settled)")
         print("export (json+sig+csv+html): \(exported)   json \(json.count / 1024) KiB")
         print("verify (signature + canonical form + audit chain): \(verified)")
+    }
+}
+
+/// Writes a synthetic consent ledger for the sweep benchmark.
+struct LedgerGenerator: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Write a synthetic consent ledger: N rows, four per subject, about a third of them withdrawals."
+    )
+
+    @Option(help: "Rows to write.")
+    var rows = 1_000_000
+
+    @Option(help: "Output file.")
+    var out: String
+
+    @Option(help: "csv or jsonl.")
+    var format = "csv"
+
+    @Option(help: "Seed, so the same command writes the same file.")
+    var seed: UInt64 = 42
+
+    func run() throws {
+        guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
+            throw ValidationError("cannot write \(out)")
+        }
+        var rng = SplitMix64(seed: seed)
+        let purposes = ["marketing", "newsletter", "loyalty", "analytics"]
+        let statuses = ["granted", "granted", "revoked", "expired"]
+        var chunk = format == "csv" ? "subject_email,purpose,status,changed_at,external_id,expires_at\n" : ""
+        for i in 0..<rows {
+            let subject = i / 4
+            let purpose = purposes[i % 4]
+            let status = statuses[Int(rng.next() % 4)]
+            let day = 1 + Int(rng.next() % 28)
+            let changed = "2026-10-\(day < 10 ? "0" : "")\(day)T\(10 + Int(rng.next() % 10)):00:00Z"
+            let expires = status == "granted" && rng.next() % 5 == 0 ? "2026-11-15" : ""
+            let email = "subject\(subject)@example.com"
+            if format == "csv" {
+                chunk += "\(email),\(purpose),\(status),\(changed),EXT-\(subject),\(expires)\n"
+            } else {
+                chunk += "{\"subject_email\":\"\(email)\",\"purpose\":\"\(purpose)\",\"status\":\"\(status)\",\"changed_at\":\"\(changed)\",\"external_id\":\"EXT-\(subject)\""
+                    + (expires.isEmpty ? "" : ",\"expires_at\":\"\(expires)\"") + "}\n"
+            }
+            if chunk.utf8.count > 1 << 20 {
+                handle.write(Data(chunk.utf8))
+                chunk = ""
+            }
+        }
+        handle.write(Data(chunk.utf8))
+        try handle.close()
+    }
+}
+
+/// A small deterministic generator (SplitMix64).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

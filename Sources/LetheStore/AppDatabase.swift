@@ -120,6 +120,20 @@ public struct AppDatabase: Sendable {
                 CREATE INDEX audit_event_request ON audit_event(request_id);
                 """)
         }
+        migrator.registerMigration("v2-sweep-filed") { db in
+            // What consent sweeps filed: subject (pseudonym), purpose and the ledger's changed_at,
+            // so the same withdrawal is never filed twice.
+            try db.execute(sql: """
+                CREATE TABLE sweep_filed (
+                    pseudonym TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    changed_at REAL NOT NULL,
+                    request_id TEXT NOT NULL REFERENCES request(id) ON DELETE CASCADE,
+                    filed_at REAL NOT NULL,
+                    PRIMARY KEY (pseudonym, purpose, changed_at)
+                );
+                """)
+        }
         return migrator
     }
 }

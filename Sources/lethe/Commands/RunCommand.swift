@@ -55,6 +55,21 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try AppContext.open(global)
+        if untilIdle {
+            let code = try await Self.untilIdle(context: context, timeout: timeout.flatMap(TimeSpan.init(parsing:)).map(\.seconds), json: json, quiet: false)
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        try await Self.work(context: context, untilIdle: false, timeout: nil, json: json, quiet: false)
+    }
+
+    /// `run --until-idle`, also used by `sweep --run`. Returns the exit status.
+    static func untilIdle(context: AppContext, timeout: Double?, json: Bool, quiet: Bool) async throws -> Int32 {
+        try await work(context: context, untilIdle: true, timeout: timeout, json: json, quiet: quiet)
+    }
+
+    @discardableResult
+    static func work(context: AppContext, untilIdle: Bool, timeout: Double?, json: Bool, quiet: Bool) async throws -> Int32 {
         guard let lock = try context.state.lock("run.lock") else {
             let holder = FileLock.holder(of: context.state.file("run.lock")).map { " (pid \($0))" } ?? ""
             Output.error("lethe run: another `lethe run`\(holder) is working on \(context.state.path); try again when it ends")
@@ -66,20 +81,18 @@ struct RunCommand: AsyncParsableCommand {
         let engine = Engine(database: context.database, policies: context.policies, clients: clients, pseudonymizer: context.pseudonymizer)
         let summary: Engine.Summary
         do {
-            summary = try await engine.run(Engine.Options(
-                untilIdle: untilIdle, timeout: timeout.flatMap(TimeSpan.init(parsing:)).map(\.seconds),
-                shouldStop: { StopSignal.requested }))
+            summary = try await engine.run(Engine.Options(untilIdle: untilIdle, timeout: timeout, shouldStop: { StopSignal.requested }))
         } catch {
             await transport.shutdown()
             throw CLIError.report(error)
         }
         await transport.shutdown()
         withExtendedLifetime((lock, signals)) {}
-        try report(summary, context: context)
-        if untilIdle, summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+        if !quiet { try report(summary, json: json) }
+        return untilIdle ? summary.exitCode : 0
     }
 
-    private func report(_ summary: Engine.Summary, context: AppContext) throws {
+    private static func report(_ summary: Engine.Summary, json: Bool) throws {
         let byState = Dictionary(grouping: summary.requests.values, by: \.rawValue).mapValues(\.count)
         if json {
             try Output.json(RunJSON(requests: summary.requests.count, byState: byState, attempts: summary.attempts,

@@ -10,6 +10,11 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// Overwrites the current terminal line on standard error (progress on a TTY).
+    static func progress(_ text: String) {
+        FileHandle.standardError.write(Data("\r\(text)".utf8))
+    }
+
     /// Pretty, key-sorted JSON on standard output.
     static func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()

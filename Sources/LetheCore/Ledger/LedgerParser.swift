@@ -1,0 +1,174 @@
+import Foundation
+
+/// Parses ledger lines (CSV with a header row, or JSON Lines) into rows, strictly: every
+/// problem names its line and field. Pure; the caller streams the lines.
+public struct LedgerParser: Sendable {
+    public static let requiredFields = ["subject_email", "purpose", "status", "changed_at"]
+    public static let optionalFields = ["external_id", "user_name", "expires_at"]
+
+    public let format: LedgerFormat
+    /// Column index of each known field (CSV).
+    private var columns: [String: Int] = [:]
+    public private(set) var headerRead = false
+    /// Header columns Lethe does not know (reported, not fatal).
+    public private(set) var ignoredColumns: [String] = []
+    /// A withdrawal dated after this moment is refused (a clock or export error).
+    public let latestAllowed: Double
+
+    public init(format: LedgerFormat, now: Double) {
+        self.format = format
+        headerRead = format == .jsonl
+        latestAllowed = now + 86_400
+    }
+
+    /// Reads the CSV header (line 1).
+    public mutating func readHeader(_ line: Substring) throws(LedgerProblem) {
+        let names = try Self.csvFields(line, line: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        for (index, name) in names.enumerated() {
+            if Self.requiredFields.contains(name) || Self.optionalFields.contains(name) {
+                guard columns[name] == nil else { throw LedgerProblem(line: 1, field: name, message: "the column appears twice in the header") }
+                columns[name] = index
+            } else if !name.isEmpty {
+                ignoredColumns.append(name)
+            }
+        }
+        for name in Self.requiredFields where columns[name] == nil {
+            throw LedgerProblem(line: 1, field: name, message: "the header has no '\(name)' column (needs \(Self.requiredFields.joined(separator: ", ")))")
+        }
+        headerRead = true
+    }
+
+    /// Parses one data line; nil for a blank line.
+    public func row(_ text: Substring, line: Int) throws(LedgerProblem) -> LedgerRow? {
+        if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { return nil }
+        var fields: [String: String] = [:]
+        switch format {
+        case .csv:
+            let values = try Self.csvFields(text, line: line)
+            for (name, index) in columns where index < values.count {
+                let value = values[index].trimmingCharacters(in: .whitespaces)
+                if !value.isEmpty { fields[name] = value }
+            }
+        case .jsonl:
+            guard let json = JSONValue.parse(Data(text.utf8)), case .object(let members) = json else {
+                throw LedgerProblem(line: line, field: nil, message: "not a JSON object")
+            }
+            for (name, value) in members where Self.requiredFields.contains(name) || Self.optionalFields.contains(name) {
+                switch value {
+                case .string(let s): if !s.isEmpty { fields[name] = s }
+                case .null: continue
+                default: throw LedgerProblem(line: line, field: name, message: "must be a string")
+                }
+            }
+        }
+        return try row(from: fields, line: line)
+    }
+
+    func row(from fields: [String: String], line: Int) throws(LedgerProblem) -> LedgerRow {
+        for name in Self.requiredFields where fields[name] == nil {
+            throw LedgerProblem(line: line, field: name, message: "is missing")
+        }
+        let email = fields["subject_email"]!
+        guard IdentifierSyntax.isPlausibleEmail(email) else {
+            throw LedgerProblem(line: line, field: "subject_email", message: "is not an e-mail address")
+        }
+        let purpose = fields["purpose"]!
+        guard let statusText = fields["status"], let status = LedgerRow.Status(rawValue: statusText.lowercased()) else {
+            throw LedgerProblem(line: line, field: "status", message: "'\(fields["status"] ?? "")' is not granted, revoked or expired")
+        }
+        guard let changedAt = Self.moment(fields["changed_at"]!) else {
+            throw LedgerProblem(line: line, field: "changed_at", message: "'\(fields["changed_at"]!)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
+        }
+        guard changedAt <= latestAllowed else {
+            throw LedgerProblem(line: line, field: "changed_at", message: "'\(fields["changed_at"]!)' is in the future")
+        }
+        var expiresAt: Double?
+        if let text = fields["expires_at"] {
+            guard let moment = Self.moment(text) else {
+                throw LedgerProblem(line: line, field: "expires_at", message: "'\(text)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
+            }
+            expiresAt = moment
+        }
+        return LedgerRow(email: email, purpose: purpose, status: status, changedAt: changedAt,
+                         externalId: fields["external_id"], userName: fields["user_name"], expiresAt: expiresAt, line: line)
+    }
+
+    /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM`, as seconds since 1970.
+    public static func moment(_ text: String) -> Double? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 10, let day = CalendarDate(iso: String(decoding: utf8[0..<10], as: UTF8.self)) else { return nil }
+        var seconds = day.secondsSince1970AtMidnightUTC
+        if utf8.count == 10 { return seconds }
+        guard utf8[10] == UInt8(ascii: "T") || utf8[10] == UInt8(ascii: " "), utf8.count >= 16 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= utf8.count, utf8[range].allSatisfy({ (48...57).contains($0) }) else { return nil }
+            return Int(String(decoding: utf8[range], as: UTF8.self))
+        }
+        guard let h = number(11..<13), utf8[13] == UInt8(ascii: ":"), let m = number(14..<16), h < 24, m < 60 else { return nil }
+        seconds += Double(h * 3600 + m * 60)
+        var i = 16
+        if i < utf8.count, utf8[i] == UInt8(ascii: ":") {
+            guard let s = number((i + 1)..<(i + 3)), s < 61 else { return nil }
+            seconds += Double(s)
+            i += 3
+            if i < utf8.count, utf8[i] == UInt8(ascii: ".") {
+                i += 1
+                let start = i
+                while i < utf8.count, (48...57).contains(utf8[i]) { i += 1 }
+                guard i > start, let fraction = Double("0." + String(decoding: utf8[start..<i], as: UTF8.self)) else { return nil }
+                seconds += fraction
+            }
+        }
+        guard i < utf8.count else { return nil }  // a zone is required with a time
+        if utf8[i] == UInt8(ascii: "Z") {
+            return i + 1 == utf8.count ? seconds : nil
+        }
+        guard utf8[i] == UInt8(ascii: "+") || utf8[i] == UInt8(ascii: "-"), utf8.count == i + 6, utf8[i + 3] == UInt8(ascii: ":"),
+              let oh = number((i + 1)..<(i + 3)), let om = number((i + 4)..<(i + 6)) else { return nil }
+        let offset = Double(oh * 3600 + om * 60)
+        return utf8[i] == UInt8(ascii: "+") ? seconds - offset : seconds + offset
+    }
+
+    /// Splits a CSV line (RFC 4180 quoting; a quoted field cannot span lines here).
+    public static func csvFields(_ line: Substring, line number: Int) throws(LedgerProblem) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var inQuotes = false
+        var afterQuote = false
+        var iterator = line.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = iterator.next()
+        while let c = pending {
+            pending = iterator.next()
+            if inQuotes {
+                if c == "\"" {
+                    if pending == "\"" {
+                        current.unicodeScalars.append("\"")
+                        pending = iterator.next()
+                    } else {
+                        inQuotes = false
+                        afterQuote = true
+                    }
+                } else {
+                    current.unicodeScalars.append(c)
+                }
+                continue
+            }
+            switch c {
+            case ",":
+                fields.append(current)
+                current = ""
+                afterQuote = false
+            case "\"" where current.isEmpty && !afterQuote:
+                inQuotes = true
+            case "\r" where pending == nil:
+                continue
+            default:
+                if afterQuote { throw LedgerProblem(line: number, field: nil, message: "text after a closing quote") }
+                current.unicodeScalars.append(c)
+            }
+        }
+        if inQuotes { throw LedgerProblem(line: number, field: nil, message: "a quoted field is not closed on this line") }
+        fields.append(current)
+        return fields
+    }
+}

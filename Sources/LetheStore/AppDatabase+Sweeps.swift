@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import LetheCore
+
+/// A withdrawal a sweep files: the request and the ledger entries it answers.
+public struct SweepFiling: Sendable, Hashable {
+    public var request: NewRequest
+    /// (purpose, the ledger's changed_at in seconds since 1970)
+    public var entries: [(purpose: String, changedAt: Double)]
+
+    public init(request: NewRequest, entries: [(purpose: String, changedAt: Double)]) {
+        self.request = request
+        self.entries = entries
+    }
+
+    public static func == (lhs: SweepFiling, rhs: SweepFiling) -> Bool {
+        lhs.request == rhs.request && lhs.entries.map(\.purpose) == rhs.entries.map(\.purpose) && lhs.entries.map(\.changedAt) == rhs.entries.map(\.changedAt)
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(request) }
+}
+
+/// What earlier sweeps filed.
+public struct SweepHistory: Sendable {
+    /// "pseudonym|purpose|changedAt(ms)".
+    public var entries: Set<String>
+    /// "pseudonym|purpose".
+    public var pairs: Set<String>
+
+    public static func entryKey(_ pseudonym: String, _ purpose: String, _ changedAt: Double) -> String {
+        "\(pseudonym)|\(purpose)|\(Int64((changedAt * 1000).rounded()))"
+    }
+
+    public static func pairKey(_ pseudonym: String, _ purpose: String) -> String { "\(pseudonym)|\(purpose)" }
+}
+
+extension AppDatabase {
+    /// Everything earlier sweeps filed.
+    public func sweepHistory() throws -> SweepHistory {
+        try writer.read { db in
+            var history = SweepHistory(entries: [], pairs: [])
+            let cursor = try Row.fetchCursor(db, sql: "SELECT pseudonym, purpose, changed_at FROM sweep_filed")
+            while let row = try cursor.next() {
+                let pseudonym: String = row[0], purpose: String = row[1], changedAt: Double = row[2]
+                history.entries.insert(SweepHistory.entryKey(pseudonym, purpose, changedAt))
+                history.pairs.insert(SweepHistory.pairKey(pseudonym, purpose))
+            }
+            return history
+        }
+    }
+
+    /// Files a batch of sweep withdrawals and records what they answer, in one transaction:
+    /// a killed sweep leaves whole batches or nothing.
+    public func file(sweep batch: [SweepFiling], now: Date) throws -> [FilingResult] {
+        try writer.write { db in
+            var results: [FilingResult] = []
+            for filing in batch {
+                let result = try Self.file(filing.request, in: db, now: now)
+                for entry in filing.entries {
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO sweep_filed (pseudonym, purpose, changed_at, request_id, filed_at) VALUES (?, ?, ?, ?, ?)
+                        """, arguments: [filing.request.pseudonym, entry.purpose, entry.changedAt, result.request.id, now.timeIntervalSince1970])
+                }
+                results.append(result)
+            }
+            return results
+        }
+    }
+}

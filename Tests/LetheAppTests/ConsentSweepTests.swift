@@ -1,0 +1,151 @@
+import Foundation
+import LetheApp
+import LetheCore
+import LetheStore
+import Testing
+
+@Suite("Consent sweeps")
+struct ConsentSweepTests {
+    let database: AppDatabase
+    let policies: PolicySet
+    let sweep: ConsentSweep
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-sweep-\(UUID().uuidString)")
+    let now = Date(timeIntervalSince1970: 1_796_083_200)  // 2026-12-01
+
+    init() throws {
+        database = try AppDatabase.inMemory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        policies = try PolicyDirectory.load(root.appendingPathComponent("policies").path, environment: [:]).get()
+        sweep = ConsentSweep(database: database, policies: policies, pseudonymizer: Pseudonymizer(key: Data(repeating: 5, count: 32)))
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    func ledger(_ rows: [String], name: String = "ledger.csv") throws -> String {
+        let path = scratch.appendingPathComponent(name).path
+        try (["subject_email,purpose,status,changed_at,expires_at"] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func run(_ path: String, dryRun: Bool = false, skipInvalid: Bool = false, format: LedgerFormat = .csv) throws -> ConsentSweep.Summary {
+        try sweep.run(ledger: path, options: ConsentSweep.Options(format: format, dryRun: dryRun, skipInvalid: skipInvalid, now: now))
+    }
+
+    @Test("one request per subject with all its withdrawn purposes; the same ledger twice files nothing; a superset files only what is new")
+    func idempotent() throws {
+        let first = try ledger([
+            "ana@example.com,marketing,granted,2026-10-01,",
+            "ana@example.com,marketing,revoked,2026-11-01,",
+            "ana@example.com,newsletter,revoked,2026-11-02,",
+            "bo@example.com,marketing,granted,2026-11-01,",
+        ])
+        let one = try run(first)
+        #expect(one.rows == 4 && one.subjects == 2)
+        #expect(one.revocationsFiled == 1 && one.purposesFiled == 2)
+        let request = try #require(try database.request(one.requestIds[0]))
+        #expect(request.purposes == ["marketing", "newsletter"] && request.kind == "revocation")
+        #expect(request.received.description == "2026-11-02")
+
+        let again = try run(first)
+        #expect(again.revocationsFiled == 0 && again.alreadyFiled == 2)
+        #expect(try database.requests().count == 1)
+
+        let superset = try ledger([
+            "ana@example.com,marketing,granted,2026-10-01,",
+            "ana@example.com,marketing,revoked,2026-11-01,",
+            "ana@example.com,newsletter,revoked,2026-11-02,",
+            "bo@example.com,marketing,granted,2026-11-01,",
+            "bo@example.com,marketing,revoked,2026-11-20,",
+            "cy@example.com,newsletter,expired,2026-11-21,",
+        ], name: "later.csv")
+        let later = try run(superset)
+        #expect(later.revocationsFiled == 2 && later.alreadyFiled == 2)
+        #expect(try database.requests().count == 3)
+    }
+
+    @Test("a granted consent past its expires_at counts as expired")
+    func expiry() throws {
+        let summary = try run(try ledger([
+            "ana@example.com,newsletter,granted,2026-01-01,2026-11-15",
+            "bo@example.com,newsletter,granted,2026-01-01,2027-06-01",
+        ]))
+        #expect(summary.revocationsFiled == 1)
+        #expect(try database.requests().first?.purposes == ["newsletter"])
+    }
+
+    @Test("consent granted again is reported, not acted on — in the ledger, or after a filed withdrawal")
+    func regrant() throws {
+        let inLedger = try run(try ledger([
+            "ana@example.com,marketing,revoked,2026-11-01,",
+            "ana@example.com,marketing,granted,2026-11-10,",
+        ]))
+        #expect(inLedger.revocationsFiled == 0 && inLedger.regrants == 1)
+
+        _ = try run(try ledger(["bo@example.com,marketing,revoked,2026-11-01,"], name: "a.csv"))
+        let after = try run(try ledger(["bo@example.com,marketing,granted,2026-11-15,"], name: "b.csv"))
+        #expect(after.regrants == 1 && after.revocationsFiled == 0)
+        #expect(try database.requests().count == 1)
+    }
+
+    @Test("purposes no policy shares under consent are counted, not filed")
+    func ignoredPurposes() throws {
+        let summary = try run(try ledger([
+            "ana@example.com,loyalty,revoked,2026-11-01,",
+            "ana@example.com,account,revoked,2026-11-01,",
+            "bo@example.com,analytics,revoked,2026-11-01,",
+        ]))
+        #expect(summary.revocationsFiled == 0)
+        #expect(summary.ignoredPurposes == ["loyalty": 1, "account": 1, "analytics": 1])
+        #expect(try database.requests().isEmpty)
+    }
+
+    @Test("malformed rows: nothing is filed and every bad line is named; --skip-invalid files the rest")
+    func invalidRows() throws {
+        let path = try ledger([
+            "ana@example.com,marketing,revoked,2026-11-01,",
+            "not-an-email,marketing,revoked,2026-11-01,",
+            "bo@example.com,marketing,maybe,2026-11-01,",
+            "cy@example.com,marketing,revoked,yesterday,",
+            "dee@example.com,,revoked,2026-11-01,",
+        ])
+        do {
+            _ = try run(path)
+            Issue.record("accepted")
+        } catch let failure as ConsentSweep.Failure {
+            let text = failure.description
+            #expect(text.contains("line 3, field subject_email"))
+            #expect(text.contains("line 4, field status"))
+            #expect(text.contains("line 5, field changed_at"))
+            #expect(text.contains("line 6, field purpose"))
+            #expect(text.contains("4 invalid rows of 5; nothing was filed"))
+        }
+        #expect(try database.requests().isEmpty)
+
+        let skipped = try run(path, skipInvalid: true)
+        #expect(skipped.revocationsFiled == 1 && skipped.skippedLines == [3, 4, 5, 6])
+    }
+
+    @Test("--dry-run counts what would be filed and changes nothing")
+    func dryRun() throws {
+        let path = try ledger(["ana@example.com,marketing,revoked,2026-11-01,", "bo@example.com,newsletter,revoked,2026-11-01,"])
+        let summary = try run(path, dryRun: true)
+        #expect(summary.revocationsFiled == 2 && summary.requestIds.isEmpty && summary.sample.count == 2)
+        #expect(summary.sample.allSatisfy { $0.subject.hasPrefix("psn_") })
+        #expect(try database.requests().isEmpty)
+        #expect(try database.verifyAuditChain().events == 0)
+        #expect(try run(path).revocationsFiled == 2)
+    }
+
+    @Test("JSON Lines ledgers work the same")
+    func jsonLines() throws {
+        let path = scratch.appendingPathComponent("ledger.jsonl").path
+        try """
+            {"subject_email":"ana@example.com","purpose":"marketing","status":"revoked","changed_at":"2026-11-01T09:00:00Z","external_id":"C-7"}
+            {"subject_email":"ana@example.com","purpose":"newsletter","status":"granted","changed_at":"2026-11-01T09:00:00Z"}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let summary = try run(path, format: .jsonl)
+        #expect(summary.rows == 2 && summary.revocationsFiled == 1)
+        let request = try #require(try database.request(summary.requestIds[0]))
+        #expect(request.identifiers?.externalId == "C-7")
+    }
+}
