@@ -15,7 +15,7 @@ struct LedgerParserTests {
     @Test("CSV rows, quoted fields and columns in any order")
     func csvRows() throws {
         let parser = try csv("status,changed_at,purpose,subject_email,external_id,extra")
-        let row = try #require(try parser.row(##"revoked,2026-11-03,"marketing","ana@example.com","C-1, ""quoted"""##, line: 2))
+        let row = try #require(try parser.row("revoked,2026-11-03,\"marketing\",\"ana@example.com\",\"C-1, \"\"quoted\"\"\"", line: 2))
         #expect(row.email == "ana@example.com" && row.purpose == "marketing" && row.status == .revoked)
         #expect(row.externalId == "C-1, \"quoted\"")
         #expect(row.changedAt == CalendarDate(iso: "2026-11-03")!.secondsSince1970AtMidnightUTC)
