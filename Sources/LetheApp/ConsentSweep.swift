@@ -112,11 +112,44 @@ public struct ConsentSweep: Sendable {
         }
     }
 
+    /// A subject with withdrawn purposes, from the second pass.
+    struct Candidate {
+        var email: String
+        var externalId: String?
+        var userName: String?
+        var newest: Double
+        var purposes: [(purpose: String, changedAt: Double, line: Int)] = []
+
+        init(_ row: LedgerRow) {
+            email = row.email
+            externalId = row.externalId
+            userName = row.userName
+            newest = row.changedAt
+        }
+
+        mutating func add(_ row: LedgerRow) {
+            purposes.append((row.purpose, row.changedAt, row.line))
+            // The newest row carries the identifiers to use.
+            if row.changedAt >= newest {
+                newest = row.changedAt
+                email = row.email
+                externalId = row.externalId ?? externalId
+                userName = row.userName ?? userName
+            }
+        }
+    }
+
     struct Latest {
         var changedAt: Double
         var line: Int32
         var withdrawn: Bool
         var withdrawnBefore: Bool
+    }
+
+    /// Lowercases ASCII quickly, and anything else the slow, correct way.
+    static func lowercased(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 65 && $0 <= 90) }) { return text }
+        return text.lowercased()
     }
 
     public func run(ledger path: String, options: Options) throws -> Summary {
@@ -150,7 +183,7 @@ public struct ConsentSweep: Sendable {
             guard let row else { continue }
             summary.rows += 1
             if summary.rows % 100_000 == 0 { options.progress?(summary.rows) }
-            let email = row.email.lowercased()
+            let email = Self.lowercased(row.email)
             subjects.insert(email.hashValue)
             let key = Key(email, row.purpose)
             let withdrawn = row.isWithdrawn(at: now)
@@ -176,35 +209,37 @@ public struct ConsentSweep: Sendable {
         }
         summary.regrants = latest.values.filter { !$0.withdrawn && $0.withdrawnBefore }.count
 
-        // Pass 2: the identifiers of subjects whose latest row withdraws consent.
+        // Pass 2 reads only the lines that matter: latest rows that withdraw consent, and (to
+        // notice consent granted again after an earlier sweep) latest grants.
         let history = try database.sweepHistory()
-        var candidates: [String: (row: LedgerRow, purposes: [(String, Double, Int)])] = [:]
+        var needed = Set<Int32>(minimumCapacity: latest.count / 2)
+        for state in latest.values where state.withdrawn || (!history.pairs.isEmpty && !state.withdrawnBefore) {
+            needed.insert(state.line)
+        }
+        latest = [:]
+        var candidates: [String: Candidate] = [:]
         parser = LedgerParser(format: options.format, now: now)
         for (number, text) in LedgerLines(path: path) {
             if !parser.headerRead {
                 try? parser.readHeader(text)
                 continue
             }
-            guard !invalidLines.contains(number), let row = try? parser.row(text, line: number) else { continue }
-            let email = row.email.lowercased()
-            guard let state = latest[Key(email, row.purpose)], state.line == Int32(row.line) else { continue }
-            if state.withdrawn {
-                var entry = candidates[email] ?? (row, [])
-                entry.purposes.append((row.purpose, row.changedAt, row.line))
-                // The newest row carries the identifiers to use.
-                if row.changedAt >= entry.row.changedAt { entry.row = row }
-                candidates[email] = entry
-            } else if !history.pairs.isEmpty, !state.withdrawnBefore,
-                      let pseudonym = pseudonymizer.pseudonym(for: SubjectIdentifiers(email: row.email)),
+            guard needed.contains(Int32(number)), let row = try? parser.row(text, line: number) else { continue }
+            let email = Self.lowercased(row.email)
+            if row.isWithdrawn(at: now) {
+                candidates[email, default: Candidate(row)].add(row)
+            } else if let pseudonym = pseudonymizer.pseudonym(for: SubjectIdentifiers(email: row.email)),
                       history.pairs.contains(SweepHistory.pairKey(pseudonym, row.purpose)) {
                 summary.regrants += 1
             }
         }
-        latest = [:]
+        needed = []
 
         // Decide, per subject, what to file.
         let consent = policies.consentPurposes
-        let intake = Intake(database: database, policies: policies, pseudonymizer: pseudonymizer)
+        let planner = Planner(policies: policies)
+        // Plans depend only on the purposes, which identifiers are known and the day received.
+        var plans: [String: [PlannedAction]] = [:]
         let today = CalendarDate(secondsSince1970: now)
         var batch: [SweepFiling] = []
         func flush() throws {
@@ -215,12 +250,12 @@ public struct ConsentSweep: Sendable {
             batch.removeAll(keepingCapacity: true)
         }
         for email in candidates.keys.sorted() {
-            let (row, purposes) = candidates[email]!
-            let subject = SubjectIdentifiers(email: row.email, externalId: row.externalId, userName: row.userName)
-            guard let pseudonym = pseudonymizer.pseudonym(for: SubjectIdentifiers(email: row.email)) else { continue }
+            let candidate = candidates.removeValue(forKey: email)!
+            let subject = SubjectIdentifiers(email: candidate.email, externalId: candidate.externalId, userName: candidate.userName)
+            guard let pseudonym = pseudonymizer.pseudonym(for: subject) else { continue }
             var entries: [(purpose: String, changedAt: Double)] = []
             var lines: [Int] = []
-            for (purpose, changedAt, line) in purposes.sorted(by: { $0.0 < $1.0 }) {
+            for (purpose, changedAt, line) in candidate.purposes.sorted(by: { $0.purpose < $1.purpose }) {
                 if !consent.contains(purpose) {
                     summary.ignoredPurposes[purpose, default: 0] += 1
                 } else if history.entries.contains(SweepHistory.entryKey(pseudonym, purpose, changedAt)) {
@@ -232,12 +267,17 @@ public struct ConsentSweep: Sendable {
             }
             guard !entries.isEmpty else { continue }
             let received = min(today, CalendarDate(secondsSince1970: entries.map(\.changedAt).max()!))
-            var request = try intake.prepare(
-                Intake.Submission(kind: .revocation(purposes: entries.map(\.purpose)), subject: subject,
-                                  requestedBy: "consent sweep", received: received),
-                today: today)
-            // The sweep keys subjects by e-mail; keep that pseudonym so reruns recognise them.
-            request.pseudonym = pseudonym
+            let kind = RequestKind.revocation(purposes: entries.map(\.purpose))
+            let planKey = "\(entries.map(\.purpose))|\(subject.externalId != nil)|\(subject.userName != nil)|\(received)"
+            let plan: [PlannedAction]
+            if let cached = plans[planKey] {
+                plan = cached
+            } else {
+                plan = try planner.plan(PlanningRequest(kind: kind, subject: subject, received: received))
+                plans[planKey] = plan
+            }
+            let request = NewRequest(id: Intake.randomId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,
+                                     requestedBy: "consent sweep", received: received, plan: plan)
             summary.revocationsFiled += 1
             summary.purposesFiled += entries.count
             if summary.sample.count < 20 { summary.sample.append(Planned(subject: pseudonym, purposes: entries.map(\.purpose), lines: lines)) }

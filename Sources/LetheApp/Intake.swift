@@ -19,9 +19,12 @@ public struct Intake: Sendable {
         self.newId = newId
     }
 
-    /// `req-` and 12 hex digits.
+    /// `req-` and 12 random hex digits (48 bits; the database refuses a duplicate).
     public static func randomId() -> String {
-        "req-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() & 0xFFFF_FFFF_FFFF
+        let hex = String(value, radix: 16)
+        return "req-" + String(repeating: "0", count: 12 - hex.count) + hex
     }
 
     /// A request as given on the command line or in a ledger.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LetheCore
 
 /// The Ed25519 key that signs reports, and its public half as a PEM any openssl can read.
 public struct ReportSigner: Sendable {
@@ -38,7 +39,7 @@ public struct ReportPublicKey: Sendable, Hashable {
 
     /// SHA-256 of the raw 32-byte public key, in hex: the key id reports name.
     public var keyId: String {
-        SHA256.hash(data: key.rawRepresentation).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: key.rawRepresentation))
     }
 
     /// Reads a PEM SubjectPublicKeyInfo holding an Ed25519 key.

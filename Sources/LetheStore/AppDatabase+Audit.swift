@@ -33,7 +33,7 @@ extension AppDatabase {
         let body = "{\"at\":\(quoted(at)),\"details\":\(details),\"event\":\(quoted(event)),\"request\":\(quoted(request)),"
             + "\"seq\":\(seq),\"target\":\(quoted(target))}"
         let digest = SHA256.hash(data: Data((prev + "\n" + body).utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest)
     }
 
     /// The result of walking the chain.

@@ -12,7 +12,7 @@ public struct Pseudonymizer: Sendable {
     /// `psn_` and 32 hex digits (128 bits) of HMAC-SHA256 over the primary identifier, typed
     /// and normalised (e-mails lowercased), so the same person always gets the same pseudonym.
     public func pseudonym(for subject: SubjectIdentifiers) -> String? {
-        candidates(subject).first
+        inputs(subject).first.map(token)
     }
 
     /// True when any of the identifiers gives this pseudonym (used to check re-supplied identifiers).
@@ -21,16 +21,21 @@ public struct Pseudonymizer: Sendable {
     }
 
     private func candidates(_ subject: SubjectIdentifiers) -> [String] {
+        inputs(subject).map(token)
+    }
+
+    /// The typed, normalised identifiers, primary first.
+    private func inputs(_ subject: SubjectIdentifiers) -> [String] {
         var inputs: [String] = []
         if let email = subject.value(for: .email) { inputs.append("email:" + email.lowercased()) }
         if let externalId = subject.value(for: .externalId) { inputs.append("externalId:" + externalId) }
         if let userName = subject.value(for: .userName) { inputs.append("userName:" + userName.lowercased()) }
-        return inputs.map(token)
+        return inputs
     }
 
     /// A keyed hash of any text, for the `pseudonym` anonymization strategy.
     public func token(_ text: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
-        return "psn_" + mac.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "psn_" + Hex.encode(mac.prefix(16))
     }
 }

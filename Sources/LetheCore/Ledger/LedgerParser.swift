@@ -41,13 +41,14 @@ public struct LedgerParser: Sendable {
     /// Parses one data line; nil for a blank line.
     public func row(_ text: Substring, line: Int) throws(LedgerProblem) -> LedgerRow? {
         if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { return nil }
-        var fields: [String: String] = [:]
+        var fields = Fields()
         switch format {
         case .csv:
-            let values = try Self.csvFields(text, line: line)
-            for (name, index) in columns where index < values.count {
-                let value = values[index].trimmingCharacters(in: .whitespaces)
-                if !value.isEmpty { fields[name] = value }
+            let values = text.utf8.contains(UInt8(ascii: "\"")) ? try Self.csvFields(text, line: line) : Self.plainFields(text)
+            for (slot, index) in slots.enumerated() {
+                guard let index, index < values.count else { continue }
+                let value = Self.trimmed(values[index])
+                if !value.isEmpty { fields.values[slot] = value }
             }
         case .jsonl:
             guard let json = JSONValue.parse(Data(text.utf8)), case .object(let members) = json else {
@@ -64,7 +65,21 @@ public struct LedgerParser: Sendable {
         return try row(from: fields, line: line)
     }
 
-    func row(from fields: [String: String], line: Int) throws(LedgerProblem) -> LedgerRow {
+    /// The values of one row, by field.
+    struct Fields {
+        static let names = requiredFields + optionalFields
+        var values: [String?] = Array(repeating: nil, count: names.count)
+
+        subscript(name: String) -> String? {
+            get { Self.names.firstIndex(of: name).flatMap { values[$0] } }
+            set { if let index = Self.names.firstIndex(of: name) { values[index] = newValue } }
+        }
+    }
+
+    /// The CSV column of each field, in `Fields.names` order.
+    private var slots: [Int?] { Fields.names.map { columns[$0] } }
+
+    func row(from fields: Fields, line: Int) throws(LedgerProblem) -> LedgerRow {
         for name in Self.requiredFields where fields[name] == nil {
             throw LedgerProblem(line: line, field: name, message: "is missing")
         }
@@ -93,10 +108,34 @@ public struct LedgerParser: Sendable {
                          externalId: fields["external_id"], userName: fields["user_name"], expiresAt: expiresAt, line: line)
     }
 
+    /// Fields of a CSV line without quotes: a plain split on commas.
+    static func plainFields(_ line: Substring) -> [String] {
+        line.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Trims spaces and tabs (and a stray carriage return) only when there are any.
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        guard blank(first) || blank(last) else { return text }
+        return text.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r"))
+    }
+
     /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM`, as seconds since 1970.
     public static func moment(_ text: String) -> Double? {
         let utf8 = Array(text.utf8)
-        guard utf8.count >= 10, let day = CalendarDate(iso: String(decoding: utf8[0..<10], as: UTF8.self)) else { return nil }
+        func digits(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for k in range {
+                let b = utf8[k]
+                guard b >= 48, b <= 57 else { return nil }
+                value = value * 10 + Int(b - 48)
+            }
+            return value
+        }
+        guard utf8.count >= 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-"),
+              let year = digits(0..<4), let month = digits(5..<7), let dayOfMonth = digits(8..<10),
+              let day = CalendarDate(year: year, month: month, day: dayOfMonth) else { return nil }
         var seconds = day.secondsSince1970AtMidnightUTC
         if utf8.count == 10 { return seconds }
         guard utf8[10] == UInt8(ascii: "T") || utf8[10] == UInt8(ascii: " "), utf8.count >= 16 else { return nil }

@@ -57,10 +57,28 @@ public enum IdentifierSyntax {
     /// Deliberately permissive (RFC 5322 allows quotes and more); it exists to catch
     /// typos such as a missing `@` or a pasted name before anything is filed.
     public static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, text.count <= 254 else { return false }
-        guard !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
-        let domain = parts[1]
-        return !domain.hasPrefix(".") && !domain.hasSuffix(".") && !domain.contains("..")
+        var at = -1
+        var count = 0
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "@"):
+                guard at < 0 else { return false }
+                at = count
+            case 0x00...0x20, 0x7F:
+                return false
+            case UInt8(ascii: "."):
+                // The domain may not start with a dot or hold two in a row.
+                if at >= 0 && (previous == UInt8(ascii: "@") || previous == UInt8(ascii: ".")) { return false }
+            default:
+                break
+            }
+            previous = byte
+            count += 1
+            if count > 254 { return false }
+        }
+        // Something before the @, a domain after it that does not end with a dot.
+        return at > 0 && at < count - 1 && previous != UInt8(ascii: ".")
     }
+
 }
