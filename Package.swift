@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "LetheStore", targets: ["LetheStore"]),
         .library(name: "LetheEngine", targets: ["LetheEngine"]),
         .library(name: "LetheReports", targets: ["LetheReports"]),
+        .library(name: "LetheSandbox", targets: ["LetheSandbox"]),
         .library(name: "LetheApp", targets: ["LetheApp"]),
     ],
     dependencies: [
@@ -61,6 +62,17 @@ let package = Package(
             dependencies: ["LetheCore", "LetheSCIM", "LetheStore"],
             swiftSettings: swiftSettings
         ),
+        // In-memory SCIM 2.0 targets with fault injection, on SwiftNIO: the demo, fault tests, benchmarks.
+        .target(
+            name: "LetheSandbox",
+            dependencies: [
+                "LetheCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Signed reports and certificates: canonical JSON, Ed25519, CSV and HTML renderings.
         .target(
             name: "LetheReports",
@@ -71,7 +83,7 @@ let package = Package(
         .target(
             name: "LetheApp",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheApp",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -22,7 +22,7 @@ struct Lethe: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, PolicyCommand.self, PlanCommand.self, EraseCommand.self, RevokeCommand.self, RunCommand.self,
             StatusCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, ReportCommand.self,
-            KeysCommand.self, SweepCommand.self, TargetCommand.self,
+            KeysCommand.self, SweepCommand.self, TargetCommand.self, SandboxCommand.self, DemoCommand.self,
         ]
     )
 }

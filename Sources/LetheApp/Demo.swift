@@ -1,0 +1,135 @@
+import Foundation
+import LetheCore
+import LetheEngine
+import LetheReports
+import LetheSandbox
+import LetheSCIM
+import LetheStore
+
+/// `lethe demo`: the whole job on a fresh machine, against the sandbox.
+public struct Demo: Sendable {
+    public var reportsDirectory: String
+    public var keepState: Bool
+    public var customers = 14
+    /// Rate-limit faults on crm: answered 429 with `Retry-After: 1` one time in eight.
+    public var faults = "crm:429=0.125,crm:retry-after=1"
+
+    public init(reportsDirectory: String, keepState: Bool) {
+        self.reportsDirectory = reportsDirectory
+        self.keepState = keepState
+    }
+
+    /// What the demo did, for the caller to print and to choose the exit status.
+    public struct Result: Sendable {
+        public var allCompleted: Bool
+        public var reportValid: Bool
+        public var reportPath: String
+    }
+
+    /// Runs the demo, telling what happens through `say`.
+    public func run(say: @Sendable (String) -> Void) async throws -> Result {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-demo-\(UUID().uuidString.prefix(8))")
+        let state = StateDirectory(path: scratch.appendingPathComponent("state").path)
+        try state.initialize()
+        defer { if !keepState { try? FileManager.default.removeItem(at: scratch) } }
+
+        let targets = ["shop", "app", "newsletter", "crm"]
+        let token = "lethe-demo-\(UUID().uuidString.prefix(8))"
+        let sandbox = Sandbox(Sandbox.Configuration(
+            targets: targets, token: token, seedCustomers: customers, randomSeed: 2026,
+            faults: try FaultSpec.parse(faults, targets: targets)))
+        let server = try await SandboxServer.start(sandbox)
+        let transport = AsyncHTTPClientTransport()
+        do {
+            let result = try await work(state: state, sandbox: sandbox, server: server, token: token, transport: transport, say: say)
+            await transport.shutdown()
+            await server.stop()
+            return result
+        } catch {
+            await transport.shutdown()
+            await server.stop()
+            throw error
+        }
+    }
+
+    private func work(state: StateDirectory, sandbox: Sandbox, server: SandboxServer, token: String, transport: AsyncHTTPClientTransport,
+                      say: @Sendable (String) -> Void) async throws -> Result {
+        var environment: [String: String] = [:]
+        for target in sandbox.configuration.targets {
+            environment["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
+            environment["LETHE_\(target.uppercased())_TOKEN"] = token
+        }
+        let policies = try DefaultPolicies.load(environment: environment).get()
+        say("Lethe demo: four SCIM targets (shop, app, newsletter, crm) in a sandbox on 127.0.0.1:\(server.port), "
+            + "\(customers) seeded customers each; crm answers 429 with Retry-After: 1 now and then.")
+        say("State in \(state.path) (temporary). Policies: the embedded reference set (policies/*.yaml).")
+        say("")
+
+        let database = try state.openDatabase()
+        let pseudonymizer = try state.pseudonymizer()
+        let intake = Intake(database: database, policies: policies, pseudonymizer: pseudonymizer)
+        let received = CalendarDate(secondsSince1970: Date().timeIntervalSince1970)
+        let absent = (0..<customers).first { !SandboxCustomers.isPresent($0, in: "app") } ?? 6
+        let filings: [(String, RequestKind, Int, String)] = [
+            ("DEMO-1", .erasure, 0, "erase a customer known everywhere"),
+            ("DEMO-2", .erasure, absent, "erase a customer with no account in app and newsletter"),
+            ("DEMO-3", .revocation(purposes: ["marketing"]), 1, "withdraw consent for marketing"),
+            ("DEMO-4", .revocation(purposes: ["newsletter"]), 2, "withdraw consent for the newsletter"),
+        ]
+        var requestIds: [String] = []
+        for (ref, kind, customer, why) in filings {
+            let subject = SubjectIdentifiers(email: SandboxCustomers.email(customer), externalId: SandboxCustomers.externalId(customer))
+            let filed = try intake.file(Intake.Submission(kind: kind, subject: subject, ref: ref, requestedBy: "lethe demo", received: received), now: Date())
+            requestIds.append(filed.request.id)
+            say("filed \(ref) \(filed.request.id): \(why) (subject \(filed.request.pseudonym))")
+        }
+        say("")
+        say("running until idle…")
+        let clients = TargetClients(policies: policies, environment: environment, transport: transport)
+        let engine = Engine(database: database, policies: policies, clients: clients, pseudonymizer: pseudonymizer)
+        let started = Date()
+        let summary = try await engine.run(Engine.Options(untilIdle: true, timeout: 50, pollInterval: 0.1))
+        say("done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(summary.attempts) attempts"
+            + (summary.timedOut ? " (TIMED OUT)" : ""))
+        say("")
+
+        // The outcome table.
+        say("REF     REQUEST           KIND        STATE       TARGET      OPERATION          OUTCOME             VERIFIED  ATTEMPTS")
+        var allCompleted = true
+        for ((ref, _, _, _), id) in zip(filings, requestIds) {
+            guard let request = try database.request(id) else { continue }
+            if request.state != .completed { allCompleted = false }
+            for (index, action) in try database.actions(of: id).enumerated() {
+                let prefix = index == 0
+                    ? ref.padding(toLength: 8, withPad: " ", startingAt: 0) + id.padding(toLength: 18, withPad: " ", startingAt: 0)
+                        + request.kind.padding(toLength: 12, withPad: " ", startingAt: 0) + request.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: 50)
+                let verified = action.outcome == .notApplicable ? "-" : action.verified.map { $0 ? "yes" : "NO" } ?? "-"
+                say(prefix + action.target.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + action.plan.operation.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0)
+                    + (action.outcome?.rawValue ?? action.state.rawValue).padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + verified.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(action.attempts)")
+            }
+        }
+        say("")
+        let retried = try requestIds.flatMap { try database.actions(of: $0) }.filter { $0.attempts > 1 }
+        if !retried.isEmpty {
+            say("retried after 429 + Retry-After: \(retried.map { "\($0.target) (\($0.attempts) attempts)" }.joined(separator: ", "))")
+        }
+
+        // The signed report, verified here and verifiable anywhere with openssl.
+        let service = ReportService(state: state, database: database, policies: policies)
+        let written = try service.exportPeriod(from: received, to: received, into: reportsDirectory)
+        let publicKeyPath = (reportsDirectory as NSString).appendingPathComponent("lethe-demo.pub.pem")
+        try state.signer().publicKey.pem.write(toFile: publicKeyPath, atomically: true, encoding: .utf8)
+        let verification = try ReportVerifier.verify(
+            json: try Data(contentsOf: URL(fileURLWithPath: written.json)), signature: try Data(contentsOf: URL(fileURLWithPath: written.signature)),
+            publicKey: try state.signer().publicKey, database: database)
+        say("signed report: \(written.json)")
+        say("  with \(written.signature), \(written.csv ?? ""), \(written.html)")
+        say("  lethe verified it: " + (verification.isValid ? verification.passed.joined(separator: "; ") : "INVALID: \(verification.problem ?? "")"))
+        say("verify it yourself with nothing but the public key:")
+        say("  openssl pkeyutl -verify -pubin -inkey \(publicKeyPath) -rawin -in \(written.json) -sigfile \(written.signature)")
+        return Result(allCompleted: allCompleted && !summary.timedOut, reportValid: verification.isValid, reportPath: written.json)
+    }
+}

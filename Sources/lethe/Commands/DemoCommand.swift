@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import LetheApp
+import LetheSandbox
+
+/// `lethe demo`
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "See Lethe do its whole job against a sandbox, in a temporary state directory.",
+        discussion: """
+            Starts four in-memory SCIM targets (shop, app, newsletter, crm) with seeded \
+            customers, points the embedded reference policies at them, files erasures and \
+            consent withdrawals (one subject absent from two targets; crm answers 429 now and \
+            then), runs until idle, prints the outcome per request and target with its \
+            verification, exports a signed report into reports/, verifies it, and prints the \
+            openssl command that verifies it without Lethe. Leaves nothing running.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Where to write the report.", valueName: "dir"))
+    var out = "reports"
+
+    @Flag(name: .customLong("keep-state"), help: "Keep the temporary state directory.")
+    var keepState = false
+
+    func run() async throws {
+        let result = try await Demo(reportsDirectory: out, keepState: keepState).run { Output.line($0) }
+        if !result.allCompleted || !result.reportValid {
+            Output.error("lethe demo: not every request completed, or the report did not verify")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `lethe sandbox`
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "Serve in-memory SCIM 2.0 targets on loopback, optionally misbehaving on purpose.",
+        discussion: """
+            One base path per target: http://127.0.0.1:PORT/TARGET/v2 with Users, Groups \
+            (filters with eq, and, or, not, value paths and extension URNs; pagination; PATCH \
+            add/replace/remove; ETags and If-Match), /ServiceProviderConfig, /Schemas and \
+            /ResourceTypes, RFC 7644 §3.12 errors. In memory: stopping forgets everything.
+
+            Faults, per target, reproducible for a given --random-seed:
+              crm:429=0.2          answer 429 to 20% of requests (with Retry-After)
+              crm:retry-after=1    the Retry-After seconds (default 1)
+              shop:503=0.1         answer 503 to 10% of requests
+              app:latency=50ms     answer every request 50 ms late
+              newsletter:drop=0.05 close 5% of connections without an answer
+              app:soft-delete      DELETE answers 204 but only sets active=false
+              crm:ignore-extension-patch  PATCH answers 200 but ignores urn: paths
+
+            Example:
+              lethe sandbox --seed 20 --token t0k3n --faults crm:429=0.2,app:soft-delete
+              export LETHE_CRM_URL=http://127.0.0.1:8990/crm/v2 LETHE_CRM_TOKEN=t0k3n
+            """
+    )
+
+    @Option(help: "Port on 127.0.0.1 (0 picks a free one).")
+    var port = 8990
+
+    @Option(help: ArgumentHelp("Targets to serve, comma-separated.", valueName: "names"))
+    var targets = "shop,app,newsletter,crm"
+
+    @Option(help: ArgumentHelp("Customers to create in each target.", valueName: "n"))
+    var seed = 0
+
+    @Option(help: ArgumentHelp("Bearer token to require (default: none).", valueName: "token"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("Faults to inject, e.g. crm:429=0.2,app:soft-delete.", valueName: "spec"))
+    var faults = ""
+
+    @Option(name: .customLong("random-seed"), help: "Seed for ids, customers and faults.")
+    var randomSeed: UInt64 = 1
+
+    func run() async throws {
+        let names = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty, Set(names).count == names.count else { throw ValidationError("--targets needs distinct names") }
+        let faultSpecs: [String: FaultSpec]
+        do { faultSpecs = try FaultSpec.parse(faults, targets: names) } catch { throw ValidationError(error.description) }
+        let sandbox = Sandbox(Sandbox.Configuration(targets: names, token: token, seedCustomers: seed, randomSeed: randomSeed, faults: faultSpecs))
+        let server: SandboxServer
+        do {
+            server = try await SandboxServer.start(sandbox, port: port)
+        } catch {
+            Output.error("lethe sandbox: cannot listen on 127.0.0.1:\(port): \(error)")
+            throw ExitStatus.tempFail
+        }
+        let signals = StopSignal.install()
+        Output.line("SCIM sandbox on 127.0.0.1:\(server.port)\(seed > 0 ? ", \(seed) customers per target" : "")\(faults.isEmpty ? "" : ", faults \(faults)")")
+        for name in names {
+            Output.line("export LETHE_\(name.uppercased())_URL=\(server.baseURL(name))" + (token.map { " LETHE_\(name.uppercased())_TOKEN=\($0)" } ?? ""))
+        }
+        Output.line("Ctrl-C stops it.")
+        while !StopSignal.requested { try? await Task.sleep(nanoseconds: 200_000_000) }
+        await server.stop()
+        withExtendedLifetime(signals) {}
+    }
+}
