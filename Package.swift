@@ -121,22 +121,22 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheSCIMTests",
-            dependencies: ["LetheSCIM", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheSCIM", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheStoreTests",
-            dependencies: ["LetheStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["LetheCore", "LetheStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheEngineTests",
-            dependencies: ["LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheEngine", "LetheStore", "LetheSCIM", "LetheApp", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheReportsTests",
-            dependencies: ["LetheReports", "LetheStore"],
+            dependencies: ["LetheCore", "LetheReports", "LetheStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -144,10 +144,15 @@ let package = Package(
             dependencies: ["LetheApp", "LetheStore", "LetheCore"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "LetheSandboxTests",
+            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            swiftSettings: swiftSettings
+        ),
         // Drives the built `lethe` binary as a user would.
         .testTarget(
             name: "LetheCLITests",
-            dependencies: ["lethe", "LetheTesting"],
+            dependencies: ["lethe", "LetheCore", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
     ]

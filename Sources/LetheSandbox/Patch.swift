@@ -19,7 +19,15 @@ struct PatchPath {
     var filter: FilterExpression?
     var subAfterFilter: String?
 
+    /// Schema URNs whose whole extension object a path may name.
+    static let extensionSchemas: Set<String> = Set(Discovery.schemas.compactMap { $0.member("id")?.value.stringValue?.lowercased() })
+        .subtracting([SCIMSchemas.coreUser.lowercased(), SCIMSchemas.coreGroup.lowercased()])
+
     static func parse(_ text: String) throws(SCIMFailure) -> PatchPath {
+        if extensionSchemas.contains(text.lowercased()) {
+            // The whole extension object, e.g. urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.
+            return PatchPath(ref: AttributeRef(schema: nil, name: text, sub: nil))
+        }
         guard let open = text.firstIndex(of: "[") else {
             guard let ref = AttributeRef.parse(text) else { throw .invalidPath("'\(text)' is not an attribute path") }
             return PatchPath(ref: ref)
@@ -83,6 +91,13 @@ enum PatchApplier {
     /// Sets (replace) or adds to (add, for multi-valued) one top-level attribute.
     static func setAttribute(_ name: String, _ value: JSONValue, in container: inout JSONValue, add: Bool) throws(SCIMFailure) {
         guard !readOnly.contains(name.lowercased()) else { throw .mutability("\(name) cannot be changed") }
+        if name.lowercased().hasPrefix("urn:"), case .object(let fields) = value {
+            // An extension object: merge its attributes.
+            var current = container.member(name)?.value ?? .object([:])
+            for (key, v) in fields { current.setMember(key, v) }
+            container.setMember(name, current)
+            return
+        }
         if add, case .array(let new) = value, case .array(let old)? = container.member(name)?.value {
             container.setMember(name, .array(old + new.filter { !old.contains($0) }))
         } else if !add, case .object(let fields) = value, case .object? = container.member(name)?.value, !isMultiValued(value) {

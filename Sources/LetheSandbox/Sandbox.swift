@@ -68,8 +68,13 @@ public final class Sandbox: Sendable {
         let base = "http://\(host)/\(target)/v2"
         let header = { (name: String) in headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
 
-        // Discovery needs no credentials.
+        // Discovery needs no credentials, and is read-only.
         if rest.first == "ServiceProviderConfig" || rest.first == "Schemas" || rest.first == "ResourceTypes" {
+            guard method.uppercased() == "GET" else {
+                var response = SandboxResponse.error(405, nil, "\(method) is not allowed on /\(rest.joined(separator: "/"))")
+                response.headers["Allow"] = "GET"
+                return .respond(response, delayMs: 0)
+            }
             return .respond(Discovery.answer(rest, base: base), delayMs: 0)
         }
         if let token = configuration.token, header("authorization") != "Bearer \(token)" {

@@ -36,6 +36,9 @@ struct TargetStore: Sendable {
 
     mutating func route(_ request: SCIMRequest, faults: FaultSpec) throws -> SandboxResponse {
         guard let first = request.path.first else { throw SCIMFailure(status: 404, detail: "not found") }
+        if first == ".search", request.path.count == 1, request.method == "POST" {
+            return try searchEverything(request)
+        }
         let kind: Kind
         switch first {
         case "Users": kind = .user
@@ -84,6 +87,29 @@ struct TargetStore: Sendable {
 
     func etag(_ resource: JSONValue) -> [String: String] {
         resource.member("meta")?.value.member("version")?.value.stringValue.map { ["ETag": $0] } ?? [:]
+    }
+
+    /// `POST /.search` at the root: Users and Groups together (RFC 7644 §3.4.3).
+    func searchEverything(_ request: SCIMRequest) throws -> SandboxResponse {
+        guard let body = JSONValue.parse(request.body), case .object = body else { throw SCIMFailure.invalidSyntax("the body is not a JSON object") }
+        let filter = body.member("filter")?.value.stringValue
+        func names(_ key: String) -> String? { body.member(key)?.value.arrayValue?.compactMap(\.stringValue).joined(separator: ",") }
+        var resources: [JSONValue] = []
+        var total = 0
+        for kind in [Kind.user, .group] {
+            let response = try list(kind, filter: filter, startIndex: "1", count: "1000", attributes: names("attributes"),
+                                    excluded: names("excludedAttributes"), base: request.base)
+            guard let page = JSONValue.parse(response.body) else { continue }
+            total += page.member("totalResults")?.value.intValue ?? 0
+            resources += page.member("Resources")?.value.arrayValue ?? []
+        }
+        let start = max(1, body.member("startIndex")?.value.intValue ?? 1)
+        let count = min(1000, max(0, body.member("count")?.value.intValue ?? 100))
+        let page = Array(resources.dropFirst(start - 1).prefix(count))
+        return .json(200, .object([
+            "schemas": .array([.string(SCIMSchemas.listResponse)]), "totalResults": .number(Double(total)),
+            "startIndex": .number(Double(start)), "itemsPerPage": .number(Double(page.count)), "Resources": .array(page),
+        ]))
     }
 
     func list(_ kind: Kind, filter: String?, startIndex: String?, count: String?, attributes: String?, excluded: String?,
@@ -195,7 +221,19 @@ struct TargetStore: Sendable {
                 throw SCIMFailure.invalidValue("displayName is required")
             }
         }
-        if resource.member("schemas") == nil { resource.setMember("schemas", .array([.string(kind.coreSchema)])) }
+        // `schemas` lists the core schema and exactly the extensions the resource holds.
+        var schemas = (resource.member("schemas")?.value.arrayValue ?? []).compactMap(\.stringValue)
+            .filter { !$0.lowercased().hasPrefix("urn:") || $0.lowercased() == kind.coreSchema.lowercased() || resource.member($0) != nil }
+        if !schemas.contains(where: { $0.lowercased() == kind.coreSchema.lowercased() }) { schemas.insert(kind.coreSchema, at: 0) }
+        for key in resource.objectValue?.keys.sorted() ?? [] where key.lowercased().hasPrefix("urn:") {
+            if resource.member(key)?.value.objectValue?.isEmpty == true {
+                resource.removeMember(key)
+                schemas.removeAll { $0.lowercased() == key.lowercased() }
+            } else if !schemas.contains(where: { $0.lowercased() == key.lowercased() }) {
+                schemas.append(key)
+            }
+        }
+        resource.setMember("schemas", .array(schemas.map(JSONValue.string)))
         return resource
     }
 

@@ -1,0 +1,36 @@
+import Foundation
+import LetheTesting
+import Testing
+
+@Suite("lethe demo")
+struct DemoCLITests {
+    @Test("swift run lethe demo: the outcome table for all four targets, a signed report openssl accepts, nothing left running")
+    func demo() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-demo-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // Run from an empty directory: the demo needs no files around it.
+        let lethe = CommandRunner(workingDirectory: scratch)
+        let started = Date()
+        let result = try lethe.run(["demo"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 60)
+        for target in ["shop", "app", "newsletter", "crm"] {
+            #expect(result.stdout.contains(" \(target) "), "\(target) missing from the table")
+        }
+        #expect(result.stdout.contains("absent"))
+        #expect(result.stdout.contains("retried after 429"))
+        let reports = scratch.appendingPathComponent("reports")
+        let files = try FileManager.default.contentsOfDirectory(atPath: reports.path)
+        let json = try #require(files.first { $0.hasSuffix(".json") })
+        #expect(result.stdout.contains("signed report: reports/\(json)"))
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", reports.appendingPathComponent("lethe-demo.pub.pem").path,
+                             "-rawin", "-in", reports.appendingPathComponent(json).path, "-sigfile", reports.appendingPathComponent(json + ".sig").path]
+        openssl.standardOutput = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+    }
+}
