@@ -114,7 +114,7 @@ struct LedgerGenerator: ParsableCommand {
         guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
             throw ValidationError("cannot write \(out)")
         }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let purposes = ["marketing", "newsletter", "loyalty", "analytics"]
         let statuses = ["granted", "granted", "revoked", "expired"]
         var chunk = format == "csv" ? "subject_email,purpose,status,changed_at,external_id,expires_at\n" : ""
@@ -139,18 +139,5 @@ struct LedgerGenerator: ParsableCommand {
         }
         handle.write(Data(chunk.utf8))
         try handle.close()
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -64,27 +64,3 @@ public struct SandboxConfigurationError: Error, Sendable, CustomStringConvertibl
     public var description: String
     public init(_ description: String) { self.description = description }
 }
-
-/// A small deterministic random generator, so faults and seeds repeat run after run.
-struct SeededRandom: Sendable {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    mutating func hex(_ count: Int) -> String {
-        var out = ""
-        while out.count < count { out += String(next(), radix: 16) }
-        return String(out.prefix(count))
-    }
-}
