@@ -11,9 +11,15 @@ struct Lethe: AsyncParsableCommand {
             for which purpose, on which lawful basis) and turns GDPR erasure requests (Art. 17) \
             and consent withdrawals (Art. 7(3)) into verified SCIM 2.0 changes in every system.
 
-            Start with:
-              lethe policy check                    validate the policies
-              lethe plan --erase --email E          see what an erasure would do, changing nothing
+            Try it:    lethe demo
+            Then:
+              lethe policy check                 validate the policies
+              lethe plan --erase --email E       what an erasure would do (changes nothing)
+              lethe init                         create the state directory
+              lethe erase --email E --ref T      file a request
+              lethe run --until-idle             carry it out, verified
+              lethe status T                     per system: outcome, verified, attempts
+              lethe report export                a signed report for your regulator
 
             Every command takes --policies DIR (env LETHE_POLICIES, default policies) and \
             --state DIR (env LETHE_STATE, default .lethe).
