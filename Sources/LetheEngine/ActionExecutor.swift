@@ -54,15 +54,18 @@ public struct ActionExecutor: Sendable {
     public static let redacted = "[redacted]"
 
     public func execute(_ claimed: ClaimedAction, policy: TargetPolicy) async -> ExecutionResult {
+        // Whatever a server says about the subject is kept without the subject's identifiers.
+        let identifiers = [claimed.identifiers?.email, claimed.identifiers?.externalId, claimed.identifiers?.userName].compactMap { $0 }
+        func clean(_ text: String) -> String { SCIMClient.scrub(text, removing: identifiers) }
         do {
             return try await run(claimed, policy: policy)
         } catch let error as SCIMClientError {
             if error.isTransient {
-                return ExecutionResult(result: .transientFailure(error.description, retryAfter: error.retryAfter), statusCode: error.status)
+                return ExecutionResult(result: .transientFailure(clean(error.description), retryAfter: error.retryAfter), statusCode: error.status)
             }
-            return ExecutionResult(result: .permanentFailure(error.description), statusCode: error.status)
+            return ExecutionResult(result: .permanentFailure(clean(error.description)), statusCode: error.status)
         } catch {
-            return ExecutionResult(result: .transientFailure("\(policy.target): \(error)", retryAfter: nil))
+            return ExecutionResult(result: .transientFailure(clean("\(policy.target): \(error)"), retryAfter: nil))
         }
     }
 

@@ -10,6 +10,8 @@ public final class FaultyTransport: HTTPTransport {
     public enum Fault: Sendable {
         /// Answer this status (with Retry-After when given) instead of forwarding.
         case status(Int, retryAfter: Int?)
+        /// Answer exactly this.
+        case answer(HTTPResponse)
         /// Fail without an HTTP answer.
         case transport(TransportError)
         /// Turn a DELETE into `active=false` and answer 204 (a soft delete).
@@ -61,6 +63,8 @@ public final class FaultyTransport: HTTPTransport {
             if let retryAfter { headers["Retry-After"] = String(retryAfter) }
             let body = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"\#(status)","detail":"injected fault"}"#
             return HTTPResponse(status: status, headers: headers, body: Data(body.utf8))
+        case .answer(let response):
+            return response
         case .transport(let error):
             throw error
         case .softDelete:

@@ -96,6 +96,21 @@ struct EngineTests {
         await h.shutdown()
     }
 
+    @Test("what a server says about the subject is recorded without the subject's identifiers")
+    func errorsAreScrubbed() async throws {
+        let h = try EngineHarness()
+        let ana = try await h.seeder.seed(1).customers[0]
+        let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
+        let body = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","detail":"user \#(ana.email) is locked"}"#
+        try await h.run(faults: [.init(urlContains: "/crm-", method: .patch, fault: .answer(HTTPResponse(status: 409, body: Data(body.utf8))))])
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .failed && crm.lastError?.contains("409") == true)
+        #expect(crm.lastError?.contains(ana.email) == false && crm.lastError?.contains("<subject>") == true)
+        for attempt in try h.database.attempts(of: crm.id) { #expect(attempt.error?.contains(ana.email) != true) }
+        for event in try h.database.auditEvents() { #expect(!event.details.contains(ana.email)) }
+        await h.shutdown()
+    }
+
     @Test("a soft delete (204 but only active=false) is failed, not verified")
     func softDelete() async throws {
         let h = try EngineHarness()

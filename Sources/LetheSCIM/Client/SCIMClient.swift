@@ -80,7 +80,7 @@ public struct SCIMClient: Sendable {
     }
 
     /// Replaces each sensitive value (and its escaped forms) with `<subject>`.
-    static func scrub(_ text: String, removing values: [String]) -> String {
+    public static func scrub(_ text: String, removing values: [String]) -> String {
         var out = text
         for value in values where !value.isEmpty {
             for form in [value, SCIMFilter.quoted(value).dropFirst().dropLast().description, SCIMFilter.percentEncoded(value)] {
