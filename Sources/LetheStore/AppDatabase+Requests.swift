@@ -81,8 +81,8 @@ extension AppDatabase {
             switch action.operation {
             case .none:
                 try db.execute(sql: """
-                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, outcome, verified, verification, completed_at)
-                    VALUES (?, ?, ?, 'none', 'succeeded', ?, 'not_applicable', 1, ?, ?)
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, outcome, verification, completed_at)
+                    VALUES (?, ?, ?, 'none', 'succeeded', ?, 'not_applicable', ?, ?)
                     """, arguments: [new.id, action.target, plan, t, action.reason, t])
             case .needsReview:
                 try db.execute(sql: """
