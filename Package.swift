@@ -59,7 +59,7 @@ let package = Package(
         // The engine: claims due actions and carries them out against the targets.
         .target(
             name: "LetheEngine",
-            dependencies: ["LetheCore", "LetheSCIM", "LetheStore"],
+            dependencies: ["LetheCore", "LetheSCIM", "LetheStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // In-memory SCIM 2.0 targets with fault injection, on SwiftNIO: the demo, fault tests, benchmarks.

@@ -1,5 +1,6 @@
 import Foundation
 import LetheCore
+import Logging
 import LetheSCIM
 import LetheStore
 
@@ -15,10 +16,13 @@ public struct Engine: Sendable {
     /// A value in [0, 1) for backoff jitter.
     let random: @Sendable () -> Double
     let runner: String
+    /// One line per transition, with the pseudonym, never an identifier.
+    let logger: Logger
 
     public init(database: AppDatabase, policies: PolicySet, clients: TargetClients, pseudonymizer: Pseudonymizer,
                 clock: any LetheClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                runner: String = "pid-\(ProcessInfo.processInfo.processIdentifier)") {
+                runner: String = "pid-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger = Logger(label: "lethe.engine")) {
+        self.logger = logger
         self.database = database
         self.policies = policies
         self.clients = clients
@@ -73,6 +77,7 @@ public struct Engine: Sendable {
     public func run(_ options: Options) async throws -> Summary {
         let started = clock.now()
         let rescued = try database.rescueRunning(now: started)
+        if rescued > 0 { logger.notice("took up actions left running by a stopped run", metadata: ["count": "\(rescued)"]) }
         let deadline = options.timeout.map { started.addingTimeInterval($0) }
         var touched = Set<String>()
         var attempts = 0
@@ -157,6 +162,19 @@ public struct Engine: Sendable {
         let transition = ActionStateMachine.afterAttempt(result.result, attemptsUsed: claimed.attemptsInBudget, policy: retry, random: random())
         let report = AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: started, finishedAt: clock.now(),
                                    result: result.label, statusCode: result.statusCode, error: result.error)
-        try database.record(report, transition: transition, now: clock.now())
+        let state = try database.record(report, transition: transition, now: clock.now())
+        var metadata: Logger.Metadata = [
+            "request": "\(claimed.requestId)", "subject": "\(claimed.pseudonym)", "target": "\(claimed.action.target)",
+            "attempt": "\(claimed.attempt)", "state": "\(transition.state.rawValue)", "request_state": "\(state.rawValue)",
+            "ms": "\(Int(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))",
+        ]
+        if let outcome = transition.outcome { metadata["outcome"] = "\(outcome.rawValue)" }
+        if let retryIn = transition.retryIn, transition.state == .retrying { metadata["retry_in_s"] = "\(String(format: "%.1f", retryIn))" }
+        if let reason = transition.reason, transition.state != .succeeded { metadata["reason"] = "\(reason)" }
+        switch transition.state {
+        case .failed, .needsReview: logger.warning("\(transition.event)", metadata: metadata)
+        case .retrying: logger.notice("\(transition.event)", metadata: metadata)
+        default: logger.info("\(transition.event)", metadata: metadata)
+        }
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Logging
 
 /// The `lethe` command: GDPR erasure and consent withdrawal across connected SCIM systems.
 @main
@@ -31,6 +33,29 @@ struct Lethe: AsyncParsableCommand {
             KeysCommand.self, SweepCommand.self, TargetCommand.self, SandboxCommand.self, DemoCommand.self,
         ]
     )
+}
+
+extension Lethe {
+    /// Log lines go to standard error; LETHE_LOG_LEVEL (trace … critical, default warning)
+    /// chooses how many. `lethe run` logs every transition at info, with pseudonyms only.
+    static func main() async {
+        let level = ProcessInfo.processInfo.environment["LETHE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum LetheVersion {
