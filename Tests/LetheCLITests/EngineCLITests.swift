@@ -88,9 +88,12 @@ struct EngineCLITests {
         let ids = try fileBatch(seeded.customers)
         #expect(Set(ids).count == 30)
 
-        let run = try lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"])
+        let run = try lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"], extraEnvironment: ["LETHE_LOG_LEVEL": "info"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(try json(run.stdout)["requests"] as? Int == 30)
+        // The log has a line per transition, and no identifier of anybody.
+        #expect(run.stderr.components(separatedBy: "action_succeeded").count > 30)
+        for customer in seeded.customers { #expect(!run.stderr.contains(customer.email) && !run.stderr.contains(customer.familyName)) }
 
         try await checkEffects(seeded)
         let status = try lethe.run(["status", ids[0], "--json"])
