@@ -67,6 +67,42 @@ struct SweepCLITests {
         #expect(second["revocations_filed"] as? Int == 0 && second["already_filed"] as? Int == 5)
     }
 
+    @Test("a sweep killed while filing leaves whole batches; the next sweep files exactly the rest")
+    func killedSweep() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-sweep-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let lethe = CommandRunner(environment: ["LETHE_STATE": scratch.appendingPathComponent("state").path], workingDirectory: Self.root)
+        #expect(try lethe.run(["init"]).status == 0)
+        let count = 4000
+        var ledger = "subject_email,purpose,status,changed_at\n"
+        for i in 0..<count { ledger += "k\(i)@example.com,marketing,revoked,2026-11-0\(i % 9 + 1)\n" }
+        let path = scratch.appendingPathComponent("ledger.csv")
+        try ledger.write(to: path, atomically: true, encoding: .utf8)
+
+        let first = try lethe.start(["sweep", "--ledger", path.path])
+        var filed = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, first.isRunning, filed == 0 {
+            let listed = try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "1"]).stdout.utf8)) as? [[String: Any]]
+            filed = listed?.count ?? 0
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+
+        let second = try lethe.run(["sweep", "--ledger", path.path, "--json"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        let filedNow = summary["revocations_filed"] as? Int ?? -1
+        let before = summary["already_filed"] as? Int ?? -1
+        #expect(filedNow + before == count, "every withdrawal filed exactly once")
+        #expect(before > 0 && before % 500 == 0 || filedNow == 0, "the killed sweep left whole batches of 500 (\(before))")
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100000"]).stdout.utf8)) as? [[String: Any]])
+        #expect(all.count == count, "no request lost, none filed twice")
+        #expect(try lethe.run(["audit", "verify"]).status == 0)
+    }
+
     @Test("a malformed ledger exits 65 naming lines and fields; a second concurrent sweep exits 75")
     func badLedgerAndLock() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-sweep-lock-\(UUID().uuidString)")
