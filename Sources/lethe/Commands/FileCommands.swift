@@ -80,6 +80,10 @@ struct EraseCommand: AsyncParsableCommand {
     @OptionGroup var subject: SubjectOptions
     @OptionGroup var filing: FilingOptions
 
+    func validate() throws {
+        try subject.requireOne()
+    }
+
     func run() async throws {
         try filing.file(.erasure, subject: subject.identifiers, global: global)
     }
@@ -109,6 +113,7 @@ struct RevokeCommand: AsyncParsableCommand {
     @OptionGroup var filing: FilingOptions
 
     func validate() throws {
+        try subject.requireOne()
         guard !purposes.isEmpty else { throw ValidationError("name at least one --purpose") }
     }
 

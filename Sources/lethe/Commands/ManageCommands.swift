@@ -29,41 +29,19 @@ struct RetryCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this target.", valueName: "target"))
     var target: String?
 
-    @OptionGroup var subject: OptionalSubjectOptions
+    @OptionGroup var subject: SubjectOptions
 
     func run() async throws {
         let context = try AppContext.open(global)
         let request = try context.request(id)
         let intake = Intake(database: context.database, policies: context.policies, pseudonymizer: context.pseudonymizer)
         do {
-            let targets = try intake.retry(request, target: target, identifiers: subject.identifiers, now: Date())
+            let given = subject.identifiers
+            let targets = try intake.retry(request, target: target, identifiers: given.isEmpty ? nil : given, now: Date())
             Output.line("\(request.id): \(targets.joined(separator: ", ")) back to pending. Run `lethe run --until-idle`.")
         } catch {
             throw CLIError.report(error)
         }
-    }
-}
-
-/// Identifiers that may be given (retry).
-struct OptionalSubjectOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The subject's e-mail address.", valueName: "address"))
-    var email: String?
-
-    @Option(name: .customLong("external-id"), help: ArgumentHelp("The subject's externalId.", valueName: "id"))
-    var externalId: String?
-
-    @Option(name: .customLong("user-name"), help: ArgumentHelp("The subject's SCIM userName.", valueName: "name"))
-    var userName: String?
-
-    func validate() throws {
-        if let email, !IdentifierSyntax.isPlausibleEmail(email) {
-            throw ValidationError("--email is not an e-mail address (expected local@domain)")
-        }
-    }
-
-    var identifiers: SubjectIdentifiers? {
-        let ids = SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
-        return ids.isEmpty ? nil : ids
     }
 }
 

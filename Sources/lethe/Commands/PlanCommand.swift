@@ -39,7 +39,7 @@ struct PlanCommand: AsyncParsableCommand {
         guard erase != !revoke.isEmpty else {
             throw ValidationError("say what to plan: --erase, or --revoke PURPOSE (not both)")
         }
-        try subject.validate()
+        try subject.requireOne()
         if let received, CalendarDate(iso: received) == nil {
             throw ValidationError("--received '\(received)' is not a date; write YYYY-MM-DD")
         }
@@ -87,12 +87,17 @@ struct SubjectOptions: ParsableArguments {
     @Option(name: .customLong("user-name"), help: ArgumentHelp("The subject's SCIM userName.", valueName: "name"))
     var userName: String?
 
+    /// Checks the e-mail's form; whether an identifier is required is the command's call (`requireOne`).
     func validate() throws {
-        guard [email, externalId, userName].contains(where: { !($0 ?? "").isEmpty }) else {
-            throw ValidationError("name the subject: --email, --external-id or --user-name")
-        }
         if let email, !IdentifierSyntax.isPlausibleEmail(email) {
             throw ValidationError("--email is not an e-mail address (expected local@domain)")
+        }
+    }
+
+    /// Refuses a command that names no subject at all.
+    func requireOne() throws {
+        guard !identifiers.isEmpty else {
+            throw ValidationError("name the subject: --email, --external-id or --user-name")
         }
     }
 
