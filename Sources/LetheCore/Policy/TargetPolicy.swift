@@ -77,16 +77,6 @@ public enum AuthSettings: Sendable, Hashable {
     case bearer(tokenEnv: String)
     case basic(usernameEnv: String, passwordEnv: String)
     case oauth2ClientCredentials(tokenURL: String, clientIdEnv: String, clientSecretEnv: String, scope: String?)
-
-    /// The environment variables this auth reads.
-    public var environmentNames: [String] {
-        switch self {
-        case .none: []
-        case .bearer(let token): [token]
-        case .basic(let user, let password): [user, password]
-        case .oauth2ClientCredentials(_, let id, let secret, _): [id, secret]
-        }
-    }
 }
 
 /// Backoff settings for transient failures.
