@@ -82,7 +82,12 @@ public enum ReportRendering {
             let purposes = (request["purposes"]?.arrayValue ?? []).compactMap(\.stringValue)
             if !purposes.isEmpty { body += " · consent withdrawn for \(escape(purposes.joined(separator: ", ")))" }
             body += " · received \(text(request["received"])) · due \(text(request["due"])) · ended \(text(request["completed_at"]))</p>\n"
-            body += "<table><tr><th>System</th><th>Operation</th><th>Outcome</th><th>Verified</th><th>Attempts</th><th>Completed</th><th>Kept (why, until)</th></tr>\n"
+            let descriptions = Dictionary((request["recipients"]?.arrayValue ?? []).compactMap { recipient -> (String, String)? in
+                guard let name = recipient["target"]?.stringValue, let text = recipient["description"]?.stringValue, !text.isEmpty else { return nil }
+                return (name, text)
+            }, uniquingKeysWith: { a, _ in a })
+            body += "<table><tr><th>System</th><th>Operation</th><th>Outcome</th><th>Verified</th>"
+                + (isCertificate ? "<th>How it was verified</th>" : "") + "<th>Attempts</th><th>Completed</th><th>Kept (why, until)</th></tr>\n"
             for target in request["targets"]?.arrayValue ?? [] {
                 let kept = (target["retained"]?.arrayValue ?? []).map { k in
                     "\((k["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")) — \(k["basis"]?.stringValue ?? "") (\(k["purpose"]?.stringValue ?? "")) until \(k["until"]?.stringValue ?? "")"
@@ -93,10 +98,21 @@ public enum ReportRendering {
                 default: "–"
                 }
                 let how = target["verification"]?.stringValue ?? target["reason"]?.stringValue ?? ""
-                body += "<tr><td>\(text(target["target"]))</td><td>\(text(target["operation"]))</td><td>\(escape(target["outcome"]?.stringValue ?? target["state"]?.stringValue ?? ""))</td>"
-                body += "<td title=\"\(escape(how))\">\(verified)</td><td>\(text(target["attempts"]))</td><td>\(text(target["completed_at"]))</td><td>\(kept)</td></tr>\n"
+                let name = target["target"]?.stringValue ?? ""
+                let system = descriptions[name].map { "\(escape(name))<br><small>\(escape($0))</small>" } ?? escape(name)
+                body += "<tr><td>\(system)</td><td>\(text(target["operation"]))</td><td>\(escape(target["outcome"]?.stringValue ?? target["state"]?.stringValue ?? ""))</td>"
+                body += "<td title=\"\(escape(how))\">\(verified)</td>" + (isCertificate ? "<td><small>\(escape(how))</small></td>" : "")
+                body += "<td>\(text(target["attempts"]))</td><td>\(text(target["completed_at"]))</td><td>\(kept)</td></tr>\n"
             }
             body += "</table></section>\n"
+        }
+        if let events = report["events"]?.arrayValue, !events.isEmpty {
+            body += "<h2>Audit trail of this request</h2>\n<table><tr><th>#</th><th>Time</th><th>Event</th><th>System</th><th>Hash</th></tr>\n"
+            for event in events {
+                body += "<tr><td>\(text(event["seq"]))</td><td>\(text(event["at"]))</td><td>\(text(event["event"]))</td><td>\(text(event["target"]))</td>"
+                    + "<td><code>\(escape(String((event["hash"]?.stringValue ?? "").prefix(16))))…</code></td></tr>\n"
+            }
+            body += "</table>\n"
         }
         body += """
             <h2>How to verify this document</h2>
