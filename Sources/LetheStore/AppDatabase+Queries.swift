@@ -31,6 +31,13 @@ extension AppDatabase {
         }
     }
 
+    /// The day the oldest request was received, if there is any.
+    public func earliestReceived() throws -> CalendarDate? {
+        try writer.read { db in
+            try String.fetchOne(db, sql: "SELECT MIN(received) FROM request").flatMap(CalendarDate.init(iso:))
+        }
+    }
+
     /// Requests received within a period (inclusive), oldest first.
     public func requests(receivedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredRequest] {
         try writer.read { db in

@@ -47,15 +47,16 @@ struct ReportExportCommand: AsyncParsableCommand {
         for (name, value) in [("--from", from), ("--to", to)] {
             if let value, CalendarDate(iso: value) == nil { throw ValidationError("\(name) '\(value)' is not a date; write YYYY-MM-DD") }
         }
+        if let start = from.flatMap(CalendarDate.init(iso:)), let end = to.flatMap(CalendarDate.init(iso:)), start > end {
+            throw ValidationError("--from \(start) is after --to \(end)")
+        }
     }
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         let policies = try? PolicyDirectory.load(global.policyDirectory).get()
         let end = to.flatMap(CalendarDate.init(iso:)) ?? .today
-        let start = try from.flatMap(CalendarDate.init(iso:))
-            ?? context.database.requests().map(\.received).min()
-            ?? end
+        let start = try from.flatMap(CalendarDate.init(iso:)) ?? context.database.earliestReceived() ?? end
         do {
             let written = try ReportService(state: context.state, database: context.database, policies: policies)
                 .exportPeriod(from: start, to: end, into: out)
