@@ -2,7 +2,7 @@ import Yams
 
 /// Walks a composed YAML document, collecting diagnostics with file:line:col instead of
 /// stopping at the first problem. Every string value is expanded from the environment.
-struct YAMLReader {
+struct PolicyNodeReader {
     let file: String
     let environment: [String: String]
     private(set) var diagnostics: [PolicyDiagnostic] = []
