@@ -10,8 +10,9 @@ extension AppDatabase {
     /// Appends an audit event to the chain; call inside the transaction of the change it records.
     /// `details` must hold no raw identifier of the subject: only the pseudonym.
     @discardableResult
-    static func appendAudit(_ db: Database, at date: Date, request: String?, target: String?, event: String,
+    static func appendAudit(_ db: Database, at date: Date, request: String?, target: String?, event kind: AuditEventKind,
                             details: [String: JSONValue]) throws -> AuditEvent {
+        let event = kind.rawValue
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         let prev: String = last?["hash"] ?? genesisHash
@@ -24,16 +25,20 @@ extension AppDatabase {
         return try AuditEvent(row: Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq])!)
     }
 
-    /// SHA-256 over the previous hash, a newline, and the event's canonical JSON.
+    /// SHA-256 over the previous hash, a newline, and the event's canonical JSON (`chainBody`).
     public static func chainHash(prev: String, seq: Int64, at: String, request: String?, target: String?, event: String,
                                  details: String) -> String {
-        // The canonical JSON of {at, details, event, request, seq, target}, keys in order, with the
-        // details (already canonical when stored) inserted as they are.
+        let body = chainBody(seq: seq, at: at, request: request, target: target, event: event, details: details)
+        return Hex.encode(SHA256.hash(data: Data((prev + "\n" + body).utf8)))
+    }
+
+    /// The canonical JSON of `{at, details, event, request, seq, target}`: keys in order, the
+    /// details (canonical when stored) inserted as they are. Written out for speed; a test proves
+    /// it equal to `CanonicalJSON` of the same object.
+    public static func chainBody(seq: Int64, at: String, request: String?, target: String?, event: String, details: String) -> String {
         func quoted(_ text: String?) -> String { text.map { CanonicalJSON.string(.string($0)) } ?? "null" }
-        let body = "{\"at\":\(quoted(at)),\"details\":\(details),\"event\":\(quoted(event)),\"request\":\(quoted(request)),"
+        return "{\"at\":\(quoted(at)),\"details\":\(details),\"event\":\(quoted(event)),\"request\":\(quoted(request)),"
             + "\"seq\":\(seq),\"target\":\(quoted(target))}"
-        let digest = SHA256.hash(data: Data((prev + "\n" + body).utf8))
-        return Hex.encode(digest)
     }
 
     /// The result of walking the chain.

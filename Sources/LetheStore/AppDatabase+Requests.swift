@@ -103,7 +103,7 @@ extension AppDatabase {
         ]
         if !purposes.isEmpty { details["purposes"] = .array(purposes.map(JSONValue.string)) }
         if let ref = new.ref { details["ref"] = .string(ref) }
-        try appendAudit(db, at: now, request: new.id, target: nil, event: "request_filed", details: details)
+        try appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
         try refreshState(of: new.id, in: db, now: now)
         return .filed(try request(new.id, in: db))
     }
@@ -132,10 +132,10 @@ extension AppDatabase {
             try db.execute(sql: "UPDATE request SET state = ?, completed_at = NULL WHERE id = ?", arguments: [new.rawValue, requestId])
         }
         let pseudonym: String = row["pseudonym"]
-        try appendAudit(db, at: now, request: requestId, target: nil, event: "request_\(new.rawValue)",
+        try appendAudit(db, at: now, request: requestId, target: nil, event: .requestEntered(new),
                         details: ["from": .string(old.rawValue), "state": .string(new.rawValue), "subject": .string(pseudonym)])
         if new.isTerminal {
-            try appendAudit(db, at: now, request: requestId, target: nil, event: "identifiers_purged",
+            try appendAudit(db, at: now, request: requestId, target: nil, event: .identifiersPurged,
                             details: ["subject": .string(pseudonym), "kept": .string("pseudonym only")])
         }
         return new
@@ -152,7 +152,7 @@ extension AppDatabase {
     public func extend(_ requestId: String, months: Int, reason: String, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
-            guard (1...2).contains(months) else { throw StoreError.invalid("--months must be 1 or 2") }
+            guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
             guard request.extendedMonths + months <= 2 else {
                 throw StoreError.invalid("request \(requestId) is already extended by \(request.extendedMonths) month(s); GDPR Art. 12(3) allows 2 in all")
             }
@@ -160,7 +160,7 @@ extension AppDatabase {
             let total = request.extendedMonths + months
             let due = request.received.adding(months: 1 + total)
             try db.execute(sql: "UPDATE request SET extended_months = ?, due = ? WHERE id = ?", arguments: [total, due.description, requestId])
-            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: "request_extended",
+            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .requestExtended,
                                  details: ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)])
             return try Self.request(requestId, in: db)
         }
@@ -174,15 +174,15 @@ extension AppDatabase {
                 throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue)")
             }
             let t = now.timeIntervalSince1970
-            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN ('pending', 'running', 'retrying')",
+            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.openStates)",
                                               arguments: [requestId])
             try db.execute(sql: """
                 UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL
-                WHERE request_id = ? AND state IN ('pending', 'running', 'retrying')
+                WHERE request_id = ? AND state IN \(Self.openStates)
                 """, arguments: [t, requestId])
             try db.execute(sql: "UPDATE request SET cancel_reason = ? WHERE id = ?", arguments: [reason, requestId])
             for target in targets {
-                try Self.appendAudit(db, at: now, request: requestId, target: target, event: "action_cancelled", details: ["reason": .string(reason)])
+                try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: ["reason": .string(reason)])
             }
             try Self.refreshState(of: requestId, in: db, now: now)
             return try Self.request(requestId, in: db)
@@ -212,8 +212,7 @@ extension AppDatabase {
                 throw StoreError.invalid("request \(requestId) has no failed or needs_review action" + (target.map { " in \($0)" } ?? ""))
             }
             if request.identifiers == nil, identifiers == nil {
-                throw StoreError.invalid("the identifiers of request \(requestId) were purged when it ended; give them again "
-                    + "(--email, --external-id, --user-name) to retry; they must match the request's subject")
+                throw StoreError.identifiersPurged(requestId: requestId)
             }
             if let identifiers {
                 try db.execute(sql: """
@@ -236,7 +235,7 @@ extension AppDatabase {
                         outcome = NULL, verified = NULL, verification = NULL, completed_at = NULL, claimed_by = NULL
                     WHERE id = ?
                     """, arguments: [t, String(decoding: try encoder.encode(plan), as: UTF8.self), plan.operation.rawValue, action.id])
-                try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: "action_retried",
+                try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: .actionRetried,
                                      details: ["from": .string(action.state.rawValue), "operation": .string(plan.operation.rawValue)])
                 put.append(action.target)
             }

@@ -134,6 +134,63 @@ public struct AppDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-typed-vocabulary") { db in
+            // The schema holds the store's vocabulary: an operation, outcome or attempt result the
+            // code does not know is refused by SQLite itself. SQLite cannot add a CHECK to a table,
+            // so action and attempt are rebuilt (GRDB runs migrations with foreign keys deferred).
+            // The lists are literals on purpose: a shipped migration never changes, and a test ties
+            // them to the enums (a new case needs a new migration).
+            try db.execute(sql: """
+                CREATE TABLE action_v3 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    request_id TEXT NOT NULL REFERENCES request(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL CHECK (operation IN
+                        ('delete', 'anonymize', 'deactivate', 'remove_attributes', 'leave_groups', 'none', 'needs_review')),
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'retrying', 'succeeded', 'failed', 'needs_review', 'cancelled')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    budget_start INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    claimed_at REAL,
+                    claimed_by TEXT,
+                    scim_id TEXT,
+                    outcome TEXT CHECK (outcome IS NULL OR outcome IN
+                        ('deleted', 'anonymized', 'deactivated', 'attributes_removed', 'groups_left', 'absent', 'not_applicable')),
+                    verified INTEGER CHECK (verified IS NULL OR verified IN (0, 1)),
+                    verification TEXT,
+                    last_error TEXT,
+                    completed_at REAL,
+                    UNIQUE (request_id, target)
+                );
+                INSERT INTO action_v3 SELECT id, request_id, target, plan, operation, state, attempts, budget_start, next_attempt_at,
+                    claimed_at, claimed_by, scim_id, outcome, verified, verification, last_error, completed_at FROM action;
+                CREATE TABLE attempt_v3 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    action_id INTEGER NOT NULL REFERENCES action(id) ON DELETE CASCADE,
+                    number INTEGER NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    result TEXT NOT NULL CHECK (result IN ('succeeded', 'transient', 'permanent', 'not_verified', 'needs_review', 'interrupted')),
+                    status_code INTEGER,
+                    error TEXT,
+                    UNIQUE (action_id, number)
+                );
+                INSERT INTO attempt_v3 SELECT id, action_id, number, started_at, finished_at, duration_ms, result, status_code, error FROM attempt;
+                DROP TABLE attempt;
+                DROP TABLE action;
+                ALTER TABLE action_v3 RENAME TO action;
+                ALTER TABLE attempt_v3 RENAME TO attempt;
+                CREATE INDEX action_due ON action(state, next_attempt_at);
+                """)
+        }
         return migrator
     }
+
+    /// Action states a claim takes (`next_attempt_at` decides when). The one place the engine's
+    /// SQL names them.
+    static let claimableStates = "('\(ActionState.pending.rawValue)', '\(ActionState.retrying.rawValue)')"
+    /// Action states of unfinished work.
+    static let openStates = "('\(ActionState.pending.rawValue)', '\(ActionState.running.rawValue)', '\(ActionState.retrying.rawValue)')"
 }

@@ -141,6 +141,10 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case corrupt(String)
     case notFound(String)
     case refConflict(ref: String, existing: String)
+    /// A retry needs the subject's identifiers, which were purged when the request ended.
+    case identifiersPurged(requestId: String)
+    /// An extension must be 1 or 2 months.
+    case invalidExtension(months: Int)
     case invalid(String)
 
     public var description: String {
@@ -148,7 +152,10 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .corrupt(let what): "the database is inconsistent: \(what)"
         case .notFound(let what): what
         case .refConflict(let ref, let existing):
-            "reference '\(ref)' is already used by request \(existing) for another subject or kind; use a different --ref"
+            "reference '\(ref)' is already used by request \(existing) for another subject or kind"
+        case .identifiersPurged(let id):
+            "the identifiers of request \(id) were purged when it ended; a retry needs them again, and they must match the request's subject"
+        case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
         }
     }

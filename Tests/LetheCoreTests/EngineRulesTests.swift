@@ -9,7 +9,7 @@ struct EngineRulesTests {
     @Test("success is terminal and verified")
     func success() {
         let t = ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "404"), attemptsUsed: 1, policy: policy, random: 0.5)
-        #expect(t.state == .succeeded && t.outcome == .deleted && t.verified == true && t.event == "action_succeeded")
+        #expect(t.state == .succeeded && t.outcome == .deleted && t.verified == true && t.event.rawValue == "action_succeeded")
         #expect(t.state.isTerminal)
     }
 
@@ -29,7 +29,7 @@ struct EngineRulesTests {
     @Test("an ambiguous match needs review")
     func ambiguous() {
         let t = ActionStateMachine.afterAttempt(.needsReview("2 accounts match"), attemptsUsed: 1, policy: policy, random: 0)
-        #expect(t.state == .needsReview && t.event == "action_needs_review")
+        #expect(t.state == .needsReview && t.event.rawValue == "action_needs_review")
     }
 
     @Test("a permanent failure fails at once, whatever the budget")
@@ -41,7 +41,7 @@ struct EngineRulesTests {
     @Test("a transient failure retries with backoff until the attempts are used up")
     func transientThenExhausted() {
         let first = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: nil), attemptsUsed: 1, policy: policy, random: 0)
-        #expect(first.state == .retrying && first.retryIn == 0.5 && first.event == "action_retrying")
+        #expect(first.state == .retrying && first.retryIn == 0.5 && first.event.rawValue == "action_retrying")
         let third = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: nil), attemptsUsed: 3, policy: policy, random: 0.999)
         #expect(third.state == .retrying && (third.retryIn ?? 0) > 3.9 && (third.retryIn ?? 0) < 4)
         let last = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: nil), attemptsUsed: 4, policy: policy, random: 0)
@@ -65,10 +65,18 @@ struct EngineRulesTests {
         #expect(policy.delay(afterAttempt: 60, retryAfter: nil, random: 0) == 30)
     }
 
+    @Test("an interrupted attempt (shutdown, deadline) goes back to pending at once, whatever the budget")
+    func interrupted() {
+        let t = ActionStateMachine.afterAttempt(.interrupted("stopped"), attemptsUsed: 99, policy: policy, random: 0.5)
+        #expect(t.state == .pending && t.retryIn == 0 && t.event.rawValue == "action_interrupted" && t.outcome == nil && t.verified == nil)
+        #expect(AttemptResultKind(.interrupted("x")) == .interrupted)
+        #expect(AttemptResultKind(.transientFailure("x", retryAfter: nil)).rawValue == "transient")
+    }
+
     @Test("rescue after a crash puts the action back to pending at once")
     func rescue() {
         let t = ActionStateMachine.rescue()
-        #expect(t.state == .pending && t.retryIn == 0 && t.event == "action_rescued")
+        #expect(t.state == .pending && t.retryIn == 0 && t.event.rawValue == "action_rescued")
         #expect(ActionStateMachine.canRetry(.failed) && ActionStateMachine.canRetry(.needsReview))
         #expect(!ActionStateMachine.canRetry(.succeeded) && !ActionStateMachine.canRetry(.running))
     }

@@ -10,7 +10,7 @@ struct ReportTests {
     let now = Date(timeIntervalSince1970: 1_796_083_200)
 
     /// A small store with a completed erasure, an open overdue revocation and a late one.
-    func store() throws -> AppDatabase {
+    func store() async throws -> AppDatabase {
         let db = try AppDatabase.inMemory()
         let p = Pseudonymizer(key: Data(repeating: 3, count: 32))
         func file(_ id: String, _ email: String, _ kind: RequestKind, received: String, ops: [PlannedOperation]) throws {
@@ -26,16 +26,16 @@ struct ReportTests {
         try file("req-a", "ana@example.com", .erasure, received: "2026-10-01", ops: [.anonymize, .delete])
         try file("req-b", "bo@example.com", .revocation(purposes: ["marketing"]), received: "2026-10-05", ops: [.removeAttributes])
         try file("req-c", "cy@example.com", .erasure, received: "2026-09-01", ops: [.delete])
-        func complete(_ target: String, at date: Date) throws {
-            for claimed in try db.claim(target: target, limit: 10, runner: "t", now: date) where claimed.requestId != "req-b" || target != "shop" {
-                try db.record(AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: date, finishedAt: date, result: "succeeded"),
+        func complete(_ target: String, at date: Date) async throws {
+            for claimed in try await db.claim(target: target, limit: 10, runner: "t", now: date) where claimed.requestId != "req-b" || target != "shop" {
+                try await db.record(AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: date, finishedAt: date, result: .succeeded),
                               transition: ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "GET answers 404"), attemptsUsed: 1,
                                                                           policy: RetryPolicy(RetrySettings()), random: 0),
                               now: date)
             }
         }
-        try complete("shop", at: Date(timeIntervalSince1970: CalendarDate(iso: "2026-10-10")!.secondsSince1970AtMidnightUTC))
-        try complete("crm", at: Date(timeIntervalSince1970: CalendarDate(iso: "2026-10-12")!.secondsSince1970AtMidnightUTC))
+        try await complete("shop", at: Date(timeIntervalSince1970: CalendarDate(iso: "2026-10-10")!.secondsSince1970AtMidnightUTC))
+        try await complete("crm", at: Date(timeIntervalSince1970: CalendarDate(iso: "2026-10-12")!.secondsSince1970AtMidnightUTC))
         return db
     }
 
@@ -48,8 +48,8 @@ struct ReportTests {
     }
 
     @Test("a report is canonical, names the chain head, and carries pseudonyms only")
-    func content() throws {
-        let db = try store()
+    func content() async throws {
+        let db = try await store()
         let (report, bytes) = try build(db)
         #expect(CanonicalJSON.isCanonical(bytes))
         #expect(report["audit_chain"]?["head_hash"]?.stringValue == (try db.verifyAuditChain().headHash))
@@ -70,8 +70,8 @@ struct ReportTests {
     }
 
     @Test("the signature verifies, and flipping any single byte of the JSON or the signature fails")
-    func tamper() throws {
-        let db = try store()
+    func tamper() async throws {
+        let db = try await store()
         let (_, bytes) = try build(db)
         let signature = try signer.sign(bytes)
         #expect(try ReportVerifier.verify(json: bytes, signature: signature, publicKey: signer.publicKey, database: db).isValid)
@@ -88,8 +88,8 @@ struct ReportTests {
     }
 
     @Test("a report from another log, or another key, is refused with the reason")
-    func mismatches() throws {
-        let db = try store()
+    func mismatches() async throws {
+        let db = try await store()
         let (_, bytes) = try build(db)
         let signature = try signer.sign(bytes)
         let other = try ReportSigner(rawPrivateKey: Data(repeating: 9, count: 32))
@@ -105,7 +105,7 @@ struct ReportTests {
     }
 
     @Test("the public key PEM is a SubjectPublicKeyInfo that reads back, and the key id is SHA-256 of the key")
-    func pem() throws {
+    func pem() async throws {
         let pem = signer.publicKey.pem
         #expect(pem.hasPrefix("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"))
         #expect(try ReportPublicKey(pem: pem) == signer.publicKey)
@@ -114,8 +114,8 @@ struct ReportTests {
     }
 
     @Test("CSV and HTML renderings carry the same rows, quote safely, and hold no identifier")
-    func renderings() throws {
-        let (report, _) = try build(try store())
+    func renderings() async throws {
+        let (report, _) = try build(try await store())
         let csv = ReportRendering.csv(report)
         #expect(csv.split(separator: "\n").count == 1 + 4, "header + one line per request × target")
         #expect(csv.contains("addresses under legal_obligation until 2036-10-01"))
@@ -130,8 +130,8 @@ struct ReportTests {
     }
 
     @Test("a certificate lists every recipient, the statement, and the request's chained events")
-    func certificate() throws {
-        let db = try store()
+    func certificate() async throws {
+        let db = try await store()
         let request = try #require(try db.request("req-a"))
         let builder = ReportBuilder(keyId: signer.publicKey.keyId, generatedAt: now, chain: try db.verifyAuditChain(),
                                     recipients: ["shop": "Web shop", "crm": "CRM"])

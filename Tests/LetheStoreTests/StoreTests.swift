@@ -59,11 +59,11 @@ struct StoreTests {
     }
 
     @Test("claims are atomic: an action is claimed once, counted at claim, and not before it is due")
-    func claims() throws {
+    func claims() async throws {
         _ = try db.file(newRequest(operations: [.delete]), now: now)
-        #expect(try db.claim(target: "t0", limit: 5, runner: "a", now: now.addingTimeInterval(-1)).isEmpty, "not due yet")
-        let first = try db.claim(target: "t0", limit: 5, runner: "a", now: now)
-        let second = try db.claim(target: "t0", limit: 5, runner: "b", now: now)
+        #expect(try await db.claim(target: "t0", limit: 5, runner: "a", now: now.addingTimeInterval(-1)).isEmpty, "not due yet")
+        let first = try await db.claim(target: "t0", limit: 5, runner: "a", now: now)
+        let second = try await db.claim(target: "t0", limit: 5, runner: "b", now: now)
         #expect(first.count == 1 && second.isEmpty)
         #expect(first[0].attempt == 1 && first[0].attemptsInBudget == 1)
         #expect(first[0].identifiers?.email == "ana@example.com")
@@ -71,12 +71,12 @@ struct StoreTests {
     }
 
     @Test("a success completes the request, purges identifiers and chains every event")
-    func completion() throws {
+    func completion() async throws {
         _ = try db.file(newRequest(operations: [.delete]), now: now)
-        let claimed = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        let claimed = try #require(try await db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
         let transition = ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "404"), attemptsUsed: 1,
                                                          policy: RetryPolicy(RetrySettings()), random: 0)
-        let state = try db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: "succeeded"),
+        let state = try await db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: .succeeded),
                                   transition: transition, now: now)
         #expect(state == .completed)
         let request = try #require(try db.request("req-1"))
@@ -92,27 +92,27 @@ struct StoreTests {
     }
 
     @Test("a retrying action is claimed again only when due")
-    func retrying() throws {
+    func retrying() async throws {
         _ = try db.file(newRequest(operations: [.delete]), now: now)
-        let claimed = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        let claimed = try #require(try await db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
         let t = ActionStateMachine.afterAttempt(.transientFailure("503", retryAfter: 30), attemptsUsed: 1, policy: RetryPolicy(RetrySettings()), random: 0)
-        try db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: "transient", statusCode: 503),
+        try await db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: .transient, statusCode: 503),
                       transition: t, now: now)
         #expect(try db.actions(of: "req-1").first?.state == .retrying)
-        #expect(try db.claim(target: "t0", limit: 1, runner: "a", now: now.addingTimeInterval(29)).isEmpty)
-        let again = try db.claim(target: "t0", limit: 1, runner: "a", now: now.addingTimeInterval(30))
+        #expect(try await db.claim(target: "t0", limit: 1, runner: "a", now: now.addingTimeInterval(29)).isEmpty)
+        let again = try await db.claim(target: "t0", limit: 1, runner: "a", now: now.addingTimeInterval(30))
         #expect(again.first?.attempt == 2)
     }
 
     @Test("rescue returns running actions to pending and records the interrupted attempt")
-    func rescue() throws {
+    func rescue() async throws {
         _ = try db.file(newRequest(operations: [.delete, .delete]), now: now)
-        _ = try db.claim(target: "t0", limit: 1, runner: "dead", now: now)
-        #expect(try db.rescueRunning(now: now) == 1)
+        _ = try await db.claim(target: "t0", limit: 1, runner: "dead", now: now)
+        #expect(try await db.rescueRunning(now: now) == 1)
         let action = try #require(try db.actions(of: "req-1").first)
         #expect(action.state == .pending)
         #expect(try db.attempts(of: action.id).map(\.result) == ["interrupted"])
-        #expect(try db.claim(target: "t0", limit: 1, runner: "new", now: now).first?.attempt == 2)
+        #expect(try await db.claim(target: "t0", limit: 1, runner: "new", now: now).first?.attempt == 2)
     }
 
     @Test("any edit, deletion or reordering of the audit log breaks the chain")
@@ -143,19 +143,19 @@ struct StoreTests {
     }
 
     @Test("cancel stops unfinished actions and purges identifiers")
-    func cancel() throws {
+    func cancel() async throws {
         _ = try db.file(newRequest(), now: now)
         let cancelled = try db.cancel("req-1", reason: "withdrawn by subject", now: now)
         #expect(cancelled.state == .cancelled && cancelled.identifiers == nil)
         #expect(try db.actions(of: "req-1").allSatisfy { $0.state == .cancelled })
-        #expect(try db.claim(target: "t0", limit: 1, runner: "a", now: now).isEmpty)
+        #expect(try await db.claim(target: "t0", limit: 1, runner: "a", now: now).isEmpty)
     }
 
     @Test("retry after purge needs the identifiers again, and starts a fresh budget")
-    func retryAfterPurge() throws {
+    func retryAfterPurge() async throws {
         _ = try db.file(newRequest(operations: [.delete]), now: now)
-        let claimed = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
-        try db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: "permanent"),
+        let claimed = try #require(try await db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        try await db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: now, finishedAt: now, result: .permanent),
                       transition: ActionStateMachine.afterAttempt(.permanentFailure("403"), attemptsUsed: 1, policy: RetryPolicy(RetrySettings()), random: 0),
                       now: now)
         #expect(try db.request("req-1")?.state == .failed)
@@ -163,7 +163,7 @@ struct StoreTests {
         #expect(try db.retry("req-1", target: nil, identifiers: SubjectIdentifiers(email: "ana@example.com"), replans: [:], now: now) == ["t0"])
         let request = try #require(try db.request("req-1"))
         #expect(request.state == .inProgress && request.identifiers?.email == "ana@example.com")
-        let again = try #require(try db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
+        let again = try #require(try await db.claim(target: "t0", limit: 1, runner: "a", now: now).first)
         #expect(again.attempt == 2 && again.attemptsInBudget == 1)
     }
 
@@ -178,6 +178,52 @@ struct StoreTests {
         }
         #expect(throws: DatabaseError.self) {
             try db.writer.write { try $0.execute(sql: "UPDATE action SET state = 'done' WHERE request_id = 'req-1'") }
+        }
+    }
+
+    @Test("the schema's vocabulary is the code's: every operation, outcome and attempt result is accepted, anything else refused")
+    func vocabulary() throws {
+        _ = try db.file(newRequest(), now: now)
+        let action = try #require(try db.actions(of: "req-1").first)
+        for operation in PlannedOperation.allCases {
+            try db.writer.write { try $0.execute(sql: "UPDATE action SET operation = ? WHERE id = ?", arguments: [operation.rawValue, action.id]) }
+        }
+        for outcome in ActionOutcome.allCases {
+            try db.writer.write { try $0.execute(sql: "UPDATE action SET outcome = ? WHERE id = ?", arguments: [outcome.rawValue, action.id]) }
+        }
+        for (number, result) in AttemptResultKind.allCases.enumerated() {
+            try db.writer.write {
+                try $0.execute(sql: "INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result) VALUES (?, ?, 0, 0, 0, ?)",
+                               arguments: [action.id, number + 1, result.rawValue])
+            }
+        }
+        for (column, bogus) in [("operation", "explode"), ("outcome", "vanished")] {
+            #expect(throws: DatabaseError.self, "\(column) = \(bogus)") {
+                try db.writer.write { try $0.execute(sql: "UPDATE action SET \(column) = ? WHERE id = ?", arguments: [bogus, action.id]) }
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try db.writer.write {
+                try $0.execute(sql: "INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result) VALUES (?, 99, 0, 0, 0, 'ok')",
+                               arguments: [action.id])
+            }
+        }
+    }
+
+    @Test("the audit chain hashes exactly the canonical JSON of each event")
+    func chainHashIsCanonicalJSON() throws {
+        _ = try db.file(newRequest(), now: now)
+        for event in try db.auditEvents(request: "req-1") {
+            let details = try #require(JSONValue.parse(Data(event.details.utf8)))
+            let canonical = CanonicalJSON.string(.object([
+                "at": .string(event.at), "details": details, "event": .string(event.event),
+                "request": event.requestId.map(JSONValue.string) ?? .null, "seq": .number(Double(event.seq)),
+                "target": event.target.map(JSONValue.string) ?? .null,
+            ]))
+            #expect(AppDatabase.chainBody(seq: event.seq, at: event.at, request: event.requestId, target: event.target,
+                                          event: event.event, details: event.details) == canonical)
+            #expect(AppDatabase.chainHash(prev: event.prevHash, seq: event.seq, at: event.at, request: event.requestId, target: event.target,
+                                          event: event.event, details: event.details) == event.hash)
         }
     }
 }

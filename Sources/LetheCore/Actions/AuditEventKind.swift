@@ -1,0 +1,75 @@
+/// What an audit event records. The raw values are what the hash chain holds: never rename one.
+public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case requestFiled = "request_filed"
+    case requestReceived = "request_received"
+    case requestInProgress = "request_in_progress"
+    case requestCompleted = "request_completed"
+    case requestFailed = "request_failed"
+    case requestNeedsReview = "request_needs_review"
+    case requestCancelled = "request_cancelled"
+    case requestExtended = "request_extended"
+    case identifiersPurged = "identifiers_purged"
+    case actionStarted = "action_started"
+    case actionSucceeded = "action_succeeded"
+    case actionFailed = "action_failed"
+    case actionNeedsReview = "action_needs_review"
+    case actionRetrying = "action_retrying"
+    case actionInterrupted = "action_interrupted"
+    case actionRescued = "action_rescued"
+    case actionCancelled = "action_cancelled"
+    case actionRetried = "action_retried"
+    /// An attempt finished after its action had left `running` (cancelled meanwhile).
+    case attemptAfterPending = "attempt_after_pending"
+    case attemptAfterRetrying = "attempt_after_retrying"
+    case attemptAfterSucceeded = "attempt_after_succeeded"
+    case attemptAfterFailed = "attempt_after_failed"
+    case attemptAfterNeedsReview = "attempt_after_needs_review"
+    case attemptAfterCancelled = "attempt_after_cancelled"
+
+    /// The event recorded when a request enters `state`.
+    public static func requestEntered(_ state: RequestState) -> AuditEventKind {
+        switch state {
+        case .received: .requestReceived
+        case .inProgress: .requestInProgress
+        case .completed: .requestCompleted
+        case .failed: .requestFailed
+        case .needsReview: .requestNeedsReview
+        case .cancelled: .requestCancelled
+        }
+    }
+
+    /// The event recorded when an attempt finishes after its action left `running` for `state`.
+    public static func attemptAfter(_ state: ActionState) -> AuditEventKind {
+        switch state {
+        case .pending, .running: .attemptAfterPending
+        case .retrying: .attemptAfterRetrying
+        case .succeeded: .attemptAfterSucceeded
+        case .failed: .attemptAfterFailed
+        case .needsReview: .attemptAfterNeedsReview
+        case .cancelled: .attemptAfterCancelled
+        }
+    }
+}
+
+/// How one attempt ended, as the attempt table records it.
+public enum AttemptResultKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case succeeded
+    case transient
+    case permanent
+    case notVerified = "not_verified"
+    case needsReview = "needs_review"
+    /// Cut short by Lethe (shutdown, deadline) or by a crash (found by the rescuer).
+    case interrupted
+
+    /// The kind of an attempt's result.
+    public init(_ result: ActionStateMachine.AttemptResult) {
+        switch result {
+        case .succeeded: self = .succeeded
+        case .notVerified: self = .notVerified
+        case .needsReview: self = .needsReview
+        case .transientFailure: self = .transient
+        case .permanentFailure: self = .permanent
+        case .interrupted: self = .interrupted
+        }
+    }
+}
