@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "LetheReports", targets: ["LetheReports"]),
         .library(name: "LetheSandbox", targets: ["LetheSandbox"]),
         .library(name: "LetheApp", targets: ["LetheApp"]),
+        .library(name: "LetheDemo", targets: ["LetheDemo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure heart: model, policies and their validation, planner. No network, no database.
@@ -56,10 +58,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The engine: claims due actions and carries them out against the targets.
+        // The engine: claims due actions and carries them out against the targets; a Service.
         .target(
             name: "LetheEngine",
-            dependencies: ["LetheCore", "LetheSCIM", "LetheStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LetheCore", "LetheSCIM", "LetheStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // In-memory SCIM 2.0 targets with fault injection, on SwiftNIO: the demo, fault tests, benchmarks.
@@ -70,6 +76,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -79,22 +86,34 @@ let package = Package(
             dependencies: ["LetheCore", "LetheStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // Composition root: state directory, policies from disk, clients, intake; the CLI and the tests call it.
+        // The composition root (Runtime): state directory, policies from disk, clients, engine,
+        // intake, sweeps, reports. The CLI and the tests build their graph here. No sandbox.
         .target(
             name: "LetheApp",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `lethe demo`: the sandbox and the embedded reference policies wired to a Runtime.
+        .target(
+            name: "LetheDemo",
+            dependencies: [
+                "LetheCore", "LetheApp", "LetheEngine", "LetheReports", "LetheSandbox", "LetheStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -116,7 +135,7 @@ let package = Package(
         // Test support shared by every test target: the command runner, fakes, peers.
         .target(
             name: "LetheTesting",
-            dependencies: ["LetheCore", "LetheSCIM"],
+            dependencies: ["LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheApp", "LetheSandbox", "LetheDemo"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -126,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheStoreTests",
-            dependencies: ["LetheCore", "LetheStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["LetheCore", "LetheStore", "LetheTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -146,13 +165,18 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheSandboxTests",
-            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheDemo", "LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LetheDemoTests",
+            dependencies: ["LetheCore", "LetheDemo", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         // Drives the built `lethe` binary as a user would.
         .testTarget(
             name: "LetheCLITests",
-            dependencies: ["lethe", "LetheCore", "LetheTesting"],
+            dependencies: ["lethe", "LetheCore", "LetheTesting", "LetheSandbox", "LetheStore"],
             swiftSettings: swiftSettings
         ),
     ]

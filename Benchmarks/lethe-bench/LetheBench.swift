@@ -55,12 +55,12 @@ struct ReportsBench: AsyncParsableCommand {
         var completed = 0
         for target in policySet.targetNames {
             while true {
-                let claimed = try database.claim(target: target, limit: 1000, runner: "bench", now: Date())
+                let claimed = try await database.claim(target: target, limit: 1000, runner: "bench", now: Date())
                 if claimed.isEmpty { break }
                 for action in claimed {
                     let outcome: ActionOutcome = action.action.plan.operation == .delete ? .deleted : .anonymized
-                    try database.record(
-                        AttemptReport(actionId: action.action.id, number: action.attempt, startedAt: Date(), finishedAt: Date(), result: "succeeded"),
+                    try await database.record(
+                        AttemptReport(actionId: action.action.id, number: action.attempt, startedAt: Date(), finishedAt: Date(), result: .succeeded),
                         transition: ActionStateMachine.afterAttempt(.succeeded(outcome, verification: "benchmark"), attemptsUsed: 1,
                                                                     policy: RetryPolicy(RetrySettings()), random: 0),
                         now: Date())

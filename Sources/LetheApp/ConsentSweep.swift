@@ -94,7 +94,7 @@ public struct ConsentSweep: Sendable {
             case .invalid(let problems, let total, let rows):
                 problems.map { "  \($0)" }.joined(separator: "\n")
                     + (total > problems.count ? "\n  ... and \(total - problems.count) more" : "")
-                    + "\n\(total) invalid row\(total == 1 ? "" : "s") of \(rows); nothing was filed. Fix them, or pass --skip-invalid to file the valid rows."
+                    + "\n\(total) invalid row\(total == 1 ? "" : "s") of \(rows); nothing was filed."
             }
         }
     }

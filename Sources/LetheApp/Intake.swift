@@ -48,31 +48,45 @@ public struct Intake: Sendable {
     }
 
     /// Why a submission was refused; nothing was stored.
-    public struct Refusal: Error, Sendable, CustomStringConvertible {
-        public var description: String
-        /// True for problems with how the command was used (64), false for bad data (65).
-        public var isUsage: Bool
+    public enum Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+        case invalidEmail
+        case receivedInFuture(CalendarDate)
+        /// A reference must be 1 to 200 characters.
+        case invalidReference(length: Int)
+        case unplannable(Planner.Problem)
+        /// Identifiers given for a retry belong to somebody else.
+        case notTheSubject(requestId: String)
+
+        public var description: String {
+            switch self {
+            case .invalidEmail: "the e-mail address is not valid (expected local@domain)"
+            case .receivedInFuture(let date): "the received date \(date) is in the future"
+            case .invalidReference(let length): "a reference must be 1 to 200 characters, not \(length)"
+            case .unplannable(let problem): problem.description
+            case .notTheSubject(let id): "these identifiers do not belong to the subject of request \(id) (the pseudonym differs); nothing was changed"
+            }
+        }
     }
 
     /// Checks, plans and pseudonymises a submission without storing it.
     public func prepare(_ submission: Submission, today: CalendarDate) throws(Refusal) -> NewRequest {
         if let email = submission.subject.email, !IdentifierSyntax.isPlausibleEmail(email) {
-            throw Refusal(description: "the e-mail address is not valid (expected local@domain)", isUsage: true)
+            throw .invalidEmail
         }
         if submission.received > today {
-            throw Refusal(description: "the received date \(submission.received) is in the future", isUsage: true)
+            throw .receivedInFuture(submission.received)
         }
         if let ref = submission.ref, ref.isEmpty || ref.count > 200 {
-            throw Refusal(description: "--ref must be 1 to 200 characters", isUsage: true)
+            throw .invalidReference(length: ref.count)
         }
         let plan: [PlannedAction]
         do {
             plan = try Planner(policies: policies).plan(PlanningRequest(kind: submission.kind, subject: submission.subject, received: submission.received))
         } catch {
-            throw Refusal(description: error.description, isUsage: true)
+            throw .unplannable(error)
         }
         guard let pseudonym = pseudonymizer.pseudonym(for: submission.subject) else {
-            throw Refusal(description: Planner.Problem.noIdentifier.description, isUsage: true)
+            throw .unplannable(.noIdentifier)
         }
         return NewRequest(id: newId(), kind: submission.kind, ref: submission.ref, pseudonym: pseudonym, identifiers: submission.subject,
                           requestedBy: submission.requestedBy, note: submission.note, received: submission.received, plan: plan)
@@ -89,8 +103,7 @@ public struct Intake: Sendable {
     public func retry(_ request: StoredRequest, target: String?, identifiers: SubjectIdentifiers?, now: Date) throws -> [String] {
         if let identifiers, !identifiers.isEmpty {
             guard pseudonymizer.matches(identifiers, request.pseudonym) else {
-                throw Refusal(description: "these identifiers do not belong to the subject of request \(request.id) (the pseudonym differs); nothing was changed",
-                              isUsage: true)
+                throw Refusal.notTheSubject(requestId: request.id)
             }
         }
         var merged = request.identifiers ?? SubjectIdentifiers()

@@ -14,7 +14,7 @@ public enum PolicyDirectory {
             return .failure(PolicyLoadError(diagnostics: [PolicyDiagnostic(
                 file: directory, line: 1, column: 1, severity: .error,
                 message: "policy directory '\(directory)' does not exist",
-                hint: "pass --policies DIR or set LETHE_POLICIES; the repository ships examples in policies/")]))
+                hint: "point Lethe at the directory of policies (LETHE_POLICIES); the repository ships examples in policies/")]))
         }
         let names: [String]
         do {

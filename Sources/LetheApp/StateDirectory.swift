@@ -7,7 +7,7 @@ import LetheStore
 import Glibc
 #endif
 
-/// Lethe's state directory (`--state`, default `.lethe/`): the database, the pseudonym key
+/// Lethe's state directory (default `.lethe/`): the database, the pseudonym key
 /// and the report signing key. Keys are created by `lethe init` with mode 0600.
 public struct StateDirectory: Sendable {
     public let path: String
@@ -29,8 +29,8 @@ public struct StateDirectory: Sendable {
 
         public var description: String {
             switch self {
-            case .notInitialized(let path): "no Lethe state in '\(path)'; run `lethe init` first (or pass --state DIR)"
-            case .notLethes(let path): "'\(path)' exists and is not a Lethe state directory; Lethe will not touch it. Choose another --state"
+            case .notInitialized(let path): "no Lethe state in '\(path)'"
+            case .notLethes(let path): "'\(path)' exists and is not a Lethe state directory"
             case .io(let detail): detail
             }
         }

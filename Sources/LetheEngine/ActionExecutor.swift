@@ -9,22 +9,14 @@ public struct ExecutionResult: Sendable, Hashable {
     /// The HTTP status of the failing call, if any.
     public var statusCode: Int?
 
-    /// The attempt's label in the attempt table.
-    public var label: String {
-        switch result {
-        case .succeeded: "succeeded"
-        case .notVerified: "not_verified"
-        case .needsReview: "needs_review"
-        case .transientFailure: "transient"
-        case .permanentFailure: "permanent"
-        }
-    }
+    /// The attempt's result in the attempt table.
+    public var kind: AttemptResultKind { AttemptResultKind(result) }
 
     /// The failure text, nil on success.
     public var error: String? {
         switch result {
         case .succeeded: nil
-        case .notVerified(let why), .needsReview(let why), .permanentFailure(let why), .transientFailure(let why, _): why
+        case .notVerified(let why), .needsReview(let why), .permanentFailure(let why), .transientFailure(let why, _), .interrupted(let why): why
         }
     }
 }
@@ -60,11 +52,17 @@ public struct ActionExecutor: Sendable {
         do {
             return try await run(claimed, policy: policy)
         } catch let error as SCIMClientError {
+            if error.isInterruption || Task.isCancelled {
+                return ExecutionResult(result: .interrupted("interrupted: Lethe stopped before \(policy.target) answered (shutdown or the run's deadline); taken up again next run"))
+            }
             if error.isTransient {
                 return ExecutionResult(result: .transientFailure(clean(error.description), retryAfter: error.retryAfter), statusCode: error.status)
             }
             return ExecutionResult(result: .permanentFailure(clean(error.description)), statusCode: error.status)
         } catch {
+            if error is CancellationError || Task.isCancelled {
+                return ExecutionResult(result: .interrupted("interrupted: Lethe stopped before \(policy.target) answered (shutdown or the run's deadline); taken up again next run"))
+            }
             return ExecutionResult(result: .transientFailure(clean("\(policy.target): \(error)"), retryAfter: nil))
         }
     }

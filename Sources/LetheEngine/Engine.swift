@@ -4,13 +4,20 @@ import Logging
 import LetheSCIM
 import LetheStore
 
+/// Where the engine gets the SCIM client of a target. The composition root (`Runtime` in
+/// LetheApp) builds them; tests may hand over their own.
+public protocol SCIMClientSource: Sendable {
+    /// The client for a target, or why there is none (a missing secret, a bad URL).
+    func client(for target: String) throws(SCIMClientError) -> SCIMClient
+}
+
 /// Claims due actions and carries them out, each target within its own concurrency, so
 /// one slow or broken target never holds up the others. Every attempt and transition is
 /// committed before the next side effect.
 public struct Engine: Sendable {
     let database: AppDatabase
     let policies: PolicySet
-    let clients: TargetClients
+    let clients: any SCIMClientSource
     let pseudonymizer: Pseudonymizer
     let clock: any LetheClock
     /// A value in [0, 1) for backoff jitter.
@@ -19,7 +26,7 @@ public struct Engine: Sendable {
     /// One line per transition, with the pseudonym, never an identifier.
     let logger: Logger
 
-    public init(database: AppDatabase, policies: PolicySet, clients: TargetClients, pseudonymizer: Pseudonymizer,
+    public init(database: AppDatabase, policies: PolicySet, clients: any SCIMClientSource, pseudonymizer: Pseudonymizer,
                 clock: any LetheClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 runner: String = "pid-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger = Logger(label: "lethe.engine")) {
         self.logger = logger
@@ -36,111 +43,163 @@ public struct Engine: Sendable {
     public struct Options: Sendable {
         /// Return once nothing is pending, running or retrying.
         public var untilIdle: Bool
-        /// Give up waiting after this many seconds (only with `untilIdle`).
+        /// Stop after this many seconds: no new claims, in-flight actions get `stopGrace`.
         public var timeout: Double?
         /// How often to look for newly due work while waiting.
         public var pollInterval: Double
-        /// Asked between steps; true stops claiming, lets in-flight actions finish and returns.
-        public var shouldStop: @Sendable () -> Bool
+        /// After a stop request or the timeout, how long in-flight actions may still finish
+        /// before they are cancelled (and recorded as interrupted, to be taken up next run).
+        public var stopGrace: Double
 
-        public init(untilIdle: Bool, timeout: Double? = nil, pollInterval: Double = 0.5, shouldStop: @escaping @Sendable () -> Bool = { false }) {
+        public init(untilIdle: Bool, timeout: Double? = nil, pollInterval: Double = 0.5, stopGrace: Double = 1.0) {
             self.untilIdle = untilIdle
             self.timeout = timeout
             self.pollInterval = pollInterval
-            self.shouldStop = shouldStop
+            self.stopGrace = stopGrace
         }
     }
 
-    /// What a run did.
-    public struct Summary: Sendable {
+    /// What a run did. The caller decides what it means (the CLI turns it into an exit status).
+    public struct Summary: Sendable, Hashable {
         /// Requests this run worked on, with their state at the end.
         public var requests: [String: RequestState]
+        /// Attempts recorded, interrupted ones included.
         public var attempts: Int
+        /// Actions left running by an earlier, stopped run and taken up again.
         public var rescued: Int
+        /// Attempts cut short by the stop or the timeout (taken up again next run).
+        public var interrupted: Int
+        /// The timeout ended the run while work was still open.
         public var timedOut: Bool
+        /// A stop request (SIGTERM, SIGINT, graceful shutdown) ended the run.
         public var stopped: Bool
 
-        /// 0 every touched request completed; 1 some failed or need review; 75 the timeout left work.
-        public var exitCode: Int32 {
-            if timedOut { return 75 }
-            if requests.values.contains(where: { $0 == .failed || $0 == .needsReview }) { return 1 }
-            return 0
+        /// True when some touched request ended failed or needs_review.
+        public var hasUnresolved: Bool {
+            requests.values.contains { $0 == .failed || $0 == .needsReview }
         }
+    }
+
+    /// One attempt's result, carried from the task that made it to the loop that records it.
+    struct Finished: Sendable {
+        var claimed: ClaimedAction
+        var result: ExecutionResult
+        var retry: RetryPolicy
+        var startedAt: Date
+        var finishedAt: Date
     }
 
     private enum Event: Sendable {
-        case finished(target: String)
+        case finished(Finished)
         case tick
+        case stop
     }
 
     /// Runs until idle, timed out or stopped (or, without `untilIdle`, until stopped).
-    public func run(_ options: Options) async throws -> Summary {
+    ///
+    /// Stopping (`stop.request()`, or the timeout): no new action is claimed; actions in flight
+    /// may finish within `stopGrace`, then they are cancelled and recorded as interrupted. Every
+    /// claimed action is recorded before this returns, so none is left `running`. The loop itself
+    /// records results, so it still writes after its children are cancelled.
+    public func run(_ options: Options, stop: EngineStop = EngineStop()) async throws -> Summary {
         let started = clock.now()
-        let rescued = try database.rescueRunning(now: started)
+        let rescued = try await database.rescueRunning(now: started)
         if rescued > 0 { logger.notice("took up actions left running by a stopped run", metadata: ["count": "\(rescued)"]) }
         let deadline = options.timeout.map { started.addingTimeInterval($0) }
         var touched = Set<String>()
         var attempts = 0
+        var interrupted = 0
         var timedOut = false
         var stopped = false
 
         try await withThrowingTaskGroup(of: Event.self) { group in
+            group.addTask {
+                await stop.wait()
+                return .stop
+            }
             var inFlight: [String: Int] = [:]
             var ticking = false
+            /// Once set, nothing new is claimed; in-flight work is cancelled at this time.
+            var cancelAt: Date?
+            var cancelled = false
             while true {
-                if options.shouldStop() { stopped = true }
-                if let deadline, options.untilIdle, clock.now() >= deadline { timedOut = true }
-                if !stopped && !timedOut {
-                    for target in try database.targetsWithDueWork(now: clock.now()) {
-                        let limit = (policies[target]?.connection.maxConcurrency ?? 1) - inFlight[target, default: 0]
-                        for claimed in try database.claim(target: target, limit: limit, runner: runner, now: clock.now()) {
-                            inFlight[target, default: 0] += 1
-                            touched.insert(claimed.requestId)
-                            group.addTask {
-                                try await perform(claimed)
-                                return .finished(target: target)
+                let now = clock.now()
+                if Task.isCancelled && !cancelled {
+                    // The run's own task was cancelled: stop now, no grace. Children are already
+                    // cancelled; their results are still recorded below where the database allows.
+                    stopped = true
+                    cancelAt = now
+                }
+                if cancelAt == nil {
+                    if stop.isRequested {
+                        stopped = true
+                    } else if let deadline, now >= deadline {
+                        timedOut = true
+                    }
+                    if stopped || timedOut { cancelAt = now.addingTimeInterval(options.stopGrace) }
+                }
+                if cancelAt == nil {
+                    do {
+                        for target in try database.targetsWithDueWork(now: now) {
+                            let limit = (policies[target]?.connection.maxConcurrency ?? 1) - inFlight[target, default: 0]
+                            for claimed in try await database.claim(target: target, limit: limit, runner: runner, now: clock.now()) {
+                                inFlight[target, default: 0] += 1
+                                touched.insert(claimed.requestId)
+                                group.addTask { .finished(await perform(claimed)) }
                             }
                         }
+                    } catch is CancellationError {
+                        // Cancelled between the check above and the claim: nothing was claimed.
+                        stopped = true
+                        cancelAt = now
                     }
                 }
                 let busy = inFlight.values.reduce(0, +)
+                if busy == 0 && cancelAt != nil { break }
+                if let cancelAt, !cancelled, clock.now() >= cancelAt {
+                    // The grace is over: cancel what is still in flight. The stop waiter and the
+                    // tick are cancelled too and return at once; the loop keeps recording.
+                    cancelled = true
+                    group.cancelAll()
+                }
                 if busy == 0 {
-                    if stopped || timedOut { break }
                     let open = try database.openWork()
                     if open.count == 0 && options.untilIdle { break }
-                    // Sleep until the next retry is due, a poll interval at most.
-                    var wait = options.pollInterval
-                    if let next = open.nextDue { wait = min(wait, max(0.01, next.timeIntervalSince(clock.now()))) }
-                    if let deadline, options.untilIdle { wait = min(wait, max(0, deadline.timeIntervalSince(clock.now()))) }
-                    await clock.sleep(seconds: wait)
-                    continue
                 }
-                if !ticking {
+                if !ticking && !cancelled {
                     ticking = true
-                    let interval = options.pollInterval
+                    var wait = options.pollInterval
+                    if busy == 0, let next = try database.openWork().nextDue { wait = min(wait, max(0.01, next.timeIntervalSince(clock.now()))) }
+                    if let deadline, cancelAt == nil { wait = min(wait, max(0.001, deadline.timeIntervalSince(clock.now()))) }
+                    if let cancelAt, !cancelled { wait = min(wait, max(0.001, cancelAt.timeIntervalSince(clock.now()))) }
                     group.addTask { [clock] in
-                        await clock.sleep(seconds: interval)
+                        try? await clock.sleep(seconds: wait)
                         return .tick
                     }
                 }
                 switch try await group.next() {
-                case .finished(let target)?:
-                    inFlight[target, default: 1] -= 1
+                case .finished(let done)?:
+                    inFlight[done.claimed.action.target, default: 1] -= 1
                     attempts += 1
+                    if case .interrupted = done.result.result { interrupted += 1 }
+                    try await record(done)
                 case .tick?: ticking = false
+                case .stop?:
+                    if !cancelled { stopped = true }
                 case nil: break
                 }
             }
             group.cancelAll()
         }
         try database.checkpoint()
-        return Summary(requests: try database.states(of: touched), attempts: attempts, rescued: rescued,
+        return Summary(requests: try database.states(of: touched), attempts: attempts, rescued: rescued, interrupted: interrupted,
                        timedOut: try timedOut && database.openWork().count > 0,
                        stopped: stopped)
     }
 
-    /// One attempt of one claimed action, recorded with its transition.
-    func perform(_ claimed: ClaimedAction) async throws {
+    /// One attempt of one claimed action. Records nothing but the subject's id in the
+    /// target; the loop records the result.
+    func perform(_ claimed: ClaimedAction) async -> Finished {
         let started = clock.now()
         let result: ExecutionResult
         let retry: RetryPolicy
@@ -149,7 +208,7 @@ public struct Engine: Sendable {
             do {
                 let client = try clients.client(for: policy.target)
                 let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer) { [database] actionId, scimId in
-                    try database.recordResolvedId(actionId: actionId, scimId: scimId)
+                    try await database.recordResolvedId(actionId: actionId, scimId: scimId)
                 }
                 result = await executor.execute(claimed, policy: policy)
             } catch {
@@ -159,10 +218,17 @@ public struct Engine: Sendable {
             retry = RetryPolicy(RetrySettings())
             result = ExecutionResult(result: .permanentFailure("no policy names target \(claimed.action.target) any more"))
         }
-        let transition = ActionStateMachine.afterAttempt(result.result, attemptsUsed: claimed.attemptsInBudget, policy: retry, random: random())
-        let report = AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: started, finishedAt: clock.now(),
-                                   result: result.label, statusCode: result.statusCode, error: result.error)
-        let state = try database.record(report, transition: transition, now: clock.now())
+        return Finished(claimed: claimed, result: result, retry: retry, startedAt: started, finishedAt: clock.now())
+    }
+
+    /// Records an attempt with its transition and audit event, then logs it.
+    private func record(_ done: Finished) async throws {
+        let claimed = done.claimed
+        let transition = ActionStateMachine.afterAttempt(done.result.result, attemptsUsed: claimed.attemptsInBudget, policy: done.retry, random: random())
+        let report = AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: done.startedAt, finishedAt: done.finishedAt,
+                                   result: done.result.kind, statusCode: done.result.statusCode, error: done.result.error)
+        let now = clock.now()
+        let state = try await Self.shielded { [database] in try await database.record(report, transition: transition, now: now) }
         var metadata: Logger.Metadata = [
             "request": "\(claimed.requestId)", "subject": "\(claimed.pseudonym)", "target": "\(claimed.action.target)",
             "attempt": "\(claimed.attempt)", "state": "\(transition.state.rawValue)", "request_state": "\(state.rawValue)",
@@ -172,9 +238,17 @@ public struct Engine: Sendable {
         if let retryIn = transition.retryIn, transition.state == .retrying { metadata["retry_in_s"] = "\(String(format: "%.1f", retryIn))" }
         if let reason = transition.reason, transition.state != .succeeded { metadata["reason"] = "\(reason)" }
         switch transition.state {
-        case .failed, .needsReview: logger.warning("\(transition.event)", metadata: metadata)
-        case .retrying: logger.notice("\(transition.event)", metadata: metadata)
-        default: logger.info("\(transition.event)", metadata: metadata)
+        case .failed, .needsReview: logger.warning("\(transition.event.rawValue)", metadata: metadata)
+        case .retrying, .pending: logger.notice("\(transition.event.rawValue)", metadata: metadata)
+        default: logger.info("\(transition.event.rawValue)", metadata: metadata)
         }
+    }
+
+    /// Runs `commit` shielded from the caller's cancellation. A result Lethe has seen must be
+    /// recorded even while the run is being cancelled, and GRDB's async `write` throws once its
+    /// task is cancelled; the unstructured task exists only for the length of one transaction,
+    /// and is awaited, so nothing outlives the run.
+    static func shielded<T: Sendable>(_ commit: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Task { try await commit() }.value
     }
 }

@@ -28,7 +28,7 @@ public enum ReportVerifier {
         let keyId = report["key_id"]?.stringValue ?? ""
         guard keyId == publicKey.keyId else {
             return Result(passed: passed, problem: "the report names signing key \(keyId), but the key given is \(publicKey.keyId); "
-                + "pass that key's PEM with --public-key")
+                + "verify it with that key's PEM")
         }
         passed.append("key id \(keyId)")
         guard publicKey.isValidSignature(signature, for: json) else {

@@ -35,6 +35,9 @@ public final class Sandbox: Sendable {
 
     public let configuration: Configuration
     let stores: [String: Locked<TargetStore>]
+    /// Requests answered, by "TARGET METHOD /Resource" (ids left out), so tests and benchmarks
+    /// measure calls instead of computing them.
+    private let calls = Mutex<[String: Int]>([:])
     let chaos: [String: Locked<SeededRandom>]
 
     public init(_ configuration: Configuration) {
@@ -56,10 +59,27 @@ public final class Sandbox: Sendable {
         stores[target]?.withLock { store in store.order.compactMap { store.users[$0] } } ?? []
     }
 
+    /// Requests received so far, by "TARGET METHOD /Resource" (e.g. `app DELETE /Users`).
+    public var callCounts: [String: Int] { calls.withLock { $0 } }
+
+    /// Requests received so far by one target.
+    public func requestCount(target: String) -> Int {
+        calls.withLock { $0.filter { $0.key.hasPrefix(target + " ") }.values.reduce(0, +) }
+    }
+
     /// Answers one HTTP request.
     public func handle(method: String, uri: String, headers: [(String, String)], body: Data, host: String) -> Outcome {
         let (path, query) = Self.split(uri)
         let segments = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        if segments == ["stats"] && method.uppercased() == "GET" {
+            let counts = callCounts.mapValues { JSONValue.number(Double($0)) }
+            return .respond(SandboxResponse(status: 200, headers: ["Content-Type": "application/json"],
+                                            body: CanonicalJSON.encode(.object(["calls": .object(counts)]))), delayMs: 0)
+        }
+        if segments.count >= 3, stores[segments[0]] != nil {
+            let key = "\(segments[0]) \(method.uppercased()) /\(segments[2])"
+            calls.withLock { $0[key, default: 0] += 1 }
+        }
         guard segments.count >= 2, segments[1] == "v2", let store = stores[segments[0]] else {
             return .respond(.error(404, nil, "no SCIM target at \(path); targets: \(configuration.targets.map { "/\($0)/v2" }.joined(separator: ", "))"), delayMs: 0)
         }

@@ -24,6 +24,13 @@ public struct CommandRunner: Sendable {
         self.workingDirectory = workingDirectory
     }
 
+    /// Runs another program (a peer's tool, openssl) the same way.
+    public init(executable: URL, environment: [String: String] = ProcessInfo.processInfo.environment, workingDirectory: URL? = nil) {
+        self.executable = executable
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+
     static func locate(filePath: String) -> URL {
         if let explicit = ProcessInfo.processInfo.environment["LETHE_BINARY"] { return URL(fileURLWithPath: explicit) }
         var candidates: [URL] = []
@@ -53,7 +60,24 @@ public struct CommandRunner: Sendable {
     }
 
     /// Runs `lethe ARGS...` to completion, feeding `input` to its standard input.
-    public func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) throws -> Result {
+    ///
+    /// The waiting happens on a thread of its own, never on Swift's cooperative pool: a test
+    /// blocked on a child process must not starve the other tests' tasks (two cores, two
+    /// cooperative threads).
+    public func run(_ arguments: [String], input: String? = nil, extraEnvironment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            let thread = Thread {
+                do {
+                    continuation.resume(returning: try runBlocking(arguments, input: input, extraEnvironment: extraEnvironment))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    private func runBlocking(_ arguments: [String], input: String?, extraEnvironment: [String: String]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -71,15 +95,25 @@ public struct CommandRunner: Sendable {
         let collected = Collected()
         for (pipe, isOut) in [(out, true), (err, false)] {
             group.enter()
-            DispatchQueue.global().async {
+            Thread {
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()
                 collected.set(data, stdout: isOut)
                 group.leave()
-            }
+            }.start()
         }
         process.waitUntilExit()
         group.wait()
         return Result(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
+    }
+
+    /// Waits for a started process without blocking the cooperative pool.
+    public static func waitForExit(_ process: Process) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
     }
 }
 

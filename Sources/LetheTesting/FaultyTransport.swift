@@ -44,6 +44,9 @@ public final class FaultyTransport: HTTPTransport {
         self.rules = Mutex(rules)
     }
 
+    /// Replaces the rules (between runs).
+    public func setRules(_ new: [Rule]) { rules.withLock { $0 = new } }
+
     /// How many requests were answered by a fault.
     public var faultsServed: Int { hits.withLock { $0 } }
 

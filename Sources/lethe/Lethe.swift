@@ -24,7 +24,7 @@ struct Lethe: AsyncParsableCommand {
               lethe report export                a signed report for your regulator
 
             Every command takes --policies DIR (env LETHE_POLICIES, default policies) and \
-            --state DIR (env LETHE_STATE, default .lethe).
+            --state-dir DIR (env LETHE_STATE_DIR, default .lethe).
             """,
         version: LetheVersion.current,
         subcommands: [
@@ -45,15 +45,25 @@ extension Lethe {
             handler.logLevel = level
             return handler
         }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-        } catch {
+        } catch let error as ExitCode {
             exit(withError: error)
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch {
+            // Library errors are data; this is where they become a sentence and a status.
+            exit(withError: ExitStatus.report(error))
         }
     }
 }

@@ -5,14 +5,14 @@ import Testing
 @Suite("lethe demo")
 struct DemoCLITests {
     @Test("swift run lethe demo: the outcome table for all four targets, a signed report openssl accepts, nothing left running")
-    func demo() throws {
+    func demo() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-demo-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         // Run from an empty directory: the demo needs no files around it.
         let lethe = CommandRunner(workingDirectory: scratch)
         let started = Date()
-        let result = try lethe.run(["demo"])
+        let result = try await lethe.run(["demo"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(Date().timeIntervalSince(started) < 60)
         for target in ["shop", "app", "newsletter", "crm"] {
@@ -30,7 +30,7 @@ struct DemoCLITests {
                              "-rawin", "-in", reports.appendingPathComponent(json).path, "-sigfile", reports.appendingPathComponent(json + ".sig").path]
         openssl.standardOutput = FileHandle.nullDevice
         try openssl.run()
-        openssl.waitUntilExit()
+        await CommandRunner.waitForExit(openssl)
         #expect(openssl.terminationStatus == 0)
     }
 }

@@ -12,14 +12,14 @@ struct PolicyCommandTests {
     let lethe = CommandRunner(workingDirectory: root)
 
     @Test("the shipped policies pass, exit 0")
-    func shippedPoliciesPass() throws {
-        let result = try lethe.run(["policy", "check"])
+    func shippedPoliciesPass() async throws {
+        let result = try await lethe.run(["policy", "check"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("4 target policies valid"))
     }
 
     @Test("each broken policy exits 65 and names FILE:LINE:COL", arguments: cases)
-    func brokenPolicyExits65(caseName: String) throws {
+    func brokenPolicyExits65(caseName: String) async throws {
         let directory = Self.corpus.appendingPathComponent(caseName)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         let marked = try #require(files.first { name in
@@ -28,7 +28,7 @@ struct PolicyCommandTests {
         let header = try String(contentsOf: directory.appendingPathComponent(marked), encoding: .utf8).prefix { $0 != "\n" }
         let position = header.dropFirst("# expect: ".count).prefix { $0 != " " }
 
-        let result = try lethe.run(["policy", "check", "--policies", directory.path])
+        let result = try await lethe.run(["policy", "check", "--policies", directory.path])
 
         #expect(result.status == 65)
         #expect(result.stderr.contains("\(directory.path)/\(marked):\(position): error:"), "\(result.stderr)")
@@ -37,8 +37,8 @@ struct PolicyCommandTests {
     }
 
     @Test("--json reports validity and diagnostics for machines")
-    func jsonOutput() throws {
-        let bad = try lethe.run(["policy", "check", "--json", "--policies", Self.corpus.appendingPathComponent("unknown-purpose").path])
+    func jsonOutput() async throws {
+        let bad = try await lethe.run(["policy", "check", "--json", "--policies", Self.corpus.appendingPathComponent("unknown-purpose").path])
         #expect(bad.status == 65)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bad.stdout.utf8)) as? [String: Any])
         #expect(object["valid"] as? Bool == false)
@@ -47,15 +47,15 @@ struct PolicyCommandTests {
     }
 
     @Test("LETHE_POLICIES selects the directory, and a missing one is a clear error")
-    func policiesFromEnvironment() throws {
-        let result = try lethe.run(["policy", "check"], extraEnvironment: ["LETHE_POLICIES": "/nonexistent/policies"])
+    func policiesFromEnvironment() async throws {
+        let result = try await lethe.run(["policy", "check"], extraEnvironment: ["LETHE_POLICIES": "/nonexistent/policies"])
         #expect(result.status == 65)
         #expect(result.stderr.contains("policy directory '/nonexistent/policies' does not exist"))
     }
 
     @Test("lethe plan --erase --email ana@example.com --json prints the four reference actions")
-    func planErasureJSON() throws {
-        let result = try lethe.run(["plan", "--erase", "--email", "ana@example.com", "--received", "2026-11-29", "--json"])
+    func planErasureJSON() async throws {
+        let result = try await lethe.run(["plan", "--erase", "--email", "ana@example.com", "--received", "2026-11-29", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let actions = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         let byTarget = Dictionary(uniqueKeysWithValues: actions.map { ($0["target"] as! String, $0) })
@@ -76,8 +76,8 @@ struct PolicyCommandTests {
     }
 
     @Test("lethe plan --revoke marketing shows crm removing the segment, readable by default")
-    func planRevokeText() throws {
-        let result = try lethe.run(["plan", "--revoke", "marketing", "--email", "ana@example.com"])
+    func planRevokeText() async throws {
+        let result = try await lethe.run(["plan", "--revoke", "marketing", "--email", "ana@example.com"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("crm: remove_attributes"))
         #expect(result.stdout.contains("leaves:     Promotions"))
@@ -91,21 +91,21 @@ struct PolicyCommandTests {
         (["plan", "--erase", "--email", "a@x.org", "--received", "2026-02-30"], "not a date"),
         (["plan", "--revoke", "marketting", "--email", "a@x.org"], "did you mean 'marketing'?"),
     ])
-    func usageErrors(arguments: [String], message: String) throws {
-        let result = try lethe.run(arguments)
+    func usageErrors(arguments: [String], message: String) async throws {
+        let result = try await lethe.run(arguments)
         #expect(result.status == 64)
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 
     @Test("checking and planning create nothing on disk")
-    func changesNothing() throws {
+    func changesNothing() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-plan-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let here = CommandRunner(workingDirectory: scratch)
         let policies = Self.root.appendingPathComponent("policies").path
-        #expect(try here.run(["policy", "check", "--policies", policies]).status == 0)
-        #expect(try here.run(["plan", "--erase", "--email", "a@x.org", "--policies", policies]).status == 0)
+        #expect(try await here.run(["policy", "check", "--policies", policies]).status == 0)
+        #expect(try await here.run(["plan", "--erase", "--email", "a@x.org", "--policies", policies]).status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
     }
 }

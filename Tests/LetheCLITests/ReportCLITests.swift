@@ -26,33 +26,33 @@ struct ReportCLITests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let out = scratch.appendingPathComponent("out")
         var env = seeder.environment(token: peer.token)
-        env["LETHE_STATE"] = scratch.appendingPathComponent("state").path
+        env["LETHE_STATE_DIR"] = scratch.appendingPathComponent("state").path
         let lethe = CommandRunner(environment: env, workingDirectory: Self.root)
 
         let seeded = try await seeder.seed(6)
-        #expect(try lethe.run(["init"]).status == 0)
-        for (i, c) in seeded.customers.prefix(3).enumerated() { #expect(try lethe.run(["erase", "--email", c.email, "--ref", "DSR-\(i)"]).status == 0) }
-        #expect(try lethe.run(["revoke", "--email", seeded.customers[3].email, "--purpose", "marketing"]).status == 0)
-        #expect(try lethe.run(["revoke", "--email", seeded.customers[4].email, "--purpose", "newsletter"]).status == 0)
-        #expect(try lethe.run(["run", "--until-idle", "--timeout", "2m"]).status == 0)
+        #expect(try await lethe.run(["init"]).status == 0)
+        for (i, c) in seeded.customers.prefix(3).enumerated() { #expect(try await lethe.run(["erase", "--email", c.email, "--ref", "DSR-\(i)"]).status == 0) }
+        #expect(try await lethe.run(["revoke", "--email", seeded.customers[3].email, "--purpose", "marketing"]).status == 0)
+        #expect(try await lethe.run(["revoke", "--email", seeded.customers[4].email, "--purpose", "newsletter"]).status == 0)
+        #expect(try await lethe.run(["run", "--until-idle", "--timeout", "2m"]).status == 0)
 
-        let export = try lethe.run(["report", "export", "--out", out.path])
+        let export = try await lethe.run(["report", "export", "--out", out.path])
         #expect(export.status == 0, "\(export.stderr)")
-        let id = try lethe.run(["status", "DSR-0", "--json"])
+        let id = try await lethe.run(["status", "DSR-0", "--json"])
         let requestId = try #require((try JSONSerialization.jsonObject(with: Data(id.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        #expect(try lethe.run(["report", "certificate", requestId, "--out", out.path]).status == 0)
+        #expect(try await lethe.run(["report", "certificate", requestId, "--out", out.path]).status == 0)
 
         let pem = scratch.appendingPathComponent("lethe.pub.pem")
-        try Data(try lethe.run(["keys", "public"]).stdout.utf8).write(to: pem)
+        try await Data(try lethe.run(["keys", "public"]).stdout.utf8).write(to: pem)
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         let jsons = files.filter { $0.hasSuffix(".json") }
         #expect(jsons.count == 2 && files.contains { $0.hasSuffix(".csv") } && files.filter { $0.hasSuffix(".html") }.count == 2)
         for name in jsons {
             let path = out.appendingPathComponent(name).path
             #expect(try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", path, "-sigfile", path + ".sig"]) == 0, "\(name)")
-            let verified = try lethe.run(["report", "verify", path])
+            let verified = try await lethe.run(["report", "verify", path])
             #expect(verified.status == 0 && verified.stdout.contains("audit chain up to event"), "\(verified.stdout)")
-            #expect(try lethe.run(["report", "verify", path, "--public-key", pem.path]).status == 0)
+            #expect(try await lethe.run(["report", "verify", path, "--public-key", pem.path]).status == 0)
         }
 
         // One flipped byte in the JSON, or in the signature: both checks fail.
@@ -64,7 +64,7 @@ struct ReportCLITests {
             flipped[index] ^= 0x01
             try flipped.write(to: report)
             #expect(try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", report.path, "-sigfile", report.path + ".sig"]) != 0)
-            #expect(try lethe.run(["report", "verify", report.path]).status == 1)
+            #expect(try await lethe.run(["report", "verify", report.path]).status == 1)
         }
         try original.write(to: report)
         for index in [0, 31, 63] {
@@ -72,7 +72,7 @@ struct ReportCLITests {
             flipped[index] ^= 0x01
             try flipped.write(to: URL(fileURLWithPath: report.path + ".sig"))
             #expect(try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", report.path, "-sigfile", report.path + ".sig"]) != 0)
-            let result = try lethe.run(["report", "verify", report.path])
+            let result = try await lethe.run(["report", "verify", report.path])
             #expect(result.status == 1 && result.stdout.contains("INVALID"))
         }
         try signature.write(to: URL(fileURLWithPath: report.path + ".sig"))
@@ -88,11 +88,11 @@ struct ReportCLITests {
         #expect(everything.contains("psn_"))
 
         // After a key rotation, old reports still verify by the key id they name.
-        #expect(try lethe.run(["keys", "rotate"]).status == 0)
-        #expect(try lethe.run(["report", "verify", report.path]).status == 0)
+        #expect(try await lethe.run(["keys", "rotate"]).status == 0)
+        #expect(try await lethe.run(["report", "verify", report.path]).status == 0)
         let other = scratch.appendingPathComponent("new.pub.pem")
-        try Data(try lethe.run(["keys", "public"]).stdout.utf8).write(to: other)
-        let wrong = try lethe.run(["report", "verify", report.path, "--public-key", other.path])
+        try await Data(try lethe.run(["keys", "public"]).stdout.utf8).write(to: other)
+        let wrong = try await lethe.run(["report", "verify", report.path, "--public-key", other.path])
         #expect(wrong.status == 1 && wrong.stdout.contains("names signing key"))
     }
 }

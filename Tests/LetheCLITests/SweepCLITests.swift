@@ -15,11 +15,11 @@ struct SweepCLITests {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         var env = seeder.environment(token: peer.token)
-        env["LETHE_STATE"] = scratch.appendingPathComponent("state").path
+        env["LETHE_STATE_DIR"] = scratch.appendingPathComponent("state").path
         let lethe = CommandRunner(environment: env, workingDirectory: Self.root)
         let seeded = try await seeder.seed(8)
         let c = seeded.customers
-        #expect(try lethe.run(["init"]).status == 0)
+        #expect(try await lethe.run(["init"]).status == 0)
 
         var rows = ["subject_email,purpose,status,changed_at"]
         for customer in c { rows.append("\(customer.email),marketing,granted,2026-10-01") }
@@ -36,11 +36,11 @@ struct SweepCLITests {
         let ledger = scratch.appendingPathComponent("consent.csv")
         try rows.joined(separator: "\n").write(to: ledger, atomically: true, encoding: .utf8)
 
-        let dry = try lethe.run(["sweep", "--ledger", ledger.path, "--dry-run"])
+        let dry = try await lethe.run(["sweep", "--ledger", ledger.path, "--dry-run"])
         #expect(dry.status == 0 && dry.stdout.contains("would file 4 withdrawals") && dry.stdout.contains("nothing was changed"), "\(dry.stdout)")
         #expect(!dry.stdout.contains("@example.com"))
 
-        let swept = try lethe.run(["sweep", "--ledger", ledger.path, "--run", "--timeout", "2m", "--json"])
+        let swept = try await lethe.run(["sweep", "--ledger", ledger.path, "--run", "--timeout", "2m", "--json"])
         #expect(swept.status == 0, "\(swept.stdout)\(swept.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(swept.stdout.utf8)) as? [String: Any])
         #expect(summary["revocations_filed"] as? Int == 4 && summary["regrants"] as? Int == 1)
@@ -62,7 +62,7 @@ struct SweepCLITests {
         }
 
         // The same ledger again files nothing.
-        let again = try lethe.run(["sweep", "--ledger", ledger.path, "--json"])
+        let again = try await lethe.run(["sweep", "--ledger", ledger.path, "--json"])
         let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
         #expect(second["revocations_filed"] as? Int == 0 && second["already_filed"] as? Int == 5)
     }
@@ -73,7 +73,7 @@ struct SweepCLITests {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let lethe = CommandRunner(environment: ["LETHE_STATE": scratch.appendingPathComponent("state").path], workingDirectory: Self.root)
-        #expect(try lethe.run(["init"]).status == 0)
+        #expect(try await lethe.run(["init"]).status == 0)
         let count = 4000
         var ledger = "subject_email,purpose,status,changed_at\n"
         for i in 0..<count { ledger += "k\(i)@example.com,marketing,revoked,2026-11-0\(i % 9 + 1)\n" }
@@ -84,23 +84,23 @@ struct SweepCLITests {
         var filed = 0
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, first.isRunning, filed == 0 {
-            let listed = try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "1"]).stdout.utf8)) as? [[String: Any]]
+            let listed = try await JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "1"]).stdout.utf8)) as? [[String: Any]]
             filed = listed?.count ?? 0
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        await CommandRunner.waitForExit(first)
 
-        let second = try lethe.run(["sweep", "--ledger", path.path, "--json"])
+        let second = try await lethe.run(["sweep", "--ledger", path.path, "--json"])
         #expect(second.status == 0, "\(second.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         let filedNow = summary["revocations_filed"] as? Int ?? -1
         let before = summary["already_filed"] as? Int ?? -1
         #expect(filedNow + before == count, "every withdrawal filed exactly once")
         #expect(before > 0 && before % 500 == 0 || filedNow == 0, "the killed sweep left whole batches of 500 (\(before))")
-        let all = try #require(try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100000"]).stdout.utf8)) as? [[String: Any]])
+        let all = try await #require(try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100000"]).stdout.utf8)) as? [[String: Any]])
         #expect(all.count == count, "no request lost, none filed twice")
-        #expect(try lethe.run(["audit", "verify"]).status == 0)
+        #expect(try await lethe.run(["audit", "verify"]).status == 0)
     }
 
     @Test("a malformed ledger exits 65 naming lines and fields; a second concurrent sweep exits 75")
@@ -109,15 +109,15 @@ struct SweepCLITests {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let lethe = CommandRunner(environment: ["LETHE_STATE": scratch.appendingPathComponent("state").path], workingDirectory: Self.root)
-        #expect(try lethe.run(["init"]).status == 0)
+        #expect(try await lethe.run(["init"]).status == 0)
         let bad = scratch.appendingPathComponent("bad.csv")
         try "subject_email,purpose,status,changed_at\nana@example.com,marketing,revoked,2026-11-01\nbo@example,marketing,revokd,2026-11-01\n"
             .write(to: bad, atomically: true, encoding: .utf8)
-        let result = try lethe.run(["sweep", "--ledger", bad.path])
+        let result = try await lethe.run(["sweep", "--ledger", bad.path])
         #expect(result.status == 65)
         #expect(result.stderr.contains("line 3, field"), "\(result.stderr)")
         #expect(result.stderr.contains("nothing was filed"))
-        #expect(try lethe.run(["status"]).stdout.contains("no requests"))
+        #expect(try await lethe.run(["status"]).stdout.contains("no requests"))
 
         // A big ledger keeps the first sweep busy while the second one starts.
         var big = "subject_email,purpose,status,changed_at\n"
@@ -133,8 +133,8 @@ struct SweepCLITests {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         #expect(first.isRunning, "the first sweep ended before the second could start")
-        let locked = try lethe.run(["sweep", "--ledger", bad.path, "--skip-invalid"])
-        first.waitUntilExit()
+        let locked = try await lethe.run(["sweep", "--ledger", bad.path, "--skip-invalid"])
+        await CommandRunner.waitForExit(first)
         #expect(first.terminationStatus == 0)
         #expect(locked.status == 75)
         #expect(locked.stderr.contains("another sweep"))

@@ -26,20 +26,20 @@ struct TargetCommandTests {
     }
 
     @Test("all four example targets are usable when their URLs point at scim2-server tenants")
-    func allUsable() throws {
-        let result = try lethe().run(["target", "check"])
+    func allUsable() async throws {
+        let result = try await lethe().run(["target", "check"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         for target in ["shop", "app", "newsletter", "crm"] {
             #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix(target) && $0.contains(" usable ") })
         }
-        let json = try lethe().run(["target", "check", "--json", "crm"])
+        let json = try await lethe().run(["target", "check", "--json", "crm"])
         let checks = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(checks.count == 1 && checks[0]["usable"] as? Bool == true && checks[0]["filter_query_works"] as? Bool == true)
     }
 
     @Test("a wrong token is a clear failure that never prints the token")
-    func wrongToken() throws {
-        let result = try lethe(token: "not-the-token").run(["target", "check", "shop"])
+    func wrongToken() async throws {
+        let result = try await lethe(token: "not-the-token").run(["target", "check", "shop"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("401"))
         #expect(result.stdout.contains("check the credentials"))
@@ -47,8 +47,8 @@ struct TargetCommandTests {
     }
 
     @Test("a closed port is reported unreachable; the other targets are still checked")
-    func closedPort() throws {
-        let result = try lethe(overrides: ["LETHE_CRM_URL": "http://127.0.0.1:9/v2"]).run(["target", "check"])
+    func closedPort() async throws {
+        let result = try await lethe(overrides: ["LETHE_CRM_URL": "http://127.0.0.1:9/v2"]).run(["target", "check"])
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("crm") && $0.contains("UNREACHABLE") })
@@ -57,10 +57,10 @@ struct TargetCommandTests {
     }
 
     @Test("an unset token names the variable")
-    func unsetToken() throws {
+    func unsetToken() async throws {
         var runner = lethe()
         runner.environment["LETHE_APP_TOKEN"] = nil
-        let result = try runner.run(["target", "check", "app"])
+        let result = try await runner.run(["target", "check", "app"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("LETHE_APP_TOKEN is not set"))
     }
@@ -72,20 +72,20 @@ struct TargetCommandTests {
         _ = try await crm.createUser(userName: "twin1", email: "twin@example.com")
         _ = try await crm.createUser(userName: "twin2", email: "twin@example.com")
 
-        let one = try lethe().run(["target", "find", "crm", "--email", "ana@example.com"])
+        let one = try await lethe().run(["target", "find", "crm", "--email", "ana@example.com"])
         #expect(one.status == 0)
         #expect(one.stdout.contains(id))
         #expect(!one.stdout.contains("ana@example.com") && !one.stdout.contains("Silva"))
 
-        let json = try lethe().run(["target", "find", "crm", "--external-id", "C-1", "--json"])
+        let json = try await lethe().run(["target", "find", "crm", "--external-id", "C-1", "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["matches"] as? Int == 1 && object["ids"] as? [String] == [id])
 
-        #expect(try lethe().run(["target", "find", "crm", "--email", "nobody@example.com"]).status == 1)
-        let twins = try lethe().run(["target", "find", "crm", "--email", "twin@example.com"])
+        #expect(try await lethe().run(["target", "find", "crm", "--email", "nobody@example.com"]).status == 1)
+        let twins = try await lethe().run(["target", "find", "crm", "--email", "twin@example.com"])
         #expect(twins.status == 2)
         #expect(twins.stdout.contains("ambiguous"))
-        #expect(try lethe().run(["target", "find", "crm"]).status == 64)
-        #expect(try lethe().run(["target", "find", "crmm", "--email", "a@x.org"]).stderr.contains("Did you mean 'crm'?"))
+        #expect(try await lethe().run(["target", "find", "crm"]).status == 64)
+        #expect(try await lethe().run(["target", "find", "crmm", "--email", "a@x.org"]).stderr.contains("Did you mean 'crm'?"))
     }
 }

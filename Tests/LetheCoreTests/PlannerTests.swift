@@ -122,7 +122,7 @@ struct PlannerTests {
             let action = try #require(plan[target])
             #expect(action.operation == .needsReview)
             #expect(action.match == nil)
-            #expect(action.reason.contains("--email"))
+            #expect(action.reason.contains("emails.value"))
         }
         // Targets with nothing to do need no identifier.
         let revocation = try self.plan(.revocation(purposes: ["marketing"]), SubjectIdentifiers(externalId: "C-1042"))

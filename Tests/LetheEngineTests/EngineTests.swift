@@ -10,8 +10,8 @@ import Testing
 struct EngineTests {
     @Test("erasure and withdrawals end completed, with exactly the planned effects")
     func happyPath() async throws {
-        let h = try EngineHarness()
-        let seeded = try await h.seeder.seed(4)
+        let h = try EngineHarness.scim2Server()
+        let seeded = try await h.seeder!.seed(4)
         let (ana, bea, cid, dan) = (seeded.customers[0], seeded.customers[1], seeded.customers[2], seeded.customers[3])
         let erasure = try h.file(.erasure, SubjectIdentifiers(email: ana.email))
         let marketing = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: bea.email))
@@ -19,7 +19,7 @@ struct EngineTests {
 
         let summary = try await h.run()
 
-        #expect(summary.exitCode == 0)
+        #expect(!summary.hasUnresolved)
         #expect(summary.requests == [erasure: .completed, marketing: .completed, newsletter: .completed])
         // Erasure: app and newsletter deleted, shop anonymized keeping addresses, crm anonymized.
         #expect(try await h.tenants["app"]!.user(ana.ids["app"]!) == nil)
@@ -56,12 +56,12 @@ struct EngineTests {
 
     @Test("a target answering 503 fails within its budget while the others complete")
     func brokenTarget() async throws {
-        let h = try EngineHarness(maxAttempts: 3)
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server(maxAttempts: 3)
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.erasure, SubjectIdentifiers(email: ana.email))
         let summary = try await h.run(faults: [.init(urlContains: "/crm-", fault: .status(503, retryAfter: nil))])
         #expect(summary.requests[id] == .failed)
-        #expect(summary.exitCode == 1)
+        #expect(summary.hasUnresolved)
         let crm = try h.action(id, "crm")
         #expect(crm.state == .failed && crm.attempts == 3)
         #expect(crm.lastError?.contains("gave up after 3 attempts") == true && crm.lastError?.contains("503") == true)
@@ -72,8 +72,8 @@ struct EngineTests {
 
     @Test("429 with Retry-After is retried after the wait and completes")
     func rateLimited() async throws {
-        let h = try EngineHarness(maxAttempts: 5)
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server(maxAttempts: 5)
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
         let summary = try await h.run(faults: [.init(urlContains: "/crm-", fault: .status(429, retryAfter: 1), times: 1)])
         #expect(summary.requests[id] == .completed)
@@ -87,8 +87,8 @@ struct EngineTests {
 
     @Test("dropped connections are retried")
     func droppedConnection() async throws {
-        let h = try EngineHarness(maxAttempts: 5)
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server(maxAttempts: 5)
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.revocation(purposes: ["newsletter"]), SubjectIdentifiers(email: ana.email))
         let summary = try await h.run(faults: [.init(urlContains: "/newsletter-", fault: .transport(.connectionReset), times: 2)])
         #expect(summary.requests[id] == .completed)
@@ -98,8 +98,8 @@ struct EngineTests {
 
     @Test("what a server says about the subject is recorded without the subject's identifiers")
     func errorsAreScrubbed() async throws {
-        let h = try EngineHarness()
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server()
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
         let body = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","detail":"user \#(ana.email) is locked"}"#
         try await h.run(faults: [.init(urlContains: "/crm-", method: .patch, fault: .answer(HTTPResponse(status: 409, body: Data(body.utf8))))])
@@ -113,8 +113,8 @@ struct EngineTests {
 
     @Test("a soft delete (204 but only active=false) is failed, not verified")
     func softDelete() async throws {
-        let h = try EngineHarness()
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server()
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.erasure, SubjectIdentifiers(email: ana.email))
         try await h.run(faults: [.init(urlContains: "/app-", method: .delete, fault: .softDelete)])
         let app = try h.action(id, "app")
@@ -126,8 +126,8 @@ struct EngineTests {
 
     @Test("a PATCH that answers 2xx but ignores extension paths is failed, not verified")
     func ignoredPatch() async throws {
-        let h = try EngineHarness()
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server()
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
         try await h.run(faults: [.init(urlContains: "/crm-", method: .patch, fault: .ignoreExtensionPatch)])
         let crm = try h.action(id, "crm")
@@ -138,13 +138,13 @@ struct EngineTests {
 
     @Test("an ambiguous match needs review and nothing is written")
     func ambiguous() async throws {
-        let h = try EngineHarness()
+        let h = try EngineHarness.scim2Server()
         let crm = h.tenants["crm"]!
         let a = try await crm.createUser(userName: "twin-a", email: "twin@example.com", marketingSegment: "gold")
         let b = try await crm.createUser(userName: "twin-b", email: "twin@example.com", marketingSegment: "gold")
         let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: "twin@example.com"))
         let summary = try await h.run()
-        #expect(summary.requests[id] == .needsReview && summary.exitCode == 1)
+        #expect(summary.requests[id] == .needsReview && summary.hasUnresolved)
         #expect(try h.action(id, "crm").lastError?.contains("2 accounts match") == true)
         for user in [a, b] {
             #expect(try await crm.user(user)?[SCIMSchemas.gdprUser]?["marketingSegment"]?.stringValue == "gold")
@@ -154,7 +154,7 @@ struct EngineTests {
 
     @Test("a subject with no account in a target is absent there, which is success")
     func absent() async throws {
-        let h = try EngineHarness()
+        let h = try EngineHarness.scim2Server()
         let id = try h.file(.erasure, SubjectIdentifiers(email: "nobody@example.com"))
         let summary = try await h.run()
         #expect(summary.requests[id] == .completed)
@@ -164,12 +164,12 @@ struct EngineTests {
 
     @Test("after a crash, running actions are taken up again; a delete done before the crash is reported deleted")
     func rescueAfterCrash() async throws {
-        let h = try EngineHarness()
-        let ana = try await h.seeder.seed(1).customers[0]
+        let h = try EngineHarness.scim2Server()
+        let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.erasure, SubjectIdentifiers(email: ana.email))
         // A runner claimed app, resolved and deleted the user, then died before recording anything.
-        let claimed = try #require(try h.database.claim(target: "app", limit: 1, runner: "dead", now: Date()).first)
-        try h.database.recordResolvedId(actionId: claimed.action.id, scimId: ana.ids["app"]!)
+        let claimed = try #require(try await h.database.claim(target: "app", limit: 1, runner: "dead", now: Date()).first)
+        try await h.database.recordResolvedId(actionId: claimed.action.id, scimId: ana.ids["app"]!)
         #expect(try await h.tenants["app"]!.raw("DELETE", "/Users/\(ana.ids["app"]!)").status == 204)
 
         let summary = try await h.run()

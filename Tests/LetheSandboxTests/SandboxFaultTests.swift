@@ -5,64 +5,24 @@ import LetheEngine
 import LetheSandbox
 import LetheSCIM
 import LetheStore
+import LetheTesting
 import Testing
+
+extension EngineHarness {
+    /// Files a request for the sandbox's seeded customer number `customer`.
+    func file(_ kind: RequestKind, customer: Int) throws -> String {
+        try file(kind, SubjectIdentifiers(email: SandboxCustomers.email(customer)))
+    }
+}
 
 /// The engine against the sandbox, one fault kind at a time.
 @Suite("Engine against the sandbox's faults")
 struct SandboxFaultTests {
-    struct Harness {
-        let server: SandboxServer
-        let database: AppDatabase
-        let policies: PolicySet
-        let environment: [String: String]
-        let transport = AsyncHTTPClientTransport()
-        let pseudonymizer = Pseudonymizer(key: Data(repeating: 1, count: 32))
-
-        init(faults: String, maxAttempts: Int = 5) async throws {
-            let targets = ["shop", "app", "newsletter", "crm"]
-            let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: 8, randomSeed: 7,
-                                                        faults: try FaultSpec.parse(faults, targets: targets)))
-            server = try await SandboxServer.start(sandbox)
-            var env: [String: String] = [:]
-            for t in targets {
-                env["LETHE_\(t.uppercased())_URL"] = server.baseURL(t)
-                env["LETHE_\(t.uppercased())_TOKEN"] = "tok"
-            }
-            environment = env
-            let loaded = try DefaultPolicies.load(environment: env).get()
-            policies = PolicySet(policies: loaded.policies.map { p in
-                var fast = p
-                fast.connection.retry = RetrySettings(base: TimeSpan(milliseconds: 20), max: TimeSpan(milliseconds: 100), maxAttempts: maxAttempts)
-                return fast
-            }, purposes: loaded.purposes)
-            database = try AppDatabase.inMemory()
-        }
-
-        func file(_ kind: RequestKind, customer: Int) throws -> String {
-            try Intake(database: database, policies: policies, pseudonymizer: pseudonymizer).file(
-                Intake.Submission(kind: kind, subject: SubjectIdentifiers(email: SandboxCustomers.email(customer)), received: CalendarDate(iso: "2026-11-29")!),
-                now: Date()).request.id
-        }
-
-        func run() async throws -> Engine.Summary {
-            let engine = Engine(database: database, policies: policies,
-                                clients: TargetClients(policies: policies, environment: environment, transport: transport), pseudonymizer: pseudonymizer)
-            let summary = try await engine.run(Engine.Options(untilIdle: true, timeout: 60, pollInterval: 0.05))
-            await transport.shutdown()
-            await server.stop()
-            return summary
-        }
-
-        func action(_ request: String, _ target: String) throws -> StoredAction {
-            try database.actions(of: request).first { $0.target == target }!
-        }
-    }
-
     @Test("429 with Retry-After: retried after the wait, then completed")
     func rateLimited() async throws {
-        let h = try await Harness(faults: "crm:429=0.15,crm:retry-after=1", maxAttempts: 20)
+        let h = try await EngineHarness.sandbox(faults: "crm:429=0.15,crm:retry-after=1", maxAttempts: 20, clock: VirtualClock())
         let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
-        let summary = try await h.run()
+        let summary = try await h.with { try await $0.run() }
         #expect(summary.requests[id] == .completed)
         let crm = try h.action(id, "crm")
         let attempts = try h.database.attempts(of: crm.id)
@@ -74,9 +34,9 @@ struct SandboxFaultTests {
 
     @Test("a soft delete ends failed, not verified")
     func softDelete() async throws {
-        let h = try await Harness(faults: "app:soft-delete")
+        let h = try await EngineHarness.sandbox(faults: "app:soft-delete")
         let id = try h.file(.erasure, customer: 0)
-        _ = try await h.run()
+        _ = try await h.with { try await $0.run() }
         let app = try h.action(id, "app")
         #expect(app.state == .failed && app.verified == false && app.lastError?.contains("soft delete") == true)
         #expect(try h.action(id, "shop").state == .succeeded)
@@ -84,18 +44,18 @@ struct SandboxFaultTests {
 
     @Test("a PATCH that ignores extension paths ends failed, not verified")
     func ignoredPatch() async throws {
-        let h = try await Harness(faults: "crm:ignore-extension-patch")
+        let h = try await EngineHarness.sandbox(faults: "crm:ignore-extension-patch")
         let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
-        _ = try await h.run()
+        _ = try await h.with { try await $0.run() }
         let crm = try h.action(id, "crm")
         #expect(crm.state == .failed && crm.verified == false && crm.lastError?.contains("marketingSegment still holds a value") == true)
     }
 
     @Test("dropped connections are retried until the work is done")
     func dropped() async throws {
-        let h = try await Harness(faults: "newsletter:drop=0.4", maxAttempts: 30)
+        let h = try await EngineHarness.sandbox(faults: "newsletter:drop=0.4", maxAttempts: 30)
         let id = try h.file(.revocation(purposes: ["newsletter"]), customer: 2)
-        let summary = try await h.run()
+        let summary = try await h.with { try await $0.run() }
         #expect(summary.requests[id] == .completed)
         let newsletter = try h.action(id, "newsletter")
         #expect(newsletter.attempts >= 2 && newsletter.outcome == .deleted)
@@ -104,11 +64,78 @@ struct SandboxFaultTests {
 
     @Test("503 and latency: the broken target fails within its budget; a slow one still completes")
     func brokenAndSlow() async throws {
-        let h = try await Harness(faults: "shop:503=1,app:latency=200ms", maxAttempts: 3)
+        let h = try await EngineHarness.sandbox(faults: "shop:503=1,app:latency=200ms", maxAttempts: 3)
         let id = try h.file(.erasure, customer: 0)
-        _ = try await h.run()
+        _ = try await h.with { try await $0.run() }
         #expect(try h.action(id, "shop").state == .failed)
         #expect(try h.action(id, "app").state == .succeeded)
         #expect(try h.action(id, "crm").state == .succeeded)
+    }
+}
+
+@Suite("Stopping the engine")
+struct EngineStopTests {
+    /// shop answers 503 to everything; its retry waits 30 s.
+    func harness() async throws -> EngineHarness {
+        try await EngineHarness.sandbox(faults: "shop:503=1") { policy in
+            policy.connection.retry = RetrySettings(base: .seconds(30), max: .seconds(60), maxAttempts: 5)
+        }
+    }
+
+    /// Waits (wall time, bounded) until `condition` holds.
+    func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return try condition()
+    }
+
+    @Test("cancelling the engine while it waits to retry stops it at once, spending no attempt")
+    func cancelWhileSleeping() async throws {
+        let h = try await harness()
+        let id = try h.file(.erasure, customer: 0)
+        try await h.with { h in
+            let run = Task { try await h.run(timeout: nil) }
+            let waiting = try await eventually { try h.action(id, "shop").state == .retrying && h.action(id, "app").state == .succeeded }
+            #expect(waiting, "shop is waiting 30 s to retry")
+            let cancelledAt = Date()
+            run.cancel()
+            let summary = try await run.value
+            #expect(Date().timeIntervalSince(cancelledAt) < 1.0, "stopped at once, not after the 30 s wait")
+            #expect(summary.stopped)
+            let shop = try h.action(id, "shop")
+            #expect(shop.state == .retrying && shop.attempts == 1, "no attempt spent: \(shop.state) after \(shop.attempts)")
+            #expect(try h.database.attempts(of: shop.id).count == 1)
+        }
+    }
+
+    @Test("a stop request while actions are in flight records every claimed action; the next run finishes the work")
+    func stopInFlight() async throws {
+        let h = try await EngineHarness.sandbox(faults: "app:latency=1500ms")
+        let ids = try (0..<2).map { try h.file(.erasure, customer: $0) }
+        try await h.with { h in
+            let stop = EngineStop()
+            let run = Task { try await h.run(timeout: nil, stop: stop) }
+            let inFlight = try await eventually { try h.database.actions(of: ids[0]).contains { $0.target == "app" && $0.state == .running } }
+            #expect(inFlight)
+            let stoppedAt = Date()
+            stop.request()
+            let summary = try await run.value
+            #expect(Date().timeIntervalSince(stoppedAt) < 3.0)
+            #expect(summary.stopped && summary.interrupted >= 1)
+            for id in ids {
+                #expect(try h.database.actions(of: id).allSatisfy { $0.state != .running }, "nothing left running")
+            }
+            let app = try h.action(ids[0], "app")
+            #expect(app.state == .pending, "interrupted, to be taken up again")
+            #expect(try h.database.attempts(of: app.id).last?.result == "interrupted")
+
+            let next = try await h.run()
+            #expect(next.requests.values.allSatisfy { $0 == .completed }, "\(next.requests)")
+            #expect(try ids.allSatisfy { try h.database.request($0)?.state == .completed })
+            #expect(try h.database.verifyAuditChain().problem == nil)
+        }
     }
 }

@@ -7,25 +7,18 @@ import Testing
 
 @Suite("Sandbox")
 struct SandboxTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
 
     @Test("it passes the scim2-tester compliance suite for Users and Groups", .enabled(if: SCIM2ServerPeer.shouldRun))
     func compliance() async throws {
         let tester = Self.root.appendingPathComponent(".venv-peers/bin/scim2")
         #expect(FileManager.default.isExecutableFile(atPath: tester.path), "run scripts/peers install")
         let server = try await SandboxServer.start(Sandbox(Sandbox.Configuration(targets: ["shop"], seedCustomers: 3)))
-        let process = Process()
-        process.executableURL = tester
-        process.arguments = ["--url", server.baseURL("shop"), "test"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try await CommandRunner(executable: tester).run(["--url", server.baseURL("shop"), "test"])
+        let text = result.stdout + result.stderr
         await server.stop()
         let errors = text.split(separator: "\n").filter { $0.hasPrefix("ERROR") }
-        #expect(process.terminationStatus == 0, "scim2-tester failed:\n\(text.suffix(3000))")
+        #expect(result.status == 0, "scim2-tester failed:\n\(text.suffix(3000))")
         #expect(errors.isEmpty)
         #expect(text.components(separatedBy: "SUCCESS").count > 100, "the suite ran its checks")
     }
@@ -36,17 +29,6 @@ struct SandboxTests {
             let file = try Data(contentsOf: Self.root.appendingPathComponent("Tests/Fixtures/scim2-server/\(name)"))
             #expect(JSONValue.parse(file) == JSONValue.parse(Data(embedded.utf8)), "\(name)")
         }
-    }
-
-    @Test("the embedded default policies are the files in policies/")
-    func defaultPoliciesMatchFiles() throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("policies").path).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(DefaultPolicies.files.map(\.name) == names)
-        for (name, text) in DefaultPolicies.files {
-            let file = try String(contentsOf: Self.root.appendingPathComponent("policies/\(name)"), encoding: .utf8)
-            #expect(file.trimmingCharacters(in: .newlines) == text.trimmingCharacters(in: .newlines), "\(name) differs; regenerate DefaultPolicies.swift")
-        }
-        #expect(try DefaultPolicies.load(environment: [:]).get().targetNames == ["app", "crm", "newsletter", "shop"])
     }
 
     @Test("filters: precedence, escapes, value paths, extension URNs")

@@ -39,15 +39,6 @@ public enum MatchAttribute: String, Sendable, Hashable, Codable, CaseIterable {
     case userName
     case email = "emails.value"
     case externalId
-
-    /// The command-line flag that supplies this identifier.
-    public var flag: String {
-        switch self {
-        case .userName: "--user-name"
-        case .email: "--email"
-        case .externalId: "--external-id"
-        }
-    }
 }
 
 /// Light syntactic checks on identifiers given by people.

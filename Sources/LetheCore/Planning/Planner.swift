@@ -16,9 +16,9 @@ public struct Planner: Sendable {
         public var description: String {
             switch self {
             case .noIdentifier:
-                "the request names no identifier of the subject; give --email, --external-id or --user-name"
+                "the request names no identifier of the subject (an e-mail address, an external id or a user name)"
             case .noPurpose:
-                "a revocation needs at least one purpose (--purpose NAME)"
+                "a revocation needs at least one purpose"
             case .unknownPurpose(let name, let known):
                 "unknown purpose '\(name)'"
                     + (Suggest.closest(to: name, in: known).map { "; did you mean '\($0)'?" } ?? "")
@@ -53,10 +53,9 @@ public struct Planner: Sendable {
         guard action.needsWork else { return action }
         guard let (attribute, _) = policy.lookup(for: request.subject) else {
             var review = action
-            let flags = policy.match.map(\.flag).joined(separator: " or ")
             review.operation = .needsReview
             review.reason = "\(policy.target) finds subjects by \(policy.match.map(\.rawValue).joined(separator: ", ")) and the request has none of them; "
-                + "file it again with \(flags) (planned: \(action.operation.rawValue))"
+                + "retry with one of them (planned: \(action.operation.rawValue))"
             return review
         }
         var matched = action

@@ -46,7 +46,7 @@ public struct PolicySet: Sendable {
             diagnostics.append(PolicyDiagnostic(
                 file: directory, line: 1, column: 1, severity: .error,
                 message: "no policy files (*.yaml) in \(directory)",
-                hint: "add one file per connected system; see the README's policy reference, or pass --policies DIR"))
+                hint: "add one file per connected system; see the README's policy reference"))
         }
         let parser = PolicyParser(environment: environment, purposes: purposes)
         var policies: [TargetPolicy] = []
@@ -82,7 +82,7 @@ public struct PolicySet: Sendable {
 
     /// Parses `purposes: {name: description, ...}`.
     static func parsePurposes(_ text: String, file: String) -> (PurposeCatalog?, [PolicyDiagnostic]) {
-        var reader = YAMLReader(file: file, environment: [:])
+        var reader = PolicyNodeReader(file: file, environment: [:])
         guard let root = reader.compose(text),
               let fields = reader.fields(root, in: "the purpose catalog", allowed: ["purposes"], required: ["purposes"]),
               let node = fields["purposes"]?.value else { return (nil, reader.diagnostics) }

@@ -46,11 +46,18 @@ public struct SCIMClientError: Error, Sendable, Hashable, CustomStringConvertibl
         case .transport(let error):
             switch error {
             case .timeout, .connectionRefused, .connectionReset: return true
-            case .invalidURL, .other: return false
+            case .invalidURL, .other, .cancelled: return false
             }
         case .http: return status.map(Self.transientStatuses.contains) ?? false
         case .configuration, .protocolViolation: return false
         }
+    }
+
+    /// True when Lethe itself stopped waiting (shutdown, deadline): the attempt says nothing
+    /// about the target and is recorded as interrupted.
+    public var isInterruption: Bool {
+        if case .transport(.cancelled) = kind { return true }
+        return false
     }
 
     static let transientStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]

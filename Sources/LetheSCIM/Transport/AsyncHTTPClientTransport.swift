@@ -47,11 +47,15 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     static func classify(_ error: any Error, url: String) -> TransportError {
+        // Cancellation comes from Lethe (shutdown, deadline), not from the target: it must
+        // not be mistaken for a reset connection, which would spend the action's retries.
+        if error is CancellationError || Task.isCancelled { return .cancelled }
         if let error = error as? HTTPClientError {
+            if error == .cancelled { return .cancelled }
             switch error {
             case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
                 return .timeout
-            case .remoteConnectionClosed, .cancelled:
+            case .remoteConnectionClosed:
                 return .connectionReset
             case .invalidURL, .emptyHost, .emptyScheme:
                 return .invalidURL(url)

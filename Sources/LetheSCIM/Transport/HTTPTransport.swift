@@ -75,6 +75,9 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     case connectionReset
     /// The URL could not be used.
     case invalidURL(String)
+    /// The caller gave up (the run is shutting down or past its deadline): says nothing
+    /// about the target, so it is never counted as the target's failure.
+    case cancelled
     /// Anything else (TLS, DNS, ...), described without secrets.
     case other(String)
 
@@ -84,6 +87,7 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
         case .connectionRefused: "connection refused"
         case .connectionReset: "connection closed before the answer was complete"
         case .invalidURL(let url): "invalid URL \(url)"
+        case .cancelled: "interrupted: Lethe stopped waiting for the answer"
         case .other(let detail): detail
         }
     }

@@ -13,7 +13,11 @@ public final class RateLimitedTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
-        await gate.pass()
+        do {
+            try await gate.pass()
+        } catch {
+            throw .cancelled
+        }
         return try await inner.send(request)
     }
 
@@ -27,12 +31,12 @@ public final class RateLimitedTransport: HTTPTransport {
             self.clock = clock
         }
 
-        func pass() async {
+        func pass() async throws {
             let now = clock.now()
             let slot = max(now, next ?? now)
             next = slot.addingTimeInterval(interval)
             let wait = slot.timeIntervalSince(now)
-            if wait > 0 { await clock.sleep(seconds: wait) }
+            if wait > 0 { try await clock.sleep(seconds: wait) }
         }
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import LetheApp
+import LetheDemo
 import LetheSandbox
+import Logging
+import ServiceLifecycle
 
 /// `lethe demo`
 struct DemoCommand: AsyncParsableCommand {
@@ -25,7 +27,13 @@ struct DemoCommand: AsyncParsableCommand {
     var keepState = false
 
     func run() async throws {
-        let result = try await Demo(reportsDirectory: out, keepState: keepState).run { Output.line($0) }
+        let result: Demo.Result
+        do {
+            result = try await Demo(reportsDirectory: out, keepState: keepState).run { Output.line($0) }
+        } catch Demo.DemoError.interrupted {
+            Output.error("lethe demo: stopped before it finished")
+            throw ExitStatus.tempFail
+        }
         if !result.allCompleted || !result.reportValid {
             Output.error("lethe demo: not every request completed, or the report did not verify")
             throw ExitCode.failure
@@ -90,14 +98,16 @@ struct SandboxCommand: AsyncParsableCommand {
             Output.error("lethe sandbox: cannot listen on 127.0.0.1:\(port): \(error)")
             throw ExitStatus.tempFail
         }
-        let signals = StopSignal.install()
         Output.line("SCIM sandbox on 127.0.0.1:\(server.port)\(seed > 0 ? ", \(seed) customers per target" : "")\(faults.isEmpty ? "" : ", faults \(faults)")")
         for name in names {
             Output.line("export LETHE_\(name.uppercased())_URL=\(server.baseURL(name))" + (token.map { " LETHE_\(name.uppercased())_TOKEN=\($0)" } ?? ""))
         }
         Output.line("Ctrl-C stops it.")
-        while !StopSignal.requested { try? await Task.sleep(nanoseconds: 200_000_000) }
-        await server.stop()
-        withExtendedLifetime(signals) {}
+        Output.flush()  // the export lines must reach a pipe or file now, not at exit
+        // One service in a group that turns SIGINT/SIGTERM into a graceful shutdown.
+        try await ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: SandboxService(server: server))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "lethe.sandbox"))).run()
     }
 }

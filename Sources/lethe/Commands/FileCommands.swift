@@ -37,7 +37,7 @@ struct FilingOptions: ParsableArguments {
         do {
             result = try intake.file(submission, now: Date())
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
         let request = result.request
         if json {

@@ -22,7 +22,7 @@ struct InitCommand: AsyncParsableCommand {
             let created = try state.initialize()
             Output.line(created ? "initialized Lethe state in \(state.path)" : "\(state.path) is already initialized; nothing changed")
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }

@@ -40,7 +40,7 @@ struct RetryCommand: AsyncParsableCommand {
             let targets = try intake.retry(request, target: target, identifiers: given.isEmpty ? nil : given, now: Date())
             Output.line("\(request.id): \(targets.joined(separator: ", ")) back to pending. Run `lethe run --until-idle`.")
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }
@@ -68,7 +68,7 @@ struct CancelCommand: AsyncParsableCommand {
             let cancelled = try context.database.cancel(request.id, reason: reason, now: Date())
             Output.line("\(cancelled.id): \(cancelled.state.rawValue)")
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }
@@ -104,7 +104,7 @@ struct ExtendCommand: AsyncParsableCommand {
             let extended = try context.database.extend(request.id, months: months, reason: reason, now: Date())
             Output.line("\(extended.id): due \(extended.due) (extended \(extended.extendedMonths) month\(extended.extendedMonths == 1 ? "" : "s") in all)")
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }

@@ -63,7 +63,7 @@ struct ReportExportCommand: AsyncParsableCommand {
             Output.line("report over \(written.requests) request\(written.requests == 1 ? "" : "s") received \(start) to \(end):")
             for path in [written.json, written.signature, written.csv, written.html].compactMap({ $0 }) { Output.line("  \(path)") }
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }
@@ -98,7 +98,7 @@ struct ReportCertificateCommand: AsyncParsableCommand {
             Output.line("certificate for \(request.id) (\(request.state.rawValue)):")
             for path in [written.json, written.signature, written.html] { Output.line("  \(path)") }
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }
@@ -193,7 +193,7 @@ struct KeysPublicCommand: AsyncParsableCommand {
             let key = try state.signer().publicKey
             if id { Output.line(key.keyId) } else { print(key.pem, terminator: "") }
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }
@@ -218,7 +218,7 @@ struct KeysRotateCommand: AsyncParsableCommand {
             let (old, new) = try state.rotateSigningKey()
             Output.line("signing key rotated: \(old) → \(new); the old public key is kept in \(state.publicKeysDirectory)")
         } catch {
-            throw CLIError.report(error)
+            throw ExitStatus.report(error)
         }
     }
 }

@@ -1,12 +1,10 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import LetheApp
 import LetheCore
 import LetheEngine
 import LetheSCIM
 import LetheStore
-import Synchronization
 
 /// `lethe run`
 struct RunCommand: AsyncParsableCommand {
@@ -26,10 +24,13 @@ struct RunCommand: AsyncParsableCommand {
             by a killed process are taken up again first. Only one `lethe run` works on a \
             state directory at a time.
 
+            SIGINT and SIGTERM stop it gracefully: nothing new is started, actions in flight \
+            get a second to finish and are otherwise cancelled and recorded as interrupted (taken \
+            up again by the next run), then it exits 0. --timeout ends the run the same way.
+
             Exit status (--until-idle): 0 every request it touched completed; 1 some ended \
             failed or needs_review; 75 the timeout left work unfinished, or another run holds \
-            the lock. Without --until-idle, SIGINT/SIGTERM stop it after in-flight actions are \
-            recorded, with status 0.
+            the lock.
             """
     )
 
@@ -38,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("until-idle"), help: "Return when nothing is pending, running or retrying.")
     var untilIdle = false
 
-    @Option(help: ArgumentHelp("With --until-idle: stop waiting after this long (e.g. 90s, 10m).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Stop after this long (e.g. 90s, 10m): nothing new is started, in-flight actions are recorded.", valueName: "duration"))
     var timeout: String?
 
     @Flag(help: "Print a JSON summary.")
@@ -49,55 +50,44 @@ struct RunCommand: AsyncParsableCommand {
             guard let span = TimeSpan(parsing: timeout), span.milliseconds > 0 else {
                 throw ValidationError("--timeout '\(timeout)' is not a duration; write e.g. 90s or 10m")
             }
-            guard untilIdle else { throw ValidationError("--timeout applies to --until-idle") }
         }
     }
 
     func run() async throws {
-        let context = try AppContext.open(global)
-        if untilIdle {
-            let code = try await Self.untilIdle(context: context, timeout: timeout.flatMap(TimeSpan.init(parsing:)).map(\.seconds), json: json, quiet: false)
-            if code != 0 { throw ExitCode(code) }
-            return
+        let summary = try await AppContext.with(global) { context in
+            try await Self.work(context: context, untilIdle: untilIdle, timeout: timeout.flatMap(TimeSpan.init(parsing:))?.seconds)
         }
-        try await Self.work(context: context, untilIdle: false, timeout: nil, json: json, quiet: false)
+        try Self.report(summary, json: json)
+        let code = Self.exitStatus(of: summary, untilIdle: untilIdle)
+        if code != .success { throw code }
     }
 
-    /// `run --until-idle`, also used by `sweep --run`. Returns the exit status.
-    static func untilIdle(context: AppContext, timeout: Double?, json: Bool, quiet: Bool) async throws -> Int32 {
-        try await work(context: context, untilIdle: true, timeout: timeout, json: json, quiet: quiet)
-    }
-
-    @discardableResult
-    static func work(context: AppContext, untilIdle: Bool, timeout: Double?, json: Bool, quiet: Bool) async throws -> Int32 {
-        guard let lock = try context.state.lock("run.lock") else {
-            let holder = FileLock.holder(of: context.state.file("run.lock")).map { " (pid \($0))" } ?? ""
-            Output.error("lethe run: another `lethe run`\(holder) is working on \(context.state.path); try again when it ends")
-            throw ExitStatus.tempFail
-        }
-        let signals = StopSignal.install()
-        let transport = AsyncHTTPClientTransport()
-        let clients = TargetClients(policies: context.policies, environment: ProcessInfo.processInfo.environment, transport: transport)
-        let engine = Engine(database: context.database, policies: context.policies, clients: clients, pseudonymizer: context.pseudonymizer)
-        let summary: Engine.Summary
+    /// Runs the engine as a service (SIGINT/SIGTERM shut it down gracefully), holding the run lock.
+    /// Also used by `sweep --run`.
+    static func work(context: AppContext, untilIdle: Bool, timeout: Double?) async throws -> Engine.Summary {
         do {
-            summary = try await engine.run(Engine.Options(untilIdle: untilIdle, timeout: timeout, shouldStop: { StopSignal.requested }))
-        } catch {
-            await transport.shutdown()
-            throw CLIError.report(error)
+            return try await context.runtime.runEngine(Engine.Options(untilIdle: untilIdle, timeout: timeout))
+        } catch let error as RuntimeError {
+            if case .runLockHeld = error { throw ExitStatus.report(error, command: "lethe run") }
+            throw error
         }
-        await transport.shutdown()
-        withExtendedLifetime((lock, signals)) {}
-        if !quiet { try report(summary, json: json) }
-        return untilIdle ? summary.exitCode : 0
     }
 
-    private static func report(_ summary: Engine.Summary, json: Bool) throws {
+    /// 0 every touched request completed (or the run was stopped by a signal); 1 some failed
+    /// or need review; 75 the timeout left work.
+    static func exitStatus(of summary: Engine.Summary, untilIdle: Bool) -> ExitCode {
+        if summary.timedOut { return ExitStatus.tempFail }
+        if summary.stopped { return .success }
+        if untilIdle && summary.hasUnresolved { return ExitStatus.failure }
+        return .success
+    }
+
+    static func report(_ summary: Engine.Summary, json: Bool) throws {
         let byState = Dictionary(grouping: summary.requests.values, by: \.rawValue).mapValues(\.count)
         if json {
             try Output.json(RunJSON(requests: summary.requests.count, byState: byState, attempts: summary.attempts,
-                                    rescued: summary.rescued, timedOut: summary.timedOut, stopped: summary.stopped,
-                                    exitCode: summary.exitCode))
+                                    rescued: summary.rescued, interrupted: summary.interrupted, timedOut: summary.timedOut,
+                                    stopped: summary.stopped))
             return
         }
         if summary.rescued > 0 { Output.line("took up \(summary.rescued) action\(summary.rescued == 1 ? "" : "s") left running by a stopped run") }
@@ -110,6 +100,7 @@ struct RunCommand: AsyncParsableCommand {
         for (id, state) in summary.requests.sorted(by: { $0.key < $1.key }) where state == .failed || state == .needsReview {
             Output.line("  \(id) \(state.rawValue): see `lethe status \(id)`")
         }
+        if summary.interrupted > 0 { Output.line("\(summary.interrupted) attempt\(summary.interrupted == 1 ? "" : "s") interrupted; taken up again next run") }
         if summary.timedOut { Output.line("timeout: work is still pending or retrying; run again later") }
         if summary.stopped { Output.line("stopped by signal after recording in-flight actions") }
     }
@@ -120,32 +111,13 @@ private struct RunJSON: Encodable {
     var byState: [String: Int]
     var attempts: Int
     var rescued: Int
+    var interrupted: Int
     var timedOut: Bool
     var stopped: Bool
-    var exitCode: Int32
 
     enum CodingKeys: String, CodingKey {
-        case requests, attempts, rescued, stopped
+        case requests, attempts, rescued, interrupted, stopped
         case byState = "by_state"
         case timedOut = "timed_out"
-        case exitCode = "exit_code"
-    }
-}
-
-/// Turns SIGINT and SIGTERM into a flag the engine reads between steps.
-enum StopSignal {
-    static let flag = Atomic<Bool>(false)
-
-    static var requested: Bool { flag.load(ordering: .relaxed) }
-
-    /// Installs the handlers; keep the returned sources alive while they should work.
-    static func install() -> [any DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { StopSignal.flag.store(true, ordering: .relaxed) }
-            source.resume()
-            return source
-        }
     }
 }

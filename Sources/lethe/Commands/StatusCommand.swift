@@ -17,12 +17,12 @@ struct StatusCommand: AsyncParsableCommand {
               lethe status req-3f2a9c1b7d4e      one request, per target (also by --ref value)
               lethe status req-3f2a9c1b7d4e --json
 
-            Here --state filters by request state; give the state directory with --state-dir \
-            or LETHE_STATE. Subjects are shown by pseudonym only. Exit status 66 for an unknown request.
+            --state filters by request state (the state directory is --state-dir, as on every \
+            command). Subjects are shown by pseudonym only. Exit status 66 for an unknown request.
             """
     )
 
-    @OptionGroup var global: StatusGlobalOptions
+    @OptionGroup var global: GlobalOptions
 
     @Argument(help: "A request id or reference.")
     var id: String?

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheCore
+import LetheEngine
 import LetheStore
 #if canImport(Glibc)
 import Glibc
@@ -89,7 +90,7 @@ struct SweepCommand: AsyncParsableCommand {
             summary = try sweep.run(ledger: ledger, options: options)
         } catch let failure as ConsentSweep.Failure {
             if tty { FileHandle.standardError.write(Data("\r".utf8)) }
-            Output.error("lethe sweep: \(ledger):\n\(failure)")
+            Output.error("lethe sweep: \(ledger):\n\(ExitStatus.of(failure).message ?? "\(failure)")")
             throw ExitStatus.dataError
         }
         if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
@@ -100,8 +101,17 @@ struct SweepCommand: AsyncParsableCommand {
             print(summary)
         }
         if thenRun {
-            let code = try await RunCommand.untilIdle(context: context, timeout: timeout.flatMap(TimeSpan.init(parsing:))?.seconds, json: false, quiet: json)
-            if code != 0 { throw ExitCode(code) }
+            let summary: Engine.Summary
+            do {
+                summary = try await RunCommand.work(context: context, untilIdle: true, timeout: timeout.flatMap(TimeSpan.init(parsing:))?.seconds)
+                await context.runtime.shutdown()
+            } catch {
+                await context.runtime.shutdown()
+                throw error
+            }
+            if !json { try RunCommand.report(summary, json: false) }
+            let code = RunCommand.exitStatus(of: summary, untilIdle: true)
+            if code != .success { throw code }
         }
     }
 

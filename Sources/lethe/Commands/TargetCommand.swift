@@ -40,15 +40,15 @@ struct TargetCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let policies = try loadPolicies(global)
         let chosen = try select(targets, from: policies)
-        let transport = AsyncHTTPClientTransport()
-        let clients = TargetClients(policies: policies, environment: ProcessInfo.processInfo.environment, transport: transport)
-        let checks = await withTaskGroup(of: TargetCheck.self) { group in
-            for policy in chosen { group.addTask { await TargetCheck.run(policy, clients: clients) } }
-            var all: [TargetCheck] = []
-            for await check in group { all.append(check) }
-            return all.sorted { $0.target < $1.target }
+        let checks = try await Runtime.with(Runtime.Configuration(policies: policies)) { runtime in
+            let clients = try runtime.clients
+            return await withTaskGroup(of: TargetCheck.self) { group in
+                for policy in chosen { group.addTask { await TargetCheck.run(policy, clients: clients) } }
+                var all: [TargetCheck] = []
+                for await check in group { all.append(check) }
+                return all.sorted { $0.target < $1.target }
+            }
         }
-        await transport.shutdown()
         if json {
             try Output.json(checks)
         } else {
@@ -117,16 +117,14 @@ struct TargetFindCommand: AsyncParsableCommand {
         guard let policy = try select([target], from: policies).first else { return }
         let (attribute, value): (MatchAttribute, String) =
             if let email { (.email, email) } else if let externalId { (.externalId, externalId) } else { (.userName, userName ?? "") }
-        let transport = AsyncHTTPClientTransport()
         let resolution: SCIMClient.Resolution
         do {
-            let client = try SCIMClient(policy: policy, environment: ProcessInfo.processInfo.environment, transport: transport)
-            resolution = try await client.resolve(attribute, value)
-            await transport.shutdown()
+            resolution = try await Runtime.with(Runtime.Configuration(policies: policies)) { runtime in
+                try await runtime.clients.client(for: policy.target).resolve(attribute, value)
+            }
         } catch {
-            await transport.shutdown()
             Output.error("lethe target find: \(error)")
-            throw ExitCode(69)
+            throw ExitStatus.unavailable
         }
         let ids: [String]
         switch resolution {
@@ -145,7 +143,7 @@ struct TargetFindCommand: AsyncParsableCommand {
         switch ids.count {
         case 1: return
         case 0: throw ExitCode.failure
-        default: throw ExitCode(2)
+        default: throw ExitCode(2)  // documented: ambiguous
         }
     }
 

@@ -5,21 +5,35 @@ import LetheCore
 import LetheReports
 import LetheStore
 
-/// What most commands need: the policies, the state directory and its database.
+/// What most commands need: a `Runtime` over the policies and the state directory.
 struct AppContext {
-    let policies: PolicySet
+    let runtime: Runtime
+    let storage: Runtime.Storage
     let state: StateDirectory
-    let database: AppDatabase
-    let pseudonymizer: Pseudonymizer
 
-    /// Loads everything, or prints a clear error and exits (65 bad policies, 66 no state).
+    var policies: PolicySet { runtime.policies }
+    var database: AppDatabase { storage.database }
+    var pseudonymizer: Pseudonymizer { storage.pseudonymizer }
+
+    /// Loads everything, or throws what `ExitStatus.of` turns into 65 (bad policies) or 66
+    /// (no state). Commands that reach targets call `shutdown()` when done (or use `with`).
     static func open(_ global: some Locations, needsPolicies: Bool = true) throws -> AppContext {
         let policies = needsPolicies ? try loadPolicies(global) : PolicySet(policies: [])
         let state = StateDirectory(path: global.stateDirectory)
+        let runtime = try Runtime(Runtime.Configuration(policies: policies, state: state))
+        return AppContext(runtime: runtime, storage: try runtime.requireStorage(), state: state)
+    }
+
+    /// Opens the context, runs `body`, and shuts the runtime's HTTP client down on every path.
+    static func with<T: Sendable>(_ global: some Locations, _ body: (AppContext) async throws -> T) async throws -> T {
+        let context = try open(global)
         do {
-            return AppContext(policies: policies, state: state, database: try state.openDatabase(), pseudonymizer: try state.pseudonymizer())
+            let result = try await body(context)
+            await context.runtime.shutdown()
+            return result
         } catch {
-            throw CLIError.report(error)
+            await context.runtime.shutdown()
+            throw error
         }
     }
 
@@ -27,36 +41,9 @@ struct AppContext {
     func request(_ idOrRef: String) throws -> StoredRequest {
         guard let request = try database.request(idOrRef) else {
             Output.error("lethe: no request with id or reference '\(idOrRef)' (lethe status lists them)")
-            throw ExitCode(66)
+            throw ExitStatus.noInput
         }
         return request
-    }
-}
-
-/// Maps library errors to a message and an exit status at the CLI edge.
-enum CLIError {
-    static func report(_ error: any Error) -> ExitCode {
-        switch error {
-        case let exit as ExitCode:
-            return exit
-        case let problem as StateDirectory.Problem:
-            Output.error("lethe: \(problem)")
-            if case .notLethes = problem { return ExitCode(73) }
-            return ExitCode(66)
-        case let refusal as Intake.Refusal:
-            Output.error("lethe: \(refusal); nothing was stored")
-            return refusal.isUsage ? ExitStatus.usage : ExitStatus.dataError
-        case let report as ReportError:
-            Output.error("lethe: \(report)")
-            return ExitCode.failure
-        case let store as StoreError:
-            Output.error("lethe: \(store)")
-            if case .notFound = store { return ExitCode(66) }
-            return ExitStatus.dataError
-        default:
-            Output.error("lethe: \(error)")
-            return ExitCode.failure
-        }
     }
 }
 

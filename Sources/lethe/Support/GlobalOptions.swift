@@ -4,18 +4,23 @@ import Foundation
 /// Where the policies and the state directory are.
 protocol Locations {
     var policies: String? { get }
-    var state: String? { get }
+    var stateDir: String? { get }
 }
 
 extension Locations {
     /// The policy directory: the flag, else LETHE_POLICIES, else `policies`.
     var policyDirectory: String {
-        policies ?? ProcessInfo.processInfo.environment["LETHE_POLICIES"].flatMap { $0.isEmpty ? nil : $0 } ?? "policies"
+        policies ?? Self.environment("LETHE_POLICIES") ?? "policies"
     }
 
-    /// The state directory: the flag, else LETHE_STATE, else `.lethe`.
+    /// The state directory: `--state-dir`, else LETHE_STATE_DIR, else LETHE_STATE (its older
+    /// name), else `.lethe`.
     var stateDirectory: String {
-        state ?? ProcessInfo.processInfo.environment["LETHE_STATE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".lethe"
+        stateDir ?? Self.environment("LETHE_STATE_DIR") ?? Self.environment("LETHE_STATE") ?? ".lethe"
+    }
+
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -25,28 +30,7 @@ struct GlobalOptions: ParsableArguments, Locations {
         "Directory of target policies (*.yaml). Env: LETHE_POLICIES.", valueName: "dir"))
     var policies: String?
 
-    @Option(name: [.customLong("state"), .customLong("state-dir")], help: ArgumentHelp(
-        "Lethe's state directory (database, keys). Env: LETHE_STATE.", valueName: "dir"))
-    var state: String?
-}
-
-/// The global options of `lethe status`, whose own `--state` filters by request state.
-struct StatusGlobalOptions: ParsableArguments, Locations {
-    @Option(name: .long, help: ArgumentHelp(
-        "Directory of target policies (*.yaml). Env: LETHE_POLICIES.", valueName: "dir"))
-    var policies: String?
-
     @Option(name: .customLong("state-dir"), help: ArgumentHelp(
-        "Lethe's state directory (database, keys). Env: LETHE_STATE.", valueName: "dir"))
-    var state: String?
-}
-
-/// Exit statuses, after sysexits(3) where one fits.
-enum ExitStatus {
-    /// The command was used wrongly.
-    static let usage = ExitCode(64)
-    /// The input (policies, request, ledger) is invalid.
-    static let dataError = ExitCode(65)
-    /// Try again later (timeout, lock held).
-    static let tempFail = ExitCode(75)
+        "Lethe's state directory (database, keys). Env: LETHE_STATE_DIR (or LETHE_STATE, its older name).", valueName: "dir"))
+    var stateDir: String?
 }

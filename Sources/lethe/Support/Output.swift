@@ -6,6 +6,12 @@ enum Output {
         print(text)
     }
 
+    /// Pushes buffered standard output out (before a long wait).
+    static func flush() {
+        // fflush(NULL) flushes every output stream; naming `stdout` is a Swift 6 error (global C var).
+        fflush(nil)
+    }
+
     static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

@@ -1,10 +1,13 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheEngine
 import LetheReports
 import LetheSandbox
-import LetheSCIM
 import LetheStore
+import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// `lethe demo`: the whole job on a fresh machine, against the sandbox.
 public struct Demo: Sendable {
@@ -27,7 +30,11 @@ public struct Demo: Sendable {
     }
 
     /// Runs the demo, telling what happens through `say`.
-    public func run(say: @Sendable (String) -> Void) async throws -> Result {
+    ///
+    /// The sandbox and the demo's job run as services of one `ServiceGroup`: SIGINT or SIGTERM
+    /// shut both down gracefully (the engine records what is in flight), and the sandbox stops
+    /// when the job is done.
+    public func run(say: @escaping @Sendable (String) -> Void) async throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-demo-\(UUID().uuidString.prefix(8))")
         let state = StateDirectory(path: scratch.appendingPathComponent("state").path)
         try state.initialize()
@@ -39,35 +46,52 @@ public struct Demo: Sendable {
             targets: targets, token: token, seedCustomers: customers, randomSeed: 2026,
             faults: try FaultSpec.parse(faults, targets: targets)))
         let server = try await SandboxServer.start(sandbox)
-        let transport = AsyncHTTPClientTransport()
-        do {
-            let result = try await work(state: state, sandbox: sandbox, server: server, token: token, transport: transport, say: say)
-            await transport.shutdown()
-            await server.stop()
-            return result
-        } catch {
-            await transport.shutdown()
-            await server.stop()
-            throw error
-        }
-    }
-
-    private func work(state: StateDirectory, sandbox: Sandbox, server: SandboxServer, token: String, transport: AsyncHTTPClientTransport,
-                      say: @Sendable (String) -> Void) async throws -> Result {
         var environment: [String: String] = [:]
         for target in sandbox.configuration.targets {
             environment["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
             environment["LETHE_\(target.uppercased())_TOKEN"] = token
         }
-        let policies = try DefaultPolicies.load(environment: environment).get()
-        say("Lethe demo: four SCIM targets (shop, app, newsletter, crm) in a sandbox on 127.0.0.1:\(server.port), "
+        let policies: PolicySet
+        do {
+            policies = try DefaultPolicies.load(environment: environment).get()
+        } catch {
+            await server.stop()
+            throw error
+        }
+        let job = DemoJob(demo: self, state: state, policies: policies, environment: environment, port: server.port, say: say)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: SandboxService(server: server)),
+                .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "lethe.demo")))
+        try await group.run()
+        guard let result = job.result else { throw DemoError.interrupted }
+        return result
+    }
+
+    /// The demo was stopped (Ctrl-C) before it finished.
+    public enum DemoError: Error, Sendable {
+        case interrupted
+    }
+
+    func work(state: StateDirectory, policies: PolicySet, environment: [String: String], port: Int,
+              say: @Sendable (String) -> Void) async throws -> Result {
+        try await Runtime.with(Runtime.Configuration(policies: policies, state: state, environment: environment)) { runtime in
+            try await work(runtime: runtime, port: port, say: say)
+        }
+    }
+
+    private func work(runtime: Runtime, port: Int, say: @Sendable (String) -> Void) async throws -> Result {
+        let storage = try runtime.requireStorage()
+        let database = storage.database
+        say("Lethe demo: four SCIM targets (shop, app, newsletter, crm) in a sandbox on 127.0.0.1:\(port), "
             + "\(customers) seeded customers each; crm answers 429 with Retry-After: 1 now and then.")
-        say("State in \(state.path) (temporary). Policies: the embedded reference set (policies/*.yaml).")
+        say("State in \(storage.state?.path ?? "memory") (temporary). Policies: the embedded reference set (policies/*.yaml).")
         say("")
 
-        let database = try state.openDatabase()
-        let pseudonymizer = try state.pseudonymizer()
-        let intake = Intake(database: database, policies: policies, pseudonymizer: pseudonymizer)
+        let intake = try runtime.intake()
         let received = CalendarDate(secondsSince1970: Date().timeIntervalSince1970)
         let absent = (0..<customers).first { !SandboxCustomers.isPresent($0, in: "app") } ?? 6
         let filings: [(String, RequestKind, Int, String)] = [
@@ -85,10 +109,10 @@ public struct Demo: Sendable {
         }
         say("")
         say("running until idle…")
-        let clients = TargetClients(policies: policies, environment: environment, transport: transport)
-        let engine = Engine(database: database, policies: policies, clients: clients, pseudonymizer: pseudonymizer)
         let started = Date()
-        let summary = try await engine.run(Engine.Options(untilIdle: true, timeout: 50, pollInterval: 0.1))
+        let engine = EngineService(engine: try runtime.engine(), options: Engine.Options(untilIdle: true, timeout: 50, pollInterval: 0.1))
+        try await engine.run()
+        guard let summary = engine.summary, !summary.stopped else { throw DemoError.interrupted }
         say("done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(summary.attempts) attempts"
             + (summary.timedOut ? " (TIMED OUT)" : ""))
         say("")
@@ -118,18 +142,45 @@ public struct Demo: Sendable {
         }
 
         // The signed report, verified here and verifiable anywhere with openssl.
-        let service = ReportService(state: state, database: database, policies: policies)
+        let service = try runtime.reports()
         let written = try service.exportPeriod(from: received, to: received, into: reportsDirectory)
         let publicKeyPath = (reportsDirectory as NSString).appendingPathComponent("lethe-demo.pub.pem")
-        try state.signer().publicKey.pem.write(toFile: publicKeyPath, atomically: true, encoding: .utf8)
+        try service.state.signer().publicKey.pem.write(toFile: publicKeyPath, atomically: true, encoding: .utf8)
         let verification = try ReportVerifier.verify(
             json: try Data(contentsOf: URL(fileURLWithPath: written.json)), signature: try Data(contentsOf: URL(fileURLWithPath: written.signature)),
-            publicKey: try state.signer().publicKey, database: database)
+            publicKey: try service.state.signer().publicKey, database: database)
         say("signed report: \(written.json)")
         say("  with \(written.signature), \(written.csv ?? ""), \(written.html)")
         say("  lethe verified it: " + (verification.isValid ? verification.passed.joined(separator: "; ") : "INVALID: \(verification.problem ?? "")"))
         say("verify it yourself with nothing but the public key:")
         say("  openssl pkeyutl -verify -pubin -inkey \(publicKeyPath) -rawin -in \(written.json) -sigfile \(written.signature)")
         return Result(allCompleted: allCompleted && !summary.timedOut, reportValid: verification.isValid, reportPath: written.json)
+    }
+}
+
+/// The demo's work (file, run, report) as the service that ends the group when it is done.
+final class DemoJob: Service {
+    let demo: Demo
+    let state: StateDirectory
+    let policies: PolicySet
+    let environment: [String: String]
+    let port: Int
+    let say: @Sendable (String) -> Void
+    private let outcome = Mutex<Demo.Result?>(nil)
+
+    init(demo: Demo, state: StateDirectory, policies: PolicySet, environment: [String: String], port: Int, say: @escaping @Sendable (String) -> Void) {
+        self.demo = demo
+        self.state = state
+        self.policies = policies
+        self.environment = environment
+        self.port = port
+        self.say = say
+    }
+
+    var result: Demo.Result? { outcome.withLock { $0 } }
+
+    func run() async throws {
+        let result = try await demo.work(state: state, policies: policies, environment: environment, port: port, say: say)
+        outcome.withLock { $0 = result }
     }
 }

@@ -21,12 +21,11 @@ public struct AttemptReport: Sendable, Hashable {
     public var number: Int
     public var startedAt: Date
     public var finishedAt: Date
-    /// `succeeded`, `transient`, `permanent`, `not_verified`, `needs_review`.
-    public var result: String
+    public var result: AttemptResultKind
     public var statusCode: Int?
     public var error: String?
 
-    public init(actionId: Int64, number: Int, startedAt: Date, finishedAt: Date, result: String, statusCode: Int? = nil, error: String? = nil) {
+    public init(actionId: Int64, number: Int, startedAt: Date, finishedAt: Date, result: AttemptResultKind, statusCode: Int? = nil, error: String? = nil) {
         self.actionId = actionId
         self.number = number
         self.startedAt = startedAt
@@ -40,15 +39,15 @@ public struct AttemptReport: Sendable, Hashable {
 extension AppDatabase {
     /// Atomically claims up to `limit` due actions of a target (`pending` or `retrying` with
     /// `next_attempt_at <= now`), counting the attempt at claim time.
-    public func claim(target: String, limit: Int, runner: String, now: Date) throws -> [ClaimedAction] {
+    public func claim(target: String, limit: Int, runner: String, now: Date) async throws -> [ClaimedAction] {
         guard limit > 0 else { return [] }
-        return try writer.write { db in
+        return try await writer.write { db in
             let t = now.timeIntervalSince1970
             let ids = try Int64.fetchAll(db, sql: """
                 UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = ?, claimed_by = ?
                 WHERE id IN (
                     SELECT id FROM action
-                    WHERE target = ? AND state IN ('pending', 'retrying') AND next_attempt_at <= ?
+                    WHERE target = ? AND state IN \(Self.claimableStates) AND next_attempt_at <= ?
                     ORDER BY next_attempt_at, id LIMIT ?)
                 RETURNING id
                 """, arguments: [t, runner, target, t, limit])
@@ -56,7 +55,7 @@ extension AppDatabase {
             for id in ids {
                 let action = try StoredAction(row: Row.fetchOne(db, sql: "SELECT * FROM action WHERE id = ?", arguments: [id])!)
                 let request = try Self.request(action.requestId, in: db)
-                try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: "action_started",
+                try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted,
                                      details: ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)])
                 try Self.refreshState(of: action.requestId, in: db, now: now)
                 claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request.pseudonym,
@@ -69,8 +68,8 @@ extension AppDatabase {
 
     /// Records the subject's id in the target before the first write, so a rerun after a crash
     /// knows what it was working on.
-    public func recordResolvedId(actionId: Int64, scimId: String) throws {
-        try writer.write { db in
+    public func recordResolvedId(actionId: Int64, scimId: String) async throws {
+        try await writer.write { db in
             try db.execute(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'", arguments: [scimId, actionId])
         }
     }
@@ -79,9 +78,9 @@ extension AppDatabase {
     /// An action cancelled meanwhile keeps its state; the attempt is still recorded.
     /// - Returns: the request's state afterwards.
     @discardableResult
-    public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) throws -> RequestState {
+    public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState {
         let verified = transition.verified
-        return try writer.write { db in
+        return try await writer.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT request_id, target, state FROM action WHERE id = ?", arguments: [attempt.actionId]) else {
                 throw StoreError.notFound("no action \(attempt.actionId)")
             }
@@ -90,11 +89,11 @@ extension AppDatabase {
                 INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, status_code, error)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [attempt.actionId, attempt.number, attempt.startedAt.timeIntervalSince1970, attempt.finishedAt.timeIntervalSince1970,
-                                 Int((attempt.finishedAt.timeIntervalSince(attempt.startedAt) * 1000).rounded()), attempt.result,
+                                 Int((attempt.finishedAt.timeIntervalSince(attempt.startedAt) * 1000).rounded()), attempt.result.rawValue,
                                  attempt.statusCode, attempt.error])
             guard state == ActionState.running.rawValue else {
-                try Self.appendAudit(db, at: now, request: requestId, target: target, event: "attempt_after_\(state)",
-                                     details: ["attempt": .number(Double(attempt.number)), "result": .string(attempt.result)])
+                try Self.appendAudit(db, at: now, request: requestId, target: target, event: .attemptAfter(ActionState(rawValue: state) ?? .pending),
+                                     details: ["attempt": .number(Double(attempt.number)), "result": .string(attempt.result.rawValue)])
                 return try Self.refreshState(of: requestId, in: db, now: now)
             }
             let t = now.timeIntervalSince1970
@@ -119,8 +118,8 @@ extension AppDatabase {
     /// Returns actions left `running` by a runner that is gone to `pending`, recording the
     /// interrupted attempt. Call only while holding the run lock (no other runner alive).
     @discardableResult
-    public func rescueRunning(now: Date) throws -> Int {
-        try writer.write { db in
+    public func rescueRunning(now: Date) async throws -> Int {
+        try await writer.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, request_id, target, attempts, claimed_at FROM action WHERE state = 'running'")
             let rescue = ActionStateMachine.rescue()
             let t = now.timeIntervalSince1970
@@ -128,8 +127,8 @@ extension AppDatabase {
                 let id: Int64 = row["id"], attempts: Int = row["attempts"], claimedAt: Double = row["claimed_at"] ?? t
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, error)
-                    VALUES (?, ?, ?, ?, ?, 'interrupted', ?)
-                    """, arguments: [id, attempts, claimedAt, t, Int(max(0, t - claimedAt) * 1000), rescue.reason])
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, attempts, claimedAt, t, Int(max(0, t - claimedAt) * 1000), AttemptResultKind.interrupted.rawValue, rescue.reason])
                 try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ?, claimed_by = NULL WHERE id = ?", arguments: [t, id])
                 try Self.appendAudit(db, at: now, request: row["request_id"], target: row["target"], event: rescue.event,
                                      details: ["attempt": .number(Double(attempts)), "reason": .string(rescue.reason ?? "")])
@@ -143,7 +142,7 @@ extension AppDatabase {
     public func openWork() throws -> (count: Int, nextDue: Date?) {
         try writer.read { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next FROM action WHERE state IN ('pending', 'running', 'retrying')
+                SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next FROM action WHERE state IN \(Self.openStates)
                 """)!
             return (row["n"], (row["next"] as Double?).map(Date.init(timeIntervalSince1970:)))
         }
@@ -153,7 +152,7 @@ extension AppDatabase {
     public func targetsWithDueWork(now: Date) throws -> [String] {
         try writer.read { db in
             try String.fetchAll(db, sql: """
-                SELECT DISTINCT target FROM action WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ? ORDER BY target
+                SELECT DISTINCT target FROM action WHERE state IN \(Self.claimableStates) AND next_attempt_at <= ? ORDER BY target
                 """, arguments: [now.timeIntervalSince1970])
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
 import LetheCore
+import LetheEngine
 import LetheSCIM
 
-/// Builds one SCIM client per target over a single shared transport (the composition root
-/// for everything that talks to targets).
-public struct TargetClients: Sendable {
+/// One SCIM client per target over a single shared transport, each paced by its own
+/// `rate_limit`. Built by `Runtime`.
+public struct TargetClients: SCIMClientSource {
     public let transport: any HTTPTransport
     /// Per target: a client, or why none could be built (a missing secret, a bad URL).
     public let clients: [String: Result<SCIMClient, SCIMClientError>]

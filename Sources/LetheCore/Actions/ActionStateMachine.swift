@@ -13,6 +13,9 @@ public enum ActionStateMachine {
         case transientFailure(String, retryAfter: Double?)
         /// Will not work by trying again (400, 401, 403, 409, unverified write, ...).
         case permanentFailure(String)
+        /// Lethe stopped the attempt itself (shutdown, the run's deadline) before an answer:
+        /// nothing is known about the target, so the action is simply taken up again.
+        case interrupted(String)
     }
 
     /// A state change to record.
@@ -26,8 +29,8 @@ public enum ActionStateMachine {
         public var verified: Bool?
         /// Why it failed, needs review, or is retried.
         public var reason: String?
-        /// The audit event name.
-        public var event: String
+        /// The audit event to record.
+        public var event: AuditEventKind
     }
 
     /// The transition after an attempt, given how many attempts this budget has used.
@@ -36,29 +39,31 @@ public enum ActionStateMachine {
     ) -> Transition {
         switch result {
         case .succeeded(let outcome, let verification):
-            return Transition(state: .succeeded, outcome: outcome, verification: verification, verified: true, event: "action_succeeded")
+            return Transition(state: .succeeded, outcome: outcome, verification: verification, verified: true, event: .actionSucceeded)
         case .notVerified(let seen):
-            return Transition(state: .failed, verification: seen, verified: false, reason: "not verified: \(seen)", event: "action_failed")
+            return Transition(state: .failed, verification: seen, verified: false, reason: "not verified: \(seen)", event: .actionFailed)
         case .needsReview(let why):
-            return Transition(state: .needsReview, reason: why, event: "action_needs_review")
+            return Transition(state: .needsReview, reason: why, event: .actionNeedsReview)
         case .permanentFailure(let why):
-            return Transition(state: .failed, reason: why, event: "action_failed")
+            return Transition(state: .failed, reason: why, event: .actionFailed)
+        case .interrupted(let why):
+            return Transition(state: .pending, retryIn: 0, reason: why, event: .actionInterrupted)
         case .transientFailure(let why, let retryAfter):
             if policy.isExhausted(attempts: attemptsUsed) {
                 return Transition(
                     state: .failed,
                     reason: "gave up after \(attemptsUsed) attempt\(attemptsUsed == 1 ? "" : "s"): \(why)",
-                    event: "action_failed")
+                    event: .actionFailed)
             }
             let delay = policy.delay(afterAttempt: attemptsUsed, retryAfter: retryAfter, random: random)
-            return Transition(state: .retrying, retryIn: delay, reason: why, event: "action_retrying")
+            return Transition(state: .retrying, retryIn: delay, reason: why, event: .actionRetrying)
         }
     }
 
     /// A runner died while the action was `running`: it goes back to be claimed again at once.
     /// Safe because every effect is idempotent; the interrupted attempt still counts.
     public static func rescue() -> Transition {
-        Transition(state: .pending, retryIn: 0, reason: "the runner stopped while this action was in flight", event: "action_rescued")
+        Transition(state: .pending, retryIn: 0, reason: "the runner stopped while this action was in flight", event: .actionRescued)
     }
 
     /// Whether a person may put an action back to pending with `lethe retry`.
