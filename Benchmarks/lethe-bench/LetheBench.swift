@@ -11,7 +11,7 @@ struct LetheBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lethe-bench",
         abstract: "Lethe benchmarks: measured, not timed in tests.",
-        subcommands: [ReportsBench.self, LedgerGenerator.self]
+        subcommands: [ReportsBench.self, LedgerGenerator.self, JSONBench.self]
     )
 }
 
@@ -139,5 +139,65 @@ struct LedgerGenerator: ParsableCommand {
         }
         handle.write(Data(chunk.utf8))
         try handle.close()
+    }
+}
+
+/// Lethe's strict JSON parser against Foundation's JSONSerialization and JSONDecoder, on a SCIM
+/// list answer of N users (the largest JSON Lethe reads from targets) and on a signed report.
+struct JSONBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "json",
+        abstract: "Parse a large SCIM list answer with Lethe's parser, JSONSerialization and JSONDecoder."
+    )
+
+    @Option(help: "Users in the list answer.")
+    var users = 20_000
+
+    @Option(help: "Parses per parser (the best is reported).")
+    var rounds = 5
+
+    /// A JSONDecoder target that accepts any JSON, as Lethe needs (SCIM resources have open schemas).
+    enum AnyJSON: Decodable {
+        case null, bool(Bool), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let n = try? c.decode(Double.self) { self = .number(n) } else if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let a = try? c.decode([AnyJSON].self) { self = .array(a) } else { self = .object(try c.decode([String: AnyJSON].self)) }
+        }
+    }
+
+    func run() throws {
+        var resources: [JSONValue] = []
+        for i in 0..<users {
+            resources.append(.object([
+                "schemas": .array([.string("urn:ietf:params:scim:schemas:core:2.0:User")]),
+                "id": .string("2819c223-7f76-453a-919d-\(String(format: "%012d", i))"),
+                "userName": .string("customer\(i)@example.com"), "externalId": .string("C-\(i)"), "active": .bool(true),
+                "name": .object(["givenName": .string("Given \(i)"), "familyName": .string("Family \(i)")]),
+                "emails": .array([.object(["value": .string("customer\(i)@example.com"), "type": .string("work"), "primary": .bool(true)])]),
+                "meta": .object(["resourceType": .string("User"), "version": .string("W/\"\(i)\""), "created": .string("2026-11-29T10:00:00Z")]),
+            ]))
+        }
+        let data = CanonicalJSON.encode(.object([
+            "schemas": .array([.string("urn:ietf:params:scim:api:messages:2.0:ListResponse")]),
+            "totalResults": .number(Double(users)), "itemsPerPage": .number(Double(users)), "startIndex": .number(1),
+            "Resources": .array(resources),
+        ]))
+        func best(_ name: String, _ parse: () throws -> Void) rethrows {
+            var times: [Double] = []
+            for _ in 0..<rounds {
+                let start = ContinuousClock.now
+                try parse()
+                let elapsed = ContinuousClock.now - start
+                times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
+            let fastest = times.min() ?? 0
+            print("\(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(String(format: "%7.1f", fastest * 1000)) ms  \(String(format: "%6.1f", Double(data.count) / fastest / 1_048_576)) MiB/s")
+        }
+        print("SCIM list answer: \(users) users, \(data.count / 1024) KiB; best of \(rounds)")
+        try best("Lethe JSONValue.parsing (strict)") { _ = try JSONValue.parsing(data) }
+        try best("Foundation JSONSerialization") { _ = try JSONSerialization.jsonObject(with: data) }
+        try best("Foundation JSONDecoder (any JSON)") { _ = try JSONDecoder().decode(AnyJSON.self, from: data) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LetheCore
 import Testing
 
@@ -77,6 +78,57 @@ struct ValueParsingTests {
         #expect(try catalog.resolve("userName").get().shape.required)
         for bad in ["emails[type eq \"work\"].value", "name.givenName.x", "1abc", "urn:example:params:scim:schemas:extension:gdpr:2.0:User:nope"] {
             if case .success = catalog.resolve(bad) { Issue.record("\(bad) accepted") }
+        }
+    }
+}
+
+@Suite("Strict JSON")
+struct StrictJSONTests {
+    func problem(_ text: String) -> JSONParseError? {
+        do { _ = try JSONValue.parsing(Data(text.utf8)); return nil } catch { return error }
+    }
+
+    @Test("errors say where: line, column and byte offset")
+    func positions() throws {
+        let error = try #require(problem("{\n  \"a\": 1,\n  \"b\": tru\n}"))
+        #expect(error.line == 3 && error.column == 8 && error.offset == 19, "\(error)")
+        #expect(error.reason.contains("true"))
+        #expect(problem("[1, 2") != nil && problem("{\"a\" 1}")?.reason.contains("':'") == true)
+        #expect(problem("\"x\" y")?.reason.contains("after the JSON value") == true)
+    }
+
+    @Test("a duplicate member name is refused: the text would have two meanings")
+    func duplicateKeys() throws {
+        let error = try #require(problem(#"{"userName": "ana", "id": "1", "userName": "bo"}"#))
+        #expect(error.reason.contains("duplicate") && error.reason.contains("userName") && error.column == 32, "\(error)")
+        // A key that could carry data is not repeated in the message.
+        let hidden = try #require(problem(#"{"ana@example.com": 1, "ana@example.com": 2}"#))
+        #expect(!hidden.description.contains("ana@example.com"))
+        // Nested objects are checked too; the same name at different levels is fine.
+        #expect(problem(#"{"a": {"b": 1, "b": 2}}"#) != nil)
+        #expect(problem(#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#) == nil)
+    }
+
+    @Test("invalid UTF-8 is an error, never replaced with U+FFFD")
+    func invalidUTF8() throws {
+        for bytes: [UInt8] in [[0x22, 0xC3, 0x28, 0x22], [0x22, 0xFF, 0x22], [0x22, 0x61, 0xED, 0xA0, 0x80, 0x22], [0x5B, 0x22, 0xE2, 0x82, 0x22, 0x5D]] {
+            #expect(throws: JSONParseError.self, "\(bytes)") { try JSONValue.parsing(Data(bytes)) }
+        }
+        // Valid multi-byte text and escapes still parse.
+        #expect(try JSONValue.parsing(Data(#"["straße", "\u00df", "\ud83d\ude00", "K"]"#.utf8)).arrayValue?.count == 4)
+    }
+
+    @Test("the parser agrees with JSONSerialization on well-formed documents")
+    func agreesWithFoundation() throws {
+        let documents = [
+            #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":2,"Resources":[{"id":"1","active":true},{"id":"2","name":null}]}"#,
+            #"[0, -1.5, 2e3, 1E-2, "a\"b\\c\/d\n", {}, []]"#,
+        ]
+        for text in documents {
+            let ours = try JSONValue.parsing(Data(text.utf8))
+            let theirs = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            let reencoded = try JSONValue.parsing(JSONSerialization.data(withJSONObject: theirs, options: [.fragmentsAllowed]))
+            #expect(ours == reencoded, "\(text)")
         }
     }
 }

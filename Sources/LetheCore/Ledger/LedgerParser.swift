@@ -51,7 +51,13 @@ public struct LedgerParser: Sendable {
                 if !value.isEmpty { fields.values[slot] = value }
             }
         case .jsonl:
-            guard let json = JSONValue.parse(Data(text.utf8)), case .object(let members) = json else {
+            let json: JSONValue
+            do {
+                json = try JSONValue.parsing(Data(text.utf8))
+            } catch {
+                throw LedgerProblem(line: line, field: nil, message: "not valid JSON at column \(error.column): \(error.reason)")
+            }
+            guard case .object(let members) = json else {
                 throw LedgerProblem(line: line, field: nil, message: "not a JSON object")
             }
             for (name, value) in members where Self.requiredFields.contains(name) || Self.optionalFields.contains(name) {

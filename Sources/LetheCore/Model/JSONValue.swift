@@ -38,9 +38,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Parses JSON bytes strictly; nil when they are not JSON.
+    /// Parses JSON bytes strictly; nil when they are not JSON (duplicate member names and
+    /// invalid UTF-8 included). `parsing(_:)` says why and where.
     public static func parse(_ data: Data) -> JSONValue? {
-        JSONParser.parse(data)
+        try? JSONParser.parse(data)
+    }
+
+    /// Parses JSON bytes strictly, or says why and where (line, column, byte offset) they are not
+    /// the JSON Lethe accepts.
+    public static func parsing(_ data: Data) throws(JSONParseError) -> JSONValue {
+        try JSONParser.parse(data)
     }
 
     /// Compact JSON bytes with sorted keys (the canonical form).

@@ -91,9 +91,13 @@ public struct SCIMClient: Sendable {
     }
 
     func parseResource(_ response: HTTPResponse, _ operation: String) throws(SCIMClientError) -> SCIMResource {
-        guard let json = JSONValue.parse(response.body) else {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parsing(response.body)
+        } catch {
             throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
-                                  detail: "the \(response.status) answer has no JSON body")
+                                  detail: response.body.isEmpty ? "the \(response.status) answer has no JSON body"
+                                      : "the \(response.status) answer is not valid JSON (\(error))")
         }
         do {
             return try SCIMResource(json: json, etag: response.header("etag"))
@@ -154,9 +158,16 @@ public struct SCIMClient: Sendable {
     }
 
     func parseList(_ response: HTTPResponse, _ operation: String) throws(SCIMClientError) -> ListPage {
-        guard let json = JSONValue.parse(response.body), case .object = json else {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parsing(response.body)
+        } catch {
             throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
-                                  detail: "the list answer is not JSON")
+                                  detail: "the list answer is not valid JSON (\(error))")
+        }
+        guard case .object = json else {
+            throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
+                                  detail: "the list answer is not a JSON object")
         }
         var resources: [SCIMResource] = []
         for item in json["Resources"]?.arrayValue ?? [] {
