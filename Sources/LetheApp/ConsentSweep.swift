@@ -99,59 +99,8 @@ public struct ConsentSweep: Sendable {
         }
     }
 
-    struct Key: Hashable {
-        var a: Int
-        var b: Int
-
-        init(_ email: String, _ purpose: String) {
-            var h1 = Hasher(), h2 = Hasher()
-            h1.combine(1 as UInt8); h1.combine(email); h1.combine(purpose)
-            h2.combine(2 as UInt8); h2.combine(purpose); h2.combine(email)
-            a = h1.finalize()
-            b = h2.finalize()
-        }
-    }
-
-    /// A subject with withdrawn purposes, from the second pass.
-    struct Candidate {
-        var email: String
-        var externalId: String?
-        var userName: String?
-        var newest: Double
-        var purposes: [(purpose: String, changedAt: Double, line: Int)] = []
-
-        init(_ row: LedgerRow) {
-            email = row.email
-            externalId = row.externalId
-            userName = row.userName
-            newest = row.changedAt
-        }
-
-        mutating func add(_ row: LedgerRow) {
-            purposes.append((row.purpose, row.changedAt, row.line))
-            // The newest row carries the identifiers to use.
-            if row.changedAt >= newest {
-                newest = row.changedAt
-                email = row.email
-                externalId = row.externalId ?? externalId
-                userName = row.userName ?? userName
-            }
-        }
-    }
-
-    struct Latest {
-        var changedAt: Double
-        var line: Int32
-        var withdrawn: Bool
-        var withdrawnBefore: Bool
-    }
-
-    /// Lowercases ASCII quickly, and anything else the slow, correct way.
-    static func lowercased(_ text: String) -> String {
-        if text.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 65 && $0 <= 90) }) { return text }
-        return text.lowercased()
-    }
-
+    /// Reads the ledger twice and files what the decision says, in transactional batches. The
+    /// rules live in `SweepPassOne` and `SweepDecision`, which do no I/O.
     public func run(ledger path: String, options: Options) throws -> Summary {
         let started = Date()
         guard FileManager.default.isReadableFile(atPath: path) else {
@@ -159,13 +108,10 @@ public struct ConsentSweep: Sendable {
         }
         let now = options.now.timeIntervalSince1970
         var summary = Summary(dryRun: options.dryRun)
-        var parser = LedgerParser(format: options.format, now: now)
-        var latest: [Key: Latest] = [:]
-        var subjects = Set<Int>()
-        var problems: [LedgerProblem] = []
-        var invalidLines = Set<Int>()
 
         // Pass 1: validate every row; keep the latest state per (subject, purpose).
+        var passOne = SweepPassOne(now: now)
+        var parser = LedgerParser(format: options.format, now: now)
         for (number, text) in LedgerLines(path: path) {
             if !parser.headerRead {
                 do { try parser.readHeader(text) } catch {
@@ -173,51 +119,32 @@ public struct ConsentSweep: Sendable {
                 }
                 continue
             }
-            let row: LedgerRow?
-            do { row = try parser.row(text, line: number) } catch {
-                summary.invalidRows += 1
-                invalidLines.insert(number)
-                if problems.count < 100 { problems.append(error) }
-                continue
-            }
-            guard let row else { continue }
-            summary.rows += 1
-            if summary.rows % 100_000 == 0 { options.progress?(summary.rows) }
-            let email = Self.lowercased(row.email)
-            subjects.insert(email.hashValue)
-            let key = Key(email, row.purpose)
-            let withdrawn = row.isWithdrawn(at: now)
-            if let previous = latest[key] {
-                if row.changedAt >= previous.changedAt {
-                    latest[key] = Latest(changedAt: row.changedAt, line: Int32(row.line), withdrawn: withdrawn,
-                                         withdrawnBefore: previous.withdrawnBefore || previous.withdrawn)
-                } else if withdrawn {
-                    latest[key]?.withdrawnBefore = true
-                }
-            } else {
-                latest[key] = Latest(changedAt: row.changedAt, line: Int32(row.line), withdrawn: withdrawn, withdrawnBefore: false)
+            do {
+                guard let row = try parser.row(text, line: number) else { continue }
+                passOne.add(row)
+                if passOne.rows % 100_000 == 0 { options.progress?(passOne.rows) }
+            } catch {
+                passOne.reject(error)
             }
         }
+        summary.rows = passOne.rows
+        summary.invalidRows = passOne.invalidRows
         summary.ignoredColumns = parser.ignoredColumns
-        summary.subjects = subjects.count
-        subjects = []
-        if summary.invalidRows > 0 {
-            summary.skippedLines = invalidLines.sorted()
+        summary.subjects = passOne.subjectCount
+        if passOne.invalidRows > 0 {
+            summary.skippedLines = passOne.invalidLines.sorted()
             if !options.skipInvalid {
-                throw Failure.invalid(problems, total: summary.invalidRows, rows: summary.rows + summary.invalidRows)
+                throw Failure.invalid(passOne.problems, total: passOne.invalidRows, rows: passOne.rows + passOne.invalidRows)
             }
         }
-        summary.regrants = latest.values.filter { !$0.withdrawn && $0.withdrawnBefore }.count
+        summary.regrants = passOne.regrants
 
         // Pass 2 reads only the lines that matter: latest rows that withdraw consent, and (to
         // notice consent granted again after an earlier sweep) latest grants.
         let history = try database.sweepHistory()
-        var needed = Set<Int32>(minimumCapacity: latest.count / 2)
-        for state in latest.values where state.withdrawn || (!history.pairs.isEmpty && !state.withdrawnBefore) {
-            needed.insert(state.line)
-        }
-        latest = [:]
-        var candidates: [String: Candidate] = [:]
+        var needed = passOne.neededLines(history: history)
+        passOne = SweepPassOne(now: now)
+        var decision = SweepDecision(policies: policies, pseudonymizer: pseudonymizer, history: history, now: now)
         parser = LedgerParser(format: options.format, now: now)
         for (number, text) in LedgerLines(path: path) {
             if !parser.headerRead {
@@ -225,22 +152,11 @@ public struct ConsentSweep: Sendable {
                 continue
             }
             guard needed.contains(Int32(number)), let row = try? parser.row(text, line: number) else { continue }
-            let email = Self.lowercased(row.email)
-            if row.isWithdrawn(at: now) {
-                candidates[email, default: Candidate(row)].add(row)
-            } else if let pseudonym = pseudonymizer.pseudonym(for: SubjectIdentifiers(email: row.email)),
-                      history.pairs.contains(SweepHistory.pairKey(pseudonym, row.purpose)) {
-                summary.regrants += 1
-            }
+            decision.consider(row, summary: &summary)
         }
         needed = []
 
-        // Decide, per subject, what to file.
-        let consent = policies.consentPurposes
-        let planner = Planner(policies: policies)
-        // Plans depend only on the purposes, which identifiers are known and the day received.
-        var plans: [String: [PlannedAction]] = [:]
-        let today = CalendarDate(secondsSince1970: now)
+        // Decide, per subject, what to file; file in batches.
         var batch: [SweepFiling] = []
         func flush() throws {
             guard !batch.isEmpty else { return }
@@ -249,39 +165,9 @@ public struct ConsentSweep: Sendable {
             }
             batch.removeAll(keepingCapacity: true)
         }
-        for email in candidates.keys.sorted() {
-            let candidate = candidates.removeValue(forKey: email)!
-            let subject = SubjectIdentifiers(email: candidate.email, externalId: candidate.externalId, userName: candidate.userName)
-            guard let pseudonym = pseudonymizer.pseudonym(for: subject) else { continue }
-            var entries: [(purpose: String, changedAt: Double)] = []
-            var lines: [Int] = []
-            for (purpose, changedAt, line) in candidate.purposes.sorted(by: { $0.purpose < $1.purpose }) {
-                if !consent.contains(purpose) {
-                    summary.ignoredPurposes[purpose, default: 0] += 1
-                } else if history.entries.contains(SweepHistory.entryKey(pseudonym, purpose, changedAt)) {
-                    summary.alreadyFiled += 1
-                } else {
-                    entries.append((purpose, changedAt))
-                    lines.append(line)
-                }
-            }
-            guard !entries.isEmpty else { continue }
-            let received = min(today, CalendarDate(secondsSince1970: entries.map(\.changedAt).max()!))
-            let kind = RequestKind.revocation(purposes: entries.map(\.purpose))
-            let planKey = "\(entries.map(\.purpose))|\(subject.externalId != nil)|\(subject.userName != nil)|\(received)"
-            let plan: [PlannedAction]
-            if let cached = plans[planKey] {
-                plan = cached
-            } else {
-                plan = try planner.plan(PlanningRequest(kind: kind, subject: subject, received: received))
-                plans[planKey] = plan
-            }
-            let request = NewRequest(id: Intake.randomId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,
-                                     requestedBy: "consent sweep", received: received, plan: plan)
-            summary.revocationsFiled += 1
-            summary.purposesFiled += entries.count
-            if summary.sample.count < 20 { summary.sample.append(Planned(subject: pseudonym, purposes: entries.map(\.purpose), lines: lines)) }
-            batch.append(SweepFiling(request: request, entries: entries))
+        for email in decision.subjects {
+            guard let filing = try decision.filing(for: email, summary: &summary) else { continue }
+            batch.append(filing)
             if batch.count >= options.batchSize { try flush() }
         }
         try flush()

@@ -27,6 +27,11 @@ public struct SweepHistory: Sendable {
     /// "pseudonym|purpose".
     public var pairs: Set<String>
 
+    public init(entries: Set<String>, pairs: Set<String>) {
+        self.entries = entries
+        self.pairs = pairs
+    }
+
     public static func entryKey(_ pseudonym: String, _ purpose: String, _ changedAt: Double) -> String {
         "\(pseudonym)|\(purpose)|\(Int64((changedAt * 1000).rounded()))"
     }

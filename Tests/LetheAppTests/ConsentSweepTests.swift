@@ -1,5 +1,5 @@
 import Foundation
-import LetheApp
+@testable import LetheApp
 import LetheCore
 import LetheStore
 import Testing
@@ -147,5 +147,28 @@ struct ConsentSweepTests {
         #expect(summary.rows == 2 && summary.revocationsFiled == 1)
         let request = try #require(try database.request(summary.requestIds[0]))
         #expect(request.identifiers?.externalId == "C-7")
+    }
+
+    @Test("pass 1 as a pure reducer: the newest row wins per subject and purpose, e-mail case folded in ASCII, grants after withdrawals counted")
+    func passOneReducer() throws {
+        func row(_ email: String, _ purpose: String, _ status: LedgerRow.Status, _ at: Double, line: Int) -> LedgerRow {
+            LedgerRow(email: email, purpose: purpose, status: status, changedAt: at, externalId: nil, userName: nil, expiresAt: nil, line: line)
+        }
+        var pass = SweepPassOne(now: 1_000)
+        pass.add(row("Ana@Example.com", "marketing", .revoked, 10, line: 2))
+        pass.add(row("ana@example.com", "marketing", .granted, 20, line: 3))   // granted again, later
+        pass.add(row("ana@example.com", "newsletter", .revoked, 30, line: 4))
+        pass.add(row("bo@example.com", "newsletter", .revoked, 5, line: 5))
+        pass.add(row("bo@example.com", "newsletter", .granted, 1, line: 6))    // older: does not win
+        pass.reject(LedgerProblem(line: 7, field: "status", message: "bad"))
+        pass.add(row("cy@example.com", "loyalty", .granted, 40, line: 8))
+        #expect(pass.rows == 6 && pass.invalidRows == 1 && pass.invalidLines == [7])
+        #expect(pass.subjectCount == 3)
+        #expect(pass.regrants == 1, "ana re-granted marketing")
+        let needed = pass.neededLines(history: SweepHistory(entries: [], pairs: []))
+        #expect(needed == [4, 5], "only the latest withdrawals are read again")
+        // With history, latest grants are read too (they may grant again what an earlier sweep
+        // withdrew); a grant after a withdrawal in this ledger is already counted.
+        #expect(pass.neededLines(history: SweepHistory(entries: [], pairs: ["x|y"])) == [4, 5, 8])
     }
 }

@@ -18,6 +18,18 @@ public struct LedgerRow: Sendable, Hashable {
     /// 1-based line in the file (the CSV header is line 1).
     public var line: Int
 
+    public init(email: String, purpose: String, status: Status, changedAt: Double, externalId: String? = nil, userName: String? = nil,
+                expiresAt: Double? = nil, line: Int) {
+        self.email = email
+        self.purpose = purpose
+        self.status = status
+        self.changedAt = changedAt
+        self.externalId = externalId
+        self.userName = userName
+        self.expiresAt = expiresAt
+        self.line = line
+    }
+
     /// True when consent is withdrawn at `now`: revoked, expired, or granted past its expiry.
     public func isWithdrawn(at now: Double) -> Bool {
         switch status {
