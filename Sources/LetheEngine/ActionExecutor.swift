@@ -43,7 +43,7 @@ public struct ActionExecutor: Sendable {
     }
 
     /// The text written by `redact`.
-    public static let redacted = "[redacted]"
+    public static let redacted = ErasurePatch.redacted
 
     public func execute(_ claimed: ClaimedAction, policy: TargetPolicy) async -> ExecutionResult {
         // Whatever a server says about the subject is kept without the subject's identifiers.
@@ -191,57 +191,17 @@ public struct ActionExecutor: Sendable {
         }
     }
 
-    /// The PATCH operations for the plan, written only for attributes that still hold a value
-    /// (so a rerun does not write again), and what the read-back must show.
+    /// The PATCH operations for the plan and what the read-back must show (`ErasurePatch`).
     func patch(for plan: PlannedAction, user: SCIMResource, pseudonym: String) -> ([PatchOperation], [AttributeExpectation]) {
-        var operations: [PatchOperation] = []
-        var expectations: [AttributeExpectation] = []
-        if plan.operation == .deactivate {
-            operations.append(.replace("active", with: .bool(false)))
-            expectations.append(AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false))))
-            return (operations, expectations)
-        }
-        for change in plan.attributes {
-            let path = change.path.description
-            let present = !user.values(at: change.path).isEmpty
-            switch change.strategy {
-            case .remove:
-                if present { operations.append(.remove(path)) }
-                expectations.append(AttributeExpectation(path: change.path, expected: .absent))
-            case .random:
-                let current = user.values(at: change.path)
-                if !current.isEmpty, Self.isErased(current) {
-                    // An earlier attempt already replaced it; leave it.
-                    expectations.append(AttributeExpectation(path: change.path, expected: .equals(current[0])))
-                } else if present || Self.isRequired(change.path) {
-                    let value = JSONValue.string(change.path.name == "userName" && change.path.schema == nil
-                        ? "erased-\(randomToken())@erased.invalid" : "erased-\(randomToken())")
-                    operations.append(.replace(path, with: value))
-                    expectations.append(AttributeExpectation(path: change.path, expected: .equals(value)))
-                } else {
-                    expectations.append(AttributeExpectation(path: change.path, expected: .absent))
-                }
-            case .redact, .pseudonym:
-                guard present else {
-                    expectations.append(AttributeExpectation(path: change.path, expected: .absent))
-                    continue
-                }
-                let value = JSONValue.string(change.strategy == .redact ? Self.redacted : pseudonymizer.token("\(path):\(pseudonym)"))
-                if user.values(at: change.path).contains(where: { $0 != value }) {
-                    operations.append(.replace(path, with: value))
-                }
-                expectations.append(AttributeExpectation(path: change.path, expected: .equals(value)))
+        let patch = ErasurePatch.build(for: plan, current: { user.values(at: $0) },
+                                       pseudonym: { path in pseudonymizer.token("\(path):\(pseudonym)") }, randomToken: randomToken)
+        let operations = patch.changes.map { change -> PatchOperation in
+            switch change {
+            case .replace(let path, let value): .replace(path, with: value)
+            case .remove(let path): .remove(path)
             }
         }
-        return (operations, expectations)
-    }
-
-    private static func isRequired(_ path: AttributePath) -> Bool {
-        (try? AttributeCatalog.standard.resolve(path.description).get().shape.required) ?? false
-    }
-
-    private static func isErased(_ values: [JSONValue]) -> Bool {
-        values.allSatisfy { $0.stringValue?.hasPrefix("erased-") == true }
+        return (operations, patch.expectations)
     }
 
     /// The identifier value for the match attribute (the e-mail for userName when the policy says userName is the e-mail).

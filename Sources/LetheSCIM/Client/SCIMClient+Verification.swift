@@ -20,24 +20,6 @@ public enum Verification: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What an attribute must look like after a PATCH.
-public struct AttributeExpectation: Sendable, Hashable {
-    public enum Expected: Sendable, Hashable {
-        /// No value at all.
-        case absent
-        /// Exactly this value.
-        case equals(JSONValue)
-    }
-
-    public var path: AttributePath
-    public var expected: Expected
-
-    public init(path: AttributePath, expected: Expected) {
-        self.path = path
-        self.expected = expected
-    }
-}
-
 extension SCIMClient {
     /// After a DELETE, the user must be gone: GET answers 404.
     public func verifyDeleted(_ id: String) async throws(SCIMClientError) -> Verification {

@@ -1,0 +1,72 @@
+import Foundation
+import LetheCore
+import Testing
+
+/// The erasure patch builder, without a server: the account's values come in as a dictionary.
+@Suite("Erasure patch")
+struct ErasurePatchTests {
+    let crm: PlannedAction
+
+    init() throws {
+        let plan = try Planner(policies: try Fixtures.examplePolicies())
+            .plan(PlanningRequest(kind: .erasure, subject: SubjectIdentifiers(email: "ana@example.com"), received: Fixtures.received))
+        crm = try #require(plan.first { $0.target == "crm" })
+    }
+
+    func build(_ plan: PlannedAction, _ account: [String: [JSONValue]]) -> ErasurePatch {
+        var n = 0
+        return ErasurePatch.build(for: plan, current: { account[$0.description] ?? [] },
+                                  pseudonym: { "psn(\($0))" }, randomToken: { n += 1; return "r\(n)" })
+    }
+
+    @Test("anonymize: random userName, redacted names, removed e-mails; each with what the read-back must show")
+    func anonymize() throws {
+        let patch = build(crm, [
+            "userName": [.string("ana@example.com")], "name.givenName": [.string("Ana")], "name.familyName": [.string("Silva")],
+            "emails": [.array([.object(["value": .string("ana@example.com")])])],
+            "urn:example:params:scim:schemas:extension:gdpr:2.0:User:marketingSegment": [.string("gold")],
+        ])
+        #expect(patch.changes.contains(.replace(path: "userName", value: .string("erased-r1@erased.invalid"))))
+        #expect(patch.changes.contains(.replace(path: "name.givenName", value: .string(ErasurePatch.redacted))))
+        #expect(patch.changes.contains(.remove(path: "emails")))
+        #expect(patch.changes.contains(.remove(path: "urn:example:params:scim:schemas:extension:gdpr:2.0:User:marketingSegment")))
+        #expect(!patch.changes.contains { if case .remove("locale") = $0 { true } else { false } }, "locale holds nothing: not written")
+        let expected = Dictionary(uniqueKeysWithValues: patch.expectations.map { ($0.path.description, $0.expected) })
+        #expect(expected["userName"] == .equals(.string("erased-r1@erased.invalid")))
+        #expect(expected["emails"] == .absent && expected["locale"] == .absent)
+        #expect(expected["name.familyName"] == .equals(.string(ErasurePatch.redacted)))
+    }
+
+    @Test("a rerun writes nothing that is already erased, and still checks every attribute")
+    func idempotent() throws {
+        let patch = build(crm, [
+            "userName": [.string("erased-abc@erased.invalid")], "name.givenName": [.string(ErasurePatch.redacted)],
+            "name.familyName": [.string(ErasurePatch.redacted)],
+        ])
+        #expect(patch.changes.isEmpty, "\(patch.changes)")
+        #expect(patch.expectations.count == crm.attributes.count)
+    }
+
+    @Test("userName is required: random writes it even when the account shows none")
+    func requiredAttribute() throws {
+        let patch = build(crm, [:])
+        #expect(patch.changes == [.replace(path: "userName", value: .string("erased-r1@erased.invalid"))])
+    }
+
+    @Test("deactivate writes active=false and expects it")
+    func deactivate() throws {
+        var plan = crm
+        plan.operation = .deactivate
+        let patch = build(plan, ["active": [.bool(true)]])
+        #expect(patch.changes == [.replace(path: "active", value: .bool(false))])
+        #expect(patch.expectations == [AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false)))])
+    }
+
+    @Test("pseudonym writes the keyed token for the path")
+    func pseudonymStrategy() throws {
+        var plan = crm
+        plan.attributes = [AttributeChange(path: AttributePath(name: "name", subAttribute: "givenName"), strategy: .pseudonym)]
+        let patch = build(plan, ["name.givenName": [.string("Ana")]])
+        #expect(patch.changes == [.replace(path: "name.givenName", value: .string("psn(name.givenName)"))])
+    }
+}
