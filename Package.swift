@@ -176,7 +176,7 @@ let package = Package(
         // Drives the built `lethe` binary as a user would.
         .testTarget(
             name: "LetheCLITests",
-            dependencies: ["lethe", "LetheCore", "LetheTesting", "LetheSandbox", "LetheStore"],
+            dependencies: ["lethe", "LetheCore", "LetheApp", "LetheTesting", "LetheSandbox", "LetheStore"],
             swiftSettings: swiftSettings
         ),
     ]

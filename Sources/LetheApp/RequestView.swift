@@ -3,36 +3,37 @@ import LetheCore
 import LetheStore
 
 /// A request as `status --json` and `erase --json` show it: the pseudonym, never an identifier.
-struct RequestView: Encodable {
-    var id: String
-    var kind: String
-    var state: String
-    var ref: String?
-    var purposes: [String]
-    var received: String
-    var due: String
-    var extendedMonths: Int
-    var overdue: Bool
-    var completedAt: String?
-    var subject: String
-    var requestedBy: String?
-    var cancelReason: String?
-    var actions: [ActionView]
+/// Codable, so tests (and clients) read it back into the same type.
+public struct RequestView: Codable, Sendable, Hashable {
+    public var id: String
+    public var kind: String
+    public var state: String
+    public var ref: String?
+    public var purposes: [String]
+    public var received: String
+    public var due: String
+    public var extendedMonths: Int
+    public var overdue: Bool
+    public var completedAt: String?
+    public var subject: String
+    public var requestedBy: String?
+    public var cancelReason: String?
+    public var actions: [ActionView]
 
-    struct ActionView: Encodable {
-        var target: String
-        var operation: String
-        var state: String
-        var outcome: String?
-        var verified: Bool?
-        var verification: String?
-        var attempts: Int
-        var lastError: String?
-        var nextAttemptAt: String?
-        var completedAt: String?
-        var attributes: [String]
-        var groups: [String]
-        var retained: [Retained]
+    public struct ActionView: Codable, Sendable, Hashable {
+        public var target: String
+        public var operation: String
+        public var state: String
+        public var outcome: String?
+        public var verified: Bool?
+        public var verification: String?
+        public var attempts: Int
+        public var lastError: String?
+        public var nextAttemptAt: String?
+        public var completedAt: String?
+        public var attributes: [String]
+        public var groups: [String]
+        public var retained: [Retained]
 
         enum CodingKeys: String, CodingKey {
             case target, operation, state, outcome, verified, verification, attempts, attributes, groups, retained
@@ -42,11 +43,11 @@ struct RequestView: Encodable {
         }
     }
 
-    struct Retained: Encodable {
-        var purpose: String
-        var basis: String
-        var attributes: [String]
-        var until: String
+    public struct Retained: Codable, Sendable, Hashable {
+        public var purpose: String
+        public var basis: String
+        public var attributes: [String]
+        public var until: String
     }
 
     enum CodingKeys: String, CodingKey {
@@ -57,7 +58,7 @@ struct RequestView: Encodable {
         case cancelReason = "cancel_reason"
     }
 
-    init(_ request: StoredRequest, actions: [StoredAction], today: CalendarDate) {
+    public init(_ request: StoredRequest, actions: [StoredAction], today: CalendarDate) {
         id = request.id
         kind = request.kind
         state = request.state.rawValue

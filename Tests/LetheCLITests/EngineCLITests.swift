@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheTesting
 import Testing
@@ -26,9 +27,6 @@ struct EngineCLITests {
 
     func cleanUp() { try? FileManager.default.removeItem(at: stateDir) }
 
-    func json(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
 
     /// Files 20 erasures and 10 withdrawals (5 marketing, 5 newsletter) of seeded customers.
     func fileBatch(_ customers: [Seeder.Customer]) async throws -> [String] {
@@ -90,19 +88,18 @@ struct EngineCLITests {
 
         let run = try await lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"], extraEnvironment: ["LETHE_LOG_LEVEL": "info"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(try json(run.stdout)["requests"] as? Int == 30)
+        #expect(try run.decode(CLIJSON.Run.self).requests == 30)
         // The log has a line per transition, and no identifier of anybody.
         #expect(run.stderr.components(separatedBy: "action_succeeded").count > 30)
         for customer in seeded.customers { #expect(!run.stderr.contains(customer.email) && !run.stderr.contains(customer.familyName)) }
 
         try await checkEffects(seeded)
         let status = try await lethe.run(["status", ids[0], "--json"])
-        let view = try json(status.stdout)
-        #expect(view["state"] as? String == "completed" && (view["subject"] as? String)?.hasPrefix("psn_") == true)
-        let actions = try #require(view["actions"] as? [[String: Any]])
-        #expect(actions.count == 4 && actions.allSatisfy { $0["verified"] as? Bool == true })
-        let shop = try #require(actions.first { $0["target"] as? String == "shop" })
-        #expect((shop["retained"] as? [[String: Any]])?.first?["basis"] as? String == "legal_obligation")
+        let view = try status.decode(RequestView.self)
+        #expect(view.state == "completed" && view.subject.hasPrefix("psn_"))
+        #expect(view.actions.count == 4 && view.actions.allSatisfy { $0.verified == true })
+        let shop = try #require(view.actions.first { $0.target == "shop" })
+        #expect(shop.retained.first?.basis == "legal_obligation")
         #expect(try await lethe.run(["audit", "verify"]).status == 0)
 
         // Filing a reference again files nothing.
@@ -131,8 +128,8 @@ struct EngineCLITests {
         let deadline = Date().addingTimeInterval(30)
         var done = 0
         while Date() < deadline {
-            let listed = try await JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100"]).stdout.utf8)) as? [[String: Any]] ?? []
-            done = listed.flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }.filter { $0["state"] as? String == "succeeded" && $0["operation"] as? String != "none" }.count
+            let listed = (try? await lethe.run(["status", "--json", "--limit", "100"]).decode([RequestView].self)) ?? []
+            done = listed.flatMap(\.actions).filter { $0.state == "succeeded" && $0.operation != "none" }.count
             if done >= 5 { break }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
@@ -143,17 +140,17 @@ struct EngineCLITests {
 
         let second = try await lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"])
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-        #expect(try json(second.stdout)["requests"] as? Int ?? 0 > 0, "the kill came before the end of the batch")
+        #expect(try second.decode(CLIJSON.Run.self).requests > 0, "the kill came before the end of the batch")
 
-        let listed = try await #require(try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100"]).stdout.utf8)) as? [[String: Any]])
+        let listed = try await lethe.run(["status", "--json", "--limit", "100"]).decode([RequestView].self)
         #expect(listed.count == 30, "no request lost")
-        #expect(Set(listed.compactMap { $0["id"] as? String }) == Set(ids))
+        #expect(Set(listed.map(\.id)) == Set(ids))
         for request in listed {
-            #expect(request["state"] as? String == "completed")
-            for action in request["actions"] as? [[String: Any]] ?? [] {
-                #expect(action["state"] as? String == "succeeded")
-                if action["operation"] as? String != "none" {
-                    #expect(action["verified"] as? Bool == true, "completed only with verification")
+            #expect(request.state == "completed")
+            for action in request.actions {
+                #expect(action.state == "succeeded")
+                if action.operation != "none" {
+                    #expect(action.verified == true, "completed only with verification")
                 }
             }
         }
@@ -172,14 +169,13 @@ struct EngineCLITests {
         let run = try await lethe.run(["run", "--until-idle", "--timeout", "4s"], extraEnvironment: down)
         #expect(run.status == 75, "\(run.stdout)\(run.stderr)")
 
-        let view = try await json(lethe.run(["status", id, "--json"]).stdout)
-        let actions = try #require(view["actions"] as? [[String: Any]])
-        for action in actions {
-            if action["target"] as? String == "crm" {
-                #expect(action["state"] as? String == "retrying")
-                #expect((action["last_error"] as? String)?.contains("connection refused") == true)
+        let view = try await lethe.run(["status", id, "--json"]).decode(RequestView.self)
+        for action in view.actions {
+            if action.target == "crm" {
+                #expect(action.state == "retrying")
+                #expect(action.lastError?.contains("connection refused") == true)
             } else {
-                #expect(action["state"] as? String == "succeeded", "\(action)")
+                #expect(action.state == "succeeded", "\(action)")
             }
         }
         let text = try await lethe.run(["status", id])
@@ -236,6 +232,6 @@ struct EngineCLITests {
         #expect(try await lethe.run(["retry", id]).status == 65)
         #expect(try await lethe.run(["status", "req-doesnotexist"]).status == 66)
         let audit = try await lethe.run(["audit", "verify", "--json"])
-        #expect(try json(audit.stdout)["intact"] as? Bool == true)
+        #expect(try audit.decode(CLIJSON.Chain.self).intact)
     }
 }

@@ -40,10 +40,9 @@ struct PolicyCommandTests {
     func jsonOutput() async throws {
         let bad = try await lethe.run(["policy", "check", "--json", "--policies", Self.corpus.appendingPathComponent("unknown-purpose").path])
         #expect(bad.status == 65)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(bad.stdout.utf8)) as? [String: Any])
-        #expect(object["valid"] as? Bool == false)
-        let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
-        #expect(diagnostics.contains { $0["severity"] as? String == "error" && ($0["message"] as? String)?.contains("marketting") == true })
+        let check = try bad.decode(CLIJSON.PolicyCheck.self)
+        #expect(!check.valid)
+        #expect(check.diagnostics.contains { $0.severity == "error" && $0.message.contains("marketting") })
     }
 
     @Test("LETHE_POLICIES selects the directory, and a missing one is a clear error")
@@ -57,21 +56,17 @@ struct PolicyCommandTests {
     func planErasureJSON() async throws {
         let result = try await lethe.run(["plan", "--erase", "--email", "ana@example.com", "--received", "2026-11-29", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
-        let actions = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-        let byTarget = Dictionary(uniqueKeysWithValues: actions.map { ($0["target"] as! String, $0) })
-        #expect(byTarget["shop"]?["operation"] as? String == "anonymize")
-        #expect(byTarget["app"]?["operation"] as? String == "delete")
-        #expect(byTarget["newsletter"]?["operation"] as? String == "delete")
-        #expect(byTarget["crm"]?["operation"] as? String == "anonymize")
-        let retained = try #require(byTarget["shop"]?["retained"] as? [[String: Any]])
-        #expect(retained.first?["attributes"] as? [String] == ["addresses"])
-        #expect(retained.first?["until"] as? String == "2036-11-29")
-        #expect(retained.first?["basis"] as? String == "legal_obligation")
-        for action in actions {
-            for key in ["target", "operation", "attributes", "groups", "retained", "reason"] {
-                #expect(action[key] != nil, "\(key) missing")
-            }
-        }
+        // Decoding fails when target, operation, attributes, groups, retained or reason is missing.
+        let actions = try result.decode([CLIJSON.PlannedAction].self)
+        let byTarget = Dictionary(uniqueKeysWithValues: actions.map { ($0.target, $0) })
+        #expect(byTarget["shop"]?.operation == "anonymize")
+        #expect(byTarget["app"]?.operation == "delete")
+        #expect(byTarget["newsletter"]?.operation == "delete")
+        #expect(byTarget["crm"]?.operation == "anonymize")
+        let retained = try #require(byTarget["shop"]?.retained)
+        #expect(retained.first?.attributes == ["addresses"])
+        #expect(retained.first?.until == "2036-11-29")
+        #expect(retained.first?.basis == "legal_obligation")
         #expect(!result.stdout.contains("ana@example.com"), "a plan carries no identifier")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheTesting
 import Testing
@@ -39,7 +40,7 @@ struct ReportCLITests {
         let export = try await lethe.run(["report", "export", "--out", out.path])
         #expect(export.status == 0, "\(export.stderr)")
         let id = try await lethe.run(["status", "DSR-0", "--json"])
-        let requestId = try #require((try JSONSerialization.jsonObject(with: Data(id.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let requestId = try id.decode(RequestView.self).id
         #expect(try await lethe.run(["report", "certificate", requestId, "--out", out.path]).status == 0)
 
         let pem = scratch.appendingPathComponent("lethe.pub.pem")

@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheTesting
 import Testing
@@ -42,9 +43,9 @@ struct SweepCLITests {
 
         let swept = try await lethe.run(["sweep", "--ledger", ledger.path, "--run", "--timeout", "2m", "--json"])
         #expect(swept.status == 0, "\(swept.stdout)\(swept.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(swept.stdout.utf8)) as? [String: Any])
-        #expect(summary["revocations_filed"] as? Int == 4 && summary["regrants"] as? Int == 1)
-        #expect((summary["ignored_purposes"] as? [String: Int]) == ["loyalty": 1])
+        let summary = try swept.decode(CLIJSON.Sweep.self)
+        #expect(summary.revocationsFiled == 4 && summary.regrants == 1)
+        #expect(summary.ignoredPurposes == ["loyalty": 1])
 
         let crm = seeder.tenants["crm"]!, newsletter = seeder.tenants["newsletter"]!
         let promotions = try await crm.members(ofGroup: seeded.promotionsGroup)
@@ -63,8 +64,8 @@ struct SweepCLITests {
 
         // The same ledger again files nothing.
         let again = try await lethe.run(["sweep", "--ledger", ledger.path, "--json"])
-        let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
-        #expect(second["revocations_filed"] as? Int == 0 && second["already_filed"] as? Int == 5)
+        let second = try again.decode(CLIJSON.Sweep.self)
+        #expect(second.revocationsFiled == 0 && second.alreadyFiled == 5)
     }
 
     @Test("a sweep killed while filing leaves whole batches; the next sweep files exactly the rest")
@@ -84,21 +85,21 @@ struct SweepCLITests {
         var filed = 0
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, first.isRunning, filed == 0 {
-            let listed = try await JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "1"]).stdout.utf8)) as? [[String: Any]]
-            filed = listed?.count ?? 0
+            filed = (try? await lethe.run(["status", "--json", "--limit", "1"]).decode([RequestView].self))?.count ?? 0
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         kill(first.processIdentifier, SIGKILL)
         await CommandRunner.waitForExit(first)
+        #expect(first.terminationReason == .uncaughtSignal, "killed part-way, not after it finished")
 
         let second = try await lethe.run(["sweep", "--ledger", path.path, "--json"])
         #expect(second.status == 0, "\(second.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
-        let filedNow = summary["revocations_filed"] as? Int ?? -1
-        let before = summary["already_filed"] as? Int ?? -1
+        let summary = try second.decode(CLIJSON.Sweep.self)
+        let filedNow = summary.revocationsFiled
+        let before = summary.alreadyFiled
         #expect(filedNow + before == count, "every withdrawal filed exactly once")
-        #expect(before > 0 && before % 500 == 0 || filedNow == 0, "the killed sweep left whole batches of 500 (\(before))")
-        let all = try await #require(try JSONSerialization.jsonObject(with: Data(lethe.run(["status", "--json", "--limit", "100000"]).stdout.utf8)) as? [[String: Any]])
+        #expect(before > 0 && before % 500 == 0, "the killed sweep left whole batches of 500 (\(before))")
+        let all = try await lethe.run(["status", "--json", "--limit", "100000"]).decode([RequestView].self)
         #expect(all.count == count, "no request lost, none filed twice")
         #expect(try await lethe.run(["audit", "verify"]).status == 0)
     }

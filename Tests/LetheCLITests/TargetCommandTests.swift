@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheTesting
 import Testing
@@ -33,8 +34,8 @@ struct TargetCommandTests {
             #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix(target) && $0.contains(" usable ") })
         }
         let json = try await lethe().run(["target", "check", "--json", "crm"])
-        let checks = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
-        #expect(checks.count == 1 && checks[0]["usable"] as? Bool == true && checks[0]["filter_query_works"] as? Bool == true)
+        let checks = try json.decode([TargetCheck].self)
+        #expect(checks.count == 1 && checks[0].usable && checks[0].filterQueryWorks)
     }
 
     @Test("a wrong token is a clear failure that never prints the token")
@@ -78,8 +79,8 @@ struct TargetCommandTests {
         #expect(!one.stdout.contains("ana@example.com") && !one.stdout.contains("Silva"))
 
         let json = try await lethe().run(["target", "find", "crm", "--external-id", "C-1", "--json"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-        #expect(object["matches"] as? Int == 1 && object["ids"] as? [String] == [id])
+        let found = try json.decode(CLIJSON.Find.self)
+        #expect(found.matches == 1 && found.ids == [id])
 
         #expect(try await lethe().run(["target", "find", "crm", "--email", "nobody@example.com"]).status == 1)
         let twins = try await lethe().run(["target", "find", "crm", "--email", "twin@example.com"])
