@@ -44,11 +44,20 @@ public struct ReportBuilder: Sendable {
             })
             row = .object(fields)
         }
-        let statement = switch request.state {
+        var statement = switch request.state {
         case .completed: "Every connected system was processed and each outcome was confirmed by reading it back."
-        case .cancelled: "The request was cancelled; the table shows what had been done before."
+        case .cancelled:
+            "The request was " + CancellationNote.text(reason: request.cancelReason, actions: actions.map(\.cancellationView)) + "."
+                + " The table shows what had been done before the cancellation took effect."
         case .failed, .needsReview: "Not every connected system could be processed; see the outcome per system."
         case .received, .inProgress: "The request is still being processed; this certificate shows its state so far."
+        }
+        switch request.standing(today: today) {
+        case .completedOnTime: statement += " It was completed by its due date, \(request.due)."
+        case .completedLate: statement += " It was completed after its due date, \(request.due)."
+        case .unresolvedOverdue, .openOverdue: statement += " It is OVERDUE: it was due on \(request.due)."
+        case .unresolved, .open: statement += " It is due on \(request.due)."
+        case .cancelled: break
         }
         return .object(header(type: "erasure_certificate").merging([
             "request": row,
@@ -76,10 +85,15 @@ public struct ReportBuilder: Sendable {
         ]
     }
 
-    /// True when the request ended on or before its due date; nil while open.
+    /// True only for a request *completed* by its due date; false for one completed late or
+    /// failed, needs_review or open past its due date; nil while it may still be on time, and
+    /// for a cancelled request.
     func onTime(_ request: StoredRequest) -> Bool? {
-        guard request.state.isTerminal, let completed = request.completedAt else { return nil }
-        return CalendarDate(secondsSince1970: completed.timeIntervalSince1970) <= request.due
+        switch request.standing(today: today) {
+        case .completedOnTime: true
+        case .completedLate, .unresolvedOverdue, .openOverdue: false
+        case .unresolved, .open, .cancelled: nil
+        }
     }
 
     func requestRow(_ request: StoredRequest, actions: [StoredAction]) -> JSONValue {
@@ -94,8 +108,10 @@ public struct ReportBuilder: Sendable {
             "extended_months": .number(Double(request.extendedMonths)),
             "completed_at": request.completedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
             "on_time": onTime(request).map(JSONValue.bool) ?? .null,
-            "overdue": .bool(!request.state.isTerminal && request.due < today),
+            "overdue": .bool(request.standing(today: today).isOverdue),
+            "deadline": .string(request.standing(today: today).rawValue),
             "state": .string(request.state.rawValue),
+            "cancel_reason": request.cancelReason.map(JSONValue.string) ?? .null,
         ]
         fields["targets"] = .array(actions.map(targetRow))
         return .object(fields)
@@ -125,30 +141,42 @@ public struct ReportBuilder: Sendable {
         ])
     }
 
+    /// Counts against the deadline. Only a request completed by its due date is on time; the
+    /// on-time ratio is completed on time over every request that reached an outcome
+    /// (completed, failed or needs_review), so a failed request always counts against it.
     func summary(_ requests: [StoredRequest]) -> JSONValue {
         var byKind: [String: Int] = [:], byState: [String: Int] = [:]
-        var closed = 0, closedOnTime = 0
+        var standings: [DeadlineStanding: Int] = [:]
         var overdue: [String] = []
+        var cancelReasons: [String: Int] = [:]
         for request in requests {
             byKind[request.kind, default: 0] += 1
             byState[request.state.rawValue, default: 0] += 1
-            if let onTime = onTime(request) {
-                closed += 1
-                if onTime { closedOnTime += 1 }
-            } else if request.due < today {
-                overdue.append(request.id)
-            }
+            let standing = request.standing(today: today)
+            standings[standing, default: 0] += 1
+            if standing.isOverdue { overdue.append(request.id) }
+            if standing == .cancelled { cancelReasons[request.cancelReason ?? "no reason given", default: 0] += 1 }
         }
-        let ratio: JSONValue = closed == 0 ? .null : .number((Double(closedOnTime) / Double(closed) * 10_000).rounded() / 10_000)
+        func count(_ wanted: DeadlineStanding...) -> Int { wanted.reduce(0) { $0 + standings[$1, default: 0] } }
+        let onTime = count(.completedOnTime)
+        let decided = count(.completedOnTime, .completedLate, .unresolved, .unresolvedOverdue)
+        let ratio: JSONValue = decided == 0 ? .null : .number((Double(onTime) / Double(decided) * 10_000).rounded() / 10_000)
         return .object([
             "requests": .number(Double(requests.count)),
             "by_kind": .object(byKind.mapValues { .number(Double($0)) }),
             "by_state": .object(byState.mapValues { .number(Double($0)) }),
-            "closed": .number(Double(closed)),
-            "closed_on_time": .number(Double(closedOnTime)),
+            "completed_on_time": .number(Double(onTime)),
+            "completed_late": .number(Double(count(.completedLate))),
+            "unresolved": .number(Double(count(.unresolved, .unresolvedOverdue))),
+            "unresolved_overdue": .number(Double(count(.unresolvedOverdue))),
+            "open": .number(Double(count(.open, .openOverdue))),
+            "open_overdue": .number(Double(count(.openOverdue))),
+            "cancelled": .number(Double(count(.cancelled))),
+            "cancel_reasons": .object(cancelReasons.mapValues { .number(Double($0)) }),
             "on_time_ratio": ratio,
-            "overdue_open": .number(Double(overdue.count)),
-            "overdue_open_requests": .array(overdue.map(JSONValue.string)),
+            "on_time_ratio_basis": .string("completed on time / (completed + failed + needs_review)"),
+            "overdue": .number(Double(overdue.count)),
+            "overdue_requests": .array(overdue.map(JSONValue.string)),
         ])
     }
 }

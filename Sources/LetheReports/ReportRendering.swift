@@ -66,15 +66,22 @@ public enum ReportRendering {
             body += "<tr><th>Requests</th><td>\(text(summary["requests"]))</td></tr>"
             body += "<tr><th>By kind</th><td>\(escape(pairs(summary["by_kind"])))</td></tr>"
             body += "<tr><th>By state</th><td>\(escape(pairs(summary["by_state"])))</td></tr>"
-            body += "<tr><th>Closed on time</th><td>\(text(summary["closed_on_time"])) of \(text(summary["closed"])) (\(ratio))</td></tr>"
-            body += "<tr><th>Open and overdue</th><td>\(text(summary["overdue_open"]))</td></tr></table>\n"
+            body += "<tr><th>Completed on time</th><td>\(text(summary["completed_on_time"])) (on-time ratio \(ratio): "
+                + "\(escape(summary["on_time_ratio_basis"]?.stringValue ?? "")))</td></tr>"
+            body += "<tr><th>Completed late</th><td>\(text(summary["completed_late"]))</td></tr>"
+            body += "<tr><th>Unresolved (failed, needs review)</th><td>\(text(summary["unresolved"])), of which overdue \(text(summary["unresolved_overdue"]))</td></tr>"
+            body += "<tr><th>Open</th><td>\(text(summary["open"])), of which overdue \(text(summary["open_overdue"]))</td></tr>"
+            body += "<tr><th>Cancelled</th><td>\(text(summary["cancelled"])) \(escape(pairs(summary["cancel_reasons"])))</td></tr>"
+            body += "<tr><th>Overdue</th><td>\(text(summary["overdue"]))</td></tr></table>\n"
         }
         body += "<h2>\(isCertificate ? "What was done in each system (GDPR Art. 19 recipients)" : "Requests")</h2>\n"
         for request in rows(report) {
-            let onTime: String = switch request["on_time"] {
-            case .bool(true)?: "on time"
-            case .bool(false)?: "LATE"
-            default: request["overdue"]?.boolValue == true ? "OVERDUE" : "open"
+            let onTime: String = switch request["deadline"]?.stringValue {
+            case "completed_on_time": "on time"
+            case "completed_late": "LATE"
+            case "unresolved_overdue", "open_overdue": "OVERDUE"
+            case "cancelled": "cancelled: \(request["cancel_reason"]?.stringValue ?? "no reason given")"
+            default: "not yet due"
             }
             body += "<section><h3>\(escape(request["id"]?.stringValue ?? "")) · \(escape(request["kind"]?.stringValue ?? "")) · \(escape(request["state"]?.stringValue ?? "")) · \(onTime)</h3>\n"
             body += "<p>Subject (pseudonym) <code>\(escape(request["subject"]?.stringValue ?? ""))</code>"

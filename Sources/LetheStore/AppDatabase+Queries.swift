@@ -12,7 +12,8 @@ extension AppDatabase {
         }
     }
 
-    /// Requests, newest first, optionally by state, or only the open ones past their due date.
+    /// Requests, newest first, optionally by state, or only the overdue ones: past their due date
+    /// and still needing work (open, failed or needs_review; `DeadlineStanding`).
     public func requests(state: RequestState? = nil, overdueOn today: CalendarDate? = nil, limit: Int? = nil) throws -> [StoredRequest] {
         try writer.read { db in
             var sql = "SELECT * FROM request WHERE 1"
@@ -22,7 +23,8 @@ extension AppDatabase {
                 args += [state.rawValue]
             }
             if let today {
-                sql += " AND state IN ('received', 'in_progress') AND due < ?"
+                let states = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+                sql += " AND state IN (\(states)) AND due < ?"
                 args += [today.description]
             }
             sql += " ORDER BY created_at DESC, id"

@@ -158,6 +158,42 @@ struct EngineCLITests {
         #expect(try await lethe.run(["audit", "verify"]).status == 0)
     }
 
+    @Test("an erasure received two months ago that fails is overdue in status --overdue and unresolved in the report, never on time")
+    func failedIsOverdue() async throws {
+        defer { cleanUp() }
+        let ana = try await seeder.seed(1).customers[0]
+        // The reference policies, with crm down and given up on after one attempt.
+        let policies = stateDir.deletingLastPathComponent().appendingPathComponent("policies-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("policies"), to: policies)
+        defer { try? FileManager.default.removeItem(at: policies) }
+        let crm = policies.appendingPathComponent("crm.yaml")
+        try String(contentsOf: crm, encoding: .utf8).replacingOccurrences(of: "retry: { base: 1s, max: 5m, max_attempts: 8 }",
+                                                                          with: "retry: { base: 10ms, max: 10ms, max_attempts: 1 }")
+            .write(to: crm, atomically: true, encoding: .utf8)
+        let env = ["LETHE_CRM_URL": "http://127.0.0.1:9/v2", "LETHE_POLICIES": policies.path]
+        #expect(try await lethe.run(["init"]).status == 0)
+        let received = CalendarDate(secondsSince1970: Date().timeIntervalSince1970 - 61 * 86_400)
+        let filed = try await lethe.run(["erase", "--email", ana.email, "--received", received.description, "--ref", "LATE-1"], extraEnvironment: env)
+        #expect(filed.status == 0, "\(filed.stderr)")
+        let id = filed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let run = try await lethe.run(["run", "--until-idle", "--timeout", "1m"], extraEnvironment: env)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        let overdue = try await lethe.run(["status", "--overdue", "--json"], extraEnvironment: env).decode([RequestView].self)
+        #expect(overdue.map(\.id) == [id], "the failed request is overdue")
+        #expect(overdue.first?.state == "failed" && overdue.first?.deadline == "unresolved_overdue")
+
+        let out = stateDir.deletingLastPathComponent().appendingPathComponent("reports-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        #expect(try await lethe.run(["report", "export", "--out", out.path], extraEnvironment: env).status == 0)
+        let json = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasSuffix(".json") })
+        let report = try #require(JSONValue.parse(try Data(contentsOf: out.appendingPathComponent(json))))
+        let summary = try #require(report["summary"])
+        #expect(summary["unresolved"]?.intValue == 1 && summary["unresolved_overdue"]?.intValue == 1)
+        #expect(summary["completed_on_time"]?.intValue == 0 && summary["on_time_ratio"] == .number(0), "a failure is never on time")
+        #expect(summary["overdue_requests"] == .array([.string(id)]))
+    }
+
     @Test("a target that is down: the other three complete; it keeps retrying within its budget, with the reason in status")
     func targetDown() async throws {
         defer { cleanUp() }

@@ -59,10 +59,10 @@ struct ReportTests {
         let summary = try #require(report["summary"])
         #expect(summary["by_kind"]?["erasure"]?.intValue == 2)
         // req-a completed 2026-10-12 (due 2026-11-01): on time; req-c completed 2026-10-12 (due 2026-10-01): late.
-        #expect(summary["closed"]?.intValue == 2 && summary["closed_on_time"]?.intValue == 1)
+        #expect(summary["completed_on_time"]?.intValue == 1 && summary["completed_late"]?.intValue == 1)
         #expect(summary["on_time_ratio"] == .number(0.5))
         // req-b is open and past its due date.
-        #expect(summary["overdue_open_requests"] == .array([.string("req-b")]))
+        #expect(summary["open_overdue"]?.intValue == 1 && summary["overdue_requests"] == .array([.string("req-b")]))
         let a = try #require(report["requests"]?.arrayValue?.first { $0["id"]?.stringValue == "req-a" })
         #expect(a["on_time"] == .bool(true))
         let shop = try #require(a["targets"]?.arrayValue?.first { $0["target"]?.stringValue == "shop" })
@@ -140,5 +140,34 @@ struct ReportTests {
         #expect(cert["request"]?["recipients"]?.arrayValue?.count == 2)
         #expect(cert["statement"]?.stringValue?.contains("confirmed by reading it back") == true)
         #expect(cert["events"]?.arrayValue?.first?["event"]?.stringValue == "request_filed")
+    }
+
+    @Test("a failed request past its due date is unresolved and overdue, never on time, and counts against the ratio")
+    func failedIsNotClosedOnTime() async throws {
+        let db = try await store()
+        // req-f: received 2026-09-20 (due 2026-10-20), filed 2026-09-22, its only action failed at once on 2026-09-23.
+        let p = Pseudonymizer(key: Data(repeating: 3, count: 32))
+        let subject = SubjectIdentifiers(email: "fay@example.com")
+        _ = try db.file(NewRequest(id: "req-f", kind: .erasure, ref: "T-f", pseudonym: p.pseudonym(for: subject)!, identifiers: subject,
+                                   received: CalendarDate(iso: "2026-09-20")!,
+                                   plan: [PlannedAction(target: "app", operation: .delete, match: .email, reason: "r")]),
+                        now: now.addingTimeInterval(-86_400 * 70))
+        let failedAt = Date(timeIntervalSince1970: CalendarDate(iso: "2026-09-23")!.secondsSince1970AtMidnightUTC)
+        let claimed = try #require(try await db.claim(target: "app", limit: 10, runner: "t", now: failedAt).first { $0.requestId == "req-f" })
+        try await db.record(AttemptReport(actionId: claimed.action.id, number: 1, startedAt: failedAt, finishedAt: failedAt, result: .permanent),
+                            transition: ActionStateMachine.afterAttempt(.permanentFailure("401"), attemptsUsed: 1, policy: RetryPolicy(RetrySettings()), random: 0),
+                            now: failedAt)
+        #expect(try db.request("req-f")?.state == .failed)
+
+        let (report, _) = try build(db)
+        let summary = try #require(report["summary"])
+        #expect(summary["unresolved"]?.intValue == 1 && summary["unresolved_overdue"]?.intValue == 1)
+        #expect(summary["completed_on_time"]?.intValue == 1, "the failure ended early, but it is not on time")
+        #expect(summary["on_time_ratio"] == .number(0.3333), "1 on time of 3 decided: the failure counts against it")
+        #expect(summary["overdue_requests"]?.arrayValue?.contains(.string("req-f")) == true)
+        let row = try #require(report["requests"]?.arrayValue?.first { $0["id"]?.stringValue == "req-f" })
+        #expect(row["on_time"] == .bool(false) && row["overdue"] == .bool(true) && row["deadline"] == .string("unresolved_overdue"))
+        // lethe status --overdue's query lists it too.
+        #expect(try db.requests(overdueOn: CalendarDate(secondsSince1970: now.timeIntervalSince1970)).map(\.id).contains("req-f"))
     }
 }
