@@ -53,13 +53,18 @@ struct ErasurePatchTests {
         #expect(patch.changes == [.replace(path: "userName", value: .string("erased-r1@erased.invalid"))])
     }
 
-    @Test("deactivate writes active=false and expects it")
+    @Test("deactivate anonymizes as planned and sets active=false on top")
     func deactivate() throws {
         var plan = crm
         plan.operation = .deactivate
-        let patch = build(plan, ["active": [.bool(true)]])
-        #expect(patch.changes == [.replace(path: "active", value: .bool(false))])
-        #expect(patch.expectations == [AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false)))])
+        let patch = build(plan, ["active": [.bool(true)], "name.givenName": [.string("Ana")], "userName": [.string("ana")]])
+        #expect(patch.changes.contains(.replace(path: "name.givenName", value: .string(ErasurePatch.redacted))))
+        #expect(patch.changes.last == .replace(path: "active", value: .bool(false)))
+        #expect(patch.expectations.count == crm.attributes.count + 1)
+        #expect(patch.expectations.last == AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false))))
+        // Already inactive: not written again, still checked.
+        let again = build(plan, ["active": [.bool(false)]])
+        #expect(!again.changes.contains(.replace(path: "active", value: .bool(false))))
     }
 
     @Test("pseudonym writes the keyed token for the path")

@@ -166,7 +166,7 @@ struct PlannerTests {
                 shares:
                   - { purpose: account, basis: contract, attributes: [userName, name, emails] }
                   - { purpose: invoicing, basis: legal_obligation, retention: 6m, attributes: [name.familyName, addresses] }
-                erasure: { action: \(action) }
+                erasure: { action: \(action), anonymize: { userName: random } }
                 """)
             let planned = try #require(try Planner(policies: set).plan(
                 PlanningRequest(kind: .erasure, subject: ana, received: Fixtures.received)).first)
@@ -176,8 +176,9 @@ struct PlannerTests {
                 // `name` contains the retained familyName, so it is not wiped whole.
                 #expect(planned.attributes.map(\.path.description) == ["userName", "emails"])
             } else {
+                // Deactivation comes with the same anonymization, never instead of it.
                 #expect(planned.operation == .deactivate)
-                #expect(planned.attributes.isEmpty)
+                #expect(planned.attributes.map(\.path.description) == ["userName", "emails"])
             }
         }
     }

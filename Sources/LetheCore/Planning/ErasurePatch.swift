@@ -44,11 +44,6 @@ public struct ErasurePatch: Sendable, Hashable {
                              pseudonym: (String) -> String, randomToken: () -> String) -> ErasurePatch {
         var changes: [Change] = []
         var expectations: [AttributeExpectation] = []
-        if plan.operation == .deactivate {
-            changes.append(.replace(path: "active", value: .bool(false)))
-            expectations.append(AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false))))
-            return ErasurePatch(changes: changes, expectations: expectations)
-        }
         for change in plan.attributes {
             let path = change.path.description
             let values = current(change.path)
@@ -80,6 +75,11 @@ public struct ErasurePatch: Sendable, Hashable {
                 }
                 expectations.append(AttributeExpectation(path: change.path, expected: .equals(value)))
             }
+        }
+        if plan.operation == .deactivate {
+            // Anonymized as planned, and deactivated: active=false on top, never instead.
+            if current(AttributePath(name: "active")) != [.bool(false)] { changes.append(.replace(path: "active", value: .bool(false))) }
+            expectations.append(AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false))))
         }
         return ErasurePatch(changes: changes, expectations: expectations)
     }

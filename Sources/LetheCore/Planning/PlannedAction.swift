@@ -39,7 +39,8 @@ public enum PlannedOperation: String, Sendable, Hashable, Codable, CaseIterable 
     case delete
     /// PATCH the listed attributes to non-identifying values.
     case anonymize
-    /// PATCH `active` to false (and leave groups).
+    /// Anonymize as planned and PATCH `active` to false (and leave groups): a policy's
+    /// `deactivate` with its `anonymize` strategies. Deactivation alone is never erasure.
     case deactivate
     /// PATCH away the attributes shared under a withdrawn consent (and leave its groups).
     case removeAttributes = "remove_attributes"

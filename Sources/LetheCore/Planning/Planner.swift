@@ -96,8 +96,10 @@ public struct Planner: Sendable {
                 reason: prefix + "erasure: \(policy.target) anonymizes the account" + (retained.isEmpty ? "" : "; \(keptText) (GDPR Art. 17(3)(b))"))
         case .deactivate:
             return PlannedAction(
-                target: policy.target, operation: .deactivate, groups: groups, retained: retained,
-                reason: prefix + "erasure: \(policy.target) accepts deactivation (active=false)" + (retained.isEmpty ? "" : "; \(keptText)"))
+                target: policy.target, operation: .deactivate,
+                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained,
+                reason: prefix + "erasure: \(policy.target) anonymizes the account and deactivates it (active=false)"
+                    + (retained.isEmpty ? "" : "; \(keptText) (GDPR Art. 17(3)(b))"))
         }
     }
 

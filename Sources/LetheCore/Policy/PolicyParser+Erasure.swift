@@ -57,9 +57,10 @@ extension PolicyParser {
                 anonymize[resolved.path] = strategy
             }
         }
-        if action == .deactivate, !anonymize.isEmpty {
-            reader.warning(fields["anonymize"]?.key, "erasure.anonymize is ignored when the action is deactivate",
-                           hint: "use action: anonymize to change attributes")
+        if action == .deactivate, anonymize.isEmpty, valid {
+            reader.error(fields["action"]?.value, "erasure.action: deactivate alone is not erasure: deactivation keeps every attribute",
+                         hint: "add erasure.anonymize (the account is then anonymized and set active=false), or use anonymize or delete")
+            return nil
         }
         guard valid, let action else { return nil }
         return ErasureRule(action: action, anonymize: anonymize)
