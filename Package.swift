@@ -165,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheSandboxTests",
-            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheDemo", "LetheEngine", "LetheStore", "LetheSCIM", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheDemo", "LetheEngine", "LetheReports", "LetheStore", "LetheSCIM", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

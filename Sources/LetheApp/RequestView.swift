@@ -14,10 +14,14 @@ public struct RequestView: Codable, Sendable, Hashable {
     public var due: String
     public var extendedMonths: Int
     public var overdue: Bool
+    /// `DeadlineStanding`: completed_on_time, completed_late, unresolved, unresolved_overdue, open, open_overdue, cancelled.
+    public var deadline: String
     public var completedAt: String?
     public var subject: String
     public var requestedBy: String?
     public var cancelReason: String?
+    /// For a cancelled request: what had been done, and what was not carried out.
+    public var cancellation: String?
     public var actions: [ActionView]
 
     public struct ActionView: Codable, Sendable, Hashable {
@@ -51,11 +55,12 @@ public struct RequestView: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, state, ref, purposes, received, due, overdue, subject, actions
+        case id, kind, state, ref, purposes, received, due, overdue, deadline, subject, actions
         case extendedMonths = "extended_months"
         case completedAt = "completed_at"
         case requestedBy = "requested_by"
         case cancelReason = "cancel_reason"
+        case cancellation
     }
 
     public init(_ request: StoredRequest, actions: [StoredAction], today: CalendarDate) {
@@ -67,11 +72,14 @@ public struct RequestView: Codable, Sendable, Hashable {
         received = request.received.description
         due = request.due.description
         extendedMonths = request.extendedMonths
-        overdue = !request.state.isTerminal && request.due < today
+        let standing = request.standing(today: today)
+        deadline = standing.rawValue
+        overdue = standing.isOverdue
         completedAt = request.completedAt.map(Timestamp.iso8601)
         subject = request.pseudonym
         requestedBy = request.requestedBy
         cancelReason = request.cancelReason
+        cancellation = request.cancellationNote(actions: actions)
         self.actions = actions.map { action in
             ActionView(
                 target: action.target, operation: action.plan.operation.rawValue, state: action.state.rawValue,

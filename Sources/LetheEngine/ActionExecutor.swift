@@ -127,7 +127,7 @@ public struct ActionExecutor: Sendable {
             if case .verified(let how) = groupSeen { seen.append(how) }
             let outcome: ActionOutcome = switch plan.operation {
             case .anonymize: .anonymized
-            case .deactivate: .deactivated
+            case .deactivate: .anonymizedAndDeactivated
             case .removeAttributes: .attributesRemoved
             default: .groupsLeft
             }

@@ -81,10 +81,15 @@ extension AppDatabase {
     public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState {
         let verified = transition.verified
         return try await writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT request_id, target, state FROM action WHERE id = ?", arguments: [attempt.actionId]) else {
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT action.request_id, action.target, action.state, request.cancel_reason FROM action
+                JOIN request ON request.id = action.request_id WHERE action.id = ?
+                """, arguments: [attempt.actionId]) else {
                 throw StoreError.notFound("no action \(attempt.actionId)")
             }
             let requestId: String = row["request_id"], target: String = row["target"], state: String = row["state"]
+            // A request cancelled while this attempt ran: what happened stands; nothing runs again.
+            let transition = (row["cancel_reason"] as String?) == nil ? transition : ActionStateMachine.afterCancellation(transition)
             try db.execute(sql: """
                 INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, status_code, error)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -120,18 +125,28 @@ extension AppDatabase {
     @discardableResult
     public func rescueRunning(now: Date) async throws -> Int {
         try await writer.write { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, request_id, target, attempts, claimed_at FROM action WHERE state = 'running'")
-            let rescue = ActionStateMachine.rescue()
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT action.id, action.request_id, action.target, action.attempts, action.claimed_at, request.cancel_reason
+                FROM action JOIN request ON request.id = action.request_id WHERE action.state = 'running'
+                """)
             let t = now.timeIntervalSince1970
             for row in rows {
                 let id: Int64 = row["id"], attempts: Int = row["attempts"], claimedAt: Double = row["claimed_at"] ?? t
+                // A request cancelled meanwhile must not be carried out by the rescue; whether the
+                // interrupted attempt took effect is unknown, so a person must look.
+                let cancelled = (row["cancel_reason"] as String?) != nil
+                let rescue = cancelled ? ActionStateMachine.rescueCancelled() : ActionStateMachine.rescue()
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, error)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [id, attempts, claimedAt, t, Int(max(0, t - claimedAt) * 1000), AttemptResultKind.interrupted.rawValue, rescue.reason])
-                try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ?, claimed_by = NULL WHERE id = ?", arguments: [t, id])
+                try db.execute(sql: """
+                    UPDATE action SET state = ?, next_attempt_at = ?, claimed_by = NULL, last_error = COALESCE(?, last_error),
+                        completed_at = ? WHERE id = ?
+                    """, arguments: [rescue.state.rawValue, t, cancelled ? rescue.reason : nil, rescue.state.isTerminal ? t : nil, id])
                 try Self.appendAudit(db, at: now, request: row["request_id"], target: row["target"], event: rescue.event,
                                      details: ["attempt": .number(Double(attempts)), "reason": .string(rescue.reason ?? "")])
+                if cancelled { try Self.refreshState(of: row["request_id"], in: db, now: now) }
             }
             return rows.count
         }

@@ -166,7 +166,9 @@ extension AppDatabase {
         }
     }
 
-    /// Cancels an open request: its unfinished actions become cancelled.
+    /// Cancels an open request: actions not yet started become cancelled ("not carried out");
+    /// an action in flight is left to finish, and its real effect is recorded (it may already
+    /// have deleted the account); the request is cancelled once nothing is in flight.
     public func cancel(_ requestId: String, reason: String, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
@@ -174,12 +176,12 @@ extension AppDatabase {
                 throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue)")
             }
             let t = now.timeIntervalSince1970
-            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.openStates)",
+            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.claimableStates)",
                                               arguments: [requestId])
             try db.execute(sql: """
-                UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL
-                WHERE request_id = ? AND state IN \(Self.openStates)
-                """, arguments: [t, requestId])
+                UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL, last_error = ?
+                WHERE request_id = ? AND state IN \(Self.claimableStates)
+                """, arguments: [t, ActionStateMachine.notCarriedOut, requestId])
             try db.execute(sql: "UPDATE request SET cancel_reason = ? WHERE id = ?", arguments: [reason, requestId])
             for target in targets {
                 try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: ["reason": .string(reason)])

@@ -156,7 +156,8 @@ public struct AppDatabase: Sendable {
                     claimed_by TEXT,
                     scim_id TEXT,
                     outcome TEXT CHECK (outcome IS NULL OR outcome IN
-                        ('deleted', 'anonymized', 'deactivated', 'attributes_removed', 'groups_left', 'absent', 'not_applicable')),
+                        ('deleted', 'anonymized', 'deactivated', 'anonymized_and_deactivated', 'attributes_removed', 'groups_left', 'absent',
+                         'not_applicable')),
                     verified INTEGER CHECK (verified IS NULL OR verified IN (0, 1)),
                     verification TEXT,
                     last_error TEXT,

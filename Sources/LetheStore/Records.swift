@@ -24,6 +24,18 @@ public struct StoredRequest: Sendable, Hashable, Codable {
 
     public var requestKind: RequestKind { kind == "erasure" ? .erasure : .revocation(purposes: purposes) }
 
+    /// What a cancelled request did and did not do, for status and certificates; nil otherwise.
+    public func cancellationNote(actions: [StoredAction]) -> String? {
+        guard state == .cancelled else { return nil }
+        return CancellationNote.text(reason: cancelReason, actions: actions.map(\.cancellationView))
+    }
+
+    /// Where the request stands against its due date today.
+    public func standing(today: CalendarDate) -> DeadlineStanding {
+        DeadlineStanding.of(state: state, due: due, endedOn: completedAt.map { CalendarDate(secondsSince1970: $0.timeIntervalSince1970) },
+                            today: today)
+    }
+
     init(row: Row) throws {
         id = row["id"]
         kind = row["kind"]
@@ -158,5 +170,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
         }
+    }
+}
+
+extension StoredAction {
+    /// The action as `CancellationNote` needs it.
+    public var cancellationView: CancellationNote.Action {
+        CancellationNote.Action(target: target, state: state, outcome: outcome, completedAt: completedAt.map(Timestamp.iso8601))
     }
 }

@@ -3,6 +3,7 @@ import LetheApp
 import LetheCore
 import LetheEngine
 import LetheSandbox
+import LetheReports
 import LetheSCIM
 import LetheStore
 import LetheTesting
@@ -137,5 +138,46 @@ struct EngineStopTests {
             #expect(try ids.allSatisfy { try h.database.request($0)?.state == .completed })
             #expect(try h.database.verifyAuditChain().problem == nil)
         }
+    }
+}
+
+@Suite("Honest cancellations")
+struct CancellationTests {
+    @Test("cancelling a request while its delete is in flight lets the delete finish; status and certificate say it happened")
+    func cancelInFlight() async throws {
+        let h = try await EngineHarness.sandbox(faults: "app:latency=1500ms")
+        let id = try h.file(.erasure, customer: 0)
+        try await h.with { h in
+            let run = Task { try await h.run(timeout: nil) }
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, try h.action(id, "app").state != .running { try await Task.sleep(nanoseconds: 20_000_000) }
+            #expect(try h.action(id, "app").state == .running)
+            let cancelled = try h.database.cancel(id, reason: "the subject withdrew the request", now: Date())
+            #expect(cancelled.state == .inProgress, "not cancelled while app is in flight")
+            _ = try await run.value
+        }
+        let request = try #require(try h.database.request(id))
+        #expect(request.state == .cancelled)
+        let app = try h.action(id, "app")
+        #expect(app.state == .succeeded && app.outcome == .deleted && app.verified == true, "the delete that happened is recorded")
+        let note = try #require(request.cancellationNote(actions: try h.database.actions(of: id)))
+        #expect(note.contains("app had already been deleted at"), "\(note)")
+        let certificate = ReportBuilder(keyId: "k", generatedAt: Date(), chain: try h.database.verifyAuditChain())
+            .certificate(request, actions: try h.database.actions(of: id), events: try h.database.auditEvents(request: id))
+        #expect(certificate["statement"]?.stringValue?.contains("app had already been deleted at") == true, "\(certificate["statement"] ?? .null)")
+    }
+
+    @Test("a cancelled request's actions that never ran say 'not carried out (cancelled)'")
+    func notCarriedOut() async throws {
+        let h = try await EngineHarness.sandbox()
+        let id = try h.file(.erasure, customer: 0)
+        let cancelled = try h.database.cancel(id, reason: "filed by mistake", now: Date())
+        #expect(cancelled.state == .cancelled)
+        let actions = try h.database.actions(of: id)
+        #expect(actions.filter { $0.plan.needsWork }.allSatisfy { $0.state == .cancelled && $0.lastError == "not carried out (cancelled)" })
+        let note = try #require(cancelled.cancellationNote(actions: actions))
+        #expect(note.hasPrefix("cancelled (filed by mistake)") && note.contains("app: not carried out (cancelled)"), "\(note)")
+        let summary = try await h.with { try await $0.run() }
+        #expect(summary.attempts == 0, "nothing runs for a cancelled request")
     }
 }

@@ -28,7 +28,10 @@ public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
 public enum ActionOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case deleted
     case anonymized
+    /// Only set active=false (written by Lethe before deactivation had to come with anonymization).
     case deactivated
+    /// Anonymized as planned and set active=false.
+    case anonymizedAndDeactivated = "anonymized_and_deactivated"
     case attributesRemoved = "attributes_removed"
     case groupsLeft = "groups_left"
     /// No account for the subject in this target.
@@ -53,10 +56,12 @@ public enum RequestState: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
-    /// Derives the state: cancelled wins; any unfinished action keeps the request open
-    /// (`received` until the first attempt); then failed, needs_review, completed.
+    /// Derives the state: cancelled wins once nothing is in flight (an action running when the
+    /// request was cancelled finishes and records its real effect first); any unfinished action
+    /// keeps the request open (`received` until the first attempt); then failed, needs_review,
+    /// completed.
     public static func derive(actions: [ActionState], anyAttempt: Bool, cancelled: Bool) -> RequestState {
-        if cancelled { return .cancelled }
+        if cancelled { return actions.contains(.running) ? .inProgress : .cancelled }
         if actions.contains(where: { !$0.isTerminal }) { return anyAttempt ? .inProgress : .received }
         if actions.contains(.failed) { return .failed }
         if actions.contains(.needsReview) { return .needsReview }

@@ -66,6 +66,30 @@ public enum ActionStateMachine {
         Transition(state: .pending, retryIn: 0, reason: "the runner stopped while this action was in flight", event: .actionRescued)
     }
 
+    /// A runner died while the action was `running` and its request has been cancelled since:
+    /// it must not run again, and whether the interrupted attempt took effect is unknown.
+    public static func rescueCancelled() -> Transition {
+        Transition(state: .needsReview,
+                   reason: "the request was cancelled while this action was in flight and the runner stopped: whether it took effect in the target is unknown; check the account",
+                   event: .actionNeedsReview)
+    }
+
+    /// What a cancelled request's actions that never ran say.
+    public static let notCarriedOut = "not carried out (cancelled)"
+
+    /// The transition of an attempt that ends after its request was cancelled: a final outcome
+    /// (done, failed, needs review) stands as it is, the truth of what happened; anything that
+    /// would run again is cancelled instead.
+    public static func afterCancellation(_ transition: Transition) -> Transition {
+        guard !transition.state.isTerminal else { return transition }
+        var cancelled = transition
+        cancelled.state = .cancelled
+        cancelled.retryIn = nil
+        cancelled.reason = notCarriedOut + (transition.reason.map { " after: \($0)" } ?? "")
+        cancelled.event = .actionCancelled
+        return cancelled
+    }
+
     /// Whether a person may put an action back to pending with `lethe retry`.
     public static func canRetry(_ state: ActionState) -> Bool {
         state == .failed || state == .needsReview

@@ -82,7 +82,7 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("  subject:   \(view.subject) (pseudonym)")
         lines.append("  received:  \(view.received)   due: \(view.due)" + (view.extendedMonths > 0 ? " (extended \(view.extendedMonths) month\(view.extendedMonths == 1 ? "" : "s"))" : ""))
         if let completed = view.completedAt { lines.append("  ended:     \(completed)") }
-        if let reason = view.cancelReason { lines.append("  cancelled: \(reason)") }
+        if let note = view.cancellation { lines.append("  \(note)") } else if let reason = view.cancelReason { lines.append("  cancelling: \(reason)") }
         lines.append("")
         lines.append("  " + "TARGET".padding(12) + "OPERATION".padding(19) + "STATE".padding(13) + "OUTCOME".padding(20) + "VERIFIED".padding(10) + "ATTEMPTS")
         for action in view.actions {
