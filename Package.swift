@@ -176,7 +176,10 @@ let package = Package(
         // Drives the built `lethe` binary as a user would.
         .testTarget(
             name: "LetheCLITests",
-            dependencies: ["lethe", "LetheCore", "LetheApp", "LetheTesting", "LetheSandbox", "LetheStore"],
+            dependencies: [
+                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -36,7 +36,8 @@ public struct ReportService: Sendable {
         guard from <= to else { throw ReportError("the period starts \(from), after it ends \(to)") }
         let requests = try database.requests(receivedFrom: from, to: to)
         let actions = try database.actions(of: requests.map(\.id))
-        let report = try builder(now: now).periodReport(from: from, to: to, requests: requests, actions: actions)
+        let citations = try database.finalTargetEvents(requestIds: requests.map(\.id))
+        let report = try builder(now: now).periodReport(from: from, to: to, requests: requests, actions: actions, citations: citations)
         return try write(report, base: "lethe-report-\(from)-\(to)", into: directory, csv: true, requests: requests.count)
     }
 
@@ -61,6 +62,7 @@ public struct ReportService: Sendable {
             try ReportRendering.csv(report).write(toFile: csvPath!, atomically: true, encoding: .utf8)
         }
         try ReportRendering.html(report, jsonFileName: base + ".json").write(toFile: path(".html"), atomically: true, encoding: .utf8)
+        try state.appendCheckpoint(database: database)
         return WrittenReport(json: path(".json"), signature: path(".json.sig"), csv: csvPath, html: path(".html"), requests: requests)
     }
 }

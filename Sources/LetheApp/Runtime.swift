@@ -190,6 +190,10 @@ public final class Runtime: Sendable {
             group.gracefulShutdownSignals = [.sigterm, .sigint]
         }
         try await ServiceGroup(configuration: group).run()
+        // Sign where the chain reaches now, so deleting the events this run wrote is detected.
+        if let state = storage?.state, let database = storage?.database {
+            try state.appendCheckpoint(database: database, now: configuration.clock.now())
+        }
         withExtendedLifetime(lock) {}
         guard let summary = service.summary else { throw RuntimeError.engineDidNotFinish }
         return summary

@@ -25,8 +25,11 @@ public struct ReportBuilder: Sendable {
     }
 
     /// A period report over the requests received from `from` to `to`, inclusive.
-    public func periodReport(from: CalendarDate, to: CalendarDate, requests: [StoredRequest], actions: [String: [StoredAction]]) -> JSONValue {
-        let rows = requests.map { requestRow($0, actions: actions[$0.id] ?? []) }
+    /// - Parameter citations: per request and target, the audit event of the target's final
+    ///   transition (`AppDatabase.finalTargetEvents`); each target row cites it.
+    public func periodReport(from: CalendarDate, to: CalendarDate, requests: [StoredRequest], actions: [String: [StoredAction]],
+                             citations: [String: [String: AuditEvent]] = [:]) -> JSONValue {
+        let rows = requests.map { requestRow($0, actions: actions[$0.id] ?? [], citations: citations[$0.id] ?? [:]) }
         return .object(header(type: "period_report").merging([
             "period": .object(["from": .string(from.description), "to": .string(to.description)]),
             "requests": .array(rows),
@@ -37,7 +40,9 @@ public struct ReportBuilder: Sendable {
     /// The erasure certificate for one request: what was done in which system, when, verified
     /// how, what was kept and why (GDPR Art. 5(2), Art. 19).
     public func certificate(_ request: StoredRequest, actions: [StoredAction], events: [AuditEvent]) -> JSONValue {
-        var row = requestRow(request, actions: actions)
+        var finals: [String: AuditEvent] = [:]
+        for event in events { if let target = event.target { finals[target] = event } }
+        var row = requestRow(request, actions: actions, citations: finals)
         if case .object(var fields) = row {
             fields["recipients"] = .array(actions.map { action in
                 .object(["target": .string(action.target), "description": .string(recipients[action.target] ?? "")])
@@ -96,7 +101,7 @@ public struct ReportBuilder: Sendable {
         }
     }
 
-    func requestRow(_ request: StoredRequest, actions: [StoredAction]) -> JSONValue {
+    func requestRow(_ request: StoredRequest, actions: [StoredAction], citations: [String: AuditEvent] = [:]) -> JSONValue {
         var fields: [String: JSONValue] = [
             "id": .string(request.id),
             "kind": .string(request.kind),
@@ -113,12 +118,15 @@ public struct ReportBuilder: Sendable {
             "state": .string(request.state.rawValue),
             "cancel_reason": request.cancelReason.map(JSONValue.string) ?? .null,
         ]
-        fields["targets"] = .array(actions.map(targetRow))
+        fields["targets"] = .array(actions.map { targetRow($0, citing: citations[$0.target]) })
         return .object(fields)
     }
 
-    func targetRow(_ action: StoredAction) -> JSONValue {
+    /// One target of a request row; `citing` is the audit event of its final transition, whose
+    /// sequence number and hash the row carries, so a verifier can check the row against the log.
+    func targetRow(_ action: StoredAction, citing event: AuditEvent? = nil) -> JSONValue {
         .object([
+            "audit": event.map { .object(["seq": .number(Double($0.seq)), "hash": .string($0.hash)]) } ?? .null,
             "target": .string(action.target),
             "operation": .string(action.plan.operation.rawValue),
             "state": .string(action.state.rawValue),

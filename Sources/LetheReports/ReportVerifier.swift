@@ -53,6 +53,74 @@ public enum ReportVerifier {
         } else if head != AppDatabase.genesisHash {
             return Result(passed: passed, problem: "the report names no audit event but a head hash")
         }
+        if let problem = try checkRows(report, database: database) {
+            return Result(passed: passed, problem: problem)
+        }
+        let rows = requestRows(report)
+        passed.append("each of \(rows.count) request row\(rows.count == 1 ? "" : "s") matches the audit event it cites per target")
         return Result(passed: passed, problem: nil)
+    }
+
+    static func requestRows(_ report: JSONValue) -> [JSONValue] {
+        if let rows = report["requests"]?.arrayValue { return rows }
+        if let row = report["request"] { return [row] }
+        return []
+    }
+
+    /// Every target row must cite an audit event that exists, has the cited hash, belongs to
+    /// that request and target, and agrees with the row's state, outcome and attempts.
+    public static func checkRows(_ report: JSONValue, database: AppDatabase) throws -> String? {
+        var cited: [(request: String, target: String, seq: Int64, hash: String, row: JSONValue)] = []
+        for row in requestRows(report) {
+            let request = row["id"]?.stringValue ?? "?"
+            for target in row["targets"]?.arrayValue ?? [] {
+                let name = target["target"]?.stringValue ?? "?"
+                guard let seq = target["audit"]?["seq"]?.intValue, let hash = target["audit"]?["hash"]?.stringValue else {
+                    if target["operation"]?.stringValue == PlannedOperation.none.rawValue || target["operation"]?.stringValue == PlannedOperation.needsReview.rawValue,
+                       target["attempts"]?.intValue == 0, target["state"]?.stringValue != ActionState.cancelled.rawValue {
+                        continue  // settled at filing: no transition of its own to cite
+                    }
+                    return "request \(request), \(name): the row cites no audit event"
+                }
+                cited.append((request, name, Int64(seq), hash, target))
+            }
+        }
+        let events = try database.auditEvents(seqs: cited.map(\.seq))
+        for entry in cited {
+            let place = "request \(entry.request), \(entry.target)"
+            guard let event = events[entry.seq] else { return "\(place): the cited audit event \(entry.seq) is not in the log" }
+            guard event.hash == entry.hash else {
+                return "\(place): audit event \(entry.seq) has hash \(event.hash.prefix(16))…, the row cites \(entry.hash.prefix(16))…"
+            }
+            guard event.requestId == entry.request, event.target == entry.target else {
+                return "\(place): the cited audit event \(entry.seq) is about another request or target"
+            }
+            let details = JSONValue.parse(Data(event.details.utf8))
+            let rowState = entry.row["state"]?.stringValue
+            if let state = details?["state"]?.stringValue ?? AuditEventKind(rawValue: event.event).flatMap(impliedState)?.rawValue, state != rowState {
+                return "\(place): the row says \(rowState ?? "no state"), the log says \(state) (event \(entry.seq))"
+            }
+            if let outcome = details?["outcome"]?.stringValue, outcome != entry.row["outcome"]?.stringValue {
+                return "\(place): the row says outcome \(entry.row["outcome"]?.stringValue ?? "none"), the log says \(outcome) (event \(entry.seq))"
+            }
+            if let attempt = details?["attempt"]?.intValue, attempt != entry.row["attempts"]?.intValue {
+                return "\(place): the row says \(entry.row["attempts"]?.intValue ?? 0) attempts, the log says \(attempt) (event \(entry.seq))"
+            }
+        }
+        return nil
+    }
+
+    /// The action state an event leaves its target in, when the event itself says so.
+    static func impliedState(_ kind: AuditEventKind) -> ActionState? {
+        switch kind {
+        case .actionSucceeded, .attemptAfterSucceeded: .succeeded
+        case .actionFailed, .attemptAfterFailed: .failed
+        case .actionNeedsReview, .attemptAfterNeedsReview: .needsReview
+        case .actionRetrying, .attemptAfterRetrying: .retrying
+        case .actionCancelled, .attemptAfterCancelled: .cancelled
+        case .actionInterrupted, .actionRescued, .actionRetried, .attemptAfterPending: .pending
+        case .actionStarted: .running
+        default: nil
+        }
     }
 }

@@ -96,6 +96,41 @@ extension AppDatabase {
 }
 
 extension AppDatabase {
+    /// Per request and target, the last audit event: the one that recorded the target's final
+    /// transition so far. Reports cite it so every row can be checked against the log.
+    public func finalTargetEvents(requestIds: [String]) throws -> [String: [String: AuditEvent]] {
+        try writer.read { db in
+            var result: [String: [String: AuditEvent]] = [:]
+            for start in stride(from: 0, to: requestIds.count, by: 500) {
+                let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])
+                let marks = databaseQuestionMarks(count: chunk.count)
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT * FROM audit_event WHERE seq IN (
+                        SELECT MAX(seq) FROM audit_event WHERE request_id IN (\(marks)) AND target IS NOT NULL GROUP BY request_id, target)
+                    """, arguments: StatementArguments(chunk))
+                for event in rows.map(AuditEvent.init) {
+                    guard let request = event.requestId, let target = event.target else { continue }
+                    result[request, default: [:]][target] = event
+                }
+            }
+            return result
+        }
+    }
+
+    /// Audit events by sequence number (those that exist).
+    public func auditEvents(seqs: [Int64]) throws -> [Int64: AuditEvent] {
+        try writer.read { db in
+            var result: [Int64: AuditEvent] = [:]
+            for start in stride(from: 0, to: seqs.count, by: 500) {
+                let chunk = Array(seqs[start..<min(start + 500, seqs.count)])
+                let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_event WHERE seq IN (\(databaseQuestionMarks(count: chunk.count)))",
+                                            arguments: StatementArguments(chunk))
+                for event in rows.map(AuditEvent.init) { result[event.seq] = event }
+            }
+            return result
+        }
+    }
+
     /// One audit event by sequence number.
     public func auditEvent(seq: Int64) throws -> AuditEvent? {
         try writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq]).map(AuditEvent.init) }

@@ -43,7 +43,8 @@ struct ReportTests {
         let builder = ReportBuilder(keyId: signer.publicKey.keyId, generatedAt: now, chain: try db.verifyAuditChain())
         let requests = try db.requests(receivedFrom: CalendarDate(iso: "2026-01-01")!, to: CalendarDate(iso: "2026-12-31")!)
         let report = builder.periodReport(from: CalendarDate(iso: "2026-01-01")!, to: CalendarDate(iso: "2026-12-31")!,
-                                          requests: requests, actions: try db.actions(of: requests.map(\.id)))
+                                          requests: requests, actions: try db.actions(of: requests.map(\.id)),
+                                          citations: try db.finalTargetEvents(requestIds: requests.map(\.id)))
         return (report, CanonicalJSON.encode(report))
     }
 
@@ -67,6 +68,11 @@ struct ReportTests {
         #expect(a["on_time"] == .bool(true))
         let shop = try #require(a["targets"]?.arrayValue?.first { $0["target"]?.stringValue == "shop" })
         #expect(shop["retained"]?.arrayValue?.first?["until"]?.stringValue == "2036-10-01")
+        // Each target row cites the audit event of its final transition.
+        let cited = try #require(shop["audit"]?["seq"]?.intValue)
+        let event = try #require(try db.auditEvent(seq: Int64(cited)))
+        #expect(event.requestId == "req-a" && event.target == "shop" && event.event == "action_succeeded")
+        #expect(shop["audit"]?["hash"]?.stringValue == event.hash)
     }
 
     @Test("the signature verifies, and flipping any single byte of the JSON or the signature fails")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheCore
+import LetheReports
 import LetheStore
 
 /// `lethe retry`
@@ -114,7 +115,7 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Work with the hash-chained audit log.",
-        subcommands: [AuditVerifyCommand.self]
+        subcommands: [AuditVerifyCommand.self, AuditCheckpointCommand.self]
     )
 }
 
@@ -122,11 +123,29 @@ struct AuditCommand: AsyncParsableCommand {
 struct AuditVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Walk the audit chain and recompute every hash. Exit 0 intact, 1 broken.",
-        discussion: "Each event's hash is SHA-256 over the previous hash and the event's canonical JSON, so any edit, deletion or reordering breaks the chain from that event on."
+        abstract: "Walk the audit chain, recompute every hash, and check it against the signed checkpoints. Exit 0 intact, 1 broken.",
+        discussion: """
+            Each event's hash is SHA-256 over the previous hash and the event's canonical JSON, so \
+            any edit, deletion or reordering breaks the chain from that event on. Deleting the \
+            last events, or recomputing the whole chain, leaves a chain that is whole: the signed \
+            checkpoints in STATE/checkpoints.jsonl (written by every run, every report export and \
+            `lethe audit checkpoint`) catch that, because the log must still reach each one with \
+            the same hash.
+
+            --against REPORT.json (repeatable) checks that the log still holds, with the same \
+            hashes, the range an earlier report states and every event its rows cite: a report \
+            already handed to a regulator is the strongest anchor.
+
+            Threat model: whoever holds both the signing key and the database can rewrite both \
+            and sign new checkpoints; published reports and copied checkpoints are what they \
+            cannot take back.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("against"), help: ArgumentHelp("A report or certificate the log must still agree with.", valueName: "report.json"))
+    var reports: [String] = []
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -134,15 +153,75 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         let result = try context.database.verifyAuditChain()
+        var problem = result.problem
+        var checkpoints = 0
+        var latest: AuditCheckpoint?
+        if problem == nil {
+            do {
+                (checkpoints, latest) = try context.state.verifyCheckpoints(database: context.database)
+            } catch let failed as CheckpointProblem {
+                problem = failed.description
+            }
+        }
+        var anchors: [String] = []
+        for path in reports where problem == nil {
+            guard let data = FileManager.default.contents(atPath: path), let report = JSONValue.parse(data) else {
+                Output.error("lethe audit verify: cannot read \(path) as a report")
+                throw ExitStatus.usage
+            }
+            if let mismatch = try Self.check(report, against: context.database) {
+                problem = "\(path): \(mismatch)"
+            } else {
+                anchors.append(path)
+            }
+        }
         if json {
-            try Output.json(ChainJSON(intact: result.problem == nil, events: result.events, headHash: result.headHash,
-                                      lastSeq: result.lastSeq, problem: result.problem))
-        } else if let problem = result.problem {
+            try Output.json(ChainJSON(intact: problem == nil, events: result.events, headHash: result.headHash,
+                                      lastSeq: result.lastSeq, problem: problem, checkpoints: checkpoints, reports: anchors))
+        } else if let problem {
             Output.line("audit chain BROKEN: \(problem)")
         } else {
-            Output.line("audit chain intact: \(result.events) events, head \(result.headHash)")
+            var text = "audit chain intact: \(result.events) events, head \(result.headHash)"
+            if let latest { text += "; \(checkpoints) signed checkpoint\(checkpoints == 1 ? "" : "s"), the latest at event \(latest.seq) (\(latest.at)) still matches" }
+            else { text += "; no checkpoint yet (lethe audit checkpoint writes one)" }
+            if !anchors.isEmpty { text += "; agrees with \(anchors.count) report\(anchors.count == 1 ? "" : "s")" }
+            Output.line(text)
         }
-        if result.problem != nil { throw ExitCode.failure }
+        if problem != nil { throw ExitStatus.failure }
+    }
+
+    /// The report's range and every event its rows cite, still in the log with the same hashes.
+    static func check(_ report: JSONValue, against database: AppDatabase) throws -> String? {
+        if let last = report["audit_chain"]?["last_seq"]?.intValue, let head = report["audit_chain"]?["head_hash"]?.stringValue {
+            guard let event = try database.auditEvent(seq: Int64(last)) else { return "the log has no event \(last), which the report names as its last" }
+            guard event.hash == head else { return "event \(last) has another hash than the report states: the log was rewritten" }
+        }
+        return try ReportVerifier.checkRows(report, database: database)
+    }
+}
+
+/// `lethe audit checkpoint`
+struct AuditCheckpointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Sign where the audit chain reaches now and append it to STATE/checkpoints.jsonl.",
+        discussion: "Copy checkpoints.jsonl somewhere the database's owner cannot write (a ticket, a mail to the DPO): a copied checkpoint is an anchor nobody can take back."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let context = try AppContext.open(global, needsPolicies: false)
+        let chain = try context.database.verifyAuditChain()
+        if let problem = chain.problem {
+            Output.line("audit chain BROKEN: \(problem); no checkpoint is signed over a broken log")
+            throw ExitStatus.failure
+        }
+        guard let checkpoint = try context.state.appendCheckpoint(database: context.database) else {
+            Output.line("the audit log is empty: nothing to checkpoint")
+            return
+        }
+        Output.line("checkpoint: event \(checkpoint.seq), head \(checkpoint.headHash), signed with key \(checkpoint.keyId.prefix(16))… → \(context.state.checkpointsPath)")
     }
 }
 
@@ -152,9 +231,11 @@ private struct ChainJSON: Encodable {
     var headHash: String
     var lastSeq: Int64?
     var problem: String?
+    var checkpoints: Int
+    var reports: [String]
 
     enum CodingKeys: String, CodingKey {
-        case intact, events, problem
+        case intact, events, problem, checkpoints, reports
         case headHash = "head_hash"
         case lastSeq = "last_seq"
     }

@@ -107,12 +107,18 @@ struct ReportCertificateCommand: AsyncParsableCommand {
 struct ReportVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a report's signature, canonical form and audit chain range. Exit 0 valid, 1 invalid.",
+        abstract: "Check a report's signature, canonical form, and every row against the audit log. Exit 0 valid, 1 invalid.",
         discussion: """
             The signature is read from FILE.sig. The key is --public-key, or the key the report \
-            names from the state directory (current or kept from before a rotation). When the \
-            state directory is present, the audit chain range and head hash the report names \
-            must match the log.
+            names from the state directory (current or kept from before a rotation).
+
+            Next to a state directory, the report must be signed with one of its keys; the audit \
+            chain range and head hash must match the log; and each request row must match, per \
+            target, the audit event it cites (the event exists, has the cited hash, and agrees \
+            with the row's state, outcome and attempts).
+
+            With --public-key and no state directory, only the signature and the canonical form \
+            are checked, and the output says so.
             """
     )
 
@@ -132,6 +138,7 @@ struct ReportVerifyCommand: AsyncParsableCommand {
         let signature = FileManager.default.contents(atPath: file + ".sig")
         let state = StateDirectory(path: global.stateDirectory)
         let database = state.isInitialized ? try? state.openDatabase() : nil
+        let named = JSONValue.parse(json)?["key_id"]?.stringValue ?? ""
         let key: ReportPublicKey
         do {
             if let publicKey {
@@ -141,15 +148,21 @@ struct ReportVerifyCommand: AsyncParsableCommand {
                 }
                 key = try ReportPublicKey(pem: pem)
             } else if state.isInitialized {
-                let named = JSONValue.parse(json)?["key_id"]?.stringValue ?? ""
                 guard let found = try state.publicKey(id: named) else {
-                    Output.line("INVALID: the report names signing key \(named.isEmpty ? "(none)" : named), which this state directory does not know; pass --public-key")
-                    throw ExitCode.failure
+                    Output.line("INVALID: the report names signing key \(named.isEmpty ? "(none)" : named), which is not one of the keys of \(state.path); "
+                        + "it was not signed by this Lethe")
+                    throw ExitStatus.failure
                 }
                 key = found
             } else {
                 Output.error("lethe report verify: no state directory at \(state.path); pass --public-key lethe.pub.pem")
                 throw ExitStatus.usage
+            }
+            // Next to a state directory, a report is this Lethe's only if one of its keys signed it:
+            // a valid signature by any other key says nothing about this log.
+            if database != nil, publicKey != nil, try state.publicKey(id: key.keyId) == nil {
+                Output.line("INVALID: the report is signed with key \(key.keyId), which is not one of the keys of \(state.path); it was not signed by this Lethe")
+                throw ExitStatus.failure
             }
         } catch let error as ReportError {
             Output.error("lethe report verify: \(error)")
@@ -158,10 +171,12 @@ struct ReportVerifyCommand: AsyncParsableCommand {
         let result = try ReportVerifier.verify(json: json, signature: signature, publicKey: key, database: database)
         if let problem = result.problem {
             Output.line("INVALID: \(problem)")
-            throw ExitCode.failure
+            throw ExitStatus.failure
         }
         Output.line("valid: " + result.passed.joined(separator: "; "))
-        if database == nil { Output.line("(no state directory here: the audit chain range was not checked)") }
+        if database == nil {
+            Output.line("checked the signature and canonical form only: with no state directory here, the audit log and the rows were not checked")
+        }
     }
 }
 

@@ -1,0 +1,119 @@
+import Foundation
+import LetheCore
+import LetheReports
+import LetheStore
+
+/// A signed statement of how far the audit chain reached at a moment: sequence number, head
+/// hash, time and key id, with an Ed25519 signature over their canonical JSON. Appended to
+/// `STATE/checkpoints.jsonl` at the end of every `lethe run`, every report export and every
+/// `lethe audit checkpoint`, so deleting the last events, or recomputing the chain, is detected.
+public struct AuditCheckpoint: Sendable, Hashable {
+    public var seq: Int64
+    public var headHash: String
+    public var at: String
+    public var keyId: String
+    /// Hex of the 64-byte signature over `signedBytes`.
+    public var signature: String
+
+    /// The canonical JSON the signature covers.
+    public var signedBytes: Data {
+        CanonicalJSON.encode(.object([
+            "seq": .number(Double(seq)), "head_hash": .string(headHash), "at": .string(at), "key_id": .string(keyId),
+        ]))
+    }
+
+    var line: String {
+        CanonicalJSON.string(.object([
+            "seq": .number(Double(seq)), "head_hash": .string(headHash), "at": .string(at), "key_id": .string(keyId),
+            "signature": .string(signature),
+        ]))
+    }
+
+    init?(line: String) {
+        guard let json = JSONValue.parse(Data(line.utf8)), let seq = json["seq"]?.intValue, let head = json["head_hash"]?.stringValue,
+              let at = json["at"]?.stringValue, let key = json["key_id"]?.stringValue, let signature = json["signature"]?.stringValue else { return nil }
+        self.init(seq: Int64(seq), headHash: head, at: at, keyId: key, signature: signature)
+    }
+
+    init(seq: Int64, headHash: String, at: String, keyId: String, signature: String) {
+        self.seq = seq
+        self.headHash = headHash
+        self.at = at
+        self.keyId = keyId
+        self.signature = signature
+    }
+}
+
+/// Why the log no longer agrees with what Lethe signed earlier.
+public enum CheckpointProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    case unreadable(line: Int)
+    case badSignature(line: Int, seq: Int64)
+    case unknownKey(line: Int, keyId: String)
+    case missingEvent(line: Int, seq: Int64)
+    case hashDiffers(line: Int, seq: Int64)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let line): "checkpoints.jsonl line \(line) is not a checkpoint"
+        case .badSignature(let line, let seq): "the checkpoint on line \(line) (event \(seq)) has a signature that does not verify: the file was edited"
+        case .unknownKey(let line, let key): "the checkpoint on line \(line) is signed with key \(key), which is not one of this state directory's keys"
+        case .missingEvent(let line, let seq):
+            "the checkpoint on line \(line) says the log reached event \(seq), but the log has no event \(seq): events were deleted"
+        case .hashDiffers(let line, let seq):
+            "the checkpoint on line \(line) names another hash for event \(seq): the log was rewritten after the checkpoint"
+        }
+    }
+}
+
+extension StateDirectory {
+    /// `STATE/checkpoints.jsonl`.
+    public var checkpointsPath: String { file("checkpoints.jsonl") }
+
+    /// Signs and appends a checkpoint of the chain as it is now. Nothing is written for an empty log.
+    @discardableResult
+    public func appendCheckpoint(database: AppDatabase, now: Date = Date()) throws -> AuditCheckpoint? {
+        let chain = try database.verifyAuditChain()
+        guard let seq = chain.lastSeq, chain.problem == nil else { return nil }
+        let signer = try signer()
+        var checkpoint = AuditCheckpoint(seq: seq, headHash: chain.headHash, at: Timestamp.iso8601(now), keyId: signer.publicKey.keyId, signature: "")
+        checkpoint.signature = Hex.encode(try signer.sign(checkpoint.signedBytes))
+        let line = Data((checkpoint.line + "\n").utf8)
+        if !FileManager.default.fileExists(atPath: checkpointsPath) {
+            guard FileManager.default.createFile(atPath: checkpointsPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw Problem.io("cannot create \(checkpointsPath)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: checkpointsPath) else { throw Problem.io("cannot open \(checkpointsPath)") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+        try handle.synchronize()
+        return checkpoint
+    }
+
+    /// The checkpoints written so far, oldest first.
+    public func checkpoints() throws -> [(line: Int, checkpoint: AuditCheckpoint?)] {
+        guard let text = try? String(contentsOfFile: checkpointsPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+            line.isEmpty ? nil : (index + 1, AuditCheckpoint(line: String(line)))
+        }
+    }
+
+    /// Checks every checkpoint: signed by one of this directory's keys, and its event still in
+    /// the log with the same hash. Returns how many were checked and the latest.
+    public func verifyCheckpoints(database: AppDatabase) throws -> (count: Int, latest: AuditCheckpoint?) {
+        var latest: AuditCheckpoint?
+        let all = try checkpoints()
+        for (line, parsed) in all {
+            guard let checkpoint = parsed else { throw CheckpointProblem.unreadable(line: line) }
+            guard let key = try publicKey(id: checkpoint.keyId) else { throw CheckpointProblem.unknownKey(line: line, keyId: checkpoint.keyId) }
+            guard let signature = Hex.decode(checkpoint.signature), key.isValidSignature(Data(signature), for: checkpoint.signedBytes) else {
+                throw CheckpointProblem.badSignature(line: line, seq: checkpoint.seq)
+            }
+            guard let event = try database.auditEvent(seq: checkpoint.seq) else { throw CheckpointProblem.missingEvent(line: line, seq: checkpoint.seq) }
+            guard event.hash == checkpoint.headHash else { throw CheckpointProblem.hashDiffers(line: line, seq: checkpoint.seq) }
+            latest = checkpoint
+        }
+        return (all.count, latest)
+    }
+}
