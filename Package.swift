@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "LetheCore", "LetheStore", "LetheReports", "LetheApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/lethe-bench",
             swiftSettings: swiftSettings

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import LetheApp
 import LetheCore
 import LetheReports
@@ -11,7 +12,7 @@ struct LetheBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lethe-bench",
         abstract: "Lethe benchmarks: measured, not timed in tests.",
-        subcommands: [ReportsBench.self, LedgerGenerator.self, JSONBench.self]
+        subcommands: [ReportsBench.self, LedgerGenerator.self, JSONBench.self, ClaimsBench.self]
     )
 }
 
@@ -199,5 +200,67 @@ struct JSONBench: ParsableCommand {
         try best("Lethe JSONValue.parsing (strict)") { _ = try JSONValue.parsing(data) }
         try best("Foundation JSONSerialization") { _ = try JSONSerialization.jsonObject(with: data) }
         try best("Foundation JSONDecoder (any JSON)") { _ = try JSONDecoder().decode(AnyJSON.self, from: data) }
+    }
+}
+
+/// The engine's claim with years of scheduled follow-ups waiting (the end of legal retentions):
+/// N scheduled rows far in the future, a few due actions, and the time of the queries the
+/// engine runs on every loop.
+struct ClaimsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "claims",
+        abstract: "Time the engine's claim queries with N scheduled follow-ups in the database."
+    )
+
+    @Option(help: "Scheduled follow-ups (one request each).")
+    var scheduled = 100_000
+
+    @Option(help: "Claims to time.")
+    var rounds = 200
+
+    func run() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let state = StateDirectory(path: scratch.appendingPathComponent("state").path)
+        try state.initialize()
+        _ = try state.openDatabase()
+        // Rows straight into the file (the schema is Lethe's own, migrated above).
+        let queue = try DatabaseQueue(path: state.databasePath)
+        let plan = #"{"target":"shop","operation":"remove_attributes","attributes":[],"groups":[],"retained":[],"reason":"bench"}"#
+        let start = ContinuousClock.now
+        try await queue.write { db in
+            for i in 0..<scheduled {
+                let id = "req-bench\(i)"
+                try db.execute(sql: """
+                    INSERT INTO request (id, kind, purposes, pseudonym, received, due, created_at, state)
+                    VALUES (?, 'erasure', '[]', 'psn', '2026-11-01', '2026-12-01', 0, 'completed')
+                    """, arguments: [id])
+                try db.execute(sql: """
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, outcome)
+                    VALUES (?, 'shop', ?, 'anonymize', 'succeeded', 0, 'anonymized')
+                    """, arguments: [id, plan])
+                let due = CalendarDate(iso: "2036-11-01")!.adding(days: i % 3650)
+                try db.execute(sql: """
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before)
+                    VALUES (?, 'shop', ?, 'remove_attributes', 'scheduled', ?, 'u', last_insert_rowid(), ?)
+                    """, arguments: [id, plan, due.secondsSince1970AtMidnightUTC, due.description])
+            }
+        }
+        try queue.close()
+        print("seeded \(scheduled) scheduled follow-ups in \(ContinuousClock.now - start)")
+        let database = try state.openDatabase()
+        var claims: [Duration] = [], lookups: [Duration] = []
+        for _ in 0..<rounds {
+            let t0 = ContinuousClock.now
+            _ = try database.targetsWithDueWork(now: Date())
+            let t1 = ContinuousClock.now
+            _ = try await database.claim(target: "shop", limit: 16, runner: "bench", now: Date())
+            let t2 = ContinuousClock.now
+            lookups.append(t1 - t0)
+            claims.append(t2 - t1)
+        }
+        func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
+        print("targetsWithDueWork: median \(median(lookups)), max \(lookups.max()!)")
+        print("claim (nothing due, synchronous=FULL): median \(median(claims)), max \(claims.max()!)")
     }
 }

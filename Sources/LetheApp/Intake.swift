@@ -81,7 +81,8 @@ public struct Intake: Sendable {
         }
         let plan: [PlannedAction]
         do {
-            plan = try Planner(policies: policies).plan(PlanningRequest(kind: submission.kind, subject: submission.subject, received: submission.received))
+            plan = try Planner(policies: policies).plan(PlanningRequest(kind: submission.kind, subject: submission.subject,
+                                                                        received: submission.received, today: today))
         } catch {
             throw .unplannable(error)
         }
@@ -114,7 +115,8 @@ public struct Intake: Sendable {
         }
         var replans: [String: PlannedAction] = [:]
         if !merged.isEmpty {
-            let planned = (try? Planner(policies: policies).plan(PlanningRequest(kind: request.requestKind, subject: merged, received: request.received))) ?? []
+            let planned = (try? Planner(policies: policies).plan(PlanningRequest(kind: request.requestKind, subject: merged, received: request.received,
+                                                                                 today: CalendarDate(secondsSince1970: now.timeIntervalSince1970)))) ?? []
             for action in try database.actions(of: request.id) where action.state == .needsReview && action.plan.operation == .needsReview {
                 if let fresh = planned.first(where: { $0.target == action.target }) { replans[action.target] = fresh }
             }

@@ -37,7 +37,10 @@ public struct ReportService: Sendable {
         let requests = try database.requests(receivedFrom: from, to: to)
         let actions = try database.actions(of: requests.map(\.id))
         let citations = try database.finalTargetEvents(requestIds: requests.map(\.id))
-        let report = try builder(now: now).periodReport(from: from, to: to, requests: requests, actions: actions, citations: citations)
+        let retention = try database.followUps(completedFrom: from, to: to)
+        let retentionCitations = try database.finalTargetEvents(requestIds: retention.map(\.requestId).uniqued())
+        let report = try builder(now: now).periodReport(from: from, to: to, requests: requests, actions: actions, citations: citations,
+                                                        retentionErasures: retention, retentionCitations: retentionCitations)
         return try write(report, base: "lethe-report-\(from)-\(to)", into: directory, csv: true, requests: requests.count)
     }
 

@@ -22,6 +22,25 @@ public struct RequestView: Codable, Sendable, Hashable {
     public var cancelReason: String?
     /// For a cancelled request: what had been done, and what was not carried out.
     public var cancellation: String?
+    /// Follow-ups that erase data kept under a legal obligation once the retention ends.
+    public var retentionErasures: [RetentionErasure]
+
+    /// One follow-up: the day it is due, what it erases, and where it stands.
+    public struct RetentionErasure: Codable, Sendable, Hashable {
+        public var target: String
+        public var due: String
+        public var state: String
+        public var attributes: [String]
+        public var verified: Bool?
+        public var completedAt: String?
+        public var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case target, due, state, attributes, verified
+            case completedAt = "completed_at"
+            case lastError = "last_error"
+        }
+    }
     public var actions: [ActionView]
 
     public struct ActionView: Codable, Sendable, Hashable {
@@ -52,6 +71,8 @@ public struct RequestView: Codable, Sendable, Hashable {
         public var basis: String
         public var attributes: [String]
         public var until: String
+        /// The retention had ended before the request was carried out: nothing was kept.
+        public var ended: Bool
     }
 
     enum CodingKeys: String, CodingKey {
@@ -61,6 +82,7 @@ public struct RequestView: Codable, Sendable, Hashable {
         case requestedBy = "requested_by"
         case cancelReason = "cancel_reason"
         case cancellation
+        case retentionErasures = "retention_erasures"
     }
 
     public init(_ request: StoredRequest, actions: [StoredAction], today: CalendarDate) {
@@ -80,7 +102,13 @@ public struct RequestView: Codable, Sendable, Hashable {
         requestedBy = request.requestedBy
         cancelReason = request.cancelReason
         cancellation = request.cancellationNote(actions: actions)
-        self.actions = actions.map { action in
+        retentionErasures = actions.filter { $0.follows != nil }.map { followUp in
+            RetentionErasure(target: followUp.target, due: followUp.notBefore?.description ?? "", state: followUp.state.rawValue,
+                             attributes: followUp.plan.attributes.map(\.path.description) + followUp.plan.groups, verified: followUp.verified,
+                             completedAt: followUp.completedAt.map(Timestamp.iso8601),
+                             lastError: followUp.state == .succeeded ? nil : followUp.lastError)
+        }
+        self.actions = actions.filter { $0.follows == nil }.map { action in
             ActionView(
                 target: action.target, operation: action.plan.operation.rawValue, state: action.state.rawValue,
                 outcome: action.outcome?.rawValue, verified: action.verified, verification: action.verification,
@@ -90,7 +118,7 @@ public struct RequestView: Codable, Sendable, Hashable {
                 attributes: action.plan.attributes.map { "\($0.path) (\($0.strategy.rawValue))" }, groups: action.plan.groups,
                 retained: action.plan.retained.map {
                     Retained(purpose: $0.purpose, basis: $0.basis.rawValue, attributes: ($0.attributes.map(\.description) + $0.groups),
-                             until: $0.until.description)
+                             until: $0.until.description, ended: $0.ended == true)
                 })
         }
     }

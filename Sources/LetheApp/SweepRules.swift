@@ -177,7 +177,7 @@ struct SweepDecision {
         if let cached = plans[planKey] {
             plan = cached
         } else {
-            plan = try Planner(policies: policies).plan(PlanningRequest(kind: kind, subject: subject, received: received))
+            plan = try Planner(policies: policies).plan(PlanningRequest(kind: kind, subject: subject, received: received, today: today))
             plans[planKey] = plan
         }
         let request = NewRequest(id: newId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,

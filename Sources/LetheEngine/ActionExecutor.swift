@@ -68,6 +68,7 @@ public struct ActionExecutor: Sendable {
     }
 
     private func run(_ claimed: ClaimedAction, policy: TargetPolicy) async throws -> ExecutionResult {
+        if claimed.action.follows != nil { return try await endRetention(claimed) }
         let plan = claimed.action.plan
         guard let subject = claimed.identifiers else {
             return ExecutionResult(result: .permanentFailure("the request's identifiers were purged; lethe retry with the identifiers to try again"))
@@ -135,6 +136,34 @@ public struct ActionExecutor: Sendable {
         case .none, .needsReview:
             return ExecutionResult(result: .permanentFailure("operation \(plan.operation.rawValue) is not executable"))
         }
+    }
+
+    /// A follow-up that ends a legal retention, years after the request: the subject's
+    /// identifiers are purged, so the account is the one whose SCIM id the request's own action
+    /// recorded. Removes exactly what was kept, then reads it back.
+    private func endRetention(_ claimed: ClaimedAction) async throws -> ExecutionResult {
+        let plan = claimed.action.plan
+        guard let id = claimed.action.scimId else {
+            return ExecutionResult(result: .needsReview("no SCIM id was recorded for this account, and the subject's identifiers are purged: a person must find it"))
+        }
+        guard let user = try await client.getUser(id) else {
+            return ExecutionResult(result: .succeeded(.absent, verification: "GET /Users/{id} answers 404: the account no longer exists, nothing it kept remains"))
+        }
+        var seen: [String] = []
+        let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym)
+        if !operations.isEmpty {
+            try await client.patchUser(user.id, operations, etag: user.etag)
+        }
+        if !expectations.isEmpty {
+            switch try await client.verifyAttributes(user.id, expectations) {
+            case .verified(let how): seen.append(how)
+            case .notVerified(let why): return ExecutionResult(result: .notVerified(why))
+            }
+        }
+        let groups = try await leaveGroups(user.id, plan.groups, all: false)
+        if case .notVerified(let why) = groups { return ExecutionResult(result: .notVerified(why)) }
+        if case .verified(let how) = groups { seen.append(how) }
+        return ExecutionResult(result: .succeeded(.attributesRemoved, verification: seen.isEmpty ? "nothing left to erase" : seen.joined(separator: "; ")))
     }
 
     /// After a delete: no group may still list the user, and the user must answer 404.

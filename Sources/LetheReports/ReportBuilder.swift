@@ -27,24 +27,42 @@ public struct ReportBuilder: Sendable {
     /// A period report over the requests received from `from` to `to`, inclusive.
     /// - Parameter citations: per request and target, the audit event of the target's final
     ///   transition (`AppDatabase.finalTargetEvents`); each target row cites it.
+    /// - Parameter retentionErasures: follow-ups that ended a legal retention within the period
+    ///   (whenever their request was received), with their citations keyed by request.
     public func periodReport(from: CalendarDate, to: CalendarDate, requests: [StoredRequest], actions: [String: [StoredAction]],
-                             citations: [String: [String: AuditEvent]] = [:]) -> JSONValue {
+                             citations: [String: [String: AuditEvent]] = [:], retentionErasures: [StoredAction] = [],
+                             retentionCitations: [String: [String: AuditEvent]] = [:]) -> JSONValue {
         let rows = requests.map { requestRow($0, actions: actions[$0.id] ?? [], citations: citations[$0.id] ?? [:]) }
         return .object(header(type: "period_report").merging([
             "period": .object(["from": .string(from.description), "to": .string(to.description)]),
             "requests": .array(rows),
+            "retention_erasures": .array(retentionErasures.map { followUp in
+                var row = followUpRow(followUp, citing: retentionCitations[followUp.requestId]?[followUpKey(followUp)])
+                if case .object(var fields) = row {
+                    fields["request"] = .string(followUp.requestId)
+                    fields["target"] = .string(followUp.target)
+                    row = .object(fields)
+                }
+                return row
+            }),
             "summary": summary(requests),
         ]) { a, _ in a })
+    }
+
+    func followUpKey(_ action: StoredAction) -> String {
+        action.notBefore.map { "\(action.target)@\($0)" } ?? action.target
     }
 
     /// The erasure certificate for one request: what was done in which system, when, verified
     /// how, what was kept and why (GDPR Art. 5(2), Art. 19).
     public func certificate(_ request: StoredRequest, actions: [StoredAction], events: [AuditEvent]) -> JSONValue {
         var finals: [String: AuditEvent] = [:]
-        for event in events { if let target = event.target { finals[target] = event } }
+        for event in events {
+            if let target = event.target { finals[AppDatabase.citationKey(target: target, details: event.details)] = event }
+        }
         var row = requestRow(request, actions: actions, citations: finals)
         if case .object(var fields) = row {
-            fields["recipients"] = .array(actions.map { action in
+            fields["recipients"] = .array(actions.filter { $0.follows == nil }.map { action in
                 .object(["target": .string(action.target), "description": .string(recipients[action.target] ?? "")])
             })
             row = .object(fields)
@@ -118,14 +136,20 @@ public struct ReportBuilder: Sendable {
             "state": .string(request.state.rawValue),
             "cancel_reason": request.cancelReason.map(JSONValue.string) ?? .null,
         ]
-        fields["targets"] = .array(actions.map { targetRow($0, citing: citations[$0.target]) })
+        let followUps = Dictionary(grouping: actions.filter { $0.follows != nil }, by: { $0.follows ?? 0 })
+        fields["targets"] = .array(actions.filter { $0.follows == nil }.map { action in
+            targetRow(action, citing: citations[action.target], followUps: followUps[action.id] ?? [], citations: citations)
+        })
         return .object(fields)
     }
 
     /// One target of a request row; `citing` is the audit event of its final transition, whose
     /// sequence number and hash the row carries, so a verifier can check the row against the log.
-    func targetRow(_ action: StoredAction, citing event: AuditEvent? = nil) -> JSONValue {
+    func targetRow(_ action: StoredAction, citing event: AuditEvent? = nil, followUps: [StoredAction] = [],
+                   citations: [String: AuditEvent] = [:]) -> JSONValue {
         .object([
+            "retention_end": .array(followUps.map { followUpRow($0, citing: citations[followUpKey($0)]) }),
+            "retention_statement": Self.retentionStatement(action, followUps: followUps).map(JSONValue.string) ?? .null,
             "audit": event.map { .object(["seq": .number(Double($0.seq)), "hash": .string($0.hash)]) } ?? .null,
             "target": .string(action.target),
             "operation": .string(action.plan.operation.rawValue),
@@ -143,10 +167,52 @@ public struct ReportBuilder: Sendable {
                     "purpose": .string(kept.purpose), "basis": .string(kept.basis.rawValue),
                     "attributes": .array((kept.attributes.map(\.description) + kept.groups).map(JSONValue.string)),
                     "until": .string(kept.until.description),
+                    "ended_before_filing": .bool(kept.ended == true),
                 ])
             }),
             "pseudonymised": .array(action.plan.pseudonymised.map { .string($0.description) }),
         ])
+    }
+
+    /// A follow-up that ends a legal retention: when it is due, and what it did.
+    func followUpRow(_ action: StoredAction, citing event: AuditEvent?) -> JSONValue {
+        .object([
+            "due": action.notBefore.map { .string($0.description) } ?? .null,
+            "state": .string(action.state.rawValue),
+            "outcome": action.outcome.map { .string($0.rawValue) } ?? .null,
+            "verified": action.verified.map(JSONValue.bool) ?? .null,
+            "verification": action.verification.map(JSONValue.string) ?? .null,
+            "reason": action.state == .succeeded ? .null : action.lastError.map(JSONValue.string) ?? .null,
+            "attempts": .number(Double(action.attempts)),
+            "completed_at": action.completedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
+            "attributes": .array(action.plan.attributes.map { .string($0.path.description) } + action.plan.groups.map(JSONValue.string)),
+            "audit": event.map { .object(["seq": .number(Double($0.seq)), "hash": .string($0.hash)]) } ?? .null,
+        ])
+    }
+
+    /// What happened to data kept under a legal obligation, in words: "addresses kept under
+    /// legal_obligation (invoicing) until D; erased on E, verified", or when its erasure is
+    /// scheduled, or that the retention had ended before the request was carried out.
+    public static func retentionStatement(_ action: StoredAction, followUps: [StoredAction]) -> String? {
+        guard !action.plan.retained.isEmpty, action.outcome != .absent else { return nil }
+        return action.plan.retained.map { kept in
+            let what = "\((kept.attributes.map(\.description) + kept.groups).joined(separator: ", ")) kept under \(kept.basis.rawValue) (\(kept.purpose)) until \(kept.until)"
+            if kept.ended == true { return what + ", which had passed when the request was carried out; erased with the rest" }
+            guard let followUp = followUps.first(where: { $0.notBefore == kept.erasureDue }) else {
+                return action.state == .succeeded ? what + "; its erasure was not scheduled" : what
+            }
+            switch followUp.state {
+            case .succeeded:
+                let day = followUp.completedAt.map { CalendarDate(secondsSince1970: $0.timeIntervalSince1970).description } ?? "?"
+                return what + "; erased on \(day)" + (followUp.verified == true ? ", verified" : "")
+            case .failed, .needsReview:
+                return what + "; its erasure on \(kept.erasureDue) did NOT complete: \(followUp.lastError ?? followUp.state.rawValue)"
+            case .cancelled:
+                return what + "; its erasure was cancelled"
+            case .scheduled, .pending, .running, .retrying:
+                return what + "; retained data scheduled for erasure on \(kept.erasureDue)"
+            }
+        }.joined(separator: "; ")
     }
 
     /// Counts against the deadline. Only a request completed by its due date is on time; the

@@ -120,6 +120,7 @@ public enum ReportVerifier {
         case .actionCancelled, .attemptAfterCancelled: .cancelled
         case .actionInterrupted, .actionRescued, .actionRetried, .attemptAfterPending: .pending
         case .actionStarted: .running
+        case .actionScheduled: .scheduled
         default: nil
         }
     }

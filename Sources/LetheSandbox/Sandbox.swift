@@ -54,6 +54,11 @@ public final class Sandbox: Sendable {
         self.chaos = chaos
     }
 
+    /// One user of a target by id, as stored (nil when there is none).
+    public func user(in target: String, id: String) -> JSONValue? {
+        stores[target]?.withLock { $0.users[id] }
+    }
+
     /// The customers seeded in every target (target → their users), for demos and tests.
     public func users(in target: String) -> [JSONValue] {
         stores[target]?.withLock { store in store.order.compactMap { store.users[$0] } } ?? []

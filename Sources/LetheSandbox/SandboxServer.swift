@@ -10,11 +10,14 @@ public final class SandboxServer: Sendable {
     let channel: any Channel
     public let port: Int
     public let host: String
+    /// What it serves (tests read the stored users and the call counts).
+    public let sandbox: Sandbox
 
-    private init(channel: any Channel, host: String, port: Int) {
+    private init(channel: any Channel, host: String, port: Int, sandbox: Sandbox) {
         self.channel = channel
         self.host = host
         self.port = port
+        self.sandbox = sandbox
     }
 
     /// Binds to `host:port` (0 picks a free port) and serves `sandbox` until `stop()`.
@@ -30,7 +33,7 @@ public final class SandboxServer: Sendable {
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
-        return SandboxServer(channel: channel, host: host, port: channel.localAddress?.port ?? port)
+        return SandboxServer(channel: channel, host: host, port: channel.localAddress?.port ?? port, sandbox: sandbox)
     }
 
     /// The base URL of a target.

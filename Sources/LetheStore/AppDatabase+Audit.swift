@@ -97,7 +97,8 @@ extension AppDatabase {
 
 extension AppDatabase {
     /// Per request and target, the last audit event: the one that recorded the target's final
-    /// transition so far. Reports cite it so every row can be checked against the log.
+    /// transition so far. Reports cite it so every row can be checked against the log. A
+    /// follow-up's events (`details.follow_up` = its due day) are keyed `TARGET@DAY`.
     public func finalTargetEvents(requestIds: [String]) throws -> [String: [String: AuditEvent]] {
         try writer.read { db in
             var result: [String: [String: AuditEvent]] = [:]
@@ -106,15 +107,22 @@ extension AppDatabase {
                 let marks = databaseQuestionMarks(count: chunk.count)
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT * FROM audit_event WHERE seq IN (
-                        SELECT MAX(seq) FROM audit_event WHERE request_id IN (\(marks)) AND target IS NOT NULL GROUP BY request_id, target)
+                        SELECT MAX(seq) FROM audit_event WHERE request_id IN (\(marks)) AND target IS NOT NULL
+                        GROUP BY request_id, target, json_extract(details, '$.follow_up'))
                     """, arguments: StatementArguments(chunk))
                 for event in rows.map(AuditEvent.init) {
                     guard let request = event.requestId, let target = event.target else { continue }
-                    result[request, default: [:]][target] = event
+                    result[request, default: [:]][Self.citationKey(target: target, details: event.details)] = event
                 }
             }
             return result
         }
+    }
+
+    /// `TARGET`, or `TARGET@DAY` for the events of a follow-up due on DAY.
+    public static func citationKey(target: String, details: String) -> String {
+        guard let due = JSONValue.parse(Data(details.utf8))?["follow_up"]?.stringValue else { return target }
+        return "\(target)@\(due)"
     }
 
     /// Audit events by sequence number (those that exist).

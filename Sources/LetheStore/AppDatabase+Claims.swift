@@ -55,8 +55,9 @@ extension AppDatabase {
             for id in ids {
                 let action = try StoredAction(row: Row.fetchOne(db, sql: "SELECT * FROM action WHERE id = ?", arguments: [id])!)
                 let request = try Self.request(action.requestId, in: db)
-                try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted,
-                                     details: ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)])
+                var details: [String: JSONValue] = ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)]
+                if let due = action.notBefore { details["follow_up"] = .string(due.description) }
+                try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted, details: details)
                 try Self.refreshState(of: action.requestId, in: db, now: now)
                 claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request.pseudonym,
                                              identifiers: request.identifiers, attempt: action.attempts,
@@ -82,7 +83,8 @@ extension AppDatabase {
         let verified = transition.verified
         return try await writer.write { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT action.request_id, action.target, action.state, request.cancel_reason FROM action
+                SELECT action.request_id, action.target, action.state, action.plan, action.scim_id, action.follows, action.not_before,
+                    request.cancel_reason FROM action
                 JOIN request ON request.id = action.request_id WHERE action.id = ?
                 """, arguments: [attempt.actionId]) else {
                 throw StoreError.notFound("no action \(attempt.actionId)")
@@ -115,8 +117,37 @@ extension AppDatabase {
             if let reason = transition.reason { details["reason"] = .string(reason) }
             if let retryIn = transition.retryIn, transition.state == .retrying { details["retry_in_ms"] = .number((retryIn * 1000).rounded()) }
             if let status = attempt.statusCode { details["status"] = .number(Double(status)) }
+            if let due = row["not_before"] as String?, !due.isEmpty { details["follow_up"] = .string(due) }
             try Self.appendAudit(db, at: now, request: requestId, target: target, event: transition.event, details: details)
+            if transition.state == .succeeded, (row["follows"] as Int64?) == nil {
+                try Self.scheduleRetentionEnd(of: attempt.actionId, request: requestId, target: target, plan: row["plan"], scimId: row["scim_id"],
+                                              outcome: transition.outcome, in: db, now: now)
+            }
             return try Self.refreshState(of: requestId, in: db, now: now)
+        }
+    }
+
+    /// After an action that keeps data under a legal obligation succeeds, schedules the erasure
+    /// of exactly that data for the day after each retention ends, on the account's recorded id
+    /// (the subject's identifiers are purged long before).
+    static func scheduleRetentionEnd(of actionId: Int64, request: String, target: String, plan json: String, scimId: String?,
+                                     outcome: ActionOutcome?, in db: Database, now: Date) throws {
+        // Nothing was kept where the account is gone or never existed.
+        guard let outcome, outcome != .deleted, outcome != .absent, outcome != .notApplicable, let scimId else { return }
+        let plan = try JSONDecoder().decode(PlannedAction.self, from: Data(json.utf8))
+        for followUp in RetentionFollowUp.followUps(of: plan) {
+            let encoded = String(decoding: try JSONEncoder().encode(followUp.plan), as: UTF8.self)
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before)
+                VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?)
+                """, arguments: [request, target, encoded, followUp.plan.operation.rawValue, followUp.due.secondsSince1970AtMidnightUTC, scimId,
+                                 actionId, followUp.due.description])
+            guard db.changesCount > 0 else { continue }
+            try appendAudit(db, at: now, request: request, target: target, event: .actionScheduled, details: [
+                "follow_up": .string(followUp.due.description),
+                "attributes": .array(followUp.plan.attributes.map { .string($0.path.description) } + followUp.plan.groups.map(JSONValue.string)),
+                "reason": .string(followUp.plan.reason),
+            ])
         }
     }
 

@@ -48,10 +48,36 @@ extension AppDatabase {
         }
     }
 
-    /// The actions of a request, by target.
+    /// The actions of a request, by target; each target's own action first, then its follow-ups
+    /// by due day.
     public func actions(of requestId: String) throws -> [StoredAction] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id = ? ORDER BY target", arguments: [requestId]).map(StoredAction.init)
+            try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id = ? ORDER BY target, not_before", arguments: [requestId])
+                .map(StoredAction.init)
+        }
+    }
+
+    /// Follow-ups (retention ends) that finished within a period, inclusive: a period report lists
+    /// the erasures carried out in it, whenever their request was received.
+    public func followUps(completedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredAction] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM action WHERE follows IS NOT NULL AND completed_at >= ? AND completed_at < ? ORDER BY completed_at, id
+                """, arguments: [from.secondsSince1970AtMidnightUTC, to.adding(days: 1).secondsSince1970AtMidnightUTC]).map(StoredAction.init)
+        }
+    }
+
+    /// Requests with a follow-up that has not succeeded yet (scheduled, waiting, or failed), by due day.
+    public func requestsWithOpenFollowUps(limit: Int? = nil) throws -> [StoredRequest] {
+        try writer.read { db in
+            var sql = """
+                SELECT request.* FROM request JOIN (
+                    SELECT request_id, MIN(not_before) AS due FROM action
+                    WHERE follows IS NOT NULL AND state NOT IN ('succeeded', 'cancelled') GROUP BY request_id) f ON f.request_id = request.id
+                ORDER BY f.due, request.id
+                """
+            if let limit { sql += " LIMIT \(limit)" }
+            return try Row.fetchAll(db, sql: sql).map(StoredRequest.init)
         }
     }
 
@@ -61,7 +87,7 @@ extension AppDatabase {
             var result: [String: [StoredAction]] = [:]
             for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id IN (\(marks)) ORDER BY target",
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id IN (\(marks)) ORDER BY target, not_before",
                                             arguments: StatementArguments(chunk)) {
                     let action = try StoredAction(row: row)
                     result[action.requestId, default: []].append(action)

@@ -116,9 +116,11 @@ extension AppDatabase {
             throw StoreError.notFound("no request \(requestId)")
         }
         let old = RequestState(rawValue: row["state"]) ?? .received
-        let states = try String.fetchAll(db, sql: "SELECT state FROM action WHERE request_id = ?", arguments: [requestId])
+        // A request's state is its own actions'; follow-ups that end a retention years later do
+        // not reopen a completed request (they have their own state, shown with it).
+        let states = try String.fetchAll(db, sql: "SELECT state FROM action WHERE request_id = ? AND follows IS NULL", arguments: [requestId])
             .compactMap(ActionState.init(rawValue:))
-        let attempted = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND attempts > 0)",
+        let attempted = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND follows IS NULL AND attempts > 0)",
                                           arguments: [requestId]) ?? false
         let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row["cancel_reason"] as String?) != nil)
         guard new != old else { return new }

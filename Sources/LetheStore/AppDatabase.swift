@@ -148,7 +148,8 @@ public struct AppDatabase: Sendable {
                     plan TEXT NOT NULL,
                     operation TEXT NOT NULL CHECK (operation IN
                         ('delete', 'anonymize', 'deactivate', 'remove_attributes', 'leave_groups', 'none', 'needs_review')),
-                    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'retrying', 'succeeded', 'failed', 'needs_review', 'cancelled')),
+                    state TEXT NOT NULL CHECK (state IN
+                        ('scheduled', 'pending', 'running', 'retrying', 'succeeded', 'failed', 'needs_review', 'cancelled')),
                     attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
                     budget_start INTEGER NOT NULL DEFAULT 0,
                     next_attempt_at REAL NOT NULL,
@@ -162,10 +163,15 @@ public struct AppDatabase: Sendable {
                     verification TEXT,
                     last_error TEXT,
                     completed_at REAL,
-                    UNIQUE (request_id, target)
+                    -- A follow-up (the erasure that ends a legal retention) names the action it follows,
+                    -- and the day it is due; '' for the request's own action of each target.
+                    follows INTEGER REFERENCES action(id) ON DELETE CASCADE,
+                    not_before TEXT NOT NULL DEFAULT '',
+                    CHECK ((follows IS NULL) = (not_before = '')),
+                    UNIQUE (request_id, target, not_before)
                 );
                 INSERT INTO action_v3 SELECT id, request_id, target, plan, operation, state, attempts, budget_start, next_attempt_at,
-                    claimed_at, claimed_by, scim_id, outcome, verified, verification, last_error, completed_at FROM action;
+                    claimed_at, claimed_by, scim_id, outcome, verified, verification, last_error, completed_at, NULL, '' FROM action;
                 CREATE TABLE attempt_v3 (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     action_id INTEGER NOT NULL REFERENCES action(id) ON DELETE CASCADE,
@@ -189,9 +195,9 @@ public struct AppDatabase: Sendable {
         return migrator
     }
 
-    /// Action states a claim takes (`next_attempt_at` decides when). The one place the engine's
-    /// SQL names them.
-    static let claimableStates = "('\(ActionState.pending.rawValue)', '\(ActionState.retrying.rawValue)')"
+    /// Action states a claim takes (`next_attempt_at` decides when; for `scheduled`, it is the
+    /// due day of the follow-up). The one place the engine's SQL names them.
+    static let claimableStates = "('\(ActionState.pending.rawValue)', '\(ActionState.retrying.rawValue)', '\(ActionState.scheduled.rawValue)')"
     /// Action states of unfinished work.
     static let openStates = "('\(ActionState.pending.rawValue)', '\(ActionState.running.rawValue)', '\(ActionState.retrying.rawValue)')"
 }

@@ -82,9 +82,15 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public var verification: String?
     public var lastError: String?
     public var completedAt: Date?
+    /// For a follow-up: the action it follows (nil for a request's own action of the target).
+    public var follows: Int64?
+    /// For a follow-up: the day it is due.
+    public var notBefore: CalendarDate?
 
     init(row: Row) throws {
         id = row["id"]
+        follows = row["follows"]
+        notBefore = (row["not_before"] as String?).flatMap(CalendarDate.init(iso:))
         requestId = row["request_id"]
         target = row["target"]
         plan = try JSONDecoder().decode(PlannedAction.self, from: Data((row["plan"] as String).utf8))

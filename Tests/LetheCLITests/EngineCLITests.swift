@@ -194,6 +194,42 @@ struct EngineCLITests {
         #expect(summary["overdue_requests"] == .array([.string(id)]))
     }
 
+    @Test("a 90-day retention and a request received 100 days ago: the retained addresses are erased at once, and the certificate says what the obligation was")
+    func endedRetentionEndToEnd() async throws {
+        defer { cleanUp() }
+        let ana = try await seeder.seed(1).customers[0]
+        let policies = stateDir.deletingLastPathComponent().appendingPathComponent("policies-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("policies"), to: policies)
+        defer { try? FileManager.default.removeItem(at: policies) }
+        let shopPolicy = policies.appendingPathComponent("shop.yaml")
+        let text = try String(contentsOf: shopPolicy, encoding: .utf8)
+        #expect(text.contains("retention: 10y"))
+        try text.replacingOccurrences(of: "retention: 10y", with: "retention: 90d").write(to: shopPolicy, atomically: true, encoding: .utf8)
+        let env = ["LETHE_POLICIES": policies.path]
+        #expect(try await lethe.run(["init"]).status == 0)
+        #expect(try await seeder.tenants["shop"]!.user(ana.ids["shop"]!)?["addresses"] != nil)
+        let received = CalendarDate(secondsSince1970: Date().timeIntervalSince1970 - 100 * 86_400)
+        let filed = try await lethe.run(["erase", "--email", ana.email, "--received", received.description], extraEnvironment: env)
+        let id = filed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await lethe.run(["run", "--until-idle", "--timeout", "1m"], extraEnvironment: env).status == 0)
+
+        // Read back with raw HTTP: nothing is kept any more, so shop's own erasure action (delete)
+        // stands instead of the anonymization that kept the addresses: the account is gone.
+        #expect(try await seeder.tenants["shop"]!.user(ana.ids["shop"]!) == nil, "the retention had ended: nothing is kept")
+        let view = try await lethe.run(["status", id, "--json"], extraEnvironment: env).decode(RequestView.self)
+        #expect(view.state == "completed" && view.retentionErasures.isEmpty, "nothing is left to erase later")
+
+        let out = stateDir.deletingLastPathComponent().appendingPathComponent("cert-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        #expect(try await lethe.run(["report", "certificate", id, "--out", out.path], extraEnvironment: env).status == 0)
+        let certificate = try #require(JSONValue.parse(try Data(contentsOf: out.appendingPathComponent("lethe-certificate-\(id).json"))))
+        let row = try #require(certificate["request"]?["targets"]?.arrayValue?.first { $0["target"]?.stringValue == "shop" })
+        let until = received.adding(days: 90)
+        #expect(row["retention_statement"]?.stringValue?.contains("addresses kept under legal_obligation (invoicing) until \(until), which had passed") == true,
+                "\(row["retention_statement"] ?? .null)")
+        #expect(row["verified"] == .bool(true) && row["outcome"] == .string("deleted"))
+    }
+
     @Test("a target that is down: the other three complete; it keeps retrying within its budget, with the reason in status")
     func targetDown() async throws {
         defer { cleanUp() }

@@ -195,6 +195,38 @@ struct PlannerTests {
     func deterministic() throws {
         #expect(try plan(.erasure) == (try plan(.erasure)))
     }
+
+    @Test("a retention that has already ended when the request is planned keeps nothing: the data goes with the rest")
+    func endedRetention() throws {
+        let received = CalendarDate(iso: "2026-01-01")!
+        let kept = try #require(try planner.plan(PlanningRequest(kind: .erasure, subject: ana, received: received, today: received)).first { $0.target == "shop" })
+        #expect(kept.retained.first?.ended == nil && kept.retained.first?.until == CalendarDate(iso: "2036-01-01"))
+        #expect(!kept.attributes.contains { $0.path.description == "addresses" })
+
+        let set = try Fixtures.policy("""
+            target: shop
+            connection: { base_url: "http://127.0.0.1:1/v2", auth: none }
+            identity: { match: [emails.value] }
+            shares:
+              - { purpose: account, basis: contract, attributes: [userName, emails] }
+              - { purpose: invoicing, basis: legal_obligation, retention: 90d, attributes: [addresses] }
+            erasure: { action: delete }
+            """)
+        let late = try #require(try Planner(policies: set).plan(PlanningRequest(
+            kind: .erasure, subject: ana, received: received, today: received.adding(days: 100))).first)
+        #expect(late.operation == .delete, "nothing is kept any more, so the delete stands")
+        #expect(late.retained.first?.ended == true && late.retained.first?.until == received.adding(days: 90))
+        #expect(late.reason.contains("which has passed"))
+        #expect(RetentionFollowUp.followUps(of: late).isEmpty)
+
+        let onTime = try #require(try Planner(policies: set).plan(PlanningRequest(
+            kind: .erasure, subject: ana, received: received, today: received.adding(days: 10))).first)
+        #expect(onTime.operation == .anonymize && onTime.retained.first?.ended == nil)
+        let followUps = RetentionFollowUp.followUps(of: onTime)
+        #expect(followUps.map(\.due) == [received.adding(days: 91)], "the day after the last day of keeping")
+        #expect(followUps.first?.plan.operation == .removeAttributes)
+        #expect(followUps.first?.plan.attributes == [AttributeChange(path: AttributePath(name: "addresses"), strategy: .remove)])
+    }
 }
 
 extension Fixtures {

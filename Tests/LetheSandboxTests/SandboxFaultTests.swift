@@ -181,3 +181,50 @@ struct CancellationTests {
         #expect(summary.attempts == 0, "nothing runs for a cancelled request")
     }
 }
+
+@Suite("Retention that ends")
+struct RetentionTests {
+    @Test("data kept under a legal obligation is erased the day after its retention ends, by the recorded SCIM id, verified; the certificate says so")
+    func followUpRunsWhenDue() async throws {
+        let clock = VirtualClock()
+        let h = try await EngineHarness.sandbox(clock: clock)
+        let id = try h.file(.erasure, customer: 0)
+        let server = try #require(h.sandbox)
+        try await h.with { h in
+            try await h.run()
+            let request = try #require(try h.database.request(id))
+            #expect(request.state == .completed && request.identifiers == nil, "completed, identifiers purged")
+            let actions = try h.database.actions(of: id)
+            let followUp = try #require(actions.first { $0.follows != nil })
+            #expect(followUp.target == "shop" && followUp.state == .scheduled)
+            #expect(followUp.notBefore == CalendarDate(iso: "2036-11-30"), "received 2026-11-29 + 10y, erased the day after")
+            #expect(followUp.plan.attributes.map(\.path.description) == ["addresses"])
+            #expect(try h.database.requestsWithOpenFollowUps().map(\.id) == [id])
+            let shopUser = try #require(actions.first { $0.target == "shop" && $0.follows == nil }?.scimId)
+
+            // Not before its day: a run today leaves it alone.
+            try await h.run()
+            #expect(try h.action(id, "shop").state == .succeeded)
+            #expect(try h.database.actions(of: id).first { $0.follows != nil }?.state == .scheduled)
+
+            // Ten years later.
+            clock.advance(CalendarDate(iso: "2036-12-01")!.secondsSince1970AtMidnightUTC - clock.now().timeIntervalSince1970)
+            try await h.run()
+            let done = try #require(try h.database.actions(of: id).first { $0.follows != nil })
+            #expect(done.state == .succeeded && done.outcome == .attributesRemoved && done.verified == true, "\(done.state) \(done.lastError ?? "")")
+            #expect(try h.database.request(id)?.state == .completed, "the request stays completed, on its first day")
+            #expect(try h.database.requestsWithOpenFollowUps().isEmpty)
+            let shop = try #require(server.sandbox.user(in: "shop", id: shopUser))
+            #expect(shop["addresses"] == nil, "the retained addresses are gone")
+            #expect(shop["userName"]?.stringValue?.hasPrefix("erased-") == true, "the account is the anonymized one")
+
+            let certificate = ReportBuilder(keyId: "k", generatedAt: clock.now(), chain: try h.database.verifyAuditChain())
+                .certificate(try #require(try h.database.request(id)), actions: try h.database.actions(of: id),
+                             events: try h.database.auditEvents(request: id))
+            let row = try #require(certificate["request"]?["targets"]?.arrayValue?.first { $0["target"]?.stringValue == "shop" })
+            let statement = try #require(row["retention_statement"]?.stringValue)
+            #expect(statement.contains("kept under legal_obligation (invoicing) until 2036-11-29; erased on 2036-12-01, verified"), "\(statement)")
+            #expect(try h.database.verifyAuditChain().problem == nil)
+        }
+    }
+}

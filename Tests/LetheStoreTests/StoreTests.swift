@@ -226,4 +226,16 @@ struct StoreTests {
                                           event: event.event, details: event.details) == event.hash)
         }
     }
+
+    @Test("the claim finds due work through the index, not by scanning the scheduled follow-ups of years to come")
+    func claimUsesIndex() throws {
+        let plan = try db.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT id FROM action
+                WHERE target = ? AND state IN \(AppDatabase.claimableStates) AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 16
+                """, arguments: ["shop", 0]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX action_due") || $0.contains("USING COVERING INDEX action_due") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN action") }, "\(plan)")
+    }
 }

@@ -1,5 +1,7 @@
 /// Where one action (one request × one target) stands.
 public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A follow-up waiting for its day (the end of a legal retention); claimed from then on.
+    case scheduled
     /// Waiting to be claimed at `next_attempt_at`.
     case pending
     /// Claimed by a runner; in flight.
@@ -18,7 +20,7 @@ public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
     /// No runner will touch it again without a person (`lethe retry`).
     public var isTerminal: Bool {
         switch self {
-        case .pending, .running, .retrying: false
+        case .scheduled, .pending, .running, .retrying: false
         case .succeeded, .failed, .needsReview, .cancelled: true
         }
     }

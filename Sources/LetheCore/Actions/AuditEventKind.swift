@@ -18,6 +18,8 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case actionRescued = "action_rescued"
     case actionCancelled = "action_cancelled"
     case actionRetried = "action_retried"
+    /// A follow-up that ends a legal retention was scheduled for its day.
+    case actionScheduled = "action_scheduled"
     /// An attempt finished after its action had left `running` (cancelled meanwhile).
     case attemptAfterPending = "attempt_after_pending"
     case attemptAfterRetrying = "attempt_after_retrying"
@@ -41,7 +43,7 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// The event recorded when an attempt finishes after its action left `running` for `state`.
     public static func attemptAfter(_ state: ActionState) -> AuditEventKind {
         switch state {
-        case .pending, .running: .attemptAfterPending
+        case .scheduled, .pending, .running: .attemptAfterPending
         case .retrying: .attemptAfterRetrying
         case .succeeded: .attemptAfterSucceeded
         case .failed: .attemptAfterFailed

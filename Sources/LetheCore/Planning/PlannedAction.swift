@@ -71,12 +71,19 @@ public struct RetainedData: Sendable, Hashable, Codable {
     public var groups: [String]
     /// The last day the data must be kept; it is erased after.
     public var until: CalendarDate
+    /// True when the retention had already ended when the request was planned: nothing was
+    /// kept, the data went with the rest (nil in plans made before this was recorded).
+    public var ended: Bool?
 
-    public init(purpose: String, basis: LawfulBasis, attributes: [AttributePath], groups: [String], until: CalendarDate) {
+    public init(purpose: String, basis: LawfulBasis, attributes: [AttributePath], groups: [String], until: CalendarDate, ended: Bool? = nil) {
         self.purpose = purpose
         self.basis = basis
         self.attributes = attributes
         self.groups = groups
         self.until = until
+        self.ended = ended
     }
+
+    /// The day the follow-up erasure is due: the day after the last day of keeping.
+    public var erasureDue: CalendarDate { until.adding(days: 1) }
 }

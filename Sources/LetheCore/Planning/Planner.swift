@@ -42,9 +42,9 @@ public struct Planner: Sendable {
     func plan(_ request: PlanningRequest, in policy: TargetPolicy) -> PlannedAction {
         switch request.kind {
         case .erasure:
-            return withMatch(erasure(policy, received: request.received, why: nil), request: request, policy: policy)
+            return withMatch(erasure(policy, received: request.received, today: request.today, why: nil), request: request, policy: policy)
         case .revocation(let purposes):
-            return withMatch(revocation(of: Set(purposes), in: policy, received: request.received), request: request, policy: policy)
+            return withMatch(revocation(of: Set(purposes), in: policy, received: request.received, today: request.today), request: request, policy: policy)
         }
     }
 
@@ -66,12 +66,21 @@ public struct Planner: Sendable {
     // MARK: erasure
 
     /// Rule: erasure applies the target's erasure action; shares under a legal obligation with a
-    /// retention survive it, and a delete then becomes an anonymization of everything else.
-    private func erasure(_ policy: TargetPolicy, received: CalendarDate, why: String?) -> PlannedAction {
-        let retainedShares = policy.shares.filter { $0.basis == .legalObligation && $0.retention != nil }
+    /// retention that has not ended survive it (a follow-up erases them the day after it ends),
+    /// and a delete then becomes an anonymization of everything else. A retention that ended
+    /// before the request is planned keeps nothing: its data goes with the rest, and the plan
+    /// still says what the obligation was (`ended`).
+    private func erasure(_ policy: TargetPolicy, received: CalendarDate, today: CalendarDate, why: String?) -> PlannedAction {
+        let legalShares = policy.shares.filter { $0.basis == .legalObligation && $0.retention != nil }
+        let retainedShares = legalShares.filter { $0.retention!.end(from: received) >= today }
+        let endedShares = legalShares.filter { $0.retention!.end(from: received) < today }
         let retained = retainedShares.map { share in
             RetainedData(purpose: share.purpose, basis: share.basis, attributes: share.attributes, groups: share.groups,
                          until: share.retention!.end(from: received))
+        }
+        let ended = endedShares.map { share in
+            RetainedData(purpose: share.purpose, basis: share.basis, attributes: share.attributes, groups: share.groups,
+                         until: share.retention!.end(from: received), ended: true)
         }
         let keptPaths = retainedShares.flatMap(\.attributes)
         let keptGroups = Set(retainedShares.flatMap(\.groups))
@@ -80,24 +89,27 @@ public struct Planner: Sendable {
         let keptText = retained.map { "\($0.attributes.map(\.description).joined(separator: ", ")) kept under \($0.basis.rawValue) (\($0.purpose)) until \($0.until)" }
             .joined(separator: "; ")
 
+        let endedText = ended.map { "\($0.attributes.map(\.description).joined(separator: ", ")) was kept under \($0.basis.rawValue) (\($0.purpose)) until \($0.until), which has passed" }
+            .joined(separator: "; ")
+        let endedNote = ended.isEmpty ? "" : "; " + endedText + ": erased with the rest"
         switch policy.erasure.action {
         case .delete where retained.isEmpty:
-            return PlannedAction(target: policy.target, operation: .delete, groups: groups,
-                                 reason: prefix + "erasure: \(policy.target) deletes the account" + (groups.isEmpty ? "" : " after removing it from its groups"))
+            return PlannedAction(target: policy.target, operation: .delete, groups: groups, retained: ended,
+                                 reason: prefix + "erasure: \(policy.target) deletes the account" + (groups.isEmpty ? "" : " after removing it from its groups") + endedNote)
         case .delete:
             return PlannedAction(
                 target: policy.target, operation: .anonymize,
-                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained,
+                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained + ended,
                 reason: prefix + "erasure: deleting would destroy data the law requires to keep (\(keptText)); everything else is anonymized instead (GDPR Art. 17(3)(b))")
         case .anonymize:
             return PlannedAction(
                 target: policy.target, operation: .anonymize,
-                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained,
-                reason: prefix + "erasure: \(policy.target) anonymizes the account" + (retained.isEmpty ? "" : "; \(keptText) (GDPR Art. 17(3)(b))"))
+                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained + ended,
+                reason: prefix + "erasure: \(policy.target) anonymizes the account" + (retained.isEmpty ? "" : "; \(keptText) (GDPR Art. 17(3)(b))") + endedNote)
         case .deactivate:
             return PlannedAction(
                 target: policy.target, operation: .deactivate,
-                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained,
+                attributes: anonymization(policy, keeping: keptPaths), groups: groups, retained: retained + ended,
                 reason: prefix + "erasure: \(policy.target) anonymizes the account and deactivates it (active=false)"
                     + (retained.isEmpty ? "" : "; \(keptText) (GDPR Art. 17(3)(b))"))
         }
@@ -106,7 +118,7 @@ public struct Planner: Sendable {
     /// Every shared or listed attribute outside the kept ones, with the policy's strategy
     /// or the default (`remove`; `random` for a required attribute such as userName).
     private func anonymization(_ policy: TargetPolicy, keeping kept: [AttributePath]) -> [AttributeChange] {
-        let shared = policy.shares.filter { !($0.basis == .legalObligation && $0.retention != nil) }.flatMap(\.attributes)
+        let shared = policy.shares.flatMap(\.attributes)
         let listed = policy.erasure.anonymize.keys.sorted()
         return (shared + listed).uniqued()
             .filter { path in !kept.contains { overlaps(path, $0) } }
@@ -130,7 +142,7 @@ public struct Planner: Sendable {
 
     /// Rule: a withdrawal removes exactly what is shared under those purposes with basis consent;
     /// if that is everything the target holds, the target's erasure applies instead.
-    private func revocation(of purposes: Set<String>, in policy: TargetPolicy, received: CalendarDate) -> PlannedAction {
+    private func revocation(of purposes: Set<String>, in policy: TargetPolicy, received: CalendarDate, today: CalendarDate) -> PlannedAction {
         let names = purposes.sorted().joined(separator: ", ")
         let revoked = policy.shares.filter { purposes.contains($0.purpose) && $0.basis == .consent }
         let remaining = policy.shares.filter { !(purposes.contains($0.purpose) && $0.basis == .consent) }
@@ -142,7 +154,7 @@ public struct Planner: Sendable {
             return PlannedAction(target: policy.target, operation: .none, reason: reason)
         }
         guard !remaining.isEmpty else {
-            return erasure(policy, received: received,
+            return erasure(policy, received: received, today: today,
                            why: "everything \(policy.target) holds rests on consent for \(revoked.map(\.purpose).uniqued().joined(separator: ", ")), now withdrawn, so its erasure applies")
         }
         let stillShared = remaining.flatMap(\.attributes)

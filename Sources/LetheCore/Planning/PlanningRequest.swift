@@ -4,11 +4,14 @@ public struct PlanningRequest: Sendable, Hashable {
     public var subject: SubjectIdentifiers
     /// The day the request was received; deadlines and retention count from it.
     public var received: CalendarDate
+    /// The day it is planned: a retention that has already ended by then keeps nothing.
+    public var today: CalendarDate
 
-    public init(kind: RequestKind, subject: SubjectIdentifiers, received: CalendarDate) {
+    public init(kind: RequestKind, subject: SubjectIdentifiers, received: CalendarDate, today: CalendarDate? = nil) {
         self.kind = kind
         self.subject = subject
         self.received = received
+        self.today = max(today ?? received, received)
     }
 }
 

@@ -55,7 +55,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         let day = received.flatMap(CalendarDate.init(iso:)) ?? CalendarDate(secondsSince1970: Date().timeIntervalSince1970)
         let kind: RequestKind = erase ? .erasure : .revocation(purposes: revoke.uniqued())
-        let request = PlanningRequest(kind: kind, subject: subject.identifiers, received: day)
+        let request = PlanningRequest(kind: kind, subject: subject.identifiers, received: day, today: .today)
         let actions: [PlannedAction]
         do {
             actions = try Planner(policies: policies).plan(request)
@@ -153,7 +153,12 @@ enum PlanText {
             lines.append("  leaves:     " + action.groups.joined(separator: ", "))
         }
         for kept in action.retained {
-            lines.append("  keeps:      \((kept.attributes.map(\.description) + kept.groups).joined(separator: ", ")) under \(kept.basis.rawValue) (\(kept.purpose)) until \(kept.until)")
+            let what = (kept.attributes.map(\.description) + kept.groups).joined(separator: ", ")
+            if kept.ended == true {
+                lines.append("  erases:     \(what) too: kept under \(kept.basis.rawValue) (\(kept.purpose)) until \(kept.until), which has passed")
+            } else {
+                lines.append("  keeps:      \(what) under \(kept.basis.rawValue) (\(kept.purpose)) until \(kept.until); erased on \(kept.erasureDue)")
+            }
         }
         if !action.pseudonymised.isEmpty {
             lines.append("  note:       \(action.pseudonymised.map(\.description).joined(separator: ", ")) only pseudonymised (GDPR Recital 26)")

@@ -12,7 +12,8 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               lethe status                       the latest requests
-              lethe status --overdue             open requests past their due date
+              lethe status --overdue             requests past their due date that still need work
+              lethe status --scheduled           retained data waiting for the end of its retention
               lethe status --state failed        requests in one state
               lethe status req-3f2a9c1b7d4e      one request, per target (also by --ref value)
               lethe status req-3f2a9c1b7d4e --json
@@ -27,8 +28,11 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "A request id or reference.")
     var id: String?
 
-    @Flag(help: "Only open requests past their due date.")
+    @Flag(help: "Only requests past their due date that still need work (open, failed, needs_review).")
     var overdue = false
+
+    @Flag(help: "Only requests with retained data whose erasure is scheduled (or has not succeeded yet), soonest first.")
+    var scheduled = false
 
     @Option(name: .customLong("state"), help: ArgumentHelp("Only requests in this state: received, in_progress, completed, failed, needs_review, cancelled.", valueName: "state"))
     var requestState: String?
@@ -54,8 +58,9 @@ struct StatusCommand: AsyncParsableCommand {
             if json { try Output.json(view) } else { Output.line(Self.detail(view)) }
             return
         }
-        let requests = try context.database.requests(state: requestState.flatMap(RequestState.init(rawValue:)),
-                                                     overdueOn: overdue ? today : nil, limit: limit)
+        let requests = scheduled
+            ? try context.database.requestsWithOpenFollowUps(limit: limit)
+            : try context.database.requests(state: requestState.flatMap(RequestState.init(rawValue:)), overdueOn: overdue ? today : nil, limit: limit)
         let actions = try context.database.actions(of: requests.map(\.id))
         let views = requests.map { RequestView($0, actions: actions[$0.id] ?? [], today: today) }
         if json {
@@ -63,15 +68,17 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         if views.isEmpty {
-            Output.line(overdue ? "no overdue requests" : "no requests")
+            Output.line(overdue ? "no overdue requests" : scheduled ? "no scheduled erasures of retained data" : "no requests")
             return
         }
         Output.line("ID".padding(18) + "KIND".padding(12) + "STATE".padding(14) + "RECEIVED".padding(12) + "DUE".padding(12) + "TARGETS".padding(10) + "REF")
         for view in views {
             let done = view.actions.filter { $0.state == "succeeded" }.count
             let due = view.due + (view.overdue ? "!" : "")
+            let pending = view.retentionErasures.filter { $0.state != "succeeded" && $0.state != "cancelled" }
+            let erasures = pending.isEmpty ? "" : "  retained data: erasure \(pending.map { "\($0.target) \($0.due) \($0.state)" }.joined(separator: ", "))"
             Output.line(view.id.padding(18) + view.kind.padding(12) + view.state.padding(14) + view.received.padding(12)
-                + due.padding(12) + "\(done)/\(view.actions.count)".padding(10) + (view.ref ?? ""))
+                + due.padding(12) + "\(done)/\(view.actions.count)".padding(10) + (view.ref ?? "") + erasures)
         }
     }
 
@@ -82,6 +89,9 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("  subject:   \(view.subject) (pseudonym)")
         lines.append("  received:  \(view.received)   due: \(view.due)" + (view.extendedMonths > 0 ? " (extended \(view.extendedMonths) month\(view.extendedMonths == 1 ? "" : "s"))" : ""))
         if let completed = view.completedAt { lines.append("  ended:     \(completed)") }
+        for erasure in view.retentionErasures where ["scheduled", "pending", "running", "retrying"].contains(erasure.state) {
+            lines.append("  retained data scheduled for erasure on \(erasure.due) (\(erasure.target): \(erasure.attributes.joined(separator: ", ")))")
+        }
         if let note = view.cancellation { lines.append("  \(note)") } else if let reason = view.cancelReason { lines.append("  cancelling: \(reason)") }
         lines.append("")
         lines.append("  " + "TARGET".padding(12) + "OPERATION".padding(19) + "STATE".padding(13) + "OUTCOME".padding(20) + "VERIFIED".padding(10) + "ATTEMPTS")
@@ -91,7 +101,23 @@ struct StatusCommand: AsyncParsableCommand {
                 + (action.outcome ?? "-").padding(20) + verified.padding(10) + "\(action.attempts)")
             if let error = action.lastError { lines.append("      \(action.state == "retrying" ? "retrying: " : "")\(error)") }
             if let next = action.nextAttemptAt, action.state == "retrying" { lines.append("      next attempt at \(next)") }
-            for kept in action.retained { lines.append("      keeps \(kept.attributes.joined(separator: ", ")) under \(kept.basis) (\(kept.purpose)) until \(kept.until)") }
+            for kept in action.retained {
+                if kept.ended {
+                    lines.append("      \(kept.attributes.joined(separator: ", ")) was kept under \(kept.basis) (\(kept.purpose)) until \(kept.until), which had passed: erased with the rest")
+                } else {
+                    lines.append("      keeps \(kept.attributes.joined(separator: ", ")) under \(kept.basis) (\(kept.purpose)) until \(kept.until)")
+                }
+            }
+            for erasure in view.retentionErasures where erasure.target == action.target {
+                switch erasure.state {
+                case "succeeded":
+                    lines.append("      retained data erased on \(erasure.completedAt ?? "?")" + (erasure.verified == true ? ", verified" : ""))
+                case "scheduled", "pending", "running", "retrying":
+                    lines.append("      retained data scheduled for erasure on \(erasure.due) (\(erasure.attributes.joined(separator: ", ")))")
+                default:
+                    lines.append("      the erasure of retained data due \(erasure.due) is \(erasure.state): \(erasure.lastError ?? "")")
+                }
+            }
             if let how = action.verification, action.state == "succeeded", action.outcome != "not_applicable" { lines.append("      \(how)") }
         }
         return lines.joined(separator: "\n")
