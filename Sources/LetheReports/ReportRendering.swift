@@ -96,8 +96,8 @@ public enum ReportRendering {
             body += "<table><tr><th>System</th><th>Operation</th><th>Outcome</th><th>Verified</th>"
                 + (isCertificate ? "<th>How it was verified</th>" : "") + "<th>Attempts</th><th>Completed</th><th>Kept (why, until)</th></tr>\n"
             for target in request["targets"]?.arrayValue ?? [] {
-                let kept = (target["retained"]?.arrayValue ?? []).map { k in
-                    "\((k["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")) — \(k["basis"]?.stringValue ?? "") (\(k["purpose"]?.stringValue ?? "")) until \(k["until"]?.stringValue ?? "")"
+                let kept = target["retention_statement"]?.stringValue.map(escape) ?? (target["retained"]?.arrayValue ?? []).map { k in
+                    escape("\((k["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")) — \(k["basis"]?.stringValue ?? "") (\(k["purpose"]?.stringValue ?? "")) until \(k["until"]?.stringValue ?? "")")
                 }.joined(separator: "<br>")
                 let verified: String = switch target["verified"] {
                 case .bool(true)?: "yes"
@@ -112,6 +112,17 @@ public enum ReportRendering {
                 body += "<td>\(text(target["attempts"]))</td><td>\(text(target["completed_at"]))</td><td>\(kept)</td></tr>\n"
             }
             body += "</table></section>\n"
+        }
+        if let erasures = report["retention_erasures"]?.arrayValue, !erasures.isEmpty {
+            body += "<h2>Retained data erased in this period (legal retention ended)</h2>\n<table><tr><th>Request</th><th>System</th><th>Due</th>"
+                + "<th>State</th><th>Verified</th><th>Erased</th><th>What</th></tr>\n"
+            for erasure in erasures {
+                let what = (erasure["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")
+                body += "<tr><td>\(text(erasure["request"]))</td><td>\(text(erasure["target"]))</td><td>\(text(erasure["due"]))</td>"
+                    + "<td>\(text(erasure["state"]))</td><td>\(erasure["verified"]?.boolValue == true ? "yes" : "NO")</td>"
+                    + "<td>\(text(erasure["completed_at"]))</td><td>\(escape(what))</td></tr>\n"
+            }
+            body += "</table>\n"
         }
         if let events = report["events"]?.arrayValue, !events.isEmpty {
             body += "<h2>Audit trail of this request</h2>\n<table><tr><th>#</th><th>Time</th><th>Event</th><th>System</th><th>Hash</th></tr>\n"

@@ -83,6 +83,14 @@ public enum ReportVerifier {
                     return "request \(request), \(name): the row cites no audit event"
                 }
                 cited.append((request, name, Int64(seq), hash, target))
+                // A follow-up that ended a retention cites its own last event.
+                for followUp in target["retention_end"]?.arrayValue ?? [] {
+                    guard let seq = followUp["audit"]?["seq"]?.intValue, let hash = followUp["audit"]?["hash"]?.stringValue else {
+                        if followUp["state"]?.stringValue == ActionState.scheduled.rawValue, followUp["attempts"]?.intValue == 0 { continue }
+                        return "request \(request), \(name): the follow-up due \(followUp["due"]?.stringValue ?? "?") cites no audit event"
+                    }
+                    cited.append((request, name, Int64(seq), hash, followUp))
+                }
             }
         }
         let events = try database.auditEvents(seqs: cited.map(\.seq))

@@ -224,6 +224,16 @@ struct RetentionTests {
             let row = try #require(certificate["request"]?["targets"]?.arrayValue?.first { $0["target"]?.stringValue == "shop" })
             let statement = try #require(row["retention_statement"]?.stringValue)
             #expect(statement.contains("kept under legal_obligation (invoicing) until 2036-11-29; erased on 2036-12-01, verified"), "\(statement)")
+
+            // The period report of the day it ran lists it, whenever the request was received.
+            let day = CalendarDate(iso: "2036-12-01")!
+            let erased = try h.database.followUps(completedFrom: day, to: day)
+            #expect(erased.map(\.requestId) == [id])
+            let period = ReportBuilder(keyId: "k", generatedAt: clock.now(), chain: try h.database.verifyAuditChain())
+                .periodReport(from: day, to: day, requests: [], actions: [:], retentionErasures: erased,
+                              retentionCitations: try h.database.finalTargetEvents(requestIds: [id]))
+            let listed = try #require(period["retention_erasures"]?.arrayValue?.first)
+            #expect(listed["request"] == .string(id) && listed["verified"] == .bool(true) && listed["audit"]?["seq"] != nil)
             #expect(try h.database.verifyAuditChain().problem == nil)
         }
     }
