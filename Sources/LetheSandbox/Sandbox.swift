@@ -2,9 +2,14 @@ import Foundation
 import LetheCore
 import Synchronization
 
+/// Answers one HTTP request: what `SandboxServer` serves.
+public protocol SCIMRequestHandler: Sendable {
+    func handle(method: String, uri: String, headers: [(String, String)], body: Data, host: String) -> Sandbox.Outcome
+}
+
 /// In-memory SCIM 2.0 service providers, one per target under `/{target}/v2`, with optional
 /// seeded customers and fault injection. Pure request → response; `SandboxServer` puts it on HTTP.
-public final class Sandbox: Sendable {
+public final class Sandbox: SCIMRequestHandler {
     /// How the sandbox is set up.
     public struct Configuration: Sendable {
         public var targets: [String]
@@ -139,6 +144,12 @@ public struct SandboxResponse: Sendable {
     public var status: Int
     public var headers: [String: String]
     public var body: Data
+
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 
     static func json(_ status: Int, _ value: JSONValue, headers: [String: String] = [:]) -> SandboxResponse {
         SandboxResponse(status: status, headers: headers.merging(["Content-Type": "application/scim+json"]) { a, _ in a }, body: value.encoded())

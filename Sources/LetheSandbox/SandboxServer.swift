@@ -22,6 +22,11 @@ public final class SandboxServer: Sendable {
 
     /// Binds to `host:port` (0 picks a free port) and serves `sandbox` until `stop()`.
     public static func start(_ sandbox: Sandbox, host: String = "127.0.0.1", port: Int = 0) async throws -> SandboxServer {
+        try await start(handler: sandbox, sandbox: sandbox, host: host, port: port)
+    }
+
+    /// Serves any handler (a sandbox, or a test's programmable server wrapping one).
+    public static func start(handler: any SCIMRequestHandler, sandbox: Sandbox, host: String = "127.0.0.1", port: Int = 0) async throws -> SandboxServer {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -29,7 +34,7 @@ public final class SandboxServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(SandboxHTTPHandler(sandbox: sandbox))
+                    try channel.pipeline.syncOperations.addHandler(SandboxHTTPHandler(handler: handler))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -49,11 +54,11 @@ final class SandboxHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let sandbox: Sandbox
+    let handler: any SCIMRequestHandler
     var head: HTTPRequestHead?
     var body = ByteBuffer()
 
-    init(sandbox: Sandbox) { self.sandbox = sandbox }
+    init(handler: any SCIMRequestHandler) { self.handler = handler }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -66,7 +71,7 @@ final class SandboxHTTPHandler: ChannelInboundHandler {
             guard let head else { return }
             self.head = nil
             let headers = head.headers.map { ($0.name, $0.value) }
-            let outcome = sandbox.handle(method: head.method.rawValue, uri: head.uri, headers: headers,
+            let outcome = handler.handle(method: head.method.rawValue, uri: head.uri, headers: headers,
                                          body: Data(body.readableBytesView), host: head.headers["host"].first ?? "127.0.0.1")
             switch outcome {
             case .drop:

@@ -24,11 +24,14 @@ public final class EngineHarness: Sendable {
     public let peer: SCIM2ServerPeer?
     /// The sandbox server (nil against scim2-server).
     public let sandbox: SandboxServer?
+    /// The rules that make the sandbox lie (with `sandbox(hostile: true)`).
+    public let hostile: HostileSCIM?
 
     public var policies: PolicySet { runtime.policies }
 
     init(policies: PolicySet, environment: [String: String], clock: any LetheClock, seeder: Seeder?, peer: SCIM2ServerPeer?,
-         sandbox: SandboxServer?) {
+         sandbox: SandboxServer?, hostile: HostileSCIM? = nil) {
+        self.hostile = hostile
         let faults = Mutex<FaultyTransport?>(nil)
         let pseudonymizer = Pseudonymizer(key: Data((0..<32).map { UInt8($0) }))
         let database: AppDatabase
@@ -77,11 +80,12 @@ public final class EngineHarness: Sendable {
     /// The embedded reference policies against the in-process sandbox, with its faults
     /// (`crm:429=0.2`, `app:latency=1500ms`, ...).
     public static func sandbox(faults: String = "", customers: Int = 8, maxAttempts: Int = 5, clock: any LetheClock = SystemClock(),
-                               adjust: (inout TargetPolicy) -> Void = { _ in }) async throws -> EngineHarness {
+                               hostile: Bool = false, adjust: (inout TargetPolicy) -> Void = { _ in }) async throws -> EngineHarness {
         let targets = ["shop", "app", "newsletter", "crm"]
         let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: customers, randomSeed: 7,
                                                     faults: try FaultSpec.parse(faults, targets: targets)))
-        let server = try await SandboxServer.start(sandbox)
+        let liar = hostile ? HostileSCIM(sandbox) : nil
+        let server = try await SandboxServer.start(handler: liar ?? sandbox, sandbox: sandbox)
         var environment: [String: String] = [:]
         for target in targets {
             environment["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
@@ -90,7 +94,7 @@ public final class EngineHarness: Sendable {
         let loaded = try DefaultPolicies.load(environment: environment).get()
         var policies = fast(loaded, maxAttempts: maxAttempts, retryMax: TimeSpan(milliseconds: 100))
         policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes)
-        return EngineHarness(policies: policies, environment: environment, clock: clock, seeder: nil, peer: nil, sandbox: server)
+        return EngineHarness(policies: policies, environment: environment, clock: clock, seeder: nil, peer: nil, sandbox: server, hostile: liar)
     }
 
     public var tenants: [String: SCIMTenant] { seeder?.tenants ?? [:] }
@@ -124,6 +128,7 @@ public final class EngineHarness: Sendable {
 
     /// Runs `body` with the harness and shuts it down on every path, so one failing test never
     /// leaves an HTTP client to crash the whole run.
+    @discardableResult
     public func with<T: Sendable>(_ body: (EngineHarness) async throws -> T) async throws -> T {
         do {
             let result = try await body(self)
