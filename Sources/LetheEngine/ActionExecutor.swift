@@ -32,14 +32,18 @@ public struct ActionExecutor: Sendable {
     let randomToken: @Sendable () -> String
     /// Records the subject's id in the target before anything is written.
     let checkpoint: @Sendable (_ actionId: Int64, _ scimId: String) async throws -> Void
+    /// Records what is about to be written (path → value) before the write.
+    let recordWritten: @Sendable (_ actionId: Int64, _ values: [String: JSONValue]) async throws -> Void
 
     public init(client: SCIMClient, pseudonymizer: Pseudonymizer,
                 randomToken: @escaping @Sendable () -> String = { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16).description },
-                checkpoint: @escaping @Sendable (Int64, String) async throws -> Void) {
+                checkpoint: @escaping @Sendable (Int64, String) async throws -> Void,
+                recordWritten: @escaping @Sendable (Int64, [String: JSONValue]) async throws -> Void = { _, _ in }) {
         self.client = client
         self.pseudonymizer = pseudonymizer
         self.randomToken = randomToken
         self.checkpoint = checkpoint
+        self.recordWritten = recordWritten
     }
 
     /// The text written by `redact`.
@@ -77,13 +81,20 @@ public struct ActionExecutor: Sendable {
             return ExecutionResult(result: .needsReview("no identifier \(policy.target) can match on"))
         }
 
-        // Find the subject: by the id an earlier attempt recorded, else by the identifier.
+        // Find the subject: by the id an earlier attempt recorded, else by the identifier. An id
+        // is not an identity: the account read by it must still carry the identifier it was found
+        // by, or hold exactly what Lethe wrote to it.
         var user: SCIMResource?
         if let known = claimed.action.scimId {
             user = try await client.getUser(known)
             if user == nil, plan.operation == .delete {
                 // An earlier attempt deleted it; finish the groups and confirm.
-                return try await finishDelete(id: known, plan: plan)
+                return try await finishDelete(id: known, plan: plan, attribute: attribute, value: value)
+            }
+            if let found = user, !found.matches(attribute, value), !Self.holdsWhatLetheWrote(found, claimed.action.written) {
+                return ExecutionResult(result: .needsReview(
+                    "the account recorded as the subject's (\(known)) no longer carries the identifier it was found by, nor what Lethe wrote to it; "
+                        + "Lethe wrote nothing, a person must check it"))
             }
         }
         if user == nil {
@@ -96,6 +107,10 @@ public struct ActionExecutor: Sendable {
             case .untrusted(let why):
                 return ExecutionResult(result: .needsReview(why))
             case .found(let found):
+                if attribute == .email, found.emailMatch(value) == .secondary {
+                    return ExecutionResult(result: .needsReview(
+                        "the address is a secondary e-mail of an account whose primary address differs (\(found.id)); Lethe wrote nothing, a person must decide"))
+                }
                 try await checkpoint(claimed.action.id, found.id)
                 user = found
             }
@@ -108,11 +123,12 @@ public struct ActionExecutor: Sendable {
                 try await client.removeMember(user.id, fromGroup: group.id)
             }
             _ = try await client.deleteUser(user.id)
-            return try await finishDelete(id: user.id, plan: plan)
+            return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value)
         case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
             var seen: [String] = []
-            let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym)
+            let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym, written: claimed.action.written)
             if !operations.isEmpty {
+                try await recordWritten(claimed.action.id, Self.written(operations))
                 try await client.patchUser(user.id, operations, etag: user.etag)
             }
             if !expectations.isEmpty {
@@ -149,9 +165,16 @@ public struct ActionExecutor: Sendable {
         guard let user = try await client.getUser(id) else {
             return ExecutionResult(result: .succeeded(.absent, verification: "GET /Users/{id} answers 404: the account no longer exists, nothing it kept remains"))
         }
+        // Years later, the id may belong to somebody else: act only on the account that still
+        // holds what Lethe wrote to it when the request was carried out.
+        guard Self.holdsWhatLetheWrote(user, claimed.action.written) else {
+            return ExecutionResult(result: .needsReview(
+                "the account \(id) no longer holds what Lethe wrote to it when the request was carried out; it may be somebody else's now. Lethe wrote nothing"))
+        }
         var seen: [String] = []
-        let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym)
+        let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym, written: claimed.action.written)
         if !operations.isEmpty {
+            try await recordWritten(claimed.action.id, Self.written(operations))
             try await client.patchUser(user.id, operations, etag: user.etag)
         }
         if !expectations.isEmpty {
@@ -166,14 +189,27 @@ public struct ActionExecutor: Sendable {
         return ExecutionResult(result: .succeeded(.attributesRemoved, verification: seen.isEmpty ? "nothing left to erase" : seen.joined(separator: "; ")))
     }
 
-    /// After a delete: no group may still list the user, and the user must answer 404.
-    private func finishDelete(id: String, plan: PlannedAction) async throws -> ExecutionResult {
+    /// After a delete, two reads: the user answers 404 *and* the lookup that found it no longer
+    /// finds it (a server that answers 404 to everything cannot make a delete verified); and no
+    /// group still lists it.
+    private func finishDelete(id: String, plan: PlannedAction, attribute: MatchAttribute, value: String) async throws -> ExecutionResult {
         let groups = try await leaveGroups(id, plan.groups, all: true)
         if case .notVerified(let why) = groups { return ExecutionResult(result: .notVerified(why)) }
         let deleted = try await client.verifyDeleted(id)
         switch deleted {
         case .verified(let how):
-            var text = how
+            switch try await resolve(attribute, value) {
+            case .absent:
+                break
+            case .found(let other):
+                return ExecutionResult(result: .notVerified(
+                    "\(how), but GET /Users?filter=\(attribute.rawValue) eq <subject> still finds \(other.id == id ? "the same account" : "account \(other.id)")"))
+            case .ambiguous(let ids):
+                return ExecutionResult(result: .notVerified("\(how), but the lookup still finds \(ids.count) accounts"))
+            case .untrusted(let why):
+                return ExecutionResult(result: .notVerified("\(how), but the lookup could not confirm it: \(why)"))
+            }
+            var text = how + "; GET /Users?filter=\(attribute.rawValue) eq <subject> finds no account"
             if case .verified(let g) = groups { text += "; " + g }
             return ExecutionResult(result: .succeeded(.deleted, verification: text))
         case .notVerified(let why):
@@ -181,11 +217,31 @@ public struct ActionExecutor: Sendable {
         }
     }
 
+    /// Replace values of a PATCH, by path: what Lethe writes and later recognises as its own.
+    static func written(_ operations: [PatchOperation]) -> [String: JSONValue] {
+        var values: [String: JSONValue] = [:]
+        for operation in operations where operation.op == .replace {
+            if let value = operation.value { values[operation.path] = value }
+        }
+        return values
+    }
+
+    /// True when the account holds every value Lethe wrote to it (and Lethe wrote something
+    /// distinctive: a random or pseudonymous value, not only `[redacted]` or `active=false`).
+    static func holdsWhatLetheWrote(_ user: SCIMResource, _ written: [String: JSONValue]) -> Bool {
+        let distinctive = written.filter { $0.value.stringValue.map { $0 != ErasurePatch.redacted } ?? false }
+        guard !distinctive.isEmpty else { return false }
+        return distinctive.allSatisfy { path, value in
+            guard case .success(let resolved) = AttributeCatalog.standard.resolve(path) else { return false }
+            return user.values(at: resolved.path) == [value]
+        }
+    }
+
     /// Removes the user from the plan's groups (or from every group listing it, after a delete)
     /// and checks each group afterwards. Nil when there was nothing to leave.
     private func leaveGroups(_ userId: String, _ names: [String], all: Bool) async throws -> Verification? {
         let groups = try await client.groupsContaining(userId, named: names)
-            .filter { all || names.contains($0.json["displayName"]?.stringValue ?? "") }
+            .filter { group in all || names.contains { ASCIICase.equal($0, group.json["displayName"]?.stringValue ?? "") } }
         guard !groups.isEmpty else {
             if all { return .verified("no group lists the user") }
             return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user")
@@ -221,9 +277,11 @@ public struct ActionExecutor: Sendable {
     }
 
     /// The PATCH operations for the plan and what the read-back must show (`ErasurePatch`).
-    func patch(for plan: PlannedAction, user: SCIMResource, pseudonym: String) -> ([PatchOperation], [AttributeExpectation]) {
+    func patch(for plan: PlannedAction, user: SCIMResource, pseudonym: String,
+               written: [String: JSONValue] = [:]) -> ([PatchOperation], [AttributeExpectation]) {
         let patch = ErasurePatch.build(for: plan, current: { user.values(at: $0) },
-                                       pseudonym: { path in pseudonymizer.token("\(path):\(pseudonym)") }, randomToken: randomToken)
+                                       pseudonym: { path in pseudonymizer.token("\(path):\(pseudonym)") }, randomToken: randomToken,
+                                       written: written)
         let operations = patch.changes.map { change -> PatchOperation in
             switch change {
             case .replace(let path, let value): .replace(path, with: value)

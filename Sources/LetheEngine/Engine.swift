@@ -207,9 +207,11 @@ public struct Engine: Sendable {
             retry = RetryPolicy(policy.connection.retry)
             do {
                 let client = try clients.client(for: policy.target)
-                let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer) { [database] actionId, scimId in
+                let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer, checkpoint: { [database] actionId, scimId in
                     try await database.recordResolvedId(actionId: actionId, scimId: scimId)
-                }
+                }, recordWritten: { [database] actionId, values in
+                    try await database.recordWritten(actionId: actionId, values: values)
+                })
                 result = await executor.execute(claimed, policy: policy)
             } catch {
                 result = ExecutionResult(result: .permanentFailure(String(describing: error)), statusCode: nil)

@@ -67,6 +67,20 @@ extension AppDatabase {
         }
     }
 
+    /// Records what Lethe is about to write to the account (merged with earlier writes), before
+    /// the write: a rerun recognises the account by these values once its identifiers are gone.
+    public func recordWritten(actionId: Int64, values: [String: JSONValue]) async throws {
+        guard !values.isEmpty else { return }
+        try await writer.write { db in
+            let old = try String.fetchOne(db, sql: "SELECT written FROM action WHERE id = ?", arguments: [actionId])
+            var merged: [String: JSONValue] = [:]
+            if let old, case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
+            merged.merge(values) { _, new in new }
+            try db.execute(sql: "UPDATE action SET written = ? WHERE id = ? AND state = 'running'",
+                           arguments: [CanonicalJSON.string(.object(merged)), actionId])
+        }
+    }
+
     /// Records the subject's id in the target before the first write, so a rerun after a crash
     /// knows what it was working on.
     public func recordResolvedId(actionId: Int64, scimId: String) async throws {
@@ -138,10 +152,10 @@ extension AppDatabase {
         for followUp in RetentionFollowUp.followUps(of: plan) {
             let encoded = String(decoding: try JSONEncoder().encode(followUp.plan), as: UTF8.self)
             try db.execute(sql: """
-                INSERT OR IGNORE INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before)
-                VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?)
+                INSERT OR IGNORE INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before, written)
+                VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, (SELECT written FROM action WHERE id = ?))
                 """, arguments: [request, target, encoded, followUp.plan.operation.rawValue, followUp.due.secondsSince1970AtMidnightUTC, scimId,
-                                 actionId, followUp.due.description])
+                                 actionId, followUp.due.description, actionId])
             guard db.changesCount > 0 else { continue }
             try appendAudit(db, at: now, request: request, target: target, event: .actionScheduled, details: [
                 "follow_up": .string(followUp.due.description),

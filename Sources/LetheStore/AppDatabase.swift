@@ -167,11 +167,14 @@ public struct AppDatabase: Sendable {
                     -- and the day it is due; '' for the request's own action of each target.
                     follows INTEGER REFERENCES action(id) ON DELETE CASCADE,
                     not_before TEXT NOT NULL DEFAULT '',
+                    -- What Lethe itself wrote to the account (path -> value), recorded before the write:
+                    -- the only evidence that an account Lethe anonymized is still the subject's.
+                    written TEXT,
                     CHECK ((follows IS NULL) = (not_before = '')),
                     UNIQUE (request_id, target, not_before)
                 );
                 INSERT INTO action_v3 SELECT id, request_id, target, plan, operation, state, attempts, budget_start, next_attempt_at,
-                    claimed_at, claimed_by, scim_id, outcome, verified, verification, last_error, completed_at, NULL, '' FROM action;
+                    claimed_at, claimed_by, scim_id, outcome, verified, verification, last_error, completed_at, NULL, '', NULL FROM action;
                 CREATE TABLE attempt_v3 (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     action_id INTEGER NOT NULL REFERENCES action(id) ON DELETE CASCADE,

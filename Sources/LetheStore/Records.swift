@@ -86,9 +86,16 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public var follows: Int64?
     /// For a follow-up: the day it is due.
     public var notBefore: CalendarDate?
+    /// What Lethe wrote to the account (attribute path → value), recorded before each write.
+    public var written: [String: JSONValue]
 
     init(row: Row) throws {
         id = row["id"]
+        if let text = row["written"] as String?, case .object(let values)? = JSONValue.parse(Data(text.utf8)) {
+            written = values
+        } else {
+            written = [:]
+        }
         follows = row["follows"]
         notBefore = (row["not_before"] as String?).flatMap(CalendarDate.init(iso:))
         requestId = row["request_id"]

@@ -13,10 +13,10 @@ struct ErasurePatchTests {
         crm = try #require(plan.first { $0.target == "crm" })
     }
 
-    func build(_ plan: PlannedAction, _ account: [String: [JSONValue]]) -> ErasurePatch {
+    func build(_ plan: PlannedAction, _ account: [String: [JSONValue]], written: [String: JSONValue] = [:]) -> ErasurePatch {
         var n = 0
         return ErasurePatch.build(for: plan, current: { account[$0.description] ?? [] },
-                                  pseudonym: { "psn(\($0))" }, randomToken: { n += 1; return "r\(n)" })
+                                  pseudonym: { "psn(\($0))" }, randomToken: { n += 1; return "r\(n)" }, written: written)
     }
 
     @Test("anonymize: random userName, redacted names, removed e-mails; each with what the read-back must show")
@@ -42,9 +42,18 @@ struct ErasurePatchTests {
         let patch = build(crm, [
             "userName": [.string("erased-abc@erased.invalid")], "name.givenName": [.string(ErasurePatch.redacted)],
             "name.familyName": [.string(ErasurePatch.redacted)],
-        ])
+        ], written: ["userName": .string("erased-abc@erased.invalid")])
         #expect(patch.changes.isEmpty, "\(patch.changes)")
         #expect(patch.expectations.count == crm.attributes.count)
+    }
+
+    @Test("Lethe's own marks prove nothing: an account whose userName merely looks erased is still anonymized")
+    func lookalikeIsNotErased() throws {
+        let patch = build(crm, ["userName": [.string("erased-me@erased.invalid")]])
+        #expect(patch.changes.contains(.replace(path: "userName", value: .string("erased-r1@erased.invalid"))))
+        // What Lethe wrote elsewhere does not count either.
+        let other = build(crm, ["userName": [.string("erased-me@erased.invalid")]], written: ["userName": .string("erased-other@erased.invalid")])
+        #expect(other.changes.contains(.replace(path: "userName", value: .string("erased-r1@erased.invalid"))))
     }
 
     @Test("userName is required: random writes it even when the account shows none")

@@ -124,7 +124,9 @@ struct EngineStopTests {
             let stoppedAt = Date()
             stop.request()
             let summary = try await run.value
-            #expect(Date().timeIntervalSince(stoppedAt) < 3.0)
+            // The in-flight action needs four more calls of 1.5 s: returning well before that means it was cancelled
+            // after the 1 s grace, not waited for (the binary's 3 s bound is in ShutdownCLITests).
+            #expect(Date().timeIntervalSince(stoppedAt) < 5.0)
             #expect(summary.stopped && summary.interrupted >= 1)
             for id in ids {
                 #expect(try h.database.actions(of: id).allSatisfy { $0.state != .running }, "nothing left running")

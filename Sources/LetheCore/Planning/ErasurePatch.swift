@@ -40,8 +40,12 @@ public struct ErasurePatch: Sendable, Hashable {
     ///   - current: the account's values at a path (empty when it holds none).
     ///   - pseudonym: the keyed token written by the `pseudonym` strategy for a path.
     ///   - randomToken: fresh random text for the `random` strategy.
+    ///   - written: what Lethe wrote to this account before (path → value): an attribute that
+    ///     holds exactly that is already erased. Nothing else counts as Lethe's own mark: a
+    ///     prefix such as `erased-` is something any user could have.
     public static func build(for plan: PlannedAction, current: (AttributePath) -> [JSONValue],
-                             pseudonym: (String) -> String, randomToken: () -> String) -> ErasurePatch {
+                             pseudonym: (String) -> String, randomToken: () -> String,
+                             written: [String: JSONValue] = [:]) -> ErasurePatch {
         var changes: [Change] = []
         var expectations: [AttributeExpectation] = []
         for change in plan.attributes {
@@ -53,7 +57,7 @@ public struct ErasurePatch: Sendable, Hashable {
                 if present { changes.append(.remove(path: path)) }
                 expectations.append(AttributeExpectation(path: change.path, expected: .absent))
             case .random:
-                if present, isErased(values) {
+                if present, let mine = written[path], values == [mine] {
                     // An earlier attempt already replaced it; leave it.
                     expectations.append(AttributeExpectation(path: change.path, expected: .equals(values[0])))
                 } else if present || isRequired(change.path) {
@@ -88,7 +92,4 @@ public struct ErasurePatch: Sendable, Hashable {
         (try? AttributeCatalog.standard.resolve(path.description).get().shape.required) ?? false
     }
 
-    private static func isErased(_ values: [JSONValue]) -> Bool {
-        values.allSatisfy { $0.stringValue?.hasPrefix("erased-") == true }
-    }
 }

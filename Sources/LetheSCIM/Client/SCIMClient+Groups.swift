@@ -4,7 +4,8 @@ extension SCIMClient {
     /// The group with this id, or nil on 404.
     public func getGroup(_ id: String) async throws(SCIMClientError) -> SCIMResource? {
         let operation = "GET /Groups/\(id)"
-        let response = try await send(.get, "/Groups/\(Self.pathComponent(id))", operation: operation)
+        // Members asked for explicitly: some servers leave them out of default answers.
+        let response = try await send(.get, "/Groups/\(Self.pathComponent(id))?attributes=members,displayName", operation: operation)
         if response.status == 404 { return nil }
         guard response.status == 200 else { throw failure(response, operation) }
         return try parseResource(response, operation)
@@ -16,15 +17,19 @@ extension SCIMClient {
     /// really holds the id are returned.
     public func groupsContaining(_ userId: String, named names: [String]) async throws(SCIMClientError) -> [SCIMResource] {
         var groups: [SCIMResource] = []
-        func add(_ candidates: [SCIMResource]) {
-            for group in candidates where group.memberIds.contains(userId) && !groups.contains(where: { $0.id == group.id }) {
-                groups.append(group)
+        func add(_ candidates: [SCIMResource]) async throws(SCIMClientError) {
+            for listed in candidates where !groups.contains(where: { $0.id == listed.id }) {
+                // A list answer that leaves `members` out says nothing about membership: ask the group itself.
+                let group = listed.json["members"] == nil ? try await getGroup(listed.id) : listed
+                if let group, group.memberIds.contains(userId) { groups.append(group) }
             }
         }
         let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true)
-        add(byMember ?? [])
+        try await add(byMember ?? [])
         for name in names {
-            add(try await listGroups(filter: SCIMFilter.equals("displayName", name), tolerateUnsupported: false) ?? [])
+            let named = try await listGroups(filter: SCIMFilter.equals("displayName", name), tolerateUnsupported: false) ?? []
+            // displayName is caseExact: false; ASCII case only, never Unicode folding.
+            try await add(named.filter { ($0.json["displayName"]?.stringValue).map { ASCIICase.equal($0, name) } ?? false })
         }
         return groups
     }
@@ -43,7 +48,7 @@ extension SCIMClient {
             guard response.status == 200 else { throw failure(response, operation) }
             let page = try parseList(response, operation)
             all += page.resources
-            if page.resources.isEmpty || startIndex - 1 + page.resources.count >= (page.totalResults ?? all.count) { break }
+            if page.resources.isEmpty || startIndex - 1 + page.resources.count >= page.totalResults { break }
             startIndex += page.resources.count
         }
         return all

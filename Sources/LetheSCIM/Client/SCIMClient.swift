@@ -122,12 +122,19 @@ public struct SCIMClient: Sendable {
     }
 
     /// Finds the users whose `attribute` equals `value` with an escaped filter, following
-    /// pagination. Refuses to trust a server whose results do not carry the value (a server
-    /// that ignores filters would otherwise hand over somebody else).
+    /// pagination over the whole result set. Refuses to trust a server whose results do not
+    /// carry the value (a server that ignores filters would otherwise hand over somebody else),
+    /// and a list answer that is not well formed: only a well-formed `totalResults: 0` is
+    /// "no account" (RFC 7644 §3.4.2).
     public func resolve(_ attribute: MatchAttribute, _ value: String) async throws(SCIMClientError) -> Resolution {
         let filter = SCIMFilter.equals(attribute.rawValue, value)
         let operation = "GET /Users?filter=\(attribute.rawValue) eq <subject>"
+        func untrusted(_ detail: String) -> SCIMClientError {
+            SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: 200, detail: detail)
+        }
         var found: [SCIMResource] = []
+        var delivered = 0
+        var announced: Int?
         var startIndex = 1
         for _ in 0..<50 {
             let response = try await send(
@@ -135,50 +142,72 @@ public struct SCIMClient: Sendable {
                 operation: operation)
             guard response.status == 200 else { throw failure(response, operation, scrub: [value]) }
             let page = try parseList(response, operation)
+            if let announced, announced != page.totalResults {
+                throw untrusted("totalResults changed from \(announced) to \(page.totalResults) between pages")
+            }
+            announced = page.totalResults
+            if page.resources.isEmpty && delivered < page.totalResults {
+                throw untrusted("the server announced \(page.totalResults) results but page \(startIndex) came back empty")
+            }
             for resource in page.resources {
                 guard resource.matches(attribute, value) else {
-                    throw SCIMClientError(
-                        kind: .protocolViolation, target: target, operation: operation, status: 200,
-                        detail: "the server returned user \(resource.id), whose \(attribute.rawValue) does not equal the filter value; "
-                            + "it may ignore filters, so Lethe will not act on its answers")
+                    throw untrusted("the server returned user \(resource.id), whose \(attribute.rawValue) does not equal the filter value; "
+                        + "it may ignore filters, so Lethe will not act on its answers")
                 }
                 if !found.contains(where: { $0.id == resource.id }) { found.append(resource) }
             }
-            if found.count > 1 { return .ambiguous(ids: found.map(\.id)) }
-            let total = page.totalResults ?? found.count
-            if page.resources.isEmpty || startIndex - 1 + page.resources.count >= total { break }
+            delivered += page.resources.count
+            if delivered > page.totalResults {
+                throw untrusted("the server delivered \(delivered) results but announced \(page.totalResults)")
+            }
+            if delivered >= page.totalResults { break }
             startIndex += page.resources.count
         }
+        if let announced, delivered < announced {
+            throw untrusted("the server announced \(announced) results but delivered \(delivered)")
+        }
+        if found.count > 1 { return .ambiguous(ids: found.map(\.id)) }
         return found.first.map { .found($0) } ?? .absent
     }
 
     struct ListPage {
-        var totalResults: Int?
+        var totalResults: Int
         var resources: [SCIMResource]
     }
 
+    /// A list response, strictly: `totalResults` must be there; `Resources` must be an array,
+    /// and may be left out only when `totalResults` is 0.
     func parseList(_ response: HTTPResponse, _ operation: String) throws(SCIMClientError) -> ListPage {
+        func invalid(_ detail: String) -> SCIMClientError {
+            SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status, detail: detail)
+        }
         let json: JSONValue
         do {
             json = try JSONValue.parsing(response.body)
         } catch {
-            throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
-                                  detail: "the list answer is not valid JSON (\(error))")
+            throw invalid("the list answer is not valid JSON (\(error))")
         }
-        guard case .object = json else {
-            throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
-                                  detail: "the list answer is not a JSON object")
+        guard case .object = json else { throw invalid("the list answer is not a JSON object") }
+        guard let total = json["totalResults"]?.intValue, total >= 0 else {
+            throw invalid("the list answer has no totalResults (a count is required, RFC 7644 §3.4.2)")
         }
+        var items: [JSONValue] = []
+        switch json["Resources"] {
+        case .array(let array)?: items = array
+        case nil where total == 0: items = []
+        case nil: throw invalid("the list answer has no Resources although totalResults is \(total)")
+        case .some: throw invalid("the list answer's Resources is not an array")
+        }
+        if total == 0 && !items.isEmpty { throw invalid("totalResults is 0 but Resources lists \(items.count)") }
         var resources: [SCIMResource] = []
-        for item in json["Resources"]?.arrayValue ?? [] {
+        for item in items {
             do {
                 resources.append(try SCIMResource(json: item))
             } catch {
-                throw SCIMClientError(kind: .protocolViolation, target: target, operation: operation, status: response.status,
-                                      detail: "a listed \(error.description)")
+                throw invalid("a listed \(error.description)")
             }
         }
-        return ListPage(totalResults: json["totalResults"]?.intValue, resources: resources)
+        return ListPage(totalResults: total, resources: resources)
     }
 
     // MARK: read, delete, patch
@@ -231,9 +260,10 @@ public struct SCIMClient: Sendable {
         switch response.status {
         case 204: return nil
         case 200:
-            // Some servers answer 200 with an empty body; the read-back verifies either way.
+            // Some servers answer 200 with an empty or unreadable body: the write may still have
+            // taken effect, so the read-back decides, never the body.
             if response.body.isEmpty { return nil }
-            return try parseResource(response, operation)
+            return try? parseResource(response, operation)
         default: throw failure(response, operation)
         }
     }

@@ -12,6 +12,10 @@ public struct SCIMResource: Sendable, Hashable {
         guard let id = json["id"]?.stringValue, !id.isEmpty else {
             throw SCIMProtocolError("a resource without an id")
         }
+        // An id is used as one opaque path segment: one that could walk the URL is refused.
+        guard !id.contains("/"), id != ".", id != "..", !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw SCIMProtocolError("a resource whose id is not a single path segment")
+        }
         self.id = id
         self.json = json
         self.etag = etag ?? json["meta"]?["version"]?.stringValue
@@ -41,13 +45,36 @@ public struct SCIMResource: Sendable, Hashable {
     }
 
     /// True when the resource really carries `value` for the attribute, compared as the SCIM
-    /// schema says: userName and emails case-insensitively, externalId exactly.
+    /// schema says: userName and emails case-insensitively in the ASCII sense only (never with
+    /// Unicode case folding), externalId exactly.
     public func matches(_ attribute: MatchAttribute, _ value: String) -> Bool {
         let held = strings(for: attribute)
         switch attribute {
         case .externalId: return held.contains(value)
-        case .userName, .email: return held.contains { $0.caseInsensitiveCompare(value) == .orderedSame }
+        case .userName, .email: return held.contains { ASCIICase.equal($0, value) }
         }
+    }
+
+    /// How an e-mail address belongs to this account.
+    public enum EmailMatch: String, Sendable, Hashable {
+        /// The account's only address.
+        case only
+        /// The address marked `primary`.
+        case primary
+        /// One of several addresses, and not the primary one: not an identity.
+        case secondary
+        /// The account does not hold it.
+        case none
+    }
+
+    /// How `address` belongs to the account (ASCII case-insensitive).
+    public func emailMatch(_ address: String) -> EmailMatch {
+        let emails = json["emails"]?.arrayValue ?? []
+        let matching = emails.filter { ($0["value"]?.stringValue).map { ASCIICase.equal($0, address) } ?? false }
+        guard !matching.isEmpty else { return .none }
+        if emails.count == 1 { return .only }
+        if matching.contains(where: { $0["primary"]?.boolValue == true }) { return .primary }
+        return .secondary
     }
 
     /// Member ids of a Group.

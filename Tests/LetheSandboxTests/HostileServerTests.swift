@@ -1,0 +1,165 @@
+import Foundation
+import LetheApp
+import LetheCore
+import LetheEngine
+import LetheSandbox
+import LetheSCIM
+import LetheStore
+import LetheTesting
+import Synchronization
+import Testing
+
+/// The engine against a SCIM server that lies on purpose. The rule behind every test: act only
+/// on evidence that the account is the subject's, count as verified only what a read-back
+/// proved, and when in doubt stop with needs_review and a reason.
+@Suite("Against a hostile SCIM server")
+struct HostileServerTests {
+    /// Every other account of a target, as stored: nothing may have changed there.
+    func others(_ h: EngineHarness, _ target: String, except id: String?) -> [JSONValue] {
+        (h.sandbox?.sandbox.users(in: target) ?? []).filter { $0["id"]?.stringValue != id }
+    }
+
+    /// Lookups by e-mail in `target` answer `answer` instead of the truth.
+    func lookups(_ h: EngineHarness, in target: String, answer: @escaping @Sendable () -> Sandbox.Outcome) {
+        h.hostile?.add { request, _ in
+            request.target == target && request.method == "GET" && request.path == "/Users" && request.query.contains("emails.value") ? answer() : nil
+        }
+    }
+
+    static let malformedLists: [(String, Sandbox.Outcome)] = [
+        ("no totalResults", HostileSCIM.list(totalResults: nil, resources: .array([]))),
+        ("Resources not an array", HostileSCIM.list(totalResults: .number(1), resources: .object([:]))),
+        ("no Resources although totalResults is 1", HostileSCIM.list(totalResults: .number(1), resources: nil)),
+        ("totalResults 3, one delivered, then empty pages", HostileSCIM.list(totalResults: .number(3), resources: .array([]))),
+    ]
+
+    @Test("a broken lookup answer is not 'no account': needs_review with the reason, nothing written", arguments: 0..<4)
+    func malformedList(index: Int) async throws {
+        let (name, answer) = Self.malformedLists[index]
+        let h = try await EngineHarness.sandbox(hostile: true)
+        lookups(h, in: "crm", answer: { answer })
+        let before = h.sandbox?.sandbox.users(in: "crm")
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview, "\(name): \(crm.state) \(crm.lastError ?? "")")
+        #expect(crm.outcome == nil, "\(name): not 'absent'")
+        #expect(h.sandbox?.sandbox.users(in: "crm") == before, "\(name): nothing changed in crm")
+    }
+
+    @Test("matching is exact where it must be: a Unicode case variant of the address is not the subject")
+    func unicodeCase() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        // The server "finds" an account holding STRASSE@… for a request about straße@… (as a
+        // server folding Unicode case would).
+        let victim = JSONValue.object(["id": .string("victim"), "userName": .string("STRASSE@example.com"),
+                                       "emails": .array([.object(["value": .string("STRASSE@example.com"), "primary": .bool(true)])])])
+        lookups(h, in: "crm", answer: { HostileSCIM.list(totalResults: .number(1), resources: .array([victim])) })
+        h.hostile?.add { request, _ in request.path.hasPrefix("/Users/victim") && request.method != "GET" ? HostileSCIM.json(500, .null) : nil }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: "straße@example.com"))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview && crm.lastError?.contains("does not equal the filter value") == true, "\(crm.lastError ?? "")")
+        #expect(ASCIICase.equal("Ana@Example.COM", "ana@example.com") && !ASCIICase.equal("straße", "STRASSE") && !ASCIICase.equal("\u{212A}", "K"))
+    }
+
+    @Test("a secondary e-mail is not an identity: needs_review, the account untouched")
+    func secondaryEmail() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        let holder = JSONValue.object(["id": .string("holder"), "userName": .string("holder@example.com"),
+                                       "emails": .array([.object(["value": .string("holder@example.com"), "primary": .bool(true)]),
+                                                         .object(["value": .string("shared@example.com"), "type": .string("other")])])])
+        lookups(h, in: "crm", answer: { HostileSCIM.list(totalResults: .number(1), resources: .array([holder])) })
+        let writes = Counter()
+        h.hostile?.add { request, _ in
+            if request.path.hasPrefix("/Users/holder"), request.method != "GET" { writes.increment(); return HostileSCIM.json(500, .null) }
+            return nil
+        }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: "shared@example.com"))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview && crm.lastError?.contains("secondary e-mail") == true, "\(crm.lastError ?? "")")
+        #expect(writes.value == 0, "no write was sent")
+    }
+
+    @Test("an id that is not one path segment is refused before anything is written")
+    func pathIds() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        let email = SandboxCustomers.email(0)
+        let evil = JSONValue.object(["id": .string("../Groups/g1"), "userName": .string(email),
+                                     "emails": .array([.object(["value": .string(email), "primary": .bool(true)])])])
+        lookups(h, in: "crm", answer: { HostileSCIM.list(totalResults: .number(1), resources: .array([evil])) })
+        let id = try h.file(.erasure, SubjectIdentifiers(email: email))
+        let before = h.sandbox?.sandbox.users(in: "crm")
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview && crm.lastError?.contains("single path segment") == true, "\(crm.lastError ?? "")")
+        #expect(h.sandbox?.sandbox.users(in: "crm") == before)
+    }
+
+    @Test("a server that answers 404 to everything after a DELETE cannot make the delete verified: the lookup still finds the account")
+    func notFoundForEverything() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        // app "deletes" with 204 and answers 404 to every GET by id, but keeps the account.
+        h.hostile?.add { request, _ in
+            guard request.target == "app", request.path.hasPrefix("/Users/") else { return nil }
+            switch request.method {
+            case "DELETE": return .respond(SandboxResponse(status: 204), delayMs: 0)
+            case "GET": return HostileSCIM.json(404, .object(["status": .string("404"), "detail": .string("not found")]))
+            default: return nil
+            }
+        }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        try await h.with { try await $0.run() }
+        let app = try h.action(id, "app")
+        #expect(app.state == .failed && app.verified == false, "\(app.state)")
+        #expect(app.lastError?.contains("still finds") == true, "\(app.lastError ?? "")")
+    }
+
+    @Test("a 2xx PATCH answer whose body cannot be parsed is followed by the read-back, which decides")
+    func unparseableSuccess() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        // crm applies the PATCH, then answers 200 with garbage.
+        h.hostile?.add { request, sandbox in
+            guard request.target == "crm", request.method == "PATCH", request.path.hasPrefix("/Users/") else { return nil }
+            _ = sandbox.handle(method: "PATCH", uri: "/crm/v2\(request.path)", headers: [("Authorization", "Bearer tok")], body: request.body, host: "x")
+            return .respond(SandboxResponse(status: 200, headers: ["Content-Type": "application/scim+json"], body: Data("{not json".utf8)), delayMs: 0)
+        }
+        let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: SandboxCustomers.email(1)))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
+    }
+
+    @Test("an account read by its recorded id that no longer carries the identifier (nor what Lethe wrote) is not acted on")
+    func reusedId() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        let email = SandboxCustomers.email(0)
+        let id = try h.file(.erasure, SubjectIdentifiers(email: email))
+        // A first attempt found the account and recorded its id, then the server reused the id for
+        // somebody else before the retry.
+        let crmUser = try #require(h.sandbox?.sandbox.users(in: "crm").first { $0["userName"]?.stringValue == email }?["id"]?.stringValue)
+        let claimed = try #require(try await h.database.claim(target: "crm", limit: 1, runner: "dead", now: Date()).first)
+        try await h.database.recordResolvedId(actionId: claimed.action.id, scimId: crmUser)
+        let somebody = JSONValue.object(["id": .string(crmUser), "userName": .string("somebody@example.com"),
+                                         "emails": .array([.object(["value": .string("somebody@example.com"), "primary": .bool(true)])])])
+        let writes = Counter()
+        h.hostile?.add { request, _ in
+            guard request.target == "crm", request.path == "/Users/\(crmUser)" else { return nil }
+            if request.method == "GET" { return HostileSCIM.json(200, somebody) }
+            writes.increment()
+            return HostileSCIM.json(500, .null)
+        }
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview && crm.lastError?.contains("no longer carries the identifier") == true, "\(crm.lastError ?? "")")
+        #expect(writes.value == 0)
+    }
+}
+
+/// A thread-safe count for rules.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
