@@ -19,6 +19,9 @@ public struct Intake: Sendable {
         self.newId = newId
     }
 
+    /// The day the GDPR began to apply: no request is received before it.
+    public static let gdprApplies = CalendarDate(iso: "2018-05-25")!
+
     /// `req-` and 12 random hex digits (48 bits; the database refuses a duplicate).
     public static func randomId() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -51,8 +54,14 @@ public struct Intake: Sendable {
     public enum Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidEmail
         case receivedInFuture(CalendarDate)
-        /// A reference must be 1 to 200 characters.
+        /// Before 2018-05-25, the day the GDPR began to apply.
+        case receivedBeforeGDPR(CalendarDate)
+        /// A reference must be 1 to 200 bytes.
         case invalidReference(length: Int)
+        /// A text field (`ref`, `note`, `requested_by`) holds a control character.
+        case controlCharacter(field: String)
+        /// A text field is longer than its limit in bytes.
+        case tooLong(field: String, limit: Int)
         case unplannable(Planner.Problem)
         /// Identifiers given for a retry belong to somebody else.
         case notTheSubject(requestId: String)
@@ -61,7 +70,10 @@ public struct Intake: Sendable {
             switch self {
             case .invalidEmail: "the e-mail address is not valid (expected local@domain)"
             case .receivedInFuture(let date): "the received date \(date) is in the future"
-            case .invalidReference(let length): "a reference must be 1 to 200 characters, not \(length)"
+            case .receivedBeforeGDPR(let date): "the received date \(date) is before 2018-05-25, when the GDPR began to apply"
+            case .controlCharacter(let field): "\(field) contains a control character (a line break, tab or escape): refused so logs and reports stay unambiguous"
+            case .tooLong(let field, let limit): "\(field) is longer than \(limit) bytes"
+            case .invalidReference(let length): "a reference must be 1 to 200 bytes, not \(length)"
             case .unplannable(let problem): problem.description
             case .notTheSubject(let id): "these identifiers do not belong to the subject of request \(id) (the pseudonym differs); nothing was changed"
             }
@@ -76,8 +88,18 @@ public struct Intake: Sendable {
         if submission.received > today {
             throw .receivedInFuture(submission.received)
         }
-        if let ref = submission.ref, ref.isEmpty || ref.count > 200 {
-            throw .invalidReference(length: ref.count)
+        if submission.received < Self.gdprApplies {
+            throw .receivedBeforeGDPR(submission.received)
+        }
+        if let ref = submission.ref, ref.isEmpty || ref.utf8.count > 200 {
+            throw .invalidReference(length: ref.utf8.count)
+        }
+        for (field, text, limit) in [("ref", submission.ref, 200), ("note", submission.note, 2000), ("requested_by", submission.requestedBy, 200)] {
+            guard let text else { continue }
+            if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+                throw .controlCharacter(field: field)
+            }
+            if text.utf8.count > limit { throw .tooLong(field: field, limit: limit) }
         }
         let plan: [PlannedAction]
         do {

@@ -14,7 +14,7 @@ extension StateDirectory {
     public func signer() throws -> ReportSigner {
         guard isInitialized else { throw Problem.notInitialized(path) }
         guard let raw = FileManager.default.contents(atPath: signingKeyPath) else {
-            throw Problem.io("the signing key \(signingKeyPath) is missing; run `lethe init` to create one")
+            throw Problem.lost(file: "signing.key", directory: path)
         }
         do {
             return try ReportSigner(rawPrivateKey: raw)

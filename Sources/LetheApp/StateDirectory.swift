@@ -26,14 +26,37 @@ public struct StateDirectory: Sendable {
         case notInitialized(String)
         case notLethes(String)
         case io(String)
+        /// Others can read or enter the directory (its mode, in octal).
+        case notPrivate(String, mode: Int)
+        /// The directory has history, but its database (or a key) is gone: never silently a new one.
+        case lost(file: String, directory: String)
 
         public var description: String {
             switch self {
             case .notInitialized(let path): "no Lethe state in '\(path)'"
             case .notLethes(let path): "'\(path)' exists and is not a Lethe state directory"
             case .io(let detail): detail
+            case .notPrivate(let path, let mode):
+                "the state directory '\(path)' can be read by others (mode \(String(mode, radix: 8))): it holds identifiers and keys"
+            case .lost(let file, let directory):
+                "'\(directory)' has history but \(file) is missing or empty; restore it from your backup (with lethe.db-wal if there is one). "
+                    + "Lethe will not start over: a new database or key would break the audit chain, the pseudonyms or the report keys"
             }
         }
+    }
+
+    /// Refuses a directory that others can read or enter.
+    func requirePrivate() throws(Problem) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        let mode = Int(info.st_mode & 0o777)
+        if mode & 0o077 != 0 { throw .notPrivate(path, mode: mode) }
+    }
+
+    /// Refuses a directory with history whose database is missing or empty.
+    func requireDatabase() throws(Problem) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: databasePath)[.size] as? NSNumber)?.intValue ?? 0
+        if size == 0 { throw .lost(file: "lethe.db", directory: path) }
     }
 
     /// True when the directory holds Lethe's marker.
@@ -50,6 +73,15 @@ public struct StateDirectory: Sendable {
             guard isDirectory.boolValue else { throw Problem.notLethes(path) }
             let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
             if !contents.isEmpty && !isInitialized { throw Problem.notLethes(path) }
+            // An empty directory made by hand (or an older Lethe) is made private before anything goes in.
+            if contents.isEmpty { _ = chmod(path, 0o700) }
+            if isInitialized {
+                // A directory with history never gets a new database or key behind its back.
+                try requireDatabase()
+                for key in [pseudonymKeyPath, signingKeyPath] where !fm.fileExists(atPath: key) {
+                    throw Problem.lost(file: (key as NSString).lastPathComponent, directory: path)
+                }
+            }
         } else {
             do {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -73,22 +105,27 @@ public struct StateDirectory: Sendable {
         }
         if !fm.fileExists(atPath: databasePath) { created = true }
         let database = try AppDatabase.open(path: databasePath)
+        _ = chmod(databasePath, 0o600)
         try database.setMeta("lethe.state.version", "1")
         try archivePublicKey()
         return created
     }
 
-    /// Opens the database of an initialized directory.
+    /// Opens the database of an initialized directory: private, and not lost.
     public func openDatabase() throws -> AppDatabase {
         guard isInitialized else { throw Problem.notInitialized(path) }
-        return try AppDatabase.open(path: databasePath)
+        try requirePrivate()
+        try requireDatabase()
+        let database = try AppDatabase.open(path: databasePath)
+        _ = chmod(databasePath, 0o600)
+        return database
     }
 
     /// The pseudonym key.
     public func pseudonymizer() throws -> Pseudonymizer {
         guard isInitialized else { throw Problem.notInitialized(path) }
         guard let key = FileManager.default.contents(atPath: pseudonymKeyPath), key.count >= 32 else {
-            throw Problem.io("the pseudonym key \(pseudonymKeyPath) is missing or damaged; without it pseudonyms cannot be computed")
+            throw Problem.lost(file: "pseudonym.key", directory: path)
         }
         return Pseudonymizer(key: key)
     }

@@ -265,6 +265,11 @@ struct EngineCLITests {
             (["erase", "--email", "ana(at)example.com"], 64, "not an e-mail address"),
             (["erase", "--email", "ana@example.com", "--received", "2026-13-01"], 64, "not a date"),
             (["erase", "--email", "ana@example.com", "--received", "2999-01-01"], 64, "in the future"),
+            (["erase", "--email", "ana@example.com", "--received", "2018-05-24"], 64, "before 2018-05-25"),
+            (["erase", "--email", "ana@example.com", "--ref", "DSR-1\nforged log line"], 64, "--ref contains a control character"),
+            (["erase", "--email", "ana@example.com", "--note", "a\u{1B}[31mred"], 64, "--note contains a control character"),
+            (["erase", "--email", "ana@example.com", "--requested-by", "dpo\tdesk"], 64, "--requested-by contains a control character"),
+            (["erase", "--email", "ana@example.com", "--ref", String(repeating: "é", count: 101)], 64, "--ref must be 1 to 200 bytes"),
             (["erase", "--email", "ana@example.com", "--policies", Self.root.appendingPathComponent("Tests/Fixtures/broken-policies/unknown-basis").path], 65, "unknown lawful basis"),
         ]
         for (arguments, status, message) in cases {

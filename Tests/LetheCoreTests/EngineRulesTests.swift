@@ -49,11 +49,16 @@ struct EngineRulesTests {
         #expect(last.reason == "gave up after 4 attempts: 503")
     }
 
-    @Test("Retry-After wins over the computed backoff, even above the cap")
+    @Test("Retry-After wins over the computed backoff, up to the policy's retry.max; asking for more is said in the reason")
     func retryAfterWins() {
-        let t = ActionStateMachine.afterAttempt(.transientFailure("429", retryAfter: 120), attemptsUsed: 1, policy: policy, random: 0.3)
-        #expect(t.retryIn == 120)
+        let t = ActionStateMachine.afterAttempt(.transientFailure("429", retryAfter: 45), attemptsUsed: 1, policy: policy, random: 0.3)
+        #expect(t.retryIn == 45 && t.reason == "429")
         #expect(policy.delay(afterAttempt: 1, retryAfter: 0, random: 0.9) == 0)
+        // A huge number of seconds, or a far-future date, is the cap.
+        let huge = ActionStateMachine.afterAttempt(.transientFailure("429", retryAfter: 31_536_000), attemptsUsed: 1, policy: policy, random: 0.3)
+        #expect(huge.retryIn == 60)
+        #expect(huge.reason?.contains("the server asked to wait 31536000s, more than retry.max (60s): retrying after 60s") == true, "\(huge.reason ?? "")")
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .infinity, random: 0) == 60)
     }
 
     @Test("backoff doubles, is capped, and its jitter stays within half the delay")

@@ -73,7 +73,7 @@ struct EngineTests {
 
     @Test("429 with Retry-After is retried after the wait and completes")
     func rateLimited() async throws {
-        let h = try EngineHarness.scim2Server(maxAttempts: 5)
+        let h = try EngineHarness.scim2Server(maxAttempts: 5) { $0.connection.retry.max = .seconds(5) }
         let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
         let summary = try await h.run(faults: [.init(urlContains: "/crm-", fault: .status(429, retryAfter: 1), times: 1)])

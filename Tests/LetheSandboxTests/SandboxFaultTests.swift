@@ -21,7 +21,7 @@ extension EngineHarness {
 struct SandboxFaultTests {
     @Test("429 with Retry-After: retried after the wait, then completed")
     func rateLimited() async throws {
-        let h = try await EngineHarness.sandbox(faults: "crm:429=0.15,crm:retry-after=1", maxAttempts: 20, clock: VirtualClock())
+        let h = try await EngineHarness.sandbox(faults: "crm:429=0.15,crm:retry-after=1", maxAttempts: 20, clock: VirtualClock()) { $0.connection.retry.max = .seconds(5) }
         let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
         let summary = try await h.with { try await $0.run() }
         #expect(summary.requests[id] == .completed)

@@ -56,7 +56,12 @@ public enum ActionStateMachine {
                     event: .actionFailed)
             }
             let delay = policy.delay(afterAttempt: attemptsUsed, retryAfter: retryAfter, random: random)
-            return Transition(state: .retrying, retryIn: delay, reason: why, event: .actionRetrying)
+            var reason = why
+            if policy.exceedsCap(retryAfter) {
+                reason += "; the server asked to wait \(retryAfter.map { $0.isFinite ? "\(Int($0))s" : "forever" } ?? "?"), "
+                    + "more than retry.max (\(Int(policy.settings.max.seconds))s): retrying after \(Int(delay))s"
+            }
+            return Transition(state: .retrying, retryIn: delay, reason: reason, event: .actionRetrying)
         }
     }
 

@@ -21,6 +21,8 @@ enum ExitStatus {
     static let cantCreate = ExitCode(73)
     /// Try again later: the timeout left work, another process holds the lock (75).
     static let tempFail = ExitCode(75)
+    /// The state directory is not private (77).
+    static let noPermission = ExitCode(77)
 
     /// The one place where an error becomes a sentence and an exit status. Library errors
     /// carry cases and fields; only here do they mention flags and commands.
@@ -36,10 +38,18 @@ enum ExitStatus {
                 return ("'\(path)' exists and is not a Lethe state directory; Lethe will not touch it. Choose another --state-dir", cantCreate)
             case .io(let detail):
                 return (detail, noInput)
+            case .notPrivate(let path, _):
+                return ("\(problem); make it private with `chmod 700 \(path)` (Lethe creates it so)", noPermission)
+            case .lost:
+                return ("\(problem)", noInput)
             }
         case let refusal as Intake.Refusal:
             switch refusal {
-            case .invalidReference: return ("--ref must be 1 to 200 characters; nothing was stored", usage)
+            case .invalidReference: return ("--ref must be 1 to 200 bytes; nothing was stored", usage)
+            case .controlCharacter(let field):
+                return ("\(flag(field)) contains a control character (a line break, tab or escape); nothing was stored", usage)
+            case .tooLong(let field, let limit):
+                return ("\(flag(field)) is longer than \(limit) bytes; nothing was stored", usage)
             case .unplannable(.noIdentifier):
                 return ("the request names no identifier of the subject; give --email, --external-id or --user-name; nothing was stored", usage)
             case .unplannable(.noPurpose): return ("a revocation needs at least one purpose (--purpose NAME); nothing was stored", usage)
@@ -72,6 +82,11 @@ enum ExitStatus {
         default:
             return ("\(error)", failure)
         }
+    }
+
+    /// The command-line flag of an intake field.
+    private static func flag(_ field: String) -> String {
+        ["ref": "--ref", "note": "--note", "requested_by": "--requested-by"][field] ?? field
     }
 
     /// Prints the error's sentence (prefixed with the command) and returns its exit status.
