@@ -36,6 +36,8 @@ public final class Sandbox: SCIMRequestHandler {
         case respond(SandboxResponse, delayMs: Int)
         /// Close the connection without answering (a dropped connection).
         case drop
+        /// Send the status line and headers (announcing a body), then nothing: a stalled body.
+        case stall(status: Int)
     }
 
     public let configuration: Configuration

@@ -76,6 +76,12 @@ final class SandboxHTTPHandler: ChannelInboundHandler {
             switch outcome {
             case .drop:
                 context.close(promise: nil)
+            case .stall(let status):
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: "application/scim+json")
+                headers.add(name: "Content-Length", value: "4096")
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status),
+                                                                               headers: headers))), promise: nil)
             case .respond(let response, let delayMs):
                 let keepAlive = head.isKeepAlive
                 let version = head.version

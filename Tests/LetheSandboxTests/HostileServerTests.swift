@@ -157,6 +157,26 @@ struct HostileServerTests {
     }
 }
 
+extension HostileServerTests {
+    @Test("never hung: a body that stalls after the headers is cut off at the policy's timeout, and the run ends by its own deadline")
+    func stalledBody() async throws {
+        let h = try await EngineHarness.sandbox(maxAttempts: 100, hostile: true) { policy in
+            policy.connection.timeout = .seconds(1)
+        }
+        h.hostile?.add { request, _ in request.target == "crm" ? .stall(status: 200) : nil }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        let started = Date()
+        let summary = try await h.with { try await $0.run(timeout: 4) }
+        let took = Date().timeIntervalSince(started)
+        #expect(took < 4 + 5, "the run outlived its 4 s timeout by \(took - 4) s")
+        #expect(summary.timedOut)
+        let crm = try h.action(id, "crm")
+        #expect(crm.state != .running && crm.state != .succeeded, "\(crm.state)")
+        #expect(try h.database.attempts(of: crm.id).contains { $0.error?.contains("no answer before the timeout") == true })
+        #expect(try h.action(id, "app").state == .succeeded, "the other targets were not held up")
+    }
+}
+
 /// A thread-safe count for rules.
 final class Counter: Sendable {
     private let count = Mutex(0)

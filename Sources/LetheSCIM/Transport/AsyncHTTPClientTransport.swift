@@ -23,23 +23,42 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// Sends one request. The policy's timeout bounds the whole exchange, the body included: a
+    /// server that sends its headers and then stalls is cut off at the same deadline.
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let timeout = Double(request.timeout.milliseconds) / 1000
+        let prepared = outgoing
         do {
-            let response = try await client.execute(outgoing, timeout: .milliseconds(request.timeout.milliseconds))
-            var headers: [String: String] = [:]
-            for (name, value) in response.headers where headers[name.lowercased()] == nil {
-                headers[name.lowercased()] = value
+            return try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
+                group.addTask { [client, maxBodyBytes] in
+                    let response = try await client.execute(prepared, timeout: .milliseconds(request.timeout.milliseconds))
+                    var headers: [String: String] = [:]
+                    for (name, value) in response.headers where headers[name.lowercased()] == nil {
+                        headers[name.lowercased()] = value
+                    }
+                    let body = try await response.body.collect(upTo: maxBodyBytes)
+                    return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
+                }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
+                    return nil  // the deadline
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let response = first else { throw DeadlineExceeded() }
+                return response
             }
-            let body = try await response.body.collect(upTo: maxBodyBytes)
-            return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
+        } catch is DeadlineExceeded {
+            throw .timeout
         } catch {
             throw Self.classify(error, url: request.url)
         }
     }
+
+    private struct DeadlineExceeded: Error {}
 
     /// Closes every connection. The transport cannot be used afterwards.
     public func shutdown() async {
