@@ -65,6 +65,8 @@ public struct Intake: Sendable {
         case unplannable(Planner.Problem)
         /// Identifiers given for a retry belong to somebody else.
         case notTheSubject(requestId: String)
+        /// An identifier given for a retry differs from the one the request holds.
+        case conflictingIdentifier(requestId: String, field: String)
 
         public var description: String {
             switch self {
@@ -76,6 +78,8 @@ public struct Intake: Sendable {
             case .invalidReference(let length): "a reference must be 1 to 200 bytes, not \(length)"
             case .unplannable(let problem): problem.description
             case .notTheSubject(let id): "these identifiers do not belong to the subject of request \(id) (the pseudonym differs); nothing was changed"
+            case .conflictingIdentifier(let id, let field):
+                "the \(field) given differs from the one request \(id) holds; stored identifiers are never overwritten, and nothing was changed"
             }
         }
     }
@@ -131,9 +135,22 @@ public struct Intake: Sendable {
         }
         var merged = request.identifiers ?? SubjectIdentifiers()
         if let identifiers {
-            merged.email = identifiers.email ?? merged.email
-            merged.externalId = identifiers.externalId ?? merged.externalId
-            merged.userName = identifiers.userName ?? merged.userName
+            // Every identifier given must agree with what the request still holds: a right e-mail
+            // must not carry a wrong external id in with it.
+            if let stored = request.identifiers {
+                if let given = identifiers.email, let held = stored.email, !ASCIICase.equal(given, held) {
+                    throw Refusal.conflictingIdentifier(requestId: request.id, field: "e-mail address")
+                }
+                if let given = identifiers.userName, let held = stored.userName, !ASCIICase.equal(given, held) {
+                    throw Refusal.conflictingIdentifier(requestId: request.id, field: "user name")
+                }
+                if let given = identifiers.externalId, let held = stored.externalId, given != held {
+                    throw Refusal.conflictingIdentifier(requestId: request.id, field: "external id")
+                }
+            }
+            merged.email = merged.email ?? identifiers.email
+            merged.externalId = merged.externalId ?? identifiers.externalId
+            merged.userName = merged.userName ?? identifiers.userName
         }
         var replans: [String: PlannedAction] = [:]
         if !merged.isEmpty {

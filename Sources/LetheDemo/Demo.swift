@@ -136,7 +136,9 @@ public struct Demo: Sendable {
             }
         }
         say("")
-        let retried = try requestIds.flatMap { try database.actions(of: $0) }.filter { $0.attempts > 1 }
+        // Only actions that really met a 429 (not any retry).
+        let retried = try requestIds.flatMap { try database.actions(of: $0) }
+            .filter { action in try database.attempts(of: action.id).contains { $0.statusCode == 429 } }
         if !retried.isEmpty {
             say("retried after 429 + Retry-After: \(retried.map { "\($0.target) (\($0.attempts) attempts)" }.joined(separator: ", "))")
         }

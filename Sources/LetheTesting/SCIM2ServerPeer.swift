@@ -14,7 +14,12 @@ public struct SCIM2ServerPeer: Sendable {
     /// must fail the tests rather than skip them.
     public static var shouldRun: Bool {
         let env = ProcessInfo.processInfo.environment
-        return env["LETHE_TEST_SCIM2_URL"] != nil || env["CI"] == "true"
+        return env["LETHE_TEST_SCIM2_URL"] != nil || isCI
+    }
+
+    /// CI counts as set for `1`, `true` or `yes` (any case).
+    public static var isCI: Bool {
+        ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? "")
     }
 
     /// The running peer; throws with instructions when it is not running.

@@ -54,3 +54,24 @@ struct StateDirectoryCLITests {
         #expect(!FileManager.default.fileExists(atPath: other.appendingPathComponent("signing.key").path))
     }
 }
+
+@Suite("lethe retry with identifiers")
+struct RetryIdentifiersCLITests {
+    @Test("identifiers given to retry must be the subject's and agree with the stored ones; otherwise exit 65 and nothing changes")
+    func conflicting() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-retry-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": scratch.path, "LETHE_POLICIES": Repository.path("policies").path],
+                                  workingDirectory: Repository.root)
+        #expect(try await lethe.run(["init"]).status == 0)
+        let id = try await lethe.run(["erase", "--email", "ana@example.com", "--external-id", "C-1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = try await lethe.run(["status", id, "--json"]).stdout
+
+        let wrongExternal = try await lethe.run(["retry", id, "--email", "ana@example.com", "--external-id", "C-2"])
+        #expect(wrongExternal.status == 65 && wrongExternal.stderr.contains("the external id given differs"), "\(wrongExternal.stderr)")
+        let somebodyElse = try await lethe.run(["retry", id, "--email", "bo@example.com"])
+        #expect(somebodyElse.status == 65 && somebodyElse.stderr.contains("do not belong to the subject"), "\(somebodyElse.stderr)")
+        #expect(try await lethe.run(["status", id, "--json"]).stdout == before, "nothing changed")
+    }
+}

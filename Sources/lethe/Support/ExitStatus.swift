@@ -53,7 +53,7 @@ enum ExitStatus {
             case .unplannable(.noIdentifier):
                 return ("the request names no identifier of the subject; give --email, --external-id or --user-name; nothing was stored", usage)
             case .unplannable(.noPurpose): return ("a revocation needs at least one purpose (--purpose NAME); nothing was stored", usage)
-            case .notTheSubject: return ("\(refusal)", usage)
+            case .notTheSubject, .conflictingIdentifier: return ("\(refusal)", dataError)
             default: return ("\(refusal); nothing was stored", usage)
             }
         case let runtime as RuntimeError:
