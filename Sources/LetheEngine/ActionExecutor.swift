@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LetheCore
 import LetheSCIM
 import LetheStore
@@ -50,11 +51,33 @@ public struct ActionExecutor: Sendable {
     public static let redacted = ErasurePatch.redacted
 
     public func execute(_ claimed: ClaimedAction, policy: TargetPolicy) async -> ExecutionResult {
-        // Whatever a server says about the subject is kept without the subject's identifiers.
+        // Whatever a server says is kept without the subject's identifiers, the account's values,
+        // or anything shaped like an e-mail address or a phone number: the audit log is permanent.
+        let seen = AccountValues()
         let identifiers = [claimed.identifiers?.email, claimed.identifiers?.externalId, claimed.identifiers?.userName].compactMap { $0 }
-        func clean(_ text: String) -> String { SCIMClient.scrub(text, removing: identifiers) }
+        func clean(_ text: String) -> String {
+            Scrubber(values: identifiers + seen.values).scrub(SCIMClient.scrub(text, removing: identifiers))
+        }
+        return Self.scrubbed(await attempt(claimed, policy: policy, seen: seen, clean: clean), clean)
+    }
+
+    /// Every text of a result through `clean`.
+    static func scrubbed(_ result: ExecutionResult, _ clean: (String) -> String) -> ExecutionResult {
+        var out = result
+        switch result.result {
+        case .succeeded(let outcome, let verification): out.result = .succeeded(outcome, verification: clean(verification))
+        case .notVerified(let why): out.result = .notVerified(clean(why))
+        case .needsReview(let why): out.result = .needsReview(clean(why))
+        case .transientFailure(let why, let retryAfter): out.result = .transientFailure(clean(why), retryAfter: retryAfter)
+        case .permanentFailure(let why): out.result = .permanentFailure(clean(why))
+        case .interrupted(let why): out.result = .interrupted(clean(why))
+        }
+        return out
+    }
+
+    private func attempt(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues, clean: (String) -> String) async -> ExecutionResult {
         do {
-            return try await run(claimed, policy: policy)
+            return try await run(claimed, policy: policy, seen: seen)
         } catch let error as SCIMClientError {
             if error.isInterruption || Task.isCancelled {
                 return ExecutionResult(result: .interrupted("interrupted: Lethe stopped before \(policy.target) answered (shutdown or the run's deadline); taken up again next run"))
@@ -71,8 +94,8 @@ public struct ActionExecutor: Sendable {
         }
     }
 
-    private func run(_ claimed: ClaimedAction, policy: TargetPolicy) async throws -> ExecutionResult {
-        if claimed.action.follows != nil { return try await endRetention(claimed) }
+    private func run(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues) async throws -> ExecutionResult {
+        if claimed.action.follows != nil { return try await endRetention(claimed, seen: seen) }
         let plan = claimed.action.plan
         guard let subject = claimed.identifiers else {
             return ExecutionResult(result: .permanentFailure("the request's identifiers were purged; lethe retry with the identifiers to try again"))
@@ -116,6 +139,7 @@ public struct ActionExecutor: Sendable {
             }
         }
         guard let user else { return ExecutionResult(result: .permanentFailure("unreachable")) }
+        seen.add(user)
 
         switch plan.operation {
         case .delete:
@@ -157,7 +181,7 @@ public struct ActionExecutor: Sendable {
     /// A follow-up that ends a legal retention, years after the request: the subject's
     /// identifiers are purged, so the account is the one whose SCIM id the request's own action
     /// recorded. Removes exactly what was kept, then reads it back.
-    private func endRetention(_ claimed: ClaimedAction) async throws -> ExecutionResult {
+    private func endRetention(_ claimed: ClaimedAction, seen: AccountValues) async throws -> ExecutionResult {
         let plan = claimed.action.plan
         guard let id = claimed.action.scimId else {
             return ExecutionResult(result: .needsReview("no SCIM id was recorded for this account, and the subject's identifiers are purged: a person must find it"))
@@ -165,6 +189,7 @@ public struct ActionExecutor: Sendable {
         guard let user = try await client.getUser(id) else {
             return ExecutionResult(result: .succeeded(.absent, verification: "GET /Users/{id} answers 404: the account no longer exists, nothing it kept remains"))
         }
+        seen.add(user)
         // Years later, the id may belong to somebody else: act only on the account that still
         // holds what Lethe wrote to it when the request was carried out.
         guard Self.holdsWhatLetheWrote(user, claimed.action.written) else {
@@ -296,5 +321,32 @@ public struct ActionExecutor: Sendable {
         if let value = subject.value(for: attribute) { return value }
         if attribute == .userName, policy.userNameIsEmail { return subject.value(for: .email) }
         return nil
+    }
+}
+
+/// The personal values of the accounts an attempt read, so nothing the server says about them
+/// is stored (see `Scrubber`).
+final class AccountValues: Sendable {
+    private let collected = Mutex<[String]>([])
+
+    var values: [String] { collected.withLock { $0 } }
+
+    /// Remembers every text value of the account that could identify a person.
+    func add(_ user: SCIMResource) {
+        var found: [String] = []
+        func strings(_ value: JSONValue?) {
+            switch value {
+            case .string(let text)?: found.append(text)
+            case .array(let items)?: items.forEach { strings($0) }
+            case .object(let members)?: members.values.forEach { strings($0) }
+            default: break
+            }
+        }
+        for key in ["userName", "displayName", "nickName", "name", "emails", "phoneNumbers", "addresses", "externalId", "ims", "photos"] {
+            strings(user.json[key])
+        }
+        // Keep the values, not the vocabulary (`work`, `home`, country codes).
+        let values = found.filter { $0.count >= 3 && !["work", "home", "other", "mobile", "true", "false"].contains($0.lowercased()) }
+        collected.withLock { $0.append(contentsOf: values) }
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Takes personal data out of text that came from a target (error details, body excerpts, ids)
+/// before it is stored, logged, hashed into the audit log or written to a report: every known
+/// value of the subject and of the account, in every encoding Lethe has seen servers echo
+/// (JSON-escaped, percent-encoded, `\u0040`, base64), and anything shaped like an e-mail
+/// address or an international phone number. Pure and conservative: it may hide too much,
+/// never too little.
+public struct Scrubber: Sendable {
+    let forms: [String]
+
+    /// - Parameter values: the subject's identifiers and the account's values (names, e-mails, ...).
+    public init(values: [String]) {
+        var forms: Set<String> = []
+        for value in values {
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard trimmed.count >= 3 else { continue }  // "Al" would eat half the alphabet
+            forms.insert(trimmed)
+            forms.insert(Self.jsonEscaped(trimmed))
+            forms.insert(trimmed.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? trimmed)
+            forms.insert(trimmed.replacingOccurrences(of: "@", with: "\\u0040"))
+            forms.insert(trimmed.replacingOccurrences(of: "@", with: "%40"))
+            let base64 = Data(trimmed.utf8).base64EncodedString()
+            forms.insert(base64)
+            forms.insert(base64.replacingOccurrences(of: "=", with: ""))
+        }
+        // Longest first, so a value is never half-replaced by a shorter one inside it.
+        self.forms = forms.sorted { $0.count > $1.count }
+    }
+
+    /// The text with every known value and every e-mail or phone shape replaced.
+    public func scrub(_ text: String) -> String {
+        var out = text
+        for form in forms where out.range(of: form, options: .caseInsensitive) != nil {
+            out = out.replacingOccurrences(of: form, with: "<subject>", options: .caseInsensitive)
+        }
+        for (pattern, replacement) in Self.shapes {
+            out = out.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+        }
+        return out
+    }
+
+    /// E-mail addresses (also with `%40` or `\u0040` for the @) and international phone numbers.
+    static let shapes: [(String, String)] = [
+        (#"[A-Za-z0-9._%+\-]+(@|%40|\\u0040)[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+"#, "<email>"),
+        (#"\+[0-9][0-9 ().\-]{6,}[0-9]"#, "<phone>"),
+    ]
+
+    static func jsonEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}
