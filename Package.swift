@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheCoreTests",
-            dependencies: ["LetheCore"],
+            dependencies: ["LetheCore", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         // Benchmarks (see Benchmarks/README.md): `swift run -c release lethe-bench ...`.
@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheAppTests",
-            dependencies: ["LetheApp", "LetheStore", "LetheCore"],
+            dependencies: ["LetheApp", "LetheStore", "LetheCore", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 @testable import LetheApp
 import LetheCore
 import LetheStore
+import LetheTesting
 import Testing
 
 @Suite("Consent sweeps")
@@ -14,7 +15,7 @@ struct ConsentSweepTests {
 
     init() throws {
         database = try AppDatabase.inMemory()
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = Repository.root
         policies = try PolicyDirectory.load(root.appendingPathComponent("policies").path, environment: [:]).get()
         sweep = ConsentSweep(database: database, policies: policies, pseudonymizer: Pseudonymizer(key: Data(repeating: 5, count: 32)))
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

@@ -8,7 +8,7 @@ import Testing
 /// the four example policies.
 @Suite("lethe erase/revoke/run/status end to end", .enabled(if: SCIM2ServerPeer.shouldRun), .serialized)
 struct EngineCLITests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
     let peer: SCIM2ServerPeer
     let seeder: Seeder
     let stateDir: URL

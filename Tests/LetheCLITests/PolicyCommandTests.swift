@@ -4,7 +4,7 @@ import Testing
 
 @Suite("lethe policy check and lethe plan, as a user runs them")
 struct PolicyCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
     static let corpus = root.appendingPathComponent("Tests/Fixtures/broken-policies")
     static let cases: [String] = (try? FileManager.default.contentsOfDirectory(atPath: corpus.path)
         .filter { !$0.hasSuffix(".py") && !$0.hasPrefix(".") }.sorted()) ?? []

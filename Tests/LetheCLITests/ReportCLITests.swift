@@ -6,7 +6,7 @@ import Testing
 
 @Suite("lethe report: signed, verifiable with openssl, free of personal data", .enabled(if: SCIM2ServerPeer.shouldRun))
 struct ReportCLITests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
 
     func openssl(_ arguments: [String]) throws -> Int32 {
         let process = Process()

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("lethe sweep, as cron runs it", .enabled(if: SCIM2ServerPeer.shouldRun), .serialized)
 struct SweepCLITests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
 
     @Test("a ledger swept with --run: marketing and newsletter withdrawals take effect, everyone else is untouched")
     func sweepAndRun() async throws {

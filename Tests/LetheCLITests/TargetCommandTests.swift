@@ -6,7 +6,7 @@ import Testing
 
 @Suite("lethe target check and find against scim2-server", .enabled(if: SCIM2ServerPeer.shouldRun))
 struct TargetCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
     let peer: SCIM2ServerPeer
     let tenants: [String: SCIMTenant]
 

@@ -1,10 +1,10 @@
 import Foundation
 import LetheCore
+import LetheTesting
 
 /// Files the tests share with the repository: the shipped policies and the broken-policy corpus.
 enum Fixtures {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = Repository.root
 
     static let brokenPolicies = repositoryRoot.appendingPathComponent("Tests/Fixtures/broken-policies")
 
