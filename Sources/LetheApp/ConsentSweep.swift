@@ -85,12 +85,15 @@ public struct ConsentSweep: Sendable {
     /// Why a sweep filed nothing.
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case unreadable(String)
+        /// Not even a header: an export that went wrong, not a ledger with nothing to do.
+        case empty
         /// Malformed rows (all of them, up to a limit) and how many rows were read.
         case invalid([LedgerProblem], total: Int, rows: Int)
 
         public var description: String {
             switch self {
             case .unreadable(let why): why
+            case .empty: "the ledger is empty (not even a header row): nothing was read, nothing was filed"
             case .invalid(let problems, let total, let rows):
                 problems.map { "  \($0)" }.joined(separator: "\n")
                     + (total > problems.count ? "\n  ... and \(total - problems.count) more" : "")
@@ -111,22 +114,25 @@ public struct ConsentSweep: Sendable {
 
         // Pass 1: validate every row; keep the latest state per (subject, purpose).
         var passOne = SweepPassOne(now: now)
-        var parser = LedgerParser(format: options.format, now: now)
-        for (number, text) in LedgerLines(path: path) {
+        var parser = LedgerParser(format: options.format, now: now, purposes: policies.purposes)
+        var records = 0
+        for (number, record) in LedgerLines(path: path, csv: options.format == .csv) {
+            records += 1
             if !parser.headerRead {
-                do { try parser.readHeader(text) } catch {
+                do { try parser.readHeader(try record.get()) } catch {
                     throw Failure.invalid([error], total: 1, rows: 0)
                 }
                 continue
             }
             do {
-                guard let row = try parser.row(text, line: number) else { continue }
+                guard let row = try parser.row(try record.get(), line: number) else { continue }
                 passOne.add(row)
                 if passOne.rows % 100_000 == 0 { options.progress?(passOne.rows) }
             } catch {
                 passOne.reject(error)
             }
         }
+        if records == 0 { throw Failure.empty }
         summary.rows = passOne.rows
         summary.invalidRows = passOne.invalidRows
         summary.ignoredColumns = parser.ignoredColumns
@@ -145,8 +151,9 @@ public struct ConsentSweep: Sendable {
         var needed = passOne.neededLines(history: history)
         passOne = SweepPassOne(now: now)
         var decision = SweepDecision(policies: policies, pseudonymizer: pseudonymizer, history: history, now: now)
-        parser = LedgerParser(format: options.format, now: now)
-        for (number, text) in LedgerLines(path: path) {
+        parser = LedgerParser(format: options.format, now: now, purposes: policies.purposes)
+        for (number, record) in LedgerLines(path: path, csv: options.format == .csv) {
+            guard case .success(let text) = record else { continue }
             if !parser.headerRead {
                 try? parser.readHeader(text)
                 continue

@@ -172,4 +172,41 @@ struct ConsentSweepTests {
         // withdrew); a grant after a withdrawal in this ledger is already counted.
         #expect(pass.neededLines(history: SweepHistory(entries: [], pairs: ["x|y"])) == [4, 5, 8])
     }
+
+    func raw(_ bytes: [UInt8], name: String = "raw.csv") throws -> String {
+        let path = scratch.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("ledgers as exports really come: a UTF-8 BOM, CRLF and lone CR line ends, and quoted line breaks (RFC 4180)")
+    func exportShapes() throws {
+        let text = "\u{FEFF}subject_email,purpose,status,changed_at,note\r\nana@example.com,marketing,revoked,2026-11-01,\"two\nlines\"\rbo@example.com,Newsletter,revoked,2026-11-02,x\r\n"
+        let summary = try run(try raw(Array(text.utf8)), dryRun: true)
+        #expect(summary.rows == 2 && summary.invalidRows == 0, "\(summary.skippedLines)")
+        #expect(summary.revocationsFiled == 2, "Newsletter is the newsletter purpose, in ASCII case")
+        #expect(summary.ignoredColumns == ["note"])
+    }
+
+    @Test("an unknown purpose, invalid UTF-8 and an over-long line are errors naming their line, found at once; an empty ledger says so")
+    func hostileLedgers() throws {
+        let unknown = try ledger(["ana@example.com,marketting,revoked,2026-11-01,"])
+        do { _ = try run(unknown); Issue.record("an unknown purpose was dropped with success") } catch let failure as ConsentSweep.Failure {
+            #expect("\(failure)".contains("line 2") && "\(failure)".contains("unknown purpose 'marketting'; did you mean 'marketing'?"), "\(failure)")
+        }
+        var bytes = Array("subject_email,purpose,status,changed_at\nana@example.com,marketing,revoked,2026-11-01\n".utf8)
+        bytes += [0x62, 0x6F, 0xFF, 0x40, 0x78, 0x2E, 0x6F, 0x72, 0x67] + Array(",marketing,revoked,2026-11-01\n".utf8)
+        bytes += Array(repeating: UInt8(ascii: "a"), count: LedgerLines.maxRecordBytes + 10) + [0x0A]
+        bytes += Array("cy@example.com,marketing,revoked,2026-11-01\n".utf8)
+        do { _ = try run(try raw(bytes)); Issue.record("accepted") } catch let failure as ConsentSweep.Failure {
+            let text = "\(failure)"
+            #expect(text.contains("line 3") && text.contains("not valid UTF-8"), "\(text)")
+            #expect(text.contains("line 4") && text.contains("longer than"), "\(text)")
+        }
+        let skipped = try run(try raw(bytes), dryRun: true, skipInvalid: true)
+        #expect(skipped.rows == 2 && skipped.skippedLines == [3, 4], "the rest of the ledger is still read: \(skipped.skippedLines)")
+        do { _ = try run(try raw([])); Issue.record("an empty ledger passed") } catch let failure as ConsentSweep.Failure {
+            #expect("\(failure)".contains("the ledger is empty"))
+        }
+    }
 }

@@ -15,10 +15,24 @@ public struct LedgerParser: Sendable {
     /// A withdrawal dated after this moment is refused (a clock or export error).
     public let latestAllowed: Double
 
-    public init(format: LedgerFormat, now: Double) {
+    /// The purposes Lethe knows: a row's purpose must be one of them (ASCII case aside, and then
+    /// it is read as that purpose); nil accepts any.
+    public let purposes: PurposeCatalog?
+
+    public init(format: LedgerFormat, now: Double, purposes: PurposeCatalog? = nil) {
         self.format = format
         headerRead = format == .jsonl
         latestAllowed = now + 86_400
+        self.purposes = purposes
+    }
+
+    /// The known purpose a ledger names: itself, its ASCII-case variant, or a problem.
+    func knownPurpose(_ purpose: String, line: Int) throws(LedgerProblem) -> String {
+        guard let purposes, !purposes.contains(purpose) else { return purpose }
+        if let known = purposes.names.first(where: { ASCIICase.equal($0, purpose) }) { return known }
+        throw LedgerProblem(line: line, field: "purpose", message: "unknown purpose '\(purpose)'"
+            + (Suggest.closest(to: purpose, in: purposes.names).map { "; did you mean '\($0)'?" } ?? "")
+            + " (known: \(purposes.names.joined(separator: ", ")))")
     }
 
     /// Reads the CSV header (line 1).
@@ -93,7 +107,7 @@ public struct LedgerParser: Sendable {
         guard IdentifierSyntax.isPlausibleEmail(email) else {
             throw LedgerProblem(line: line, field: "subject_email", message: "is not an e-mail address")
         }
-        let purpose = fields["purpose"]!
+        let purpose = try knownPurpose(fields["purpose"]!, line: line)
         guard let statusText = fields["status"], let status = LedgerRow.Status(rawValue: statusText.lowercased()) else {
             throw LedgerProblem(line: line, field: "status", message: "'\(fields["status"] ?? "")' is not granted, revoked or expired")
         }
