@@ -113,6 +113,7 @@ public enum CLIJSON {
         public var matches: Int
         public var ids: [String]
         public var ambiguous: Bool
+        public var match: String?
     }
 }
 

@@ -45,6 +45,13 @@ extension Lethe {
             handler.logLevel = level
             return handler
         }
+        // Swift would quietly replace invalid UTF-8 in arguments with U+FFFD: an e-mail address
+        // changed that way is somebody else's. Refuse it, naming the argument.
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil else { continue }
+            FileHandle.standardError.write(Data("lethe: argument \(index) is not valid UTF-8; nothing was done\n".utf8))
+            exit(withError: ExitStatus.usage)
+        }
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()

@@ -75,3 +75,16 @@ struct RetryIdentifiersCLITests {
         #expect(try await lethe.run(["status", id, "--json"]).stdout == before, "nothing changed")
     }
 }
+
+@Suite("Command-line input")
+struct CommandLineInputTests {
+    @Test("an argument that is not valid UTF-8 is refused, naming it, before anything runs")
+    func invalidUTF8Argument() async throws {
+        let lethe = CommandRunner(workingDirectory: Repository.root)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LETHE"] = lethe.executable.path
+        let shell = CommandRunner(executable: URL(fileURLWithPath: "/bin/sh"), environment: environment, workingDirectory: Repository.root)
+        let result = try await shell.run(["-c", #""$LETHE" plan --erase --email "$(printf 'ana\377@example.com')""#])
+        #expect(result.status == 64 && result.stderr.contains("argument 4 is not valid UTF-8"), "\(result.status) \(result.stderr)")
+    }
+}

@@ -79,9 +79,10 @@ struct TargetFindCommand: AsyncParsableCommand {
               lethe target find crm --email ana@example.com
               lethe target find app --external-id C-1042 --json
 
-            Only SCIM ids are printed, never other attributes. Exit status: 0 exactly one \
-            match, 1 none, 2 ambiguous (more than one: Lethe would not act), 69 the target \
-            could not be asked, 65 invalid policies.
+            Only SCIM ids are printed, never other attributes. For --email it says whether the \
+            address is the account's only, primary or a secondary e-mail. Exit status: 0 exactly \
+            one match Lethe would act on, 1 none, 2 ambiguous or a secondary e-mail (Lethe would \
+            not act), 69 the target could not be asked, 65 invalid policies.
             """
     )
 
@@ -127,19 +128,27 @@ struct TargetFindCommand: AsyncParsableCommand {
             throw ExitStatus.unavailable
         }
         let ids: [String]
+        var kind: SCIMResource.EmailMatch?
         switch resolution {
         case .absent: ids = []
-        case .found(let user): ids = [user.id]
+        case .found(let user):
+            ids = [user.id]
+            if let email { kind = user.emailMatch(email) }
         case .ambiguous(let all): ids = all
         }
         if json {
             try Output.json(FindResult(target: policy.target, attribute: attribute.rawValue, matches: ids.count, ids: ids,
-                                       ambiguous: ids.count > 1))
+                                       ambiguous: ids.count > 1, match: kind?.rawValue))
         } else {
             let noun = ids.count == 1 ? "account matches" : "accounts match"
-            Output.line("\(policy.target): \(ids.count) \(noun) by \(attribute.rawValue)" + (ids.isEmpty ? "" : ": " + ids.joined(separator: ", ")))
+            Output.line("\(policy.target): \(ids.count) \(noun) by \(attribute.rawValue)" + (ids.isEmpty ? "" : ": " + ids.joined(separator: ", "))
+                + (kind.map { " (the address is its \($0 == .only ? "only" : $0 == .primary ? "primary" : "secondary") e-mail)" } ?? ""))
             if ids.count > 1 { Output.line("ambiguous: Lethe will not write to any of them; a person must decide which is the subject") }
+            if kind == .secondary {
+                Output.line("a secondary e-mail is not an identity: Lethe will not act on this account (needs_review)")
+            }
         }
+        if kind == .secondary { throw ExitCode(2) }  // like ambiguous: a person must decide
         switch ids.count {
         case 1: return
         case 0: throw ExitCode.failure
@@ -153,6 +162,8 @@ struct TargetFindCommand: AsyncParsableCommand {
         var matches: Int
         var ids: [String]
         var ambiguous: Bool
+        /// For --email: only, primary or secondary (Lethe acts on only and primary).
+        var match: String?
     }
 }
 
