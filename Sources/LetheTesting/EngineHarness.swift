@@ -80,7 +80,8 @@ public final class EngineHarness: Sendable {
     /// The embedded reference policies against the in-process sandbox, with its faults
     /// (`crm:429=0.2`, `app:latency=1500ms`, ...).
     public static func sandbox(faults: String = "", customers: Int = 8, maxAttempts: Int = 5, clock: any LetheClock = SystemClock(),
-                               hostile: Bool = false, adjust: (inout TargetPolicy) -> Void = { _ in }) async throws -> EngineHarness {
+                               hostile: Bool = false, extraEnvironment: [String: String] = [:],
+                               adjust: (inout TargetPolicy) -> Void = { _ in }) async throws -> EngineHarness {
         let targets = ["shop", "app", "newsletter", "crm"]
         let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: customers, randomSeed: 7,
                                                     faults: try FaultSpec.parse(faults, targets: targets)))
@@ -91,6 +92,7 @@ public final class EngineHarness: Sendable {
             environment["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
             environment["LETHE_\(target.uppercased())_TOKEN"] = "tok"
         }
+        environment.merge(extraEnvironment) { _, new in new }
         let loaded = try DefaultPolicies.load(environment: environment).get()
         var policies = fast(loaded, maxAttempts: maxAttempts, retryMax: TimeSpan(milliseconds: 100))
         policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes)

@@ -215,3 +215,53 @@ final class Counter: Sendable {
     func increment() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }
+
+/// OAuth2 client credentials against a token endpoint the tests run (on the hostile server).
+@Suite("OAuth2 token endpoint")
+struct TokenEndpointTests {
+    /// crm authenticates with client credentials at `BASE/oauth-token`, which answers with `answer`.
+    func harness(_ answer: @escaping @Sendable (Int) -> Sandbox.Outcome) async throws -> EngineHarness {
+        let h = try await EngineHarness.sandbox(maxAttempts: 4, hostile: true,
+                                                extraEnvironment: ["CRM_CLIENT_ID": "lethe", "CRM_CLIENT_SECRET": "s3cr3t-value"]) { policy in
+            guard policy.target == "crm" else { return }
+            policy.connection.auth = .oauth2ClientCredentials(tokenURL: policy.connection.baseURL + "/oauth-token", clientIdEnv: "CRM_CLIENT_ID",
+                                                              clientSecretEnv: "CRM_CLIENT_SECRET", scope: "scim")
+        }
+        let calls = Counter()
+        h.hostile?.add { request, _ in
+            guard request.target == "crm", request.path == "/oauth-token" else { return nil }
+            calls.increment()
+            return answer(calls.value)
+        }
+        return h
+    }
+
+    static func token() -> Sandbox.Outcome {
+        .respond(SandboxResponse(status: 200, headers: ["Content-Type": "application/json"],
+                                 body: Data(#"{"access_token":"tok","token_type":"Bearer","expires_in":3600}"#.utf8)), delayMs: 0)
+    }
+
+    @Test("a token endpoint that is busy (503, 429) is retried like the target, and the erasure completes")
+    func busyIsTransient() async throws {
+        let h = try await harness { call in call <= 2 ? HostileSCIM.json(call == 1 ? 503 : 429, .object([:])) : Self.token() }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
+        let attempts = try h.database.attempts(of: crm.id)
+        #expect(attempts.map(\.result) == ["transient", "transient", "succeeded"], "\(attempts.map(\.result))")
+        #expect(attempts.first?.error?.contains("token endpoint") == true)
+    }
+
+    @Test("a token endpoint that refuses the credentials is a configuration error naming the variables, never the secret")
+    func refusedIsPermanent() async throws {
+        let h = try await harness { _ in HostileSCIM.json(401, .object(["error": .string("invalid_client")])) }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .failed && crm.attempts == 1, "not retried: \(crm.attempts)")
+        #expect(crm.lastError?.contains("refused the client credentials: HTTP 401 (invalid_client); check CRM_CLIENT_ID and CRM_CLIENT_SECRET") == true,
+                "\(crm.lastError ?? "")")
+        #expect(!(crm.lastError ?? "").contains("s3cr3t-value"))
+    }
+}

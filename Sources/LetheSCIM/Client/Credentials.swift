@@ -32,12 +32,12 @@ public struct Authorizer: Sendable {
         case .oauth2ClientCredentials(let tokenURL, let idEnv, let secretEnv, let scope):
             source = .oauth(OAuth2TokenSource(
                 tokenURL: tokenURL, clientId: try secret(idEnv), clientSecret: try secret(secretEnv), scope: scope,
-                transport: transport, timeout: timeout, now: now))
+                transport: transport, timeout: timeout, now: now, credentialNames: "\(idEnv) and \(secretEnv)"))
         }
     }
 
     /// The header value, or nil without auth.
-    func header(refresh: Bool = false) async throws(SCIMConfigurationError) -> String? {
+    func header(refresh: Bool = false) async throws(TokenEndpointError) -> String? {
         switch source {
         case .none: return nil
         case .fixed(let value): return value
@@ -61,10 +61,13 @@ actor OAuth2TokenSource {
     let transport: any HTTPTransport
     let timeout: TimeSpan
     let now: @Sendable () -> Date
+    /// The environment variables that hold the client id and secret, for messages.
+    let credentialNames: String
     private var cached: (token: String, expires: Date)?
 
     init(tokenURL: String, clientId: String, clientSecret: String, scope: String?, transport: any HTTPTransport,
-         timeout: TimeSpan, now: @escaping @Sendable () -> Date) {
+         timeout: TimeSpan, now: @escaping @Sendable () -> Date, credentialNames: String) {
+        self.credentialNames = credentialNames
         self.tokenURL = tokenURL
         self.clientId = clientId
         self.clientSecret = clientSecret
@@ -74,7 +77,9 @@ actor OAuth2TokenSource {
         self.now = now
     }
 
-    func token(refresh: Bool) async throws(SCIMConfigurationError) -> String {
+    /// A token; a token endpoint that is down, slow or busy (timeouts, 429, 5xx) is transient, one
+    /// that refuses the credentials (400, 401, 403) is a configuration error.
+    func token(refresh: Bool) async throws(TokenEndpointError) -> String {
         if !refresh, let cached, cached.expires > now() { return cached.token }
         var form = "grant_type=client_credentials"
         if let scope { form += "&scope=\(SCIMFilter.percentEncoded(scope))" }
@@ -88,12 +93,17 @@ actor OAuth2TokenSource {
         do {
             response = try await transport.send(request)
         } catch {
-            throw SCIMConfigurationError("the OAuth2 token endpoint \(tokenURL) could not be reached: \(error)")
+            throw .unreachable(error, detail: "the OAuth2 token endpoint \(tokenURL) could not be reached: \(error)")
+        }
+        if [408, 429, 500, 502, 503, 504].contains(response.status) {
+            throw .busy(status: response.status, retryAfter: RetryAfter.seconds(response.header("retry-after"), now: now()),
+                        detail: "the OAuth2 token endpoint \(tokenURL) answered \(response.status)")
         }
         guard response.status == 200, let json = JSONValue.parse(response.body),
               let token = json["access_token"]?.stringValue, !token.isEmpty else {
             let reason = JSONValue.parse(response.body)?["error"]?.stringValue.map { " (\($0))" } ?? ""
-            throw SCIMConfigurationError("the OAuth2 token endpoint \(tokenURL) refused the client credentials: HTTP \(response.status)\(reason)")
+            throw .refused(detail: "the OAuth2 token endpoint \(tokenURL) refused the client credentials: HTTP \(response.status)\(reason); "
+                + "check \(credentialNames)")
         }
         let lifetime = json["expires_in"]?.intValue ?? 300
         // Renew a little early so a token never expires in flight.
@@ -106,4 +116,14 @@ actor OAuth2TokenSource {
 public struct SCIMConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Why no OAuth2 token could be had.
+enum TokenEndpointError: Error, Sendable {
+    /// No answer (timeout, refused, reset): try again later.
+    case unreachable(TransportError, detail: String)
+    /// 408, 429 or 5xx: try again later.
+    case busy(status: Int, retryAfter: Double?, detail: String)
+    /// The credentials were refused (400, 401, 403) or the answer had no token: a person must fix it.
+    case refused(detail: String)
 }

@@ -55,7 +55,14 @@ public struct SCIMClient: Sendable {
         do {
             if let auth = try await authorizer.header(refresh: refresh) { headers.append(HTTPHeader("Authorization", auth)) }
         } catch {
-            throw SCIMClientError(kind: .configuration, target: target, operation: operation, detail: error.description)
+            switch error {
+            case .unreachable(let transport, let detail):
+                throw SCIMClientError(kind: .transport(transport), target: target, operation: operation, detail: detail)
+            case .busy(let status, let retryAfter, let detail):
+                throw SCIMClientError(kind: .http, target: target, operation: operation, status: status, detail: detail, retryAfter: retryAfter)
+            case .refused(let detail):
+                throw SCIMClientError(kind: .configuration, target: target, operation: operation, detail: detail)
+            }
         }
         let request = HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body, timeout: timeout)
         do {
