@@ -101,15 +101,21 @@ public struct SCIMTenant: Sendable {
         return id
     }
 
-    /// The user as the server holds it, or nil on 404.
+    /// The user as the server holds it, or nil on 404; any other answer is an error (a test
+    /// must never read a 500 as "the user is gone" or as the user).
     public func user(_ id: String) async throws -> JSONValue? {
         let (status, json) = try await raw("GET", "/Users/\(id)")
-        return status == 404 ? nil : json
+        switch status {
+        case 404: return nil
+        case 200: return json
+        default: throw FixtureError("GET /Users/\(id) answered \(status)")
+        }
     }
 
-    /// Member ids of a group.
+    /// Member ids of a group; an answer other than 200 is an error (never "no members").
     public func members(ofGroup id: String) async throws -> [String] {
-        let (_, json) = try await raw("GET", "/Groups/\(id)")
+        let (status, json) = try await raw("GET", "/Groups/\(id)")
+        guard status == 200 else { throw FixtureError("GET /Groups/\(id) answered \(status)") }
         return json?["members"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? []
     }
 

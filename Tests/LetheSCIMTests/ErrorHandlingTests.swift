@@ -40,10 +40,15 @@ struct ErrorHandlingTests {
         for failure in [TransportError.timeout, .connectionRefused, .connectionReset] {
             let client = try ClientFixtures.client(RecordingTransport(responses: [.failure(failure), .failure(failure)]))
             await #expect(throws: SCIMClientError.self) { try await client.deleteUser("u1") }
-            do { _ = try await client.deleteUser("u1") } catch { #expect(error.isTransient) }
+            do {
+                _ = try await client.deleteUser("u1")
+                Issue.record("no error for \(failure)")
+            } catch {
+                #expect(error.isTransient)
+            }
         }
         let html = RecordingTransport(responses: [.success(HTTPResponse(status: 502, headers: ["Content-Type": "text/html"], body: Data("<html>Bad Gateway</html>".utf8)))])
-        do { _ = try await ClientFixtures.client(html).getUser("u1") } catch let error as SCIMClientError {
+        do { _ = try await ClientFixtures.client(html).getUser("u1"); Issue.record("a 502 was accepted") } catch let error as SCIMClientError {
             #expect(error.isTransient && error.description.contains("non-SCIM answer (text/html)"))
         }
         let garbage = RecordingTransport(responses: [.success(HTTPResponse(status: 200, body: Data("not json".utf8)))])
@@ -60,7 +65,7 @@ struct ErrorHandlingTests {
         #expect(RetryAfter.seconds("Mon, 30 Nov 2026 00:00:00 GMT", now: now) == 0)
         #expect(RetryAfter.seconds("soon", now: now) == nil)
         let transport = RecordingTransport(responses: [.success(.scim(429, ClientFixtures.error("429", "slow down"), headers: ["Retry-After": "7"]))])
-        do { _ = try await ClientFixtures.client(transport).getUser("u1") } catch let error as SCIMClientError {
+        do { _ = try await ClientFixtures.client(transport).getUser("u1"); Issue.record("a 429 was accepted") } catch let error as SCIMClientError {
             #expect(error.retryAfter == 7 && error.isTransient)
         }
     }

@@ -11,13 +11,16 @@ struct SCIM2ServerTests {
     let peer: SCIM2ServerPeer
     let tenant: SCIMTenant
     let transport: RecordingTransport
-    let live = AsyncHTTPClientTransport()
+    /// One client for the whole suite, never shut down: a test that fails half-way must not
+    /// leave an HTTP client whose deinit would crash the whole run (statics are never deinited).
+    static let sharedLive = AsyncHTTPClientTransport()
+    var live: AsyncHTTPClientTransport { Self.sharedLive }
     let client: SCIMClient
 
     init() throws {
         peer = try SCIM2ServerPeer.running()
         tenant = peer.newTenant("client")
-        transport = RecordingTransport(wrapping: live)
+        transport = RecordingTransport(wrapping: Self.sharedLive)
         client = try Self.client(for: tenant, token: peer.token, transport: transport)
     }
 
@@ -28,7 +31,8 @@ struct SCIM2ServerTests {
         return try SCIMClient(policy: policy, environment: ["PEER_TOKEN": token], transport: transport)
     }
 
-    func done() async { await live.shutdown() }
+    /// Nothing to close: the suite's client is shared (see `sharedLive`).
+    func done() async {}
 
     @Test("resolves by userName, emails.value and externalId")
     func resolveByEachAttribute() async throws {
