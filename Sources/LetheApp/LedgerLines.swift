@@ -60,7 +60,7 @@ public struct LedgerLines: Sequence {
                         return (startLine, .failure(LedgerProblem(line: startLine, field: nil,
                                                                   message: "the line is longer than \(LedgerLines.maxRecordBytes) bytes")))
                     }
-                    guard let text = String(validating: bytes, as: UTF8.self) else {
+                    guard let text = Self.text(bytes) else {
                         return (startLine, .failure(LedgerProblem(line: startLine, field: nil, message: "the line is not valid UTF-8")))
                     }
                     return (startLine, .success(text[...]))
@@ -78,7 +78,7 @@ public struct LedgerLines: Sequence {
                     let bytes = buffer[position...]
                     position = buffer.count
                     lineNumber += 1
-                    guard let text = String(validating: bytes, as: UTF8.self) else {
+                    guard let text = Self.text(bytes) else {
                         return (startLine, .failure(LedgerProblem(line: startLine, field: nil, message: "the line is not valid UTF-8")))
                     }
                     return (startLine, .success(text[...]))
@@ -100,28 +100,39 @@ public struct LedgerLines: Sequence {
         /// The end of the record that starts at `position`: where its content ends, where the next
         /// begins, and how many line ends it spans. Nil when more bytes are needed.
         mutating func recordEnd() -> (content: Int, next: Int, lines: Int)? {
-            var i = scanned
-            var lines = 0
-            while i < buffer.count {
-                let byte = buffer[i]
-                if csv, byte == 0x22 { quoted.toggle() }
-                if byte == 0x0A || byte == 0x0D {
-                    if byte == 0x0D {
+            let start = scanned, finished = finished, csv = csv
+            var quoted = quoted
+            // One pass over raw bytes (no per-byte bounds or exclusivity checks on `buffer`).
+            let found: (content: Int, next: Int, lines: Int)? = buffer.withUnsafeBufferPointer { bytes in
+                var i = start
+                var lines = 0
+                let count = bytes.count
+                while i < count {
+                    let byte = bytes[i]
+                    if byte > 0x22 { i += 1; continue }
+                    if csv, byte == 0x22 { quoted.toggle() }
+                    if byte == 0x0A || byte == 0x0D {
                         // CRLF: need the next byte to know; a lone CR ends a line too.
-                        guard i + 1 < buffer.count || finished else { scanned = position; quoted = false; return nil }
+                        if byte == 0x0D, i + 1 >= count, !finished { return nil }
+                        let width = byte == 0x0D && i + 1 < count && bytes[i + 1] == 0x0A ? 2 : 1
+                        lines += 1
+                        if !quoted { return (i, i + width, lines) }
+                        i += width
+                        continue
                     }
-                    let width = byte == 0x0D && i + 1 < buffer.count && buffer[i + 1] == 0x0A ? 2 : 1
-                    lines += 1
-                    if !quoted { return (i, i + width, lines) }
-                    i += width
-                    continue
+                    i += 1
                 }
-                i += 1
+                return nil
             }
-            // Lines inside an unfinished quoted record are counted when it ends.
-            scanned = position
-            quoted = false
-            return nil
+            // Without an end, the record is scanned again from its start once more bytes are in
+            // (its line ends are counted when it ends).
+            if found == nil { scanned = position; self.quoted = false } else { self.quoted = quoted }
+            return found
+        }
+
+        /// The bytes as text, or nil when they are not UTF-8.
+        static func text(_ bytes: ArraySlice<UInt8>) -> String? {
+            bytes.withUnsafeBufferPointer { String(validating: $0, as: UTF8.self) }
         }
 
         mutating func skipPastLineEnd() {
