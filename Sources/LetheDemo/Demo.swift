@@ -130,10 +130,13 @@ public struct Demo: Sendable {
                     : String(repeating: " ", count: 50)
                 let verified = action.outcome == .notApplicable ? "-" : action.verified.map { $0 ? "yes" : "NO" } ?? "-"
                 say(prefix + action.target.padding(toLength: 12, withPad: " ", startingAt: 0)
-                    + action.plan.operation.rawValue.padding(toLength: 19, withPad: " ", startingAt: 0)
+                    + (action.notBefore.map { "erase \($0)" } ?? action.plan.operation.rawValue).padding(toLength: 19, withPad: " ", startingAt: 0)
                     + (action.outcome?.rawValue ?? action.state.rawValue).padding(toLength: 20, withPad: " ", startingAt: 0)
                     + verified.padding(toLength: 10, withPad: " ", startingAt: 0) + "\(action.attempts)")
             }
+        }
+        if try requestIds.contains(where: { try database.actions(of: $0).contains { $0.follows != nil } }) {
+            say("(\"erase DATE\": data kept under a legal obligation, erased the day after its retention ends)")
         }
         say("")
         // Only actions that really met a 429 (not any retry).

@@ -137,7 +137,9 @@ struct ReportVerifyCommand: AsyncParsableCommand {
         }
         let signature = FileManager.default.contents(atPath: file + ".sig")
         let state = StateDirectory(path: global.stateDirectory)
-        let database = state.isInitialized ? try? state.openDatabase() : nil
+        // A state directory that is there but cannot be used (not private, database lost) is an
+        // error, never silently "no state directory": the rows would go unchecked.
+        let database = state.isInitialized ? try state.openDatabase() : nil
         let named = JSONValue.parse(json)?["key_id"]?.stringValue ?? ""
         let key: ReportPublicKey
         do {
