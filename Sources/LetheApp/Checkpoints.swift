@@ -69,10 +69,12 @@ extension StateDirectory {
     /// `STATE/checkpoints.jsonl`.
     public var checkpointsPath: String { file("checkpoints.jsonl") }
 
-    /// Signs and appends a checkpoint of the chain as it is now. Nothing is written for an empty log.
+    /// Signs and appends a checkpoint of the chain as it is now (`chain`, when the caller has just
+    /// walked it and written nothing since). Nothing is written for an empty or broken log.
     @discardableResult
-    public func appendCheckpoint(database: AppDatabase, now: Date = Date()) throws -> AuditCheckpoint? {
-        let chain = try database.verifyAuditChain()
+    public func appendCheckpoint(database: AppDatabase, chain known: AppDatabase.ChainVerification? = nil,
+                                 now: Date = Date()) throws -> AuditCheckpoint? {
+        let chain = try known ?? database.verifyAuditChain()
         guard let seq = chain.lastSeq, chain.problem == nil else { return nil }
         let signer = try signer()
         var checkpoint = AuditCheckpoint(seq: seq, headHash: chain.headHash, at: Timestamp.iso8601(now), keyId: signer.publicKey.keyId, signature: "")

@@ -39,19 +39,21 @@ public struct ReportService: Sendable {
         let citations = try database.finalTargetEvents(requestIds: requests.map(\.id))
         let retention = try database.followUps(completedFrom: from, to: to)
         let retentionCitations = try database.finalTargetEvents(requestIds: retention.map(\.requestId).uniqued())
-        let report = try builder(now: now).periodReport(from: from, to: to, requests: requests, actions: actions, citations: citations,
-                                                        retentionErasures: retention, retentionCitations: retentionCitations)
-        return try write(report, base: "lethe-report-\(from)-\(to)", into: directory, csv: true, requests: requests.count)
+        let reportBuilder = try builder(now: now)
+        let report = reportBuilder.periodReport(from: from, to: to, requests: requests, actions: actions, citations: citations,
+                                          retentionErasures: retention, retentionCitations: retentionCitations)
+        return try write(report, chain: reportBuilder.chain, base: "lethe-report-\(from)-\(to)", into: directory, csv: true, requests: requests.count)
     }
 
     /// Writes `lethe-certificate-ID.{json,json.sig,html}` into `directory`.
     public func exportCertificate(_ request: StoredRequest, into directory: String, now: Date = Date()) throws -> WrittenReport {
-        let report = try builder(now: now).certificate(request, actions: try database.actions(of: request.id),
-                                                       events: try database.auditEvents(request: request.id))
-        return try write(report, base: "lethe-certificate-\(request.id)", into: directory, csv: false, requests: 1)
+        let reportBuilder = try builder(now: now)
+        let report = reportBuilder.certificate(request, actions: try database.actions(of: request.id),
+                                         events: try database.auditEvents(request: request.id))
+        return try write(report, chain: reportBuilder.chain, base: "lethe-certificate-\(request.id)", into: directory, csv: false, requests: 1)
     }
 
-    private func write(_ report: JSONValue, base: String, into directory: String, csv: Bool, requests: Int) throws -> WrittenReport {
+    private func write(_ report: JSONValue, chain: AppDatabase.ChainVerification, base: String, into directory: String, csv: Bool, requests: Int) throws -> WrittenReport {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let bytes = CanonicalJSON.encode(report)
         let signature = try state.signer().sign(bytes)
@@ -65,7 +67,8 @@ public struct ReportService: Sendable {
             try ReportRendering.csv(report).write(toFile: csvPath!, atomically: true, encoding: .utf8)
         }
         try ReportRendering.html(report, jsonFileName: base + ".json").write(toFile: path(".html"), atomically: true, encoding: .utf8)
-        try state.appendCheckpoint(database: database)
+        // The chain the report was built on: an export appends no event, so it is still the head.
+        try state.appendCheckpoint(database: database, chain: chain)
         return WrittenReport(json: path(".json"), signature: path(".json.sig"), csv: csvPath, html: path(".html"), requests: requests)
     }
 }

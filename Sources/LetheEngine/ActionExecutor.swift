@@ -56,7 +56,7 @@ public struct ActionExecutor: Sendable {
         let seen = AccountValues()
         let identifiers = [claimed.identifiers?.email, claimed.identifiers?.externalId, claimed.identifiers?.userName].compactMap { $0 }
         func clean(_ text: String) -> String {
-            Scrubber(values: identifiers + seen.values).scrub(SCIMClient.scrub(text, removing: identifiers))
+            Scrubber(values: identifiers + seen.values).scrub(text)
         }
         return Self.scrubbed(await attempt(claimed, policy: policy, seen: seen, clean: clean), clean)
     }

@@ -162,14 +162,12 @@ public struct Engine: Sendable {
                     cancelled = true
                     group.cancelAll()
                 }
-                if busy == 0 {
-                    let open = try database.openWork()
-                    if open.count == 0 && options.untilIdle { break }
-                }
+                let open = busy == 0 ? try database.openWork() : nil
+                if let open, open.count == 0 && options.untilIdle { break }
                 if !ticking && !cancelled {
                     ticking = true
                     var wait = options.pollInterval
-                    if busy == 0, let next = try database.openWork().nextDue { wait = min(wait, max(0.01, next.timeIntervalSince(clock.now()))) }
+                    if let next = open?.nextDue { wait = min(wait, max(0.01, next.timeIntervalSince(clock.now()))) }
                     if let deadline, cancelAt == nil { wait = min(wait, max(0.001, deadline.timeIntervalSince(clock.now()))) }
                     if let cancelAt, !cancelled { wait = min(wait, max(0.001, cancelAt.timeIntervalSince(clock.now()))) }
                     group.addTask { [clock] in

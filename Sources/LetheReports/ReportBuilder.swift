@@ -147,19 +147,11 @@ public struct ReportBuilder: Sendable {
     /// sequence number and hash the row carries, so a verifier can check the row against the log.
     func targetRow(_ action: StoredAction, citing event: AuditEvent? = nil, followUps: [StoredAction] = [],
                    citations: [String: AuditEvent] = [:]) -> JSONValue {
-        .object([
+        .object(Self.outcomeFields(action, citing: event).merging([
             "retention_end": .array(followUps.map { followUpRow($0, citing: citations[followUpKey($0)]) }),
             "retention_statement": Self.retentionStatement(action, followUps: followUps).map(JSONValue.string) ?? .null,
-            "audit": event.map { .object(["seq": .number(Double($0.seq)), "hash": .string($0.hash)]) } ?? .null,
             "target": .string(action.target),
             "operation": .string(action.plan.operation.rawValue),
-            "state": .string(action.state.rawValue),
-            "outcome": action.outcome.map { .string($0.rawValue) } ?? .null,
-            "verified": action.verified.map(JSONValue.bool) ?? .null,
-            "verification": action.verification.map(JSONValue.string) ?? .null,
-            "reason": action.state == .succeeded ? .null : action.lastError.map(JSONValue.string) ?? .null,
-            "attempts": .number(Double(action.attempts)),
-            "completed_at": action.completedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
             "attributes": .array(action.plan.attributes.map { .object(["path": .string($0.path.description), "strategy": .string($0.strategy.rawValue)]) }),
             "groups": .array(action.plan.groups.map(JSONValue.string)),
             "retained": .array(action.plan.retained.map { kept in
@@ -171,13 +163,13 @@ public struct ReportBuilder: Sendable {
                 ])
             }),
             "pseudonymised": .array(action.plan.pseudonymised.map { .string($0.description) }),
-        ])
+        ]) { a, _ in a })
     }
 
-    /// A follow-up that ends a legal retention: when it is due, and what it did.
-    func followUpRow(_ action: StoredAction, citing event: AuditEvent?) -> JSONValue {
-        .object([
-            "due": action.notBefore.map { .string($0.description) } ?? .null,
+    /// What every row of an action carries: its state, outcome, verification, attempts, and the
+    /// audit event it cites.
+    static func outcomeFields(_ action: StoredAction, citing event: AuditEvent?) -> [String: JSONValue] {
+        [
             "state": .string(action.state.rawValue),
             "outcome": action.outcome.map { .string($0.rawValue) } ?? .null,
             "verified": action.verified.map(JSONValue.bool) ?? .null,
@@ -185,9 +177,16 @@ public struct ReportBuilder: Sendable {
             "reason": action.state == .succeeded ? .null : action.lastError.map(JSONValue.string) ?? .null,
             "attempts": .number(Double(action.attempts)),
             "completed_at": action.completedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
-            "attributes": .array(action.plan.attributes.map { .string($0.path.description) } + action.plan.groups.map(JSONValue.string)),
             "audit": event.map { .object(["seq": .number(Double($0.seq)), "hash": .string($0.hash)]) } ?? .null,
-        ])
+        ]
+    }
+
+    /// A follow-up that ends a legal retention: when it is due, and what it did.
+    func followUpRow(_ action: StoredAction, citing event: AuditEvent?) -> JSONValue {
+        .object(Self.outcomeFields(action, citing: event).merging([
+            "due": action.notBefore.map { .string($0.description) } ?? .null,
+            "attributes": .array(action.plan.attributes.map { .string($0.path.description) } + action.plan.groups.map(JSONValue.string)),
+        ]) { a, _ in a })
     }
 
     /// What happened to data kept under a legal obligation, in words: "addresses kept under

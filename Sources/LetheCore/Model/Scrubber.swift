@@ -8,13 +8,18 @@ import Foundation
 /// never too little.
 public struct Scrubber: Sendable {
     let forms: [String]
+    /// Two-letter values ("Li", "Ng"): replaced only as whole words, so they cannot eat
+    /// the letters of every other word.
+    let shortWords: [String]
 
     /// - Parameter values: the subject's identifiers and the account's values (names, e-mails, ...).
     public init(values: [String]) {
         var forms: Set<String> = []
+        var short: Set<String> = []
         for value in values {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard trimmed.count >= 3 else { continue }  // "Al" would eat half the alphabet
+            if trimmed.count == 2 { short.insert(NSRegularExpression.escapedPattern(for: trimmed)) }
+            guard trimmed.count >= 3 else { continue }
             forms.insert(trimmed)
             forms.insert(Self.jsonEscaped(trimmed))
             forms.insert(trimmed.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? trimmed)
@@ -26,15 +31,19 @@ public struct Scrubber: Sendable {
         }
         // Longest first, so a value is never half-replaced by a shorter one inside it.
         self.forms = forms.sorted { $0.count > $1.count }
+        shortWords = short.sorted()
     }
 
-    /// The text with every known value and every e-mail or phone shape replaced.
-    public func scrub(_ text: String) -> String {
+    /// The text with every known value replaced, and (with `shapes`) every e-mail or phone shape.
+    public func scrub(_ text: String, shapes: Bool = true) -> String {
         var out = text
         for form in forms where out.range(of: form, options: .caseInsensitive) != nil {
             out = out.replacingOccurrences(of: form, with: "<subject>", options: .caseInsensitive)
         }
-        for (pattern, replacement) in Self.shapes {
+        for word in shortWords {
+            out = out.replacingOccurrences(of: "\\b\(word)\\b", with: "<subject>", options: [.regularExpression, .caseInsensitive])
+        }
+        for (pattern, replacement) in Self.shapes where shapes {
             out = out.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
         }
         return out

@@ -86,15 +86,11 @@ public struct SCIMClient: Sendable {
             retryAfter: RetryAfter.seconds(response.header("retry-after"), now: now()))
     }
 
-    /// Replaces each sensitive value (and its escaped forms) with `<subject>`.
+    /// Replaces each sensitive value (in every form `Scrubber` knows) with `<subject>`. Shapes
+    /// (anything like an e-mail or a phone number) are left to whoever stores the text, which
+    /// knows the account's values too (the engine's executor).
     public static func scrub(_ text: String, removing values: [String]) -> String {
-        var out = text
-        for value in values where !value.isEmpty {
-            for form in [value, SCIMFilter.quoted(value).dropFirst().dropLast().description, SCIMFilter.percentEncoded(value)] {
-                out = out.replacingOccurrences(of: form, with: "<subject>", options: .caseInsensitive)
-            }
-        }
-        return out
+        Scrubber(values: values).scrub(text, shapes: false)
     }
 
     func parseResource(_ response: HTTPResponse, _ operation: String) throws(SCIMClientError) -> SCIMResource {
