@@ -134,7 +134,7 @@ public struct ActionExecutor: Sendable {
                     return ExecutionResult(result: .needsReview(
                         "the address is a secondary e-mail of an account whose primary address differs (\(found.id)); Lethe wrote nothing, a person must decide"))
                 }
-                try await checkpoint(claimed.action.id, found.id)
+                try await checkpoint(claimed.action.id, stored(found.id))
                 user = found
             }
         }
@@ -143,29 +143,23 @@ public struct ActionExecutor: Sendable {
 
         switch plan.operation {
         case .delete:
-            for group in try await client.groupsContaining(user.id, named: plan.groups) {
+            for group in try await client.groupsContaining(user.id, named: plan.groups).groups {
                 try await client.removeMember(user.id, fromGroup: group.id)
             }
             _ = try await client.deleteUser(user.id)
             return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value)
         case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
             var seen: [String] = []
-            let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym, written: claimed.action.written)
-            if !operations.isEmpty {
-                try await recordWritten(claimed.action.id, Self.written(operations))
-                try await client.patchUser(user.id, operations, etag: user.etag)
+            switch try await write(plan, to: user, claimed: claimed) {
+            case .verified(let how)?: seen.append(how)
+            case let failed?: return Self.unsettled(failed)
+            case nil: break
             }
-            if !expectations.isEmpty {
-                let verification = try await client.verifyAttributes(user.id, expectations)
-                guard case .verified(let how) = verification else {
-                    if case .notVerified(let why) = verification { return ExecutionResult(result: .notVerified(why)) }
-                    return ExecutionResult(result: .notVerified("unknown"))
-                }
-                seen.append(how)
+            switch try await leaveGroups(user.id, plan.groups, all: false) {
+            case .verified(let how)?: seen.append(how)
+            case let failed?: return Self.unsettled(failed)
+            case nil: break
             }
-            let groupSeen = try await leaveGroups(user.id, plan.groups, all: false)
-            if case .notVerified(let why) = groupSeen { return ExecutionResult(result: .notVerified(why)) }
-            if case .verified(let how) = groupSeen { seen.append(how) }
             let outcome: ActionOutcome = switch plan.operation {
             case .anonymize: .anonymized
             case .deactivate: .anonymizedAndDeactivated
@@ -184,6 +178,11 @@ public struct ActionExecutor: Sendable {
     private func endRetention(_ claimed: ClaimedAction, seen: AccountValues) async throws -> ExecutionResult {
         let plan = claimed.action.plan
         guard let id = claimed.action.scimId else {
+            if claimed.action.scimIdPseudonym != nil {
+                return ExecutionResult(result: .needsReview(
+                    "the account's id in the target is itself personal data (an e-mail address), so Lethe kept only its pseudonym, "
+                        + "and the subject's identifiers are purged: a person must find the account"))
+            }
             return ExecutionResult(result: .needsReview("no SCIM id was recorded for this account, and the subject's identifiers are purged: a person must find it"))
         }
         guard let user = try await client.getUser(id) else {
@@ -197,20 +196,16 @@ public struct ActionExecutor: Sendable {
                 "the account \(id) no longer holds what Lethe wrote to it when the request was carried out; it may be somebody else's now. Lethe wrote nothing"))
         }
         var seen: [String] = []
-        let (operations, expectations) = patch(for: plan, user: user, pseudonym: claimed.pseudonym, written: claimed.action.written)
-        if !operations.isEmpty {
-            try await recordWritten(claimed.action.id, Self.written(operations))
-            try await client.patchUser(user.id, operations, etag: user.etag)
+        switch try await write(plan, to: user, claimed: claimed) {
+        case .verified(let how)?: seen.append(how)
+        case let failed?: return Self.unsettled(failed)
+        case nil: break
         }
-        if !expectations.isEmpty {
-            switch try await client.verifyAttributes(user.id, expectations) {
-            case .verified(let how): seen.append(how)
-            case .notVerified(let why): return ExecutionResult(result: .notVerified(why))
-            }
+        switch try await leaveGroups(user.id, plan.groups, all: false) {
+        case .verified(let how)?: seen.append(how)
+        case let failed?: return Self.unsettled(failed)
+        case nil: break
         }
-        let groups = try await leaveGroups(user.id, plan.groups, all: false)
-        if case .notVerified(let why) = groups { return ExecutionResult(result: .notVerified(why)) }
-        if case .verified(let how) = groups { seen.append(how) }
         return ExecutionResult(result: .succeeded(.attributesRemoved, verification: seen.isEmpty ? "nothing left to erase" : seen.joined(separator: "; ")))
     }
 
@@ -219,7 +214,7 @@ public struct ActionExecutor: Sendable {
     /// group still lists it.
     private func finishDelete(id: String, plan: PlannedAction, attribute: MatchAttribute, value: String) async throws -> ExecutionResult {
         let groups = try await leaveGroups(id, plan.groups, all: true)
-        if case .notVerified(let why) = groups { return ExecutionResult(result: .notVerified(why)) }
+        if let groups, !groups.isVerified { return Self.unsettled(groups) }
         let deleted = try await client.verifyDeleted(id)
         switch deleted {
         case .verified(let how):
@@ -237,9 +232,55 @@ public struct ActionExecutor: Sendable {
             var text = how + "; GET /Users?filter=\(attribute.rawValue) eq <subject> finds no account"
             if case .verified(let g) = groups { text += "; " + g }
             return ExecutionResult(result: .succeeded(.deleted, verification: text))
-        case .notVerified(let why):
-            return ExecutionResult(result: .notVerified(why))
+        case .notVerified, .unverifiable:
+            return Self.unsettled(deleted)
         }
+    }
+
+    /// The PATCH for `plan` on `user`, and its read-back; nil when the plan changes no attribute.
+    ///
+    /// An attribute absent from the default answer is asked for by name before the patch is
+    /// built (a server may leave `returned: request` attributes out), so a value it still holds
+    /// is not mistaken for none. One the server's schema declares never returned is written
+    /// blind (it may hold a value nobody can see), and its read-back is unverifiable.
+    private func write(_ plan: PlannedAction, to user: SCIMResource, claimed: ClaimedAction) async throws -> Verification? {
+        let planned = plan.attributes.map(\.path)
+        let missing = planned.filter { user.values(at: $0).isEmpty }
+        let requested = missing.isEmpty ? nil : try await client.getUser(user.id, attributes: missing)
+        let unseen = missing.filter { requested?.values(at: $0).isEmpty ?? true }
+        let hidden = unseen.isEmpty ? [] : try await client.neverReturned()
+        let blind = Set(unseen.filter { SCIMClient.isHidden($0, in: hidden) })
+        let current: (AttributePath) -> [JSONValue] = { path in
+            let values = user.values(at: path)
+            if !values.isEmpty { return values }
+            if let shown = requested?.values(at: path), !shown.isEmpty { return shown }
+            return blind.contains(path) ? [.string("(a value the server never returns)")] : []
+        }
+        let (operations, expectations) = patch(for: plan, current: current, pseudonym: claimed.pseudonym, written: claimed.action.written)
+        if !operations.isEmpty {
+            try await recordWritten(claimed.action.id, Self.written(operations))
+            try await client.patchUser(user.id, operations, etag: user.etag)
+        }
+        guard !expectations.isEmpty else { return nil }
+        let heldBefore = Set(planned.filter { !current($0).isEmpty && !blind.contains($0) })
+        return try await client.verifyAttributes(user.id, expectations, heldBefore: heldBefore)
+    }
+
+    /// The result for a read-back that did not prove the change: not verified when it showed
+    /// the change missing, needs review when nothing could show it either way.
+    static func unsettled(_ verification: Verification) -> ExecutionResult {
+        switch verification {
+        case .verified(let how): preconditionFailure("a verified read-back is not unsettled: \(how)")
+        case .notVerified(let why): ExecutionResult(result: .notVerified(why))
+        case .unverifiable(let why): ExecutionResult(result: .needsReview("the write was sent but cannot be verified: \(why)"))
+        }
+    }
+
+    /// The id as it may be stored: an id that is itself personal data (shaped like an e-mail
+    /// address or a phone number) is kept only as its pseudonym. A rerun then finds the account
+    /// by the subject's identifier again instead of by id.
+    func stored(_ id: String) -> String {
+        Scrubber.looksPersonal(id) ? StoredAction.pseudonymousIdPrefix + pseudonymizer.token("scim-id:" + id) : id
     }
 
     /// Replace values of a PATCH, by path: what Lethe writes and later recognises as its own.
@@ -263,23 +304,27 @@ public struct ActionExecutor: Sendable {
     }
 
     /// Removes the user from the plan's groups (or from every group listing it, after a delete)
-    /// and checks each group afterwards. Nil when there was nothing to leave.
+    /// and checks each group afterwards. Nil when there was nothing to leave; unverifiable when
+    /// the server shows no way to tell whether the user is in a named group.
     private func leaveGroups(_ userId: String, _ names: [String], all: Bool) async throws -> Verification? {
-        let groups = try await client.groupsContaining(userId, named: names)
+        let memberships = try await client.groupsContaining(userId, named: names)
+        let groups = memberships.groups
             .filter { group in all || names.contains { ASCIICase.equal($0, group.json["displayName"]?.stringValue ?? "") } }
-        guard !groups.isEmpty else {
-            if all { return .verified("no group lists the user") }
-            return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user")
-        }
         var seen: [String] = []
         for group in groups {
             try await client.removeMember(userId, fromGroup: group.id)
             switch try await client.verifyNotMember(userId, ofGroup: group.id) {
             case .verified(let how): seen.append(how)
-            case .notVerified(let why): return .notVerified(why)
+            case let unsettled: return unsettled
             }
         }
-        return .verified(seen.joined(separator: "; "))
+        if !memberships.unknown.isEmpty {
+            return .unverifiable("membership of group \(memberships.unknown.joined(separator: ", ")) cannot be established: "
+                + "the server shows no member list for it and cannot filter groups by member")
+        }
+        guard groups.isEmpty else { return .verified(seen.joined(separator: "; ")) }
+        if all { return .verified("no group lists the user") }
+        return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user")
     }
 
     enum Found {
@@ -302,9 +347,9 @@ public struct ActionExecutor: Sendable {
     }
 
     /// The PATCH operations for the plan and what the read-back must show (`ErasurePatch`).
-    func patch(for plan: PlannedAction, user: SCIMResource, pseudonym: String,
+    func patch(for plan: PlannedAction, current: (AttributePath) -> [JSONValue], pseudonym: String,
                written: [String: JSONValue] = [:]) -> ([PatchOperation], [AttributeExpectation]) {
-        let patch = ErasurePatch.build(for: plan, current: { user.values(at: $0) },
+        let patch = ErasurePatch.build(for: plan, current: current,
                                        pseudonym: { path in pseudonymizer.token("\(path):\(pseudonym)") }, randomToken: randomToken,
                                        written: written)
         let operations = patch.changes.map { change -> PatchOperation in

@@ -77,6 +77,9 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public var nextAttemptAt: Date
     /// The target's id of the subject, recorded before the first write.
     public var scimId: String?
+    /// When the target's id is itself personal data (an e-mail address), only its pseudonym is
+    /// kept, here, and `scimId` is nil.
+    public var scimIdPseudonym: String?
     public var outcome: ActionOutcome?
     public var verified: Bool?
     public var verification: String?
@@ -88,6 +91,10 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public var notBefore: CalendarDate?
     /// What Lethe wrote to the account (attribute path → value), recorded before each write.
     public var written: [String: JSONValue]
+
+    /// Marks a `scim_id` that holds a pseudonym. A server id never starts with `/` (Lethe refuses
+    /// ids that are not one path segment), so no real id can be mistaken for one.
+    public static let pseudonymousIdPrefix = "/pseudonym/"
 
     init(row: Row) throws {
         id = row["id"]
@@ -106,7 +113,12 @@ public struct StoredAction: Sendable, Hashable, Codable {
         attempts = row["attempts"]
         budgetStart = row["budget_start"]
         nextAttemptAt = Date(timeIntervalSince1970: row["next_attempt_at"])
-        scimId = row["scim_id"]
+        let recorded: String? = row["scim_id"]
+        if let recorded, recorded.hasPrefix(Self.pseudonymousIdPrefix) {
+            scimIdPseudonym = String(recorded.dropFirst(Self.pseudonymousIdPrefix.count))
+        } else {
+            scimId = recorded
+        }
         outcome = (row["outcome"] as String?).flatMap(ActionOutcome.init(rawValue:))
         verified = row["verified"]
         verification = row["verification"]

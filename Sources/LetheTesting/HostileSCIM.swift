@@ -19,14 +19,21 @@ public final class HostileSCIM: SCIMRequestHandler {
     }
 
     public typealias Rule = @Sendable (Request, Sandbox) -> Sandbox.Outcome?
+    /// Changes a JSON answer the sandbox gave (nil leaves it as it is).
+    public typealias Rewrite = @Sendable (Request, JSONValue) -> JSONValue?
 
     public let sandbox: Sandbox
     private let rules = Mutex<[Rule]>([])
+    private let rewrites = Mutex<[Rewrite]>([])
 
     public init(_ sandbox: Sandbox) { self.sandbox = sandbox }
 
     /// Adds a rule (tried in order).
     public func add(_ rule: @escaping Rule) { rules.withLock { $0.append(rule) } }
+
+    /// Adds a rewrite of the sandbox's true JSON answers (applied in order): a server that
+    /// hides an attribute, or shows what it does not hold.
+    public func rewrite(_ rewrite: @escaping Rewrite) { rewrites.withLock { $0.append(rewrite) } }
 
     public func handle(method: String, uri: String, headers: [(String, String)], body: Data, host: String) -> Sandbox.Outcome {
         let question = uri.firstIndex(of: "?")
@@ -39,6 +46,12 @@ public final class HostileSCIM: SCIMRequestHandler {
             for rule in rules.withLock({ $0 }) {
                 if let outcome = rule(request, sandbox) { return outcome }
             }
+            let outcome = sandbox.handle(method: method, uri: uri, headers: headers, body: body, host: host)
+            let rewrites = rewrites.withLock { $0 }
+            guard !rewrites.isEmpty, case .respond(var response, let delay) = outcome, var json = JSONValue.parse(response.body) else { return outcome }
+            for rewrite in rewrites { json = rewrite(request, json) ?? json }
+            response.body = CanonicalJSON.encode(json)
+            return .respond(response, delayMs: delay)
         }
         return sandbox.handle(method: method, uri: uri, headers: headers, body: body, host: host)
     }
@@ -55,5 +68,17 @@ public final class HostileSCIM: SCIMRequestHandler {
         if let totalResults { object["totalResults"] = totalResults }
         if let resources { object["Resources"] = resources }
         return json(200, .object(object))
+    }
+
+    /// The value without `key`, in it and in every object it holds (a list's resources too).
+    public static func removing(_ key: String, from value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members):
+            var kept: [String: JSONValue] = [:]
+            for (name, member) in members where name != key { kept[name] = removing(key, from: member) }
+            return .object(kept)
+        case .array(let items): return .array(items.map { removing(key, from: $0) })
+        default: return value
+        }
     }
 }

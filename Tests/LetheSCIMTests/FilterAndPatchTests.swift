@@ -92,7 +92,7 @@ struct FilterAndPatchTests {
         ])
         let client = try ClientFixtures.client(transport)
         let groups = try await client.groupsContaining("u1", named: ["Promotions"])
-        #expect(groups.map(\.id) == ["g1"])
+        #expect(groups.groups.map(\.id) == ["g1"] && groups.unknown.isEmpty)
         try await client.removeMember("u1", fromGroup: "g1")
         let requests = transport.requests
         #expect(requests[0].url.contains("/Groups?filter=members.value%20eq%20%22u1%22"))
@@ -108,6 +108,54 @@ struct FilterAndPatchTests {
             .success(.list([#"{"id":"g2","displayName":"Newsletter","members":[{"value":"u1"}]}"#])),
         ])
         let groups = try await ClientFixtures.client(transport).groupsContaining("u1", named: ["Newsletter"])
-        #expect(groups.map(\.id) == ["g2"])
+        #expect(groups.groups.map(\.id) == ["g2"] && groups.unknown.isEmpty)
+    }
+
+    @Test("a named group that shows no members, on a server that cannot filter by member, is neither in nor out")
+    func membershipUnknown() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.scim(501, ClientFixtures.error("501", "not implemented"))),
+            .success(.list([#"{"id":"g2","displayName":"newsletter"}"#])),
+            .success(.scim(200, #"{"id":"g2","displayName":"newsletter"}"#)),
+        ])
+        let found = try await ClientFixtures.client(transport).groupsContaining("u1", named: ["Newsletter"])
+        #expect(found.groups.isEmpty)
+        #expect(found.unknown == ["Newsletter"])
+        #expect(transport.requests[2].url.hasSuffix("/Groups/g2?attributes=members,displayName"))
+    }
+
+    @Test("a group the member filter finds but whose members are hidden is left, and checked by the filter again")
+    func hiddenMembersFoundByFilter() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.list([#"{"id":"g1","displayName":"Promotions"}"#])),
+            .success(.scim(200, #"{"id":"g1","displayName":"Promotions"}"#)),
+            // verifyNotMember: the group still shows no members; the filter no longer finds it.
+            .success(.scim(200, #"{"id":"g1","displayName":"Promotions"}"#)),
+            .success(.list([])),
+            // And once more, while the filter still finds it.
+            .success(.scim(200, #"{"id":"g1","displayName":"Promotions"}"#)),
+            .success(.list([#"{"id":"g1","displayName":"Promotions"}"#])),
+        ])
+        let client = try ClientFixtures.client(transport)
+        let found = try await client.groupsContaining("u1", named: [])
+        #expect(found.groups.map(\.id) == ["g1"])
+        #expect(try await client.verifyNotMember("u1", ofGroup: "g1").isVerified)
+        let still = try await client.verifyNotMember("u1", ofGroup: "g1")
+        #expect(!still.isVerified)
+        #expect(still.description.contains("still finds group g1"))
+    }
+
+    @Test("a removal the server can show neither way is unverifiable, not verified")
+    func removalUnverifiable() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.scim(200, #"{"id":"g1","displayName":"Promotions"}"#)),
+            .success(.scim(400, ClientFixtures.error("400", "unsupported", scimType: "invalidFilter"))),
+        ])
+        let result = try await ClientFixtures.client(transport).verifyNotMember("u1", ofGroup: "g1")
+        guard case .unverifiable(let why) = result else {
+            Issue.record("expected unverifiable, got \(result)")
+            return
+        }
+        #expect(why.contains("cannot be established"))
     }
 }

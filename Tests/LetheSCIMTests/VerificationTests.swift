@@ -51,4 +51,47 @@ struct VerificationTests {
         #expect(try await client.verifyNotMember("u1", ofGroup: "g1").isVerified)
         #expect(!(try await client.verifyNotMember("u1", ofGroup: "g1").isVerified))
     }
+
+    @Test("the read-back asks for the planned attributes by name")
+    func readBackAsksByName() async throws {
+        let transport = RecordingTransport(responses: [
+            .success(.scim(200, ClientFixtures.user("u1"))),
+        ])
+        let phones = AttributePath(name: "phoneNumbers")
+        let segment = AttributePath(schema: SCIMSchemas.gdprUser, name: "marketingSegment")
+        let result = try await ClientFixtures.client(transport).verifyAttributes(
+            "u1", [AttributeExpectation(path: phones, expected: .absent), AttributeExpectation(path: segment, expected: .absent)],
+            heldBefore: [phones, segment])
+        #expect(result.isVerified)
+        #expect(transport.requests[0].url.hasSuffix(
+            "/Users/u1?attributes=phoneNumbers%2Curn%3Aexample%3Aparams%3Ascim%3Aschemas%3Aextension%3Agdpr%3A2.0%3AUser%3AmarketingSegment"))
+    }
+
+    @Test("a removed attribute the server declares never returned, and never showed, is unverifiable")
+    func neverReturnedIsUnverifiable() async throws {
+        let schemas = #"""
+            {"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":1,"Resources":[
+             {"id":"urn:ietf:params:scim:schemas:core:2.0:User","attributes":[
+              {"name":"userName","returned":"default"},
+              {"name":"phoneNumbers","returned":"never","subAttributes":[{"name":"value","returned":"never"}]}]}]}
+            """#
+        let transport = RecordingTransport(responses: [
+            .success(.scim(200, ClientFixtures.user("u1"))),
+            .success(.scim(200, schemas)),
+            .success(.scim(200, ClientFixtures.user("u1"))),
+        ])
+        let client = try ClientFixtures.client(transport)
+        let phones = AttributePath(name: "phoneNumbers")
+        let expectation = [AttributeExpectation(path: phones, expected: .absent)]
+        let blind = try await client.verifyAttributes("u1", expectation)
+        guard case .unverifiable(let why) = blind else {
+            Issue.record("expected unverifiable, got \(blind)")
+            return
+        }
+        #expect(why.contains("phoneNumbers is unverifiable"))
+        // Seen with a value before the write and gone after: that is proof, schema or not. The
+        // schemas are read once per target.
+        #expect(try await client.verifyAttributes("u1", expectation, heldBefore: [phones]).isVerified)
+        #expect(transport.requests.filter { $0.url.hasSuffix("/Schemas") }.count == 1)
+    }
 }

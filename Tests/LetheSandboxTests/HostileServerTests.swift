@@ -131,6 +131,121 @@ struct HostileServerTests {
         #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
     }
 
+    /// A schema list in which `attribute` of the core User schema is declared `returned: returned`.
+    static func declaring(_ attribute: String, returned: String, in schemas: JSONValue) -> JSONValue {
+        guard case .object(var list) = schemas, case .array(let resources)? = list["Resources"] else { return schemas }
+        list["Resources"] = .array(resources.map { schema in
+            guard case .object(var members) = schema, case .array(let attributes)? = members["attributes"] else { return schema }
+            members["attributes"] = .array(attributes.map { item in
+                guard case .object(var fields) = item, fields["name"]?.stringValue == attribute else { return item }
+                fields["returned"] = .string(returned)
+                return .object(fields)
+            })
+            return .object(members)
+        })
+        return .object(list)
+    }
+
+    /// The crm account of customer `i`, as stored.
+    func crmAccount(_ h: EngineHarness, _ i: Int) -> JSONValue? {
+        h.sandbox?.sandbox.users(in: "crm").first { $0["userName"]?.stringValue == SandboxCustomers.email(i) }
+    }
+
+    @Test("an attribute the server never returns, even when asked, is removed blind and recorded unverifiable: needs_review, never verified")
+    func neverReturnedAttribute() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        h.hostile?.rewrite { request, json in
+            guard request.target == "crm" else { return nil }
+            if request.path.hasPrefix("/Schemas") { return Self.declaring("locale", returned: "never", in: json) }
+            return request.path.hasPrefix("/Users") ? HostileSCIM.removing("locale", from: json) : nil
+        }
+        #expect(crmAccount(h, 1)?["locale"] != nil, "the account holds a locale nobody can read")
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(1)))
+        let accountId = try #require(crmAccount(h, 1)?["id"]?.stringValue)
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview && crm.verified != true, "\(crm.state)")
+        #expect(crm.lastError?.contains("locale is unverifiable") == true, "\(crm.lastError ?? "")")
+        let stored = h.sandbox?.sandbox.user(in: "crm", id: accountId)
+        #expect(stored?["locale"] == nil, "the remove was sent although the value could not be seen")
+        #expect(stored?["emails"] == nil, "the visible attributes were erased and checked as usual")
+    }
+
+    @Test("an attribute left out of default answers is asked for by name, removed and verified")
+    func returnedOnRequest() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        // locale is `returned: request`: shown only when asked for with ?attributes=.
+        h.hostile?.rewrite { request, json in
+            guard request.target == "crm", request.path.hasPrefix("/Users"), !request.query.contains("attributes=") else { return nil }
+            return HostileSCIM.removing("locale", from: json)
+        }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(1)))
+        let accountId = try #require(crmAccount(h, 1)?["id"]?.stringValue)
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
+        #expect(h.sandbox?.sandbox.user(in: "crm", id: accountId)?["locale"] == nil, "the hidden-by-default locale was removed")
+    }
+
+    @Test("a group membership the server can show neither way (no member list, no member filter) is not verified: needs_review")
+    func membershipCannotBeEstablished() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        h.hostile?.add { request, _ in
+            request.target == "crm" && request.path == "/Groups" && request.query.contains("members.value")
+                ? HostileSCIM.json(400, .object(["status": .string("400"), "scimType": .string("invalidFilter"), "detail": .string("unsupported")]))
+                : nil
+        }
+        h.hostile?.rewrite { request, json in
+            request.target == "crm" && request.path.hasPrefix("/Groups") ? HostileSCIM.removing("members", from: json) : nil
+        }
+        // Customer 1 is in Promotions; withdrawing marketing must take them out of it.
+        let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: SandboxCustomers.email(1)))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .needsReview && crm.verified != true, "\(crm.state)")
+        #expect(crm.lastError?.contains("Promotions cannot be established") == true, "\(crm.lastError ?? "")")
+    }
+
+    @Test("an account id that is itself an e-mail address is stored only as its pseudonym, and the erasure still completes")
+    func emailShapedId() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        // app names its users by e-mail: the id is the userName, in every answer.
+        let real = Dictionary(uniqueKeysWithValues: (h.sandbox?.sandbox.users(in: "app") ?? []).compactMap { user in
+            user["userName"]?.stringValue.flatMap { name in user["id"]?.stringValue.map { (name, $0) } }
+        })
+        @Sendable func byName(_ json: JSONValue) -> JSONValue {
+            switch json {
+            case .object(var members):
+                if let name = members["userName"]?.stringValue, real[name] != nil { members["id"] = .string(name) }
+                return .object(members.mapValues(byName))
+            case .array(let items): return .array(items.map(byName))
+            default: return json
+            }
+        }
+        h.hostile?.add { request, sandbox in
+            guard request.target == "app", request.path.hasPrefix("/Users/"),
+                  let name = String(request.path.dropFirst("/Users/".count)).removingPercentEncoding, let id = real[name] else { return nil }
+            let outcome = sandbox.handle(method: request.method, uri: "/app/v2/Users/\(id)", headers: [("Authorization", "Bearer tok")],
+                                         body: request.body, host: "127.0.0.1")
+            guard case .respond(var response, let delay) = outcome, let json = JSONValue.parse(response.body) else { return outcome }
+            response.body = CanonicalJSON.encode(byName(json))
+            return .respond(response, delayMs: delay)
+        }
+        h.hostile?.rewrite { request, json in request.target == "app" && request.path == "/Users" ? byName(json) : nil }
+
+        let email = SandboxCustomers.email(0)
+        let id = try h.file(.erasure, SubjectIdentifiers(email: email))
+        try await h.with { try await $0.run() }
+        let app = try h.action(id, "app")
+        #expect(app.state == .succeeded && app.verified == true && app.outcome == .deleted, "\(app.state) \(app.lastError ?? "")")
+        #expect(app.scimId == nil && app.scimIdPseudonym?.hasPrefix("psn_") == true, "only the pseudonym of the id is kept")
+        #expect(h.sandbox?.sandbox.user(in: "app", id: real[email] ?? "") == nil, "the account is gone")
+        var stored = [app.verification ?? "", app.lastError ?? "", app.scimIdPseudonym ?? ""]
+        stored += try h.database.attempts(of: app.id).compactMap(\.error)
+        stored += try h.database.auditEvents().map(\.details)
+        #expect(!stored.joined(separator: "\n").lowercased().contains(email.lowercased()))
+    }
+
     @Test("an account read by its recorded id that no longer carries the identifier (nor what Lethe wrote) is not acted on")
     func reusedId() async throws {
         let h = try await EngineHarness.sandbox(hostile: true)

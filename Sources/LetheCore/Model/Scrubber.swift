@@ -49,6 +49,11 @@ public struct Scrubber: Sendable {
         return out
     }
 
+    /// True when the text holds anything shaped like an e-mail address or a phone number.
+    public static func looksPersonal(_ text: String) -> Bool {
+        shapes.contains { text.range(of: $0.0, options: .regularExpression) != nil }
+    }
+
     /// E-mail addresses (also with `%40` or `\u0040` for the @) and international phone numbers.
     static let shapes: [(String, String)] = [
         (#"[A-Za-z0-9._%+\-]+(@|%40|\\u0040)[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+"#, "<email>"),

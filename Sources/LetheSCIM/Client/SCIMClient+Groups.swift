@@ -11,27 +11,49 @@ extension SCIMClient {
         return try parseResource(response, operation)
     }
 
+    /// What the server shows of a user's group memberships.
+    public struct Memberships: Sendable, Hashable {
+        /// The groups that hold the user.
+        public var groups: [SCIMResource]
+        /// Groups named in the policy whose membership no answer settles: the server neither
+        /// shows their members nor filters groups by member.
+        public var unknown: [String]
+    }
+
     /// The groups that list the user as a member: those the server finds with
     /// `members.value eq "ID"`, plus those named in the policy (servers differ in what they
-    /// filter on, and some keep deleted users as members). Only groups whose member list
-    /// really holds the id are returned.
-    public func groupsContaining(_ userId: String, named names: [String]) async throws(SCIMClientError) -> [SCIMResource] {
-        var groups: [SCIMResource] = []
-        func add(_ candidates: [SCIMResource]) async throws(SCIMClientError) {
-            for listed in candidates where !groups.contains(where: { $0.id == listed.id }) {
-                // A list answer that leaves `members` out says nothing about membership: ask the group itself.
-                let group = listed.json["members"] == nil ? try await getGroup(listed.id) : listed
-                if let group, group.memberIds.contains(userId) { groups.append(group) }
-            }
-        }
+    /// filter on, and some keep deleted users as members). A group counts when its member list
+    /// holds the id, or when the member filter found it and the server shows no member list.
+    /// A named group whose members are never shown, on a server that cannot filter by member,
+    /// is `unknown`: neither in nor out.
+    public func groupsContaining(_ userId: String, named names: [String]) async throws(SCIMClientError) -> Memberships {
+        var found = Memberships(groups: [], unknown: [])
         let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true)
-        try await add(byMember ?? [])
+        for listed in byMember ?? [] where !found.groups.contains(where: { $0.id == listed.id }) {
+            guard let group = try await withMembers(listed) else { continue }
+            // Found by the member filter: in, unless its member list says otherwise.
+            if group.json["members"] == nil || group.memberIds.contains(userId) { found.groups.append(group) }
+        }
         for name in names {
             let named = try await listGroups(filter: SCIMFilter.equals("displayName", name), tolerateUnsupported: false) ?? []
             // displayName is caseExact: false; ASCII case only, never Unicode folding.
-            try await add(named.filter { ($0.json["displayName"]?.stringValue).map { ASCIICase.equal($0, name) } ?? false })
+            for listed in named where (listed.json["displayName"]?.stringValue).map({ ASCIICase.equal($0, name) }) ?? false {
+                guard !found.groups.contains(where: { $0.id == listed.id }), let group = try await withMembers(listed) else { continue }
+                if group.json["members"] != nil {
+                    if group.memberIds.contains(userId) { found.groups.append(group) }
+                } else if byMember == nil, !found.unknown.contains(name) {
+                    // No member list and no member filter: nothing says whether the user is in it.
+                    found.unknown.append(name)
+                }
+            }
         }
-        return groups
+        return found
+    }
+
+    /// The group with its member list: a list answer that leaves `members` out says nothing
+    /// about membership, so the group itself is asked. Nil when it is gone.
+    private func withMembers(_ listed: SCIMResource) async throws(SCIMClientError) -> SCIMResource? {
+        listed.json["members"] == nil ? try await getGroup(listed.id) : listed
     }
 
     /// Lists groups matching a filter, following pagination. With `tolerateUnsupported`, a 400

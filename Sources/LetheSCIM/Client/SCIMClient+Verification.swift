@@ -6,6 +6,9 @@ public enum Verification: Sendable, Hashable, CustomStringConvertible {
     case verified(String)
     /// The server said yes but the change is not there: what was seen instead (no personal data).
     case notVerified(String)
+    /// Nothing a read can show settles it either way (an attribute the server never returns, a
+    /// membership the server neither lists nor filters on): why, for the person who must check.
+    case unverifiable(String)
 
     public var isVerified: Bool {
         if case .verified = self { return true }
@@ -16,6 +19,7 @@ public enum Verification: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .verified(let how): "verified: \(how)"
         case .notVerified(let seen): "not verified: \(seen)"
+        case .unverifiable(let why): "unverifiable: \(why)"
         }
     }
 }
@@ -30,12 +34,26 @@ extension SCIMClient {
         return .notVerified("GET /Users/\(id) still answers 200: the user was not deleted")
     }
 
-    /// After a PATCH, every attribute must hold its expected value (removed ones absent).
-    public func verifyAttributes(_ id: String, _ expectations: [AttributeExpectation]) async throws(SCIMClientError) -> Verification {
-        guard let user = try await getUser(id) else {
+    /// After a PATCH, every attribute must hold its expected value (removed ones absent). The
+    /// read asks for the planned attributes by name (`?attributes=`), so one the server leaves out
+    /// of default answers is shown when it still holds a value.
+    ///
+    /// An attribute that held no value in any read before the write (`heldBefore`), shows none
+    /// now, and that the server's schemas declare `returned: never` is unverifiable: no answer
+    /// can show it, so its absence proves nothing.
+    public func verifyAttributes(_ id: String, _ expectations: [AttributeExpectation],
+                                 heldBefore: Set<AttributePath> = []) async throws(SCIMClientError) -> Verification {
+        guard let user = try await getUser(id, attributes: expectations.map(\.path)) else {
             return .notVerified("GET /Users/\(id) answers 404: the user disappeared instead of being changed")
         }
-        return Self.check(user, expectations)
+        let invisible = expectations.map(\.path).filter { !heldBefore.contains($0) && user.values(at: $0).isEmpty }
+        let hidden = invisible.isEmpty ? [] : try await neverReturned()
+        let blind = invisible.filter { Self.isHidden($0, in: hidden) }
+        let result = Self.check(user, expectations.filter { !blind.contains($0.path) })
+        guard result.isVerified, !blind.isEmpty else { return result }
+        return .unverifiable(blind.map { "\($0) is unverifiable" }.joined(separator: "; ")
+            + ": the server's schema declares \(blind.count == 1 ? "it" : "them") never returned, so no read can show what "
+            + "\(blind.count == 1 ? "it holds" : "they hold") now; check the account in the target")
     }
 
     /// Compares a read-back resource with expectations; the mismatch names attributes, never values.
@@ -58,12 +76,24 @@ extension SCIMClient {
         return .notVerified("GET /Users/\(user.id): " + wrong.joined(separator: "; ") + " (the server accepted the PATCH but did not apply it)")
     }
 
-    /// After a group removal, the group must no longer list the user.
+    /// After a group removal, the group must no longer list the user. A group that shows no
+    /// member list is checked with the member filter instead; when the server offers neither,
+    /// the removal is unverifiable.
     public func verifyNotMember(_ userId: String, ofGroup groupId: String) async throws(SCIMClientError) -> Verification {
         guard let group = try await getGroup(groupId) else { return .verified("group \(groupId) no longer exists") }
-        if group.memberIds.contains(userId) {
-            return .notVerified("GET /Groups/\(groupId) still lists the user as a member")
+        if group.json["members"] != nil {
+            if group.memberIds.contains(userId) {
+                return .notVerified("GET /Groups/\(groupId) still lists the user as a member")
+            }
+            return .verified("GET /Groups/\(groupId) no longer lists the user")
         }
-        return .verified("GET /Groups/\(groupId) no longer lists the user")
+        guard let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true) else {
+            return .unverifiable("GET /Groups/\(groupId) shows no member list and the server cannot filter groups by member: "
+                + "whether the user left the group cannot be established")
+        }
+        if byMember.contains(where: { $0.id == groupId }) {
+            return .notVerified("GET /Groups?filter=members.value eq <user> still finds group \(groupId)")
+        }
+        return .verified("GET /Groups?filter=members.value eq <user> no longer finds group \(groupId)")
     }
 }

@@ -13,6 +13,8 @@ public struct SCIMClient: Sendable {
     let now: @Sendable () -> Date
     /// Results per page when listing.
     let pageSize: Int
+    /// What this run has learnt about the target (shared by copies of the client).
+    public let knowledge = TargetKnowledge()
 
     /// Builds a client from a target policy, reading its secrets from `environment`.
     public init(policy: TargetPolicy, environment: [String: String], transport: any HTTPTransport,
@@ -215,10 +217,14 @@ public struct SCIMClient: Sendable {
 
     // MARK: read, delete, patch
 
-    /// The user with this id, or nil when the server says 404.
-    public func getUser(_ id: String) async throws(SCIMClientError) -> SCIMResource? {
-        let operation = "GET /Users/\(id)"
-        let response = try await send(.get, "/Users/\(Self.pathComponent(id))", operation: operation)
+    /// The user with this id, or nil when the server says 404. With `attributes`, only those
+    /// are asked for (`?attributes=`, RFC 7644 §3.9), so one the server leaves out of default
+    /// answers (`returned: request`) shows when it holds a value.
+    public func getUser(_ id: String, attributes: [AttributePath] = []) async throws(SCIMClientError) -> SCIMResource? {
+        let names = attributes.map(\.description).joined(separator: ",")
+        let operation = "GET /Users/\(id)" + (attributes.isEmpty ? "" : "?attributes=\(names)")
+        let query = attributes.isEmpty ? "" : "?attributes=" + SCIMFilter.percentEncoded(names)
+        let response = try await send(.get, "/Users/\(Self.pathComponent(id))" + query, operation: operation)
         if response.status == 404 { return nil }
         guard response.status == 200 else { throw failure(response, operation) }
         return try parseResource(response, operation)

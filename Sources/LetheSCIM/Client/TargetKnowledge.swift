@@ -1,0 +1,20 @@
+import Synchronization
+
+/// What Lethe learns about one target while talking to it, kept for the rest of the run and
+/// shared by every copy of the target's client: facts a server shows once and that would cost a
+/// call per action to ask again.
+public final class TargetKnowledge: Sendable {
+    private struct State {
+        /// Attribute keys the server's schemas declare `returned: never` (see `SCIMClient.neverReturned`).
+        var neverReturned: Set<String>?
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    var neverReturned: Set<String>? {
+        get { state.withLock { $0.neverReturned } }
+        set { state.withLock { $0.neverReturned = newValue } }
+    }
+}
