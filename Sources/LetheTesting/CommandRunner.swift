@@ -106,6 +106,28 @@ public struct CommandRunner: Sendable {
         return Result(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
     }
 
+    /// Starts `lethe ARGS...` (output discarded) and runs `body` with the process. Whatever
+    /// `body` does, returns or throws, the process is killed if it still runs and waited for:
+    /// no test leaves a `lethe` behind to hold a lock or a port for the rest of the suite.
+    public func withStarted<T>(_ arguments: [String], extraEnvironment: [String: String] = [:],
+                               _ body: (Process) async throws -> T) async throws -> T {
+        let process = try start(arguments, extraEnvironment: extraEnvironment)
+        do {
+            let value = try await body(process)
+            await Self.stop(process)
+            return value
+        } catch {
+            await Self.stop(process)
+            throw error
+        }
+    }
+
+    /// Sends `signal` (SIGKILL unless told) to a process that still runs, and waits for it to end.
+    public static func stop(_ process: Process, signal: Int32 = SIGKILL) async {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        await waitForExit(process)
+    }
+
     /// Waits for a started process without blocking the cooperative pool.
     public static func waitForExit(_ process: Process) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -123,19 +123,20 @@ struct EngineCLITests {
         #expect(try await lethe.run(["init"]).status == 0)
         let ids = try await fileBatch(seeded.customers)
 
-        let first = try lethe.start(["run", "--until-idle"])
         // Wait until some actions are done but not all, then kill without warning.
-        let deadline = Date().addingTimeInterval(30)
-        var done = 0
-        while Date() < deadline {
-            let listed = (try? await lethe.run(["status", "--json", "--limit", "100"]).decode([RequestView].self)) ?? []
-            done = listed.flatMap(\.actions).filter { $0.state == "succeeded" && $0.operation != "none" }.count
-            if done >= 5 { break }
-            try await Task.sleep(nanoseconds: 20_000_000)
+        let (done, reason) = try await lethe.withStarted(["run", "--until-idle"]) { first in
+            let deadline = Date().addingTimeInterval(30)
+            var done = 0
+            while Date() < deadline {
+                let listed = (try? await lethe.run(["status", "--json", "--limit", "100"]).decode([RequestView].self)) ?? []
+                done = listed.flatMap(\.actions).filter { $0.state == "succeeded" && $0.operation != "none" }.count
+                if done >= 5 { break }
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            await CommandRunner.stop(first)
+            return (done, first.terminationReason)
         }
-        kill(first.processIdentifier, SIGKILL)
-        await CommandRunner.waitForExit(first)
-        #expect(first.terminationReason == .uncaughtSignal)
+        #expect(reason == .uncaughtSignal)
         #expect(done >= 5)
 
         let second = try await lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"])

@@ -8,15 +8,8 @@ import Testing
 struct ReportCLITests {
     static let root = Repository.root
 
-    func openssl(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+    func openssl(_ arguments: [String]) async throws -> Int32 {
+        try await CommandRunner(executable: URL(fileURLWithPath: "/usr/bin/env")).run(["openssl"] + arguments).status
     }
 
     @Test("after erasures and withdrawals against scim2-server, the report and certificate verify with lethe and with openssl")
@@ -50,7 +43,7 @@ struct ReportCLITests {
         #expect(jsons.count == 2 && files.contains { $0.hasSuffix(".csv") } && files.filter { $0.hasSuffix(".html") }.count == 2)
         for name in jsons {
             let path = out.appendingPathComponent(name).path
-            #expect(try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", path, "-sigfile", path + ".sig"]) == 0, "\(name)")
+            #expect(try await openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", path, "-sigfile", path + ".sig"]) == 0, "\(name)")
             let verified = try await lethe.run(["report", "verify", path])
             #expect(verified.status == 0 && verified.stdout.contains("audit chain up to event"), "\(verified.stdout)")
             #expect(try await lethe.run(["report", "verify", path, "--public-key", pem.path]).status == 0)
@@ -64,7 +57,7 @@ struct ReportCLITests {
             var flipped = original
             flipped[index] ^= 0x01
             try flipped.write(to: report)
-            #expect(try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", report.path, "-sigfile", report.path + ".sig"]) != 0)
+            #expect(try await openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", report.path, "-sigfile", report.path + ".sig"]) != 0)
             #expect(try await lethe.run(["report", "verify", report.path]).status == 1)
         }
         try original.write(to: report)
@@ -72,7 +65,7 @@ struct ReportCLITests {
             var flipped = signature
             flipped[index] ^= 0x01
             try flipped.write(to: URL(fileURLWithPath: report.path + ".sig"))
-            #expect(try openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", report.path, "-sigfile", report.path + ".sig"]) != 0)
+            #expect(try await openssl(["pkeyutl", "-verify", "-pubin", "-inkey", pem.path, "-rawin", "-in", report.path, "-sigfile", report.path + ".sig"]) != 0)
             let result = try await lethe.run(["report", "verify", report.path])
             #expect(result.status == 1 && result.stdout.contains("INVALID"))
         }

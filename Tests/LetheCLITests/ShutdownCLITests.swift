@@ -33,25 +33,27 @@ struct ShutdownCLITests {
         #expect(!ids.isEmpty)
 
         let database = try AppDatabase.open(path: scratch.appendingPathComponent("lethe.db").path)
-        let run = try lethe.start(["run"])
-        // Wait until app's actions are in flight (claimed, first call under way).
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            let running = try ids.flatMap { try database.actions(of: $0) }.filter { $0.target == "app" && $0.state == .running }
-            if running.count == ids.count { break }
-            try await Task.sleep(nanoseconds: 50_000_000)
+        let (took, reason, status, callsAfter) = try await lethe.withStarted(["run"]) { run in
+            // Wait until app's actions are in flight (claimed, first call under way).
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                let running = try ids.flatMap { try database.actions(of: $0) }.filter { $0.target == "app" && $0.state == .running }
+                if running.count == ids.count { break }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            try await Task.sleep(nanoseconds: 300_000_000)
+            let callsBefore = sandbox.requestCount(target: "app")
+            let signalled = Date()
+            run.terminate()  // SIGTERM
+            while run.isRunning && Date().timeIntervalSince(signalled) < 10 { try await Task.sleep(nanoseconds: 20_000_000) }
+            let took = Date().timeIntervalSince(signalled)
+            #expect(!run.isRunning)
+            return (took, run.terminationReason, run.terminationStatus, sandbox.requestCount(target: "app") - callsBefore)
         }
-        try await Task.sleep(nanoseconds: 300_000_000)
-        let callsBefore = sandbox.requestCount(target: "app")
-        let signalled = Date()
-        run.terminate()  // SIGTERM
-        while run.isRunning && Date().timeIntervalSince(signalled) < 10 { try await Task.sleep(nanoseconds: 20_000_000) }
-        let took = Date().timeIntervalSince(signalled)
-        #expect(!run.isRunning)
         #expect(took <= 3.0, "exited \(String(format: "%.2f", took)) s after SIGTERM")
-        #expect(run.terminationReason == .exit && run.terminationStatus == 0)
+        #expect(reason == .exit && status == 0)
         // Calls to app after the signal: at most the one each action had in flight finishing.
-        #expect(sandbox.requestCount(target: "app") - callsBefore <= ids.count, "no new call after SIGTERM")
+        #expect(callsAfter <= ids.count, "no new call after SIGTERM")
 
         for id in ids {
             let actions = try database.actions(of: id)

@@ -81,16 +81,17 @@ struct SweepCLITests {
         let path = scratch.appendingPathComponent("ledger.csv")
         try ledger.write(to: path, atomically: true, encoding: .utf8)
 
-        let first = try lethe.start(["sweep", "--ledger", path.path])
-        var filed = 0
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, first.isRunning, filed == 0 {
-            filed = (try? await lethe.run(["status", "--json", "--limit", "1"]).decode([RequestView].self))?.count ?? 0
-            try await Task.sleep(nanoseconds: 20_000_000)
+        let reason = try await lethe.withStarted(["sweep", "--ledger", path.path]) { first in
+            var filed = 0
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, first.isRunning, filed == 0 {
+                filed = (try? await lethe.run(["status", "--json", "--limit", "1"]).decode([RequestView].self))?.count ?? 0
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            await CommandRunner.stop(first)
+            return first.terminationReason
         }
-        kill(first.processIdentifier, SIGKILL)
-        await CommandRunner.waitForExit(first)
-        #expect(first.terminationReason == .uncaughtSignal, "killed part-way, not after it finished")
+        #expect(reason == .uncaughtSignal, "killed part-way, not after it finished")
 
         let second = try await lethe.run(["sweep", "--ledger", path.path, "--json"])
         #expect(second.status == 0, "\(second.stderr)")
@@ -125,18 +126,20 @@ struct SweepCLITests {
         for i in 0..<200_000 { big += "s\(i)@example.com,loyalty,granted,2026-11-01\n" }
         let bigPath = scratch.appendingPathComponent("big.csv")
         try big.write(to: bigPath, atomically: true, encoding: .utf8)
-        let first = try lethe.start(["sweep", "--ledger", bigPath.path, "--dry-run"])
-        // Wait until the first sweep holds the lock (it writes its pid into the lock file).
-        let lockFile = scratch.appendingPathComponent("state/sweep.lock")
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, first.isRunning,
-              (try? String(contentsOf: lockFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) != "\(first.processIdentifier)" {
-            try await Task.sleep(nanoseconds: 10_000_000)
+        let (locked, firstStatus) = try await lethe.withStarted(["sweep", "--ledger", bigPath.path, "--dry-run"]) { first in
+            // Wait until the first sweep holds the lock (it writes its pid into the lock file).
+            let lockFile = scratch.appendingPathComponent("state/sweep.lock")
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, first.isRunning,
+                  (try? String(contentsOf: lockFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) != "\(first.processIdentifier)" {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            #expect(first.isRunning, "the first sweep ended before the second could start")
+            let locked = try await lethe.run(["sweep", "--ledger", bad.path, "--skip-invalid"])
+            await CommandRunner.waitForExit(first)
+            return (locked, first.terminationStatus)
         }
-        #expect(first.isRunning, "the first sweep ended before the second could start")
-        let locked = try await lethe.run(["sweep", "--ledger", bad.path, "--skip-invalid"])
-        await CommandRunner.waitForExit(first)
-        #expect(first.terminationStatus == 0)
+        #expect(firstStatus == 0)
         #expect(locked.status == 75)
         #expect(locked.stderr.contains("another sweep"))
     }

@@ -290,6 +290,24 @@ extension HostileServerTests {
         #expect(try h.database.attempts(of: crm.id).contains { $0.error?.contains("no answer before the timeout") == true })
         #expect(try h.action(id, "app").attempts >= 1, "the other targets were not held up behind crm")
     }
+
+    @Test("the rate limiter never sleeps past the run's deadline: a paced target is interrupted at the timeout, the others finish")
+    func rateLimiterDeadline() async throws {
+        // One request an hour: the second crm call would wait 3,600 s for its slot.
+        let h = try await EngineHarness.sandbox(hostile: false) { policy in
+            if policy.target == "crm" { policy.connection.rateLimit = RateLimit(requests: 1, per: .seconds(3600)) }
+        }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        let started = Date()
+        let summary = try await h.with { try await $0.run(timeout: 4) }
+        let took = Date().timeIntervalSince(started)
+        #expect(took < 4 + 5, "the run outlived its 4 s timeout by \(took - 4) s")
+        #expect(summary.timedOut)
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .pending, "interrupted, to be taken up again: \(crm.state)")
+        #expect(try h.database.attempts(of: crm.id).map(\.result) == ["interrupted"])
+        #expect(try h.action(id, "app").attempts >= 1, "the unpaced targets were not held up behind crm's pace")
+    }
 }
 
 extension HostileServerTests {
