@@ -263,7 +263,14 @@ public struct ActionExecutor: Sendable {
         }
         guard !expectations.isEmpty else { return nil }
         let heldBefore = Set(planned.filter { !current($0).isEmpty && !blind.contains($0) })
-        return try await client.verifyAttributes(user.id, expectations, heldBefore: heldBefore)
+        let verification = try await client.verifyAttributes(user.id, expectations, heldBefore: heldBefore)
+        return operations.isEmpty ? verification : noted(verification)
+    }
+
+    /// A verified change made with PUT says so ("PATCH unsupported (501): replaced with PUT").
+    private func noted(_ verification: Verification) -> Verification {
+        guard case .verified(let how) = verification, let note = client.replacesWithPut else { return verification }
+        return .verified(note + "; " + how)
     }
 
     /// The result for a read-back that did not prove the change: not verified when it showed
@@ -322,7 +329,7 @@ public struct ActionExecutor: Sendable {
             return .unverifiable("membership of group \(memberships.unknown.joined(separator: ", ")) cannot be established: "
                 + "the server shows no member list for it and cannot filter groups by member")
         }
-        guard groups.isEmpty else { return .verified(seen.joined(separator: "; ")) }
+        guard groups.isEmpty else { return noted(.verified(seen.joined(separator: "; "))) }
         if all { return .verified("no group lists the user") }
         return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user")
     }

@@ -2,7 +2,7 @@ import Foundation
 import LetheCore
 
 /// Misbehaviour on purpose, per target: `crm:429=0.2,crm:retry-after=1,shop:503=0.1,
-/// app:latency=50ms,newsletter:drop=0.05,app:soft-delete,crm:ignore-extension-patch`.
+/// app:latency=50ms,newsletter:drop=0.05,app:soft-delete,crm:ignore-extension-patch,shop:no-patch`.
 public struct FaultSpec: Sendable, Hashable {
     public var rate429 = 0.0
     public var retryAfter = 1
@@ -11,6 +11,9 @@ public struct FaultSpec: Sendable, Hashable {
     public var dropRate = 0.0
     public var softDelete = false
     public var ignoreExtensionPatch = false
+    /// PATCH answers 501 (while `/ServiceProviderConfig` still says it is supported, as real
+    /// servers do): updates must use PUT.
+    public var noPatch = false
 
     public init() {}
 
@@ -50,8 +53,10 @@ public struct FaultSpec: Sendable, Hashable {
                 spec.latencyMs = Int(span.milliseconds)
             case "soft-delete": spec.softDelete = true
             case "ignore-extension-patch": spec.ignoreExtensionPatch = true
+            case "no-patch": spec.noPatch = true
             default:
-                throw SandboxConfigurationError("unknown fault '\(parts[0])' in '\(item)'; use 429, retry-after, 503, latency, drop, soft-delete or ignore-extension-patch")
+                throw SandboxConfigurationError(
+                    "unknown fault '\(parts[0])' in '\(item)'; use 429, retry-after, 503, latency, drop, soft-delete, ignore-extension-patch or no-patch")
             }
             specs[target] = spec
         }

@@ -71,6 +71,11 @@ public final class Sandbox: SCIMRequestHandler {
         stores[target]?.withLock { store in store.order.compactMap { store.users[$0] } } ?? []
     }
 
+    /// The groups of a target, as stored.
+    public func groups(in target: String) -> [JSONValue] {
+        stores[target]?.withLock { store in store.groupOrder.compactMap { store.groups[$0] } } ?? []
+    }
+
     /// Requests received so far, by "TARGET METHOD /Resource" (e.g. `app DELETE /Users`).
     public var callCounts: [String: Int] { calls.withLock { $0 } }
 

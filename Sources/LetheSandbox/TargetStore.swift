@@ -68,6 +68,7 @@ struct TargetStore: Sendable {
         case ("PUT", 2):
             return try replace(kind, request)
         case ("PATCH", 2):
+            if faults.noPatch { throw SCIMFailure(status: 501, detail: "PATCH is not implemented") }
             return try patch(kind, request, ignoreExtensions: kind == .user && faults.ignoreExtensionPatch)
         case ("DELETE", 2):
             return try delete(kind, request, soft: kind == .user && faults.softDelete)

@@ -158,4 +158,38 @@ struct FilterAndPatchTests {
         }
         #expect(why.contains("cannot be established"))
     }
+
+    @Test("without PATCH (501), the change is made with PUT of the resource as read: exactly the planned paths, no read-only attributes, If-Match, once more after 412")
+    func putFallback() async throws {
+        let stored = #"""
+            {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ana@example.com",
+             "name":{"givenName":"Ana","familyName":"Lima"},"emails":[{"value":"ana@example.com","primary":true}],
+             "addresses":[{"streetAddress":"Rua 1","type":"home"}],"groups":[{"value":"g1"}],"meta":{"version":"W/\"1\""}}
+            """#
+        let transport = RecordingTransport(responses: [
+            .success(.scim(501, ClientFixtures.error("501", "PATCH is not implemented"))),
+            .success(.scim(200, stored)),
+            .success(.scim(412, ClientFixtures.error("412", "changed"))),
+            .success(.scim(200, stored, headers: ["ETag": "W/\"2\""])),
+            .success(.scim(200, stored)),
+            .success(.scim(200, stored)), .success(.scim(200, stored)),
+        ])
+        let client = try ClientFixtures.client(transport)
+        let segment = "urn:example:params:scim:schemas:extension:gdpr:2.0:User:marketingSegment"
+        try await client.patchUser("u1", [.remove("emails"), .replace("name.givenName", with: .string("[redacted]")),
+                                          .replace(segment, with: .string("x"))], etag: "W/\"1\"")
+        #expect(client.replacesWithPut == "PATCH unsupported (501): replaced with PUT")
+        let requests = transport.requests
+        #expect(requests.map { "\($0.method.rawValue)" } == ["PATCH", "GET", "PUT", "GET", "PUT"])
+        #expect(requests[2].header("If-Match") == "W/\"1\"" && requests[4].header("If-Match") == "W/\"2\"")
+        let body = try #require(JSONValue.parse(Data((requests[4].bodyText ?? "").utf8)))
+        #expect(body["id"] == nil && body["meta"] == nil && body["groups"] == nil, "read-only attributes are not sent")
+        #expect(body["emails"] == nil && body["name"]?["givenName"]?.stringValue == "[redacted]" && body["name"]?["familyName"]?.stringValue == "Lima")
+        #expect(body["addresses"]?.arrayValue?.first?["streetAddress"]?.stringValue == "Rua 1", "everything else is sent back unchanged")
+        #expect(body[segment.replacingOccurrences(of: ":marketingSegment", with: "")]?["marketingSegment"]?.stringValue == "x")
+        #expect(body["schemas"]?.arrayValue?.count == 2, "the extension is named in schemas")
+        // Remembered: the next change goes straight to PUT.
+        try await client.patchUser("u1", [.remove("locale")], etag: nil)
+        #expect(transport.requests.dropFirst(5).map(\.method) == [.get, .put])
+    }
 }

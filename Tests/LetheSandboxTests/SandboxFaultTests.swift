@@ -241,3 +241,75 @@ struct RetentionTests {
         }
     }
 }
+
+/// RFC 7644 makes PATCH optional and PUT mandatory: targets without PATCH are changed with PUT.
+@Suite("Targets without PATCH")
+struct NoPatchTests {
+    /// The stored shop account of customer `i`.
+    func shopAccount(_ h: EngineHarness, _ i: Int) -> JSONValue? {
+        h.sandbox?.sandbox.users(in: "shop").first { $0["userName"]?.stringValue == SandboxCustomers.email(i) }
+    }
+
+    @Test("a target without PATCH (501, while its configuration says PATCH is supported): anonymized through PUT, addresses untouched, verified")
+    func noPatch() async throws {
+        let h = try await EngineHarness.sandbox(faults: "shop:no-patch")
+        let addresses = try #require(shopAccount(h, 0)?["addresses"])
+        let first = try h.file(.erasure, customer: 0)
+        let others = try (1..<6).map { try h.file(.erasure, customer: $0) }
+        let accountId = try #require(shopAccount(h, 0)?["id"]?.stringValue)
+        _ = try await h.with { try await $0.run() }
+        let shop = try h.action(first, "shop")
+        #expect(shop.state == .succeeded && shop.verified == true && shop.outcome == .anonymized, "\(shop.state) \(shop.lastError ?? "")")
+        #expect(shop.verification?.hasPrefix("PATCH unsupported (501): replaced with PUT") == true, "\(shop.verification ?? "")")
+        #expect(try others.allSatisfy { try h.action($0, "shop").state == .succeeded })
+        let stored = try #require(h.sandbox?.sandbox.user(in: "shop", id: accountId))
+        #expect(stored["addresses"] == addresses, "what Lethe does not erase is sent back unchanged")
+        #expect(stored["userName"]?.stringValue != SandboxCustomers.email(0) && stored["emails"] == nil, "the planned attributes were changed")
+        let calls = h.sandbox?.sandbox.callCounts ?? [:]
+        // PATCH is tried only by the actions already in flight when the first 501 came back
+        // (max_concurrency 4); every later change goes straight to PUT.
+        #expect((calls["shop PATCH /Users"] ?? 0) <= 4, "\(calls)")
+        #expect((calls["shop PUT /Users"] ?? 0) == 6, "\(calls)")
+    }
+
+    @Test("a target without PATCH: group members are removed by replacing the member list, and nobody else leaves")
+    func noPatchGroups() async throws {
+        let h = try await EngineHarness.sandbox(faults: "crm:no-patch")
+        let promotions = { h.sandbox?.sandbox.groups(in: "crm").first { $0["displayName"]?.stringValue == "Promotions" } }
+        let before = Set(promotions()?["members"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? [])
+        let accountId = try #require(h.sandbox?.sandbox.users(in: "crm").first { $0["userName"]?.stringValue == SandboxCustomers.email(1) }?["id"]?.stringValue)
+        #expect(before.contains(accountId))
+        let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
+        _ = try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
+        let after = Set(promotions()?["members"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? [])
+        #expect(after == before.subtracting([accountId]))
+        #expect(h.sandbox?.sandbox.callCounts["crm PUT /Groups"] == 1)
+    }
+
+    @Test("connection.update: put uses PUT from the first change, without trying PATCH")
+    func forcedPut() async throws {
+        let h = try await EngineHarness.sandbox { policy in
+            if policy.target == "shop" { policy.connection.update = .put }
+        }
+        let id = try h.file(.erasure, customer: 0)
+        _ = try await h.with { try await $0.run() }
+        let shop = try h.action(id, "shop")
+        #expect(shop.state == .succeeded && shop.verified == true, "\(shop.state) \(shop.lastError ?? "")")
+        #expect(shop.verification?.hasPrefix("connection.update is put") == true)
+        #expect(h.sandbox?.sandbox.callCounts["shop PATCH /Users"] == nil)
+    }
+
+    @Test("connection.update: patch never falls back: a target without PATCH fails the action with the server's answer")
+    func forcedPatch() async throws {
+        let h = try await EngineHarness.sandbox(faults: "shop:no-patch") { policy in
+            if policy.target == "shop" { policy.connection.update = .patch }
+        }
+        let id = try h.file(.erasure, customer: 0)
+        _ = try await h.with { try await $0.run() }
+        let shop = try h.action(id, "shop")
+        #expect(shop.state == .failed && shop.lastError?.contains("501") == true, "\(shop.state) \(shop.lastError ?? "")")
+        #expect(h.sandbox?.sandbox.callCounts["shop PUT /Users"] == nil)
+    }
+}

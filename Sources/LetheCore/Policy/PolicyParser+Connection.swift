@@ -6,7 +6,7 @@ extension PolicyParser {
     func parseConnection(_ node: Node, reader: inout PolicyNodeReader) -> Connection? {
         guard let fields = reader.fields(
             node, in: "connection",
-            allowed: ["base_url", "auth", "timeout", "max_concurrency", "rate_limit", "retry"],
+            allowed: ["base_url", "auth", "timeout", "max_concurrency", "rate_limit", "retry", "update"],
             required: ["base_url", "auth"],
             hints: ["url": "write base_url", "token": Self.secretHint, "bearer_token": Self.secretHint, "password": Self.secretHint]
         ) else { return nil }
@@ -45,6 +45,15 @@ extension PolicyParser {
         }
         if let node = fields["retry"]?.value {
             if let retry = parseRetry(node, reader: &reader) { connection.retry = retry } else { valid = false }
+        }
+        if let node = fields["update"]?.value, let text = reader.string(node, "connection.update") {
+            if let method = UpdateMethod(rawValue: text) {
+                connection.update = method
+            } else {
+                reader.error(node, "connection.update '\(text)' is not an update method",
+                             hint: "write patch, put or auto (auto: PATCH, and PUT once the target answers PATCH with 501 or 405)")
+                valid = false
+            }
         }
         guard valid, baseURL != nil, auth != nil else { return nil }
         return connection

@@ -56,6 +56,9 @@ public struct Connection: Sendable, Hashable {
     /// At most this many requests per period to this target.
     public var rateLimit: RateLimit?
     public var retry: RetrySettings
+    /// How attributes are changed: PATCH, PUT of the whole resource, or PATCH until the target
+    /// shows it has none (`auto`, the default).
+    public var update: UpdateMethod = .auto
 
     public init(
         baseURL: String, auth: AuthSettings, timeout: TimeSpan = .seconds(30), maxConcurrency: Int = 4,
@@ -68,6 +71,16 @@ public struct Connection: Sendable, Hashable {
         self.rateLimit = rateLimit
         self.retry = retry
     }
+}
+
+/// `connection.update`: how Lethe changes a resource (RFC 7644 makes PATCH optional, PUT mandatory).
+public enum UpdateMethod: String, Sendable, Hashable, CaseIterable {
+    /// Always PATCH; a target without it fails the action.
+    case patch
+    /// Always read the resource and replace it whole with PUT.
+    case put
+    /// PATCH, and PUT for the rest of the run once the target answers PATCH with 501 or 405.
+    case auto
 }
 
 /// How to authenticate to a target. Only the *names* of environment variables are

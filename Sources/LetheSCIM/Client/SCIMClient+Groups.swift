@@ -79,15 +79,21 @@ extension SCIMClient {
     /// Removes the user from a group with `remove` path `members[value eq "ID"]`. A group that
     /// no longer exists holds no membership, so 404 counts as done.
     ///
+    /// Without PATCH, the group's member list is replaced instead (`replaceMembers`).
+    ///
     /// No `If-Match` is sent: removing one member does not depend on the rest of the group, and
     /// many erasures leave a large group at once, so a version check would only make them collide.
     public func removeMember(_ userId: String, fromGroup groupId: String) async throws(SCIMClientError) {
         let operation = "PATCH /Groups/\(groupId)"
         do {
-            _ = try await patch(
-                "/Groups/\(Self.pathComponent(groupId))",
-                [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: nil, operation: operation
-            ) { () async throws(SCIMClientError) -> String? in nil }
+            try await updating(patch: { () async throws(SCIMClientError) in
+                _ = try await patch(
+                    "/Groups/\(Self.pathComponent(groupId))",
+                    [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: nil, operation: operation
+                ) { () async throws(SCIMClientError) -> String? in nil }
+            }, put: { () async throws(SCIMClientError) in
+                try await replaceMembers(removing: userId, fromGroup: groupId)
+            })
         } catch where error.status == 404 {
             return
         }

@@ -15,6 +15,8 @@ public struct SCIMClient: Sendable {
     let pageSize: Int
     /// What this run has learnt about the target (shared by copies of the client).
     public let knowledge = TargetKnowledge()
+    /// `connection.update`: PATCH, PUT, or PATCH until the target shows it has none.
+    let update: UpdateMethod
 
     /// Builds a client from a target policy, reading its secrets from `environment`.
     public init(policy: TargetPolicy, environment: [String: String], transport: any HTTPTransport,
@@ -34,6 +36,7 @@ public struct SCIMClient: Sendable {
         timeout = policy.connection.timeout
         self.now = now
         self.pageSize = pageSize
+        update = policy.connection.update
     }
 
     // MARK: requests
@@ -253,9 +256,14 @@ public struct SCIMClient: Sendable {
     /// Returns the resource when the server sent it back (200), nil for 204.
     @discardableResult
     public func patchUser(_ id: String, _ operations: [PatchOperation], etag: String?) async throws(SCIMClientError) -> SCIMResource? {
-        try await patch("/Users/\(Self.pathComponent(id))", operations, etag: etag, operation: "PATCH /Users/\(id)") {
-            () async throws(SCIMClientError) -> String? in try await getUser(id)?.etag
-        }
+        try await updating(patch: { () async throws(SCIMClientError) -> SCIMResource? in
+            try await patch("/Users/\(Self.pathComponent(id))", operations, etag: etag, operation: "PATCH /Users/\(id)") {
+                () async throws(SCIMClientError) -> String? in try await getUser(id)?.etag
+            }
+        }, put: { () async throws(SCIMClientError) -> SCIMResource? in
+            try await replaceUser(id, operations)
+            return nil
+        })
     }
 
     func patch(_ path: String, _ operations: [PatchOperation], etag: String?, operation: String,

@@ -7,11 +7,18 @@ public final class TargetKnowledge: Sendable {
     private struct State {
         /// Attribute keys the server's schemas declare `returned: never` (see `SCIMClient.neverReturned`).
         var neverReturned: Set<String>?
+        /// Set when a PATCH answered 501 or 405: why the rest of the run uses PUT.
+        var patchUnsupported: String?
     }
 
     private let state = Mutex(State())
 
     public init() {}
+
+    var patchUnsupported: String? {
+        get { state.withLock { $0.patchUnsupported } }
+        set { state.withLock { $0.patchUnsupported = newValue } }
+    }
 
     var neverReturned: Set<String>? {
         get { state.withLock { $0.neverReturned } }

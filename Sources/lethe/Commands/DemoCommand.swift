@@ -60,6 +60,7 @@ struct SandboxCommand: AsyncParsableCommand {
               newsletter:drop=0.05 close 5% of connections without an answer
               app:soft-delete      DELETE answers 204 but only sets active=false
               crm:ignore-extension-patch  PATCH answers 200 but ignores urn: paths
+              shop:no-patch        PATCH answers 501 (changes must use PUT)
 
             Example:
               lethe sandbox --seed 20 --token t0k3n --faults crm:429=0.2,app:soft-delete

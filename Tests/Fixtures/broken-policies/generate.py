@@ -63,6 +63,7 @@ cases = {
  "yaml-syntax": ("  match: [emails.value]\nshares:", "  match: [emails.value\nshares@@:", "YAML syntax"),
  "duplicate-key": ("  timeout: 10s\n", "  timeout: 10s\n  @@timeout: 20s\n", "'timeout' appears twice"),
  "zero-concurrency": ("  max_concurrency: 4", "  max_concurrency: @@0", "max_concurrency must be a whole number from 1 to 256"),
+ "bad-update": ("  max_concurrency: 4\n", "  max_concurrency: 4\n  update: @@replace\n", "connection.update 'replace' is not an update method"),
  "deactivate-alone": ("erasure:\n  action: anonymize\n  anonymize:\n    userName: random\n    name.givenName: redact\n    emails: remove\n", "erasure:\n  action: @@deactivate\n", "deactivate alone is not erasure"),
 }
 def marked(text):
