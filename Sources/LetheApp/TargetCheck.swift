@@ -3,48 +3,106 @@ import LetheCore
 import LetheEngine
 import LetheSCIM
 
-/// The result of `lethe target check` for one target.
+/// The result of `lethe target check` for one target: what the target advertises, and what
+/// harmless probes showed it really does. Real servers misreport their capabilities, so a
+/// target is NOT USABLE only when what Lethe needs does not work, never for what it says.
 public struct TargetCheck: Sendable, Codable, Hashable {
     public var target: String
     public var baseURL: String
     public var reachable: Bool
     public var usable: Bool
+    /// What `/ServiceProviderConfig` says (nil when the target does not publish it).
     public var capabilities: ServiceProviderCapabilities?
-    /// True when a filter for a name nobody has returned nobody.
+    /// True when a filter for a userName nobody has returned a well-formed empty list.
     public var filterQueryWorks: Bool
+    /// True when a filter for an externalId nobody has returned a well-formed empty list.
+    public var externalIdFilterWorks: Bool
+    /// How Lethe will change attributes here: `patch`, or `put` (by policy, or because the target
+    /// advertises no PATCH; with `auto`, a 501 or 405 to PATCH also switches to PUT during a run).
+    public var updates: String
+    /// What keeps the target from being used.
     public var problems: [String]
+    /// Where the configuration and the probes disagree, and other things worth knowing.
+    public var warnings: [String]
     public var milliseconds: Int
 
     enum CodingKeys: String, CodingKey {
-        case target, reachable, usable, capabilities, problems, milliseconds
+        case target, reachable, usable, capabilities, problems, warnings, milliseconds, updates
         case baseURL = "base_url"
         case filterQueryWorks = "filter_query_works"
+        case externalIdFilterWorks = "external_id_filter_works"
     }
 
-    /// Connects, authenticates, reads `/ServiceProviderConfig` and runs a harmless filter query.
-    /// Writes nothing.
+    /// Connects, authenticates, reads `/ServiceProviderConfig`, and probes filtering with values
+    /// nobody can have (the answers must be well-formed empty lists). Writes nothing.
     public static func run(_ policy: TargetPolicy, clients: TargetClients) async -> TargetCheck {
         let started = Date()
+        var check = await probe(policy, clients: clients)
+        check.milliseconds = Int(Date().timeIntervalSince(started) * 1000)
+        return check
+    }
+
+    private static func probe(_ policy: TargetPolicy, clients: TargetClients) async -> TargetCheck {
         var check = TargetCheck(target: policy.target, baseURL: policy.connection.baseURL, reachable: false, usable: false,
-                                capabilities: nil, filterQueryWorks: false, problems: [], milliseconds: 0)
+                                capabilities: nil, filterQueryWorks: false, externalIdFilterWorks: false,
+                                updates: policy.connection.update == .put ? "put" : "patch", problems: [], warnings: [], milliseconds: 0)
+        let client: SCIMClient
         do {
-            let client = try clients.client(for: policy.target)
-            let capabilities = try await client.serviceProviderConfig()
+            client = try clients.client(for: policy.target)
+        } catch {
+            check.problems.append(error.description)
+            return check
+        }
+        do {
+            check.capabilities = try await client.serviceProviderConfig()
             check.reachable = true
-            check.capabilities = capabilities
-            if !capabilities.patch { check.problems.append("PATCH is not supported: anonymization and group removal cannot work") }
-            if !capabilities.filter { check.problems.append("filtering is not supported: subjects cannot be found") }
-            let probe = "lethe-target-check-\(UUID().uuidString.lowercased())"
-            switch try await client.resolve(.userName, probe) {
-            case .absent: check.filterQueryWorks = true
-            case .found, .ambiguous: check.problems.append("a filter for a userName nobody has returned users")
-            }
+        } catch where error.kind == .http && [404, 501].contains(error.status) {
+            check.reachable = true
+            check.warnings.append("no /ServiceProviderConfig (\(error.status ?? 0)): capabilities are known only from the probes")
         } catch {
             if case .http = error.kind { check.reachable = true }
             check.problems.append(error.description)
+            return check
+        }
+        let probe = "lethe-target-check-\(UUID().uuidString.lowercased())"
+        check.filterQueryWorks = await probeFilter(client, .userName, probe, into: &check)
+        check.externalIdFilterWorks = await probeFilter(client, .externalId, probe, into: &check)
+        if let caps = check.capabilities {
+            if !caps.filter && check.filterQueryWorks {
+                check.warnings.append("advertises filter unsupported, but filtering works (probed): Lethe relies on the probe")
+            }
+            if caps.filter && !check.filterQueryWorks {
+                check.warnings.append("advertises filter supported, but the probe failed")
+            }
+            if !caps.patch {
+                switch policy.connection.update {
+                case .patch:
+                    check.problems.append("advertises PATCH unsupported, and connection.update is patch: "
+                        + "anonymization and group removal cannot work; set connection.update to auto or put")
+                case .put, .auto:
+                    check.updates = "put"
+                    check.warnings.append("advertises PATCH unsupported: changes will be made with PUT (read, change, replace)")
+                }
+            } else if policy.connection.update == .auto {
+                check.updates = "patch"
+            }
         }
         check.usable = check.reachable && check.filterQueryWorks && check.problems.isEmpty
-        check.milliseconds = Int(Date().timeIntervalSince(started) * 1000)
         return check
+    }
+
+    /// One filter probe for a value nobody has: true when the answer is a well-formed empty list.
+    private static func probeFilter(_ client: SCIMClient, _ attribute: MatchAttribute, _ value: String,
+                                    into check: inout TargetCheck) async -> Bool {
+        do {
+            switch try await client.resolve(attribute, value) {
+            case .absent: return true
+            case .found, .ambiguous:
+                check.problems.append("a filter for an \(attribute.rawValue) nobody has returned users: the target ignores filters")
+            }
+        } catch {
+            check.problems.append("filter on \(attribute.rawValue): \(error.description)")
+        }
+        return false
     }
 }

@@ -18,11 +18,16 @@ struct TargetCommand: AsyncParsableCommand {
 struct TargetCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Connect to each target, authenticate, read its capabilities and run a harmless filter query.",
+        abstract: "Connect to each target, authenticate, and probe what Lethe needs with harmless queries.",
         discussion: """
             Run this before trusting a target. For each one it reads /ServiceProviderConfig \
-            (PATCH, filter and ETag support) and asks for a userName nobody has, which must \
-            match nobody (a server that ignores filters is refused). Nothing is written.
+            (PATCH, filter and ETag support), then tests what matters instead of trusting it: \
+            a filter for a userName nobody has and one for an externalId nobody has must each \
+            answer a well-formed empty list (a server that ignores filters is refused). Where \
+            the configuration and the probes disagree, it warns ("advertises filter \
+            unsupported, but filtering works"). A target is NOT USABLE only when what Lethe \
+            needs does not work. A target without PATCH is usable: changes are made with PUT \
+            (connection.update). Nothing is written.
 
             Exit status: 0 when every checked target is reachable and usable, 1 otherwise, \
             65 when the policies are invalid.
@@ -55,12 +60,14 @@ struct TargetCheckCommand: AsyncParsableCommand {
             for check in checks {
                 let verdict = check.usable ? "usable" : check.reachable ? "NOT USABLE" : "UNREACHABLE"
                 var line = "\(check.target.padding(12)) \(verdict.padding(12)) \(check.baseURL)"
-                if let caps = check.capabilities {
-                    line += "  patch \(mark(caps.patch)) filter \(mark(caps.filter && check.filterQueryWorks)) etag \(mark(caps.etag))"
+                if check.reachable {
+                    line += "  filter \(mark(check.filterQueryWorks)) updates \(check.updates)"
+                    if let caps = check.capabilities { line += " etag \(mark(caps.etag))" }
                 }
                 line += "  (\(check.milliseconds) ms)"
                 Output.line(line)
                 for problem in check.problems { Output.line("    \(problem)") }
+                for warning in check.warnings { Output.line("    warning: \(warning)") }
             }
         }
         if checks.contains(where: { !$0.usable }) { throw ExitCode.failure }
