@@ -77,6 +77,16 @@ public final class EngineHarness: Sendable {
         return EngineHarness(policies: policies, environment: environment, clock: clock, seeder: seeder, peer: peer, sandbox: nil)
     }
 
+    /// The portal policy against the django-scim2 peer (`DjangoPeer`).
+    public static func django(maxAttempts: Int = 3, adjust: (inout TargetPolicy) -> Void = { _ in }) throws -> EngineHarness {
+        let tenant = try DjangoPeer.running()
+        let (loaded, environment) = try DjangoPeer.policies(tenant)
+        var policies = fast(loaded, maxAttempts: maxAttempts)
+        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes)
+        return EngineHarness(policies: policies, environment: environment, clock: SystemClock(),
+                             seeder: Seeder(tenants: ["portal": tenant]), peer: nil, sandbox: nil)
+    }
+
     /// The embedded reference policies against the in-process sandbox, with its faults
     /// (`crm:429=0.2`, `app:latency=1500ms`, ...).
     public static func sandbox(faults: String = "", customers: Int = 8, maxAttempts: Int = 5, clock: any LetheClock = SystemClock(),

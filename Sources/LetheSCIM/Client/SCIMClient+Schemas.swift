@@ -6,8 +6,9 @@ extension SCIMClient {
 
     /// The attributes the server's `/Schemas` declare `returned: "never"` (RFC 7643 §7): their
     /// values never appear in an answer, even when asked for, so a read-back can prove nothing
-    /// about them. Read once per target and run; empty when the server publishes no schemas
-    /// (404, 501, or an answer that is not a schema list), since then it declares nothing hidden.
+    /// about them. Read once per target and run; empty when the server publishes no usable
+    /// schemas (404, 501, a broken endpoint, an answer that is not a schema list), since then it
+    /// declares nothing hidden.
     public func neverReturned() async throws(SCIMClientError) -> Set<String> {
         if let known = knowledge.neverReturned { return known }
         let operation = "GET /Schemas"
@@ -30,7 +31,8 @@ extension SCIMClient {
                     }
                 }
             }
-        } else if response.status != 404 && response.status != 501 && response.status != 200 {
+        } else if [401, 403, 429, 503].contains(response.status) {
+            // Credentials or load: the same answer would meet the next call.
             throw failure(response, operation)
         }
         knowledge.neverReturned = hidden

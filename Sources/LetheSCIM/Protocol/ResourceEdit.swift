@@ -23,10 +23,34 @@ enum ResourceEdit {
         return json
     }
 
-    /// The resource without its read-only attributes.
+    /// The resource as sent in a PUT: without its read-only attributes, and without empty
+    /// values. RFC 7643 §2.5 makes an empty string, an empty list and a missing attribute the
+    /// same state, and servers that show an unset e-mail as `{"value": ""}` refuse it back.
     static func body(_ resource: JSONValue) -> JSONValue {
         guard case .object(let members) = resource else { return resource }
-        return .object(members.filter { key, _ in !readOnly.contains { ASCIICase.equal($0, key) } })
+        let kept = members.filter { key, _ in !readOnly.contains { ASCIICase.equal($0, key) } }
+        return withoutEmpty(.object(kept)) ?? .object([:])
+    }
+
+    /// The value with empty strings, lists and objects left out (a multi-valued entry whose
+    /// `value` is empty counts as empty); nil when nothing is left.
+    private static func withoutEmpty(_ value: JSONValue) -> JSONValue? {
+        switch value {
+        case .string(let text): return text.isEmpty ? nil : value
+        case .array(let items):
+            let kept = items.compactMap { item -> JSONValue? in
+                if case .object(let fields) = item, let inner = fields["value"], withoutEmpty(inner) == nil { return nil }
+                return withoutEmpty(item)
+            }
+            return kept.isEmpty ? nil : .array(kept)
+        case .object(let members):
+            var kept: [String: JSONValue] = [:]
+            for (key, member) in members {
+                if let member = withoutEmpty(member) { kept[key] = member }
+            }
+            return kept.isEmpty ? nil : .object(kept)
+        default: return value
+        }
     }
 
     /// Sets (or with nil, removes) the value at `path`.
