@@ -143,11 +143,15 @@ public struct ActionExecutor: Sendable {
 
         switch plan.operation {
         case .delete:
-            for group in try await client.groupsContaining(user.id, named: plan.groups).groups {
+            let memberships = try await client.groupsContaining(user.id, named: plan.groups, listing: user)
+            for group in memberships.groups {
                 try await client.removeMember(user.id, fromGroup: group.id)
             }
             _ = try await client.deleteUser(user.id)
-            return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value)
+            // Groups are checked again after the delete only when the user was in some (a
+            // server may keep a deleted user listed) or when nothing settled it before.
+            let settled = memberships.groups.isEmpty && memberships.unknown.isEmpty
+            return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value, groupsSettled: settled)
         case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
             var seen: [String] = []
             switch try await write(plan, to: user, claimed: claimed) {
@@ -155,7 +159,7 @@ public struct ActionExecutor: Sendable {
             case let failed?: return Self.unsettled(failed)
             case nil: break
             }
-            switch try await leaveGroups(user.id, plan.groups, all: false) {
+            switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
             case .verified(let how)?: seen.append(how)
             case let failed?: return Self.unsettled(failed)
             case nil: break
@@ -201,7 +205,7 @@ public struct ActionExecutor: Sendable {
         case let failed?: return Self.unsettled(failed)
         case nil: break
         }
-        switch try await leaveGroups(user.id, plan.groups, all: false) {
+        switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
         case .verified(let how)?: seen.append(how)
         case let failed?: return Self.unsettled(failed)
         case nil: break
@@ -212,8 +216,10 @@ public struct ActionExecutor: Sendable {
     /// After a delete, two reads: the user answers 404 *and* the lookup that found it no longer
     /// finds it (a server that answers 404 to everything cannot make a delete verified); and no
     /// group still lists it.
-    private func finishDelete(id: String, plan: PlannedAction, attribute: MatchAttribute, value: String) async throws -> ExecutionResult {
-        let groups = try await leaveGroups(id, plan.groups, all: true)
+    private func finishDelete(id: String, plan: PlannedAction, attribute: MatchAttribute, value: String,
+                              groupsSettled: Bool = false) async throws -> ExecutionResult {
+        let groups: Verification? = groupsSettled ? .verified("no group listed the user before the delete")
+            : try await leaveGroups(id, plan.groups, all: true)
         if let groups, !groups.isVerified { return Self.unsettled(groups) }
         let deleted = try await client.verifyDeleted(id)
         switch deleted {
@@ -313,8 +319,9 @@ public struct ActionExecutor: Sendable {
     /// Removes the user from the plan's groups (or from every group listing it, after a delete)
     /// and checks each group afterwards. Nil when there was nothing to leave; unverifiable when
     /// the server shows no way to tell whether the user is in a named group.
-    private func leaveGroups(_ userId: String, _ names: [String], all: Bool) async throws -> Verification? {
-        let memberships = try await client.groupsContaining(userId, named: names)
+    private func leaveGroups(_ userId: String, _ names: [String], all: Bool, listing user: SCIMResource? = nil) async throws -> Verification? {
+        if !all && names.isEmpty { return nil }
+        let memberships = try await client.groupsContaining(userId, named: names, listing: user)
         let groups = memberships.groups
             .filter { group in all || names.contains { ASCIICase.equal($0, group.json["displayName"]?.stringValue ?? "") } }
         var seen: [String] = []

@@ -26,7 +26,22 @@ extension SCIMClient {
     /// holds the id, or when the member filter found it and the server shows no member list.
     /// A named group whose members are never shown, on a server that cannot filter by member,
     /// is `unknown`: neither in nor out.
-    public func groupsContaining(_ userId: String, named names: [String]) async throws(SCIMClientError) -> Memberships {
+    ///
+    /// When the user as read lists its `groups` (RFC 7643 §4.1.2, as many servers do), that
+    /// list is the answer and no group is queried: pass the user as `listing`.
+    public func groupsContaining(_ userId: String, named names: [String], listing user: SCIMResource? = nil) async throws(SCIMClientError) -> Memberships {
+        if let listed = user?.json["groups"]?.arrayValue {
+            var groups: [SCIMResource] = []
+            for entry in listed {
+                guard let id = entry["value"]?.stringValue, !groups.contains(where: { $0.id == id }) else { continue }
+                var fields: [String: JSONValue] = ["id": .string(id)]
+                if let display = entry["display"] { fields["displayName"] = display }
+                // Without a display name, a named group is told apart by asking for it.
+                let group = fields["displayName"] == nil && !names.isEmpty ? try await getGroup(id) : try? SCIMResource(json: .object(fields))
+                if let group { groups.append(group) }
+            }
+            return Memberships(groups: groups, unknown: [])
+        }
         var found = Memberships(groups: [], unknown: [])
         let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true)
         for listed in byMember ?? [] where !found.groups.contains(where: { $0.id == listed.id }) {

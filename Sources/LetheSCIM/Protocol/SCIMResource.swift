@@ -9,7 +9,8 @@ public struct SCIMResource: Sendable, Hashable {
     public var json: JSONValue
 
     public init(json: JSONValue, etag: String? = nil) throws(SCIMProtocolError) {
-        guard let id = json["id"]?.stringValue, !id.isEmpty else {
+        // RFC 7643 makes `id` a string; some servers send their integer keys as JSON numbers.
+        guard let id = json["id"]?.stringValue ?? Self.integerText(json["id"]), !id.isEmpty else {
             throw SCIMProtocolError("a resource without an id")
         }
         // An id is used as one opaque path segment: one that could walk the URL is refused.
@@ -79,7 +80,13 @@ public struct SCIMResource: Sendable, Hashable {
 
     /// Member ids of a Group.
     public var memberIds: [String] {
-        json["members"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? []
+        json["members"]?.arrayValue?.compactMap { $0["value"]?.stringValue ?? Self.integerText($0["value"]) } ?? []
+    }
+
+    /// The decimal text of a JSON number that is a whole number (an id sent as a number).
+    static func integerText(_ value: JSONValue?) -> String? {
+        guard case .number = value, let integer = value?.intValue else { return nil }
+        return String(integer)
     }
 
     /// `active`, when the server states it.
