@@ -20,14 +20,17 @@ public final class Sandbox: SCIMRequestHandler {
         /// Seed for ids, customers and faults: the same seed gives the same run.
         public var randomSeed: UInt64
         public var faults: [String: FaultSpec]
+        /// Users list the groups they belong to (`groups`, RFC 7643 §4.1.2), as many servers do.
+        public var groupsOnUsers: Bool
 
         public init(targets: [String] = ["shop", "app", "newsletter", "crm"], token: String? = nil, seedCustomers: Int = 0,
-                    randomSeed: UInt64 = 1, faults: [String: FaultSpec] = [:]) {
+                    randomSeed: UInt64 = 1, faults: [String: FaultSpec] = [:], groupsOnUsers: Bool = false) {
             self.targets = targets
             self.token = token
             self.seedCustomers = seedCustomers
             self.randomSeed = randomSeed
             self.faults = faults
+            self.groupsOnUsers = groupsOnUsers
         }
     }
 
@@ -53,6 +56,7 @@ public final class Sandbox: SCIMRequestHandler {
         var chaos: [String: Locked<SeededRandom>] = [:]
         for (index, target) in configuration.targets.enumerated() {
             var store = TargetStore(name: target, random: SeededRandom(seed: configuration.randomSeed &* 1_000_003 &+ UInt64(index)))
+            store.listsGroups = configuration.groupsOnUsers
             if configuration.seedCustomers > 0 { store.seed(configuration.seedCustomers) }
             stores[target] = Locked(store)
             chaos[target] = Locked(SeededRandom(seed: configuration.randomSeed &+ 7919 &* UInt64(index + 1)))

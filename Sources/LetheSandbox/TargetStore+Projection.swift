@@ -5,6 +5,7 @@ import LetheCore
 extension TargetStore {
     /// Applies `attributes` / `excludedAttributes` and never returns write-only attributes.
     func project(_ resource: JSONValue, _ kind: Kind, attributes: String?, excluded: String?) -> JSONValue {
+        let resource = kind == .user && listsGroups ? withGroups(resource) : resource
         guard case .object(var members) = resource else { return resource }
         members = members.filter { $0.key.lowercased() != "password" }
         let always: Set<String> = ["id", "schemas"]
@@ -63,5 +64,20 @@ extension TargetStore {
             }
         }
         return result
+    }
+}
+
+extension TargetStore {
+    /// The user with `groups`: every group whose member list holds it (readOnly, computed).
+    func withGroups(_ user: JSONValue) -> JSONValue {
+        guard case .object(var members) = user, let id = members["id"]?.stringValue else { return user }
+        let listed = groupOrder.compactMap { groupId -> JSONValue? in
+            guard let group = groups[groupId],
+                  group.member("members")?.value.arrayValue?.contains(where: { $0.member("value")?.value.stringValue == id }) == true else { return nil }
+            return .object(["value": .string(groupId), "display": group.member("displayName")?.value ?? .null,
+                            "$ref": .string("../Groups/\(groupId)"), "type": .string("direct")])
+        }
+        members["groups"] = .array(listed)
+        return .object(members)
     }
 }

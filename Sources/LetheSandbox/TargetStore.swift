@@ -10,6 +10,8 @@ struct TargetStore: Sendable {
     /// Creation order, for stable listing.
     var order: [String] = []
     var groupOrder: [String] = []
+    /// Users show `groups`: the groups whose members list them.
+    var listsGroups = false
 
     init(name: String, random: SeededRandom) {
         self.name = name

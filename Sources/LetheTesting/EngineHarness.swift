@@ -90,11 +90,11 @@ public final class EngineHarness: Sendable {
     /// The embedded reference policies against the in-process sandbox, with its faults
     /// (`crm:429=0.2`, `app:latency=1500ms`, ...).
     public static func sandbox(faults: String = "", customers: Int = 8, maxAttempts: Int = 5, clock: any LetheClock = SystemClock(),
-                               hostile: Bool = false, extraEnvironment: [String: String] = [:],
+                               hostile: Bool = false, groupsOnUsers: Bool = false, extraEnvironment: [String: String] = [:],
                                adjust: (inout TargetPolicy) -> Void = { _ in }) async throws -> EngineHarness {
         let targets = ["shop", "app", "newsletter", "crm"]
         let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: customers, randomSeed: 7,
-                                                    faults: try FaultSpec.parse(faults, targets: targets)))
+                                                    faults: try FaultSpec.parse(faults, targets: targets), groupsOnUsers: groupsOnUsers))
         let liar = hostile ? HostileSCIM(sandbox) : nil
         let server = try await SandboxServer.start(handler: liar ?? sandbox, sandbox: sandbox)
         var environment: [String: String] = [:]

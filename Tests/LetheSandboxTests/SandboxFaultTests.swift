@@ -313,3 +313,38 @@ struct NoPatchTests {
         #expect(h.sandbox?.sandbox.callCounts["shop PUT /Users"] == nil)
     }
 }
+
+/// Servers that list a user's groups on the user (RFC 7643 §4.1.2) save the groups queries.
+@Suite("Groups listed on users")
+struct GroupsOnUsersTests {
+    /// Runs an erasure of customer 2 (a newsletter subscriber, in Promotions) and returns the
+    /// sandbox's call counts and the harness.
+    func erase(groupsOnUsers: Bool) async throws -> ([String: Int], EngineHarness, String) {
+        let h = try await EngineHarness.sandbox(groupsOnUsers: groupsOnUsers)
+        let id = try h.file(.erasure, customer: 2)
+        _ = try await h.with { try await $0.run() }
+        return (h.sandbox?.sandbox.callCounts ?? [:], h, id)
+    }
+
+    @Test("with groups on users, memberships are found on the user: fewer group queries, the same verified outcome")
+    func fewerQueries() async throws {
+        let (listed, h, id) = try await erase(groupsOnUsers: true)
+        let (queried, _, _) = try await erase(groupsOnUsers: false)
+        for target in ["newsletter", "crm"] {
+            let action = try h.action(id, target)
+            #expect(action.state == .succeeded && action.verified == true, "\(target): \(action.state) \(action.lastError ?? "")")
+        }
+        for group in h.sandbox?.sandbox.groups(in: "newsletter") ?? [] {
+            #expect(group["members"]?.arrayValue?.contains { $0["value"]?.stringValue == nil } != true)
+        }
+        let account = SandboxCustomers.email(2)
+        #expect(h.sandbox?.sandbox.users(in: "newsletter").contains { $0["userName"]?.stringValue == account } == false)
+        let promotions = h.sandbox?.sandbox.groups(in: "crm").first { $0["displayName"]?.stringValue == "Promotions" }
+        let crmId = h.sandbox?.sandbox.users(in: "crm").first { $0["userName"]?.stringValue?.hasPrefix("erased-") == true }?["id"]?.stringValue
+        #expect(crmId != nil && promotions?["members"]?.arrayValue?.contains { $0["value"]?.stringValue == crmId } == false)
+        for target in ["newsletter", "crm"] {
+            let with = listed["\(target) GET /Groups"] ?? 0, without = queried["\(target) GET /Groups"] ?? 0
+            #expect(with < without, "\(target): \(with) group reads with groups on users, \(without) without")
+        }
+    }
+}

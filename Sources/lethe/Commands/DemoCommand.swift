@@ -83,6 +83,9 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Faults to inject, e.g. crm:429=0.2,app:soft-delete.", valueName: "spec"))
     var faults = ""
 
+    @Flag(name: .customLong("groups-on-users"), help: "Users list their groups (RFC 7643 §4.1.2), as many servers do.")
+    var groupsOnUsers = false
+
     @Option(name: .customLong("random-seed"), help: "Seed for ids, customers and faults.")
     var randomSeed: UInt64 = 1
 
@@ -91,7 +94,8 @@ struct SandboxCommand: AsyncParsableCommand {
         guard !names.isEmpty, Set(names).count == names.count else { throw ValidationError("--targets needs distinct names") }
         let faultSpecs: [String: FaultSpec]
         do { faultSpecs = try FaultSpec.parse(faults, targets: names) } catch { throw ValidationError(error.description) }
-        let sandbox = Sandbox(Sandbox.Configuration(targets: names, token: token, seedCustomers: seed, randomSeed: randomSeed, faults: faultSpecs))
+        let sandbox = Sandbox(Sandbox.Configuration(targets: names, token: token, seedCustomers: seed, randomSeed: randomSeed, faults: faultSpecs,
+                                                    groupsOnUsers: groupsOnUsers))
         let server: SandboxServer
         do {
             server = try await SandboxServer.start(sandbox, port: port)
