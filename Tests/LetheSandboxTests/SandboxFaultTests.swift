@@ -99,7 +99,7 @@ struct EngineStopTests {
         let id = try h.file(.erasure, customer: 0)
         try await h.with { h in
             let run = Task { try await h.run(timeout: nil) }
-            let waiting = try await eventually { try h.action(id, "shop").state == .retrying && h.action(id, "app").state == .succeeded }
+            let waiting = try await eventually(30) { try h.action(id, "shop").state == .retrying && h.action(id, "app").state == .succeeded }
             #expect(waiting, "shop is waiting 30 s to retry")
             let cancelledAt = Date()
             run.cancel()
