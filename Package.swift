@@ -126,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "lethe-bench",
             dependencies: [
-                "LetheCore", "LetheStore", "LetheReports", "LetheApp",
+                "LetheCore", "LetheStore", "LetheReports", "LetheApp", "LetheSandbox", "LetheTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -4,6 +4,8 @@ import GRDB
 import LetheApp
 import LetheCore
 import LetheReports
+import LetheSandbox
+import LetheTesting
 import LetheStore
 
 /// Benchmarks that exercise Lethe's libraries at scale. See Benchmarks/README.md.
@@ -12,7 +14,7 @@ struct LetheBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lethe-bench",
         abstract: "Lethe benchmarks: measured, not timed in tests.",
-        subcommands: [ReportsBench.self, LedgerGenerator.self, JSONBench.self, ClaimsBench.self]
+        subcommands: [ReportsBench.self, LedgerGenerator.self, JSONBench.self, ClaimsBench.self, EngineSeed.self, EngineFile.self, EngineCount.self]
     )
 }
 
@@ -262,5 +264,93 @@ struct ClaimsBench: AsyncParsableCommand {
         func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
         print("targetsWithDueWork: median \(median(lookups)), max \(lookups.max()!)")
         print("claim (nothing due, synchronous=FULL): median \(median(claims)), max \(claims.max()!)")
+    }
+}
+
+/// Files the engine benchmark's requests into an initialised state directory, the way intake
+/// does (one transaction per 1,000): erasures, and withdrawals of newsletter and marketing,
+/// for the sandbox's seeded customers (`lethe sandbox --seed N`).
+struct EngineFile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine-file",
+        abstract: "File N erasures and withdrawals of the sandbox's customers into a state directory (see Benchmarks/run-engine.sh)."
+    )
+
+    @Option(help: "State directory (created by lethe init).")
+    var state: String
+
+    @Option(help: "Policy directory.")
+    var policies = "policies"
+
+    @Option(help: "Requests: of every 4, 2 erasures, 1 newsletter and 1 marketing withdrawal.")
+    var requests = 20_000
+
+    @Flag(help: "The subjects are those engine-seed created in scim2-server tenants, not the sandbox's customers.")
+    var seeded = false
+
+    func run() async throws {
+        let directory = StateDirectory(path: state)
+        let database = try directory.openDatabase()
+        let policySet = try PolicyDirectory.load(policies, environment: [:]).get()
+        let intake = Intake(database: database, policies: policySet, pseudonymizer: try directory.pseudonymizer())
+        let received = CalendarDate(iso: "2026-11-29")!
+        var batch: [NewRequest] = []
+        for i in 0..<requests {
+            let kind: RequestKind = switch i % 4 {
+            case 1: .revocation(purposes: ["newsletter"])
+            case 3: .revocation(purposes: ["marketing"])
+            default: .erasure
+            }
+            batch.append(try intake.prepare(Intake.Submission(
+                kind: kind, subject: SubjectIdentifiers(email: seeded ? Seeder.email(i) : SandboxCustomers.email(i)), ref: "BENCH-\(i)", received: received),
+                today: received))
+            if batch.count == 1000 || i == requests - 1 {
+                _ = try database.file(batch: batch, now: Date())
+                batch.removeAll()
+            }
+        }
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        let actions = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM action WHERE operation <> 'none'") ?? 0 }
+        print("filed \(requests) requests, \(actions) actions to carry out")
+    }
+}
+
+/// Seeds N customers into the four scim2-server tenants named by LETHE_*_URL (for
+/// `LETHE_BENCH_PEER=scim2 Benchmarks/run-engine.sh`).
+struct EngineSeed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "engine-seed", abstract: "Seed N customers into the tenants of LETHE_*_URL.")
+
+    @Option(help: "Customers.")
+    var customers = 2_000
+
+    @Option(help: "Bearer token.")
+    var token: String
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var tenants: [String: SCIMTenant] = [:]
+        for target in ["shop", "app", "newsletter", "crm"] {
+            guard let url = env["LETHE_\(target.uppercased())_URL"] else { throw ValidationError("LETHE_\(target.uppercased())_URL is not set") }
+            tenants[target] = SCIMTenant(baseURL: url, token: token)
+        }
+        let seeded = try await Seeder(tenants: tenants).seed(customers)
+        print("seeded \(seeded.customers.count) customers")
+    }
+}
+
+/// After the run: actions by state and outcome, as the benchmark's denominator.
+struct EngineCount: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "engine-count", abstract: "Count the actions of a state directory by state.")
+
+    @Option(help: "State directory.")
+    var state: String
+
+    func run() async throws {
+        let queue = try DatabaseQueue(path: StateDirectory(path: state).databasePath)
+        let rows = try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM action WHERE operation <> 'none' GROUP BY state ORDER BY state")
+        }
+        let done = rows.filter { ($0["state"] as String) == "succeeded" }.map { $0["n"] as Int }.reduce(0, +)
+        print("done=\(done) " + rows.map { "\($0["state"] as String)=\($0["n"] as Int)" }.joined(separator: " "))
     }
 }

@@ -29,12 +29,19 @@ public struct Seeder: Sendable {
     static let familyNames = ["Silva", "Moreau", "Schmidt", "Rossi", "Novak", "Jansen", "Costa", "Berg", "Lopes", "Weber"]
 
     /// Seeds `count` customers present in every target, all in the Newsletter and Promotions groups.
+    /// The e-mail of seeded customer `i`.
+    public static func email(_ i: Int, prefix: String = "c") -> String {
+        let given = givenNames[i % givenNames.count]
+        let family = familyNames[(i / givenNames.count + i) % familyNames.count]
+        return "\(given.lowercased()).\(family.lowercased()).\(prefix)\(i)@example.com"
+    }
+
     public func seed(_ count: Int, prefix: String = "c") async throws -> Seeded {
         var customers: [Customer] = []
         for i in 0..<count {
             let given = Self.givenNames[i % Self.givenNames.count]
             let family = Self.familyNames[(i / Self.givenNames.count + i) % Self.familyNames.count]
-            let email = "\(given.lowercased()).\(family.lowercased()).\(prefix)\(i)@example.com"
+            let email = Self.email(i, prefix: prefix)
             let externalId = "\(prefix.uppercased())-\(1000 + i)"
             var ids: [String: String] = [:]
             ids["shop"] = try await tenants["shop"]!.createUser(

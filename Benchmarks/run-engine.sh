@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Engine benchmark: N erasures and withdrawals (default 20,000, a mix over the four reference
+# targets) against `lethe sandbox`, run to idle by one `lethe run --until-idle` process with the
+# durability Lethe ships with (synchronous=FULL, read-back verification). Prints
+# erasure-targets/s, CPU ms per erasure-target (the process's own rusage via GNU time), SCIM
+# calls per action (counted by the sandbox, GET /stats), peak RSS, and the sandbox's raw ceiling
+# for a GET by id measured the same minute with wrk (8 connections).
+#
+# Usage: Benchmarks/run-engine.sh [N] [--groups-on-users]
+#   LETHE_BENCH_PEER=scim2  runs against scim2-server (scripts/peers) instead of the sandbox.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-20000}
+GROUPS_FLAG=${2:-}
+WORK=${LETHE_BENCH_WORK:-/tmp/lethe-engine-bench}
+rm -rf "$WORK" && mkdir -p "$WORK"
+swift build -c release --product lethe --product lethe-bench >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+TOKEN=bench-token
+
+# The reference policies without their rate limits: the benchmark measures Lethe, not pacing.
+mkdir -p "$WORK/policies"
+for f in policies/*.yaml; do grep -v 'rate_limit:' "$f" >"$WORK/policies/$(basename "$f")"; done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+cleanup() { [ -n "${SANDBOX:-}" ] && kill "$SANDBOX" 2>/dev/null || true; [ "${LETHE_BENCH_PEER:-}" = scim2 ] && scripts/peers stop || true; }
+trap cleanup EXIT
+
+if [ "${LETHE_BENCH_PEER:-}" = scim2 ]; then
+  eval "$(scripts/peers start)"
+  TOKEN=$LETHE_TEST_SCIM2_TOKEN
+  for t in shop app newsletter crm; do
+    export "LETHE_${t^^}_URL=$LETHE_TEST_SCIM2_URL/bench-$t/v2" "LETHE_${t^^}_TOKEN=$TOKEN"
+  done
+  "$BIN/lethe-bench" engine-seed --customers "$N" --token "$TOKEN" >/dev/null
+  STATS=""
+else
+  PORT=$(free_port)
+  "$BIN/lethe" sandbox --port "$PORT" --seed "$N" --token "$TOKEN" $GROUPS_FLAG >"$WORK/sandbox.log" 2>&1 &
+  SANDBOX=$!
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/stats" >/dev/null && break; sleep 0.1; done
+  for t in shop app newsletter crm; do
+    export "LETHE_${t^^}_URL=http://127.0.0.1:$PORT/$t/v2" "LETHE_${t^^}_TOKEN=$TOKEN"
+  done
+  STATS="http://127.0.0.1:$PORT/stats"
+fi
+
+export LETHE_STATE_DIR="$WORK/state" LETHE_POLICIES="$WORK/policies"
+"$BIN/lethe" init >/dev/null
+"$BIN/lethe-bench" engine-file --state "$WORK/state" --policies "$WORK/policies" --requests "$N" ${LETHE_BENCH_PEER:+--seeded}
+ACTIONS=$("$BIN/lethe-bench" engine-count --state "$WORK/state" | sed -E 's/.*pending=([0-9]+).*/\1/')
+[ -n "$STATS" ] && curl -s "$STATS" >"$WORK/stats-before.json"
+
+/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "$BIN/lethe" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
+read -r WALL USER SYS RSS <"$WORK/time.txt"
+DONE=$("$BIN/lethe-bench" engine-count --state "$WORK/state")
+echo "actions: $ACTIONS to carry out; after the run: $DONE"
+SUCCEEDED=$(echo "$DONE" | sed -E 's/^done=([0-9]+).*/\1/')
+python3 - "$WALL" "$USER" "$SYS" "$RSS" "$SUCCEEDED" <<'PY'
+import sys
+wall, user, sys_, rss, done = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+print(f"lethe run --until-idle: {wall:.2f} s wall, {user + sys_:.2f} s CPU (user {user:.2f} + sys {sys_:.2f}), peak RSS {rss // 1024} MiB")
+print(f"erasure-targets/s: {done / wall:.0f}")
+print(f"CPU per erasure-target: {(user + sys_) * 1000 / max(done, 1):.2f} ms")
+PY
+
+if [ -n "$STATS" ]; then
+  curl -s "$STATS" >"$WORK/stats-after.json"
+  python3 - "$WORK/stats-before.json" "$WORK/stats-after.json" "$SUCCEEDED" <<'PY'
+import json, sys
+before = json.load(open(sys.argv[1]))["calls"]; after = json.load(open(sys.argv[2]))["calls"]; done = int(sys.argv[3])
+calls = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0}
+total = sum(calls.values())
+print(f"SCIM calls: {total} ({total / max(done, 1):.2f} per action)")
+for key in sorted(calls): print(f"  {key}: {calls[key]}")
+PY
+  if command -v wrk >/dev/null; then
+    ID=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/crm/v2/Users?count=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Resources"][0]["id"])')
+    echo "sandbox raw ceiling (wrk, 2 threads, 8 connections, 5 s, GET /crm/v2/Users/{id}):"
+    wrk -t2 -c8 -d5s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/crm/v2/Users/$ID" | grep -E "Requests/sec|Latency"
+  else
+    echo "wrk is not installed (apt-get install wrk): no raw ceiling measured"
+  fi
+fi
