@@ -14,7 +14,7 @@ N=${1:-20000}
 GROUPS_FLAG=${2:-}
 WORK=${LETHE_BENCH_WORK:-/tmp/lethe-engine-bench}
 rm -rf "$WORK" && mkdir -p "$WORK"
-swift build -c release --product lethe --product lethe-bench >/dev/null
+swift build -c release --product lethe >/dev/null 2>&1 && swift build -c release --product lethe-bench >/dev/null 2>&1
 BIN=$(swift build -c release --show-bin-path)
 TOKEN=bench-token
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/lethe-sweep-bench}
 mkdir -p "$WORK"
-swift build -c release --product lethe --product lethe-bench >/dev/null
+swift build -c release --product lethe >/dev/null 2>&1 && swift build -c release --product lethe-bench >/dev/null 2>&1
 BIN=$(swift build -c release --show-bin-path)
 
 for rows in 10000 100000 1000000; do

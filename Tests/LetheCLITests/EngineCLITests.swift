@@ -106,13 +106,24 @@ struct EngineCLITests {
         let again = try await lethe.run(["erase", "--email", seeded.customers[0].email, "--ref", "ER-0"])
         #expect(again.stdout.hasPrefix(ids[0]) && again.stdout.contains("already filed"))
 
-        // No seeded e-mail or name is left anywhere in the state directory's files.
-        let files = try FileManager.default.contentsOfDirectory(atPath: stateDir.path)
+        // No identifier of a subject, nor any value of their accounts, is left anywhere in the
+        // state directory's files or in a signed report after completion.
+        let out = stateDir.deletingLastPathComponent().appendingPathComponent("reports-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        #expect(try await lethe.run(["report", "export", "--out", out.path]).status == 0)
         var bytes = Data()
-        for file in files { bytes += FileManager.default.contents(atPath: stateDir.appendingPathComponent(file).path) ?? Data() }
+        for directory in [stateDir, out] {
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+                bytes += FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) ?? Data()
+            }
+        }
         #expect(bytes.count > 10_000)
-        for customer in seeded.customers.prefix(30) {
-            #expect(bytes.range(of: Data(customer.email.utf8)) == nil, "\(customer.email) left in the state files")
+        for (i, customer) in seeded.customers.prefix(30).enumerated() {
+            for value in [customer.email, customer.email.uppercased(), customer.externalId, "\(customer.givenName) \(customer.familyName)",
+                          "Rua \(i) 1000-001 Lisboa", customer.email.replacingOccurrences(of: "@", with: "%40"),
+                          Data(customer.email.utf8).base64EncodedString()] {
+                #expect(bytes.range(of: Data(value.utf8)) == nil, "customer \(i): \(value) left in the state files or the report")
+            }
         }
     }
 
