@@ -143,6 +143,18 @@ public struct ActionExecutor: Sendable {
 
         switch plan.operation {
         case .delete:
+            if user.json["groups"]?.arrayValue != nil {
+                // The server lists groups on users: leave them and check that on the user while it
+                // still exists (a small read), then delete; nothing is left to check on the groups.
+                var settled = "no group listed the user before the delete"
+                switch try await leaveGroups(user.id, plan.groups, all: true, listing: user) {
+                case .verified(let how)?: settled = how
+                case let failed?: return Self.unsettled(failed)
+                case nil: break
+                }
+                _ = try await client.deleteUser(user.id)
+                return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value, groupsSettled: true, settled: settled)
+            }
             let memberships = try await client.groupsContaining(user.id, named: plan.groups, listing: user)
             for group in memberships.groups {
                 try await client.removeMember(user.id, fromGroup: group.id)
@@ -217,9 +229,8 @@ public struct ActionExecutor: Sendable {
     /// finds it (a server that answers 404 to everything cannot make a delete verified); and no
     /// group still lists it.
     private func finishDelete(id: String, plan: PlannedAction, attribute: MatchAttribute, value: String,
-                              groupsSettled: Bool = false) async throws -> ExecutionResult {
-        let groups: Verification? = groupsSettled ? .verified("no group listed the user before the delete")
-            : try await leaveGroups(id, plan.groups, all: true)
+                              groupsSettled: Bool = false, settled: String = "no group listed the user before the delete") async throws -> ExecutionResult {
+        let groups: Verification? = groupsSettled ? .verified(settled) : try await leaveGroups(id, plan.groups, all: true)
         if let groups, !groups.isVerified { return Self.unsettled(groups) }
         let deleted = try await client.verifyDeleted(id)
         switch deleted {
@@ -325,9 +336,13 @@ public struct ActionExecutor: Sendable {
         let groups = memberships.groups
             .filter { group in all || names.contains { ASCIICase.equal($0, group.json["displayName"]?.stringValue ?? "") } }
         var seen: [String] = []
+        // A server that lists groups on users answers the check on the user: a small read.
+        let listsGroups = user?.json["groups"]?.arrayValue != nil
         for group in groups {
             try await client.removeMember(userId, fromGroup: group.id)
-            switch try await client.verifyNotMember(userId, ofGroup: group.id) {
+            let verification = listsGroups ? try await client.verifyLeft(userId, group: group.id)
+                : try await client.verifyNotMember(userId, ofGroup: group.id)
+            switch verification {
             case .verified(let how): seen.append(how)
             case let unsettled: return unsettled
             }

@@ -96,4 +96,18 @@ extension SCIMClient {
         }
         return .verified("GET /Groups?filter=members.value eq <user> no longer finds group \(groupId)")
     }
+
+    /// After a group removal, on a server that lists groups on users: the user's own `groups`
+    /// no longer names the group. A small read instead of the group's whole member list; when
+    /// the answer shows no `groups` at all (an empty list may be left out), the group is read.
+    public func verifyLeft(_ userId: String, group groupId: String) async throws(SCIMClientError) -> Verification {
+        guard let user = try await getUser(userId, attributes: [AttributePath(name: "groups")]),
+              let listed = user.json["groups"]?.arrayValue else {
+            return try await verifyNotMember(userId, ofGroup: groupId)
+        }
+        if listed.contains(where: { ($0["value"]?.stringValue ?? SCIMResource.integerText($0["value"])) == groupId }) {
+            return .notVerified("GET /Users/\(userId) still lists group \(groupId)")
+        }
+        return .verified("GET /Users/\(userId) no longer lists group \(groupId)")
+    }
 }
