@@ -102,7 +102,7 @@ extension SCIMClient {
         let operation = "PATCH /Groups/\(groupId)"
         do {
             try await updating(patch: { () async throws(SCIMClientError) in
-                _ = try await patch(
+                try await patch(
                     "/Groups/\(Self.pathComponent(groupId))",
                     [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: nil, operation: operation
                 ) { () async throws(SCIMClientError) -> String? in nil }

@@ -252,36 +252,29 @@ public struct SCIMClient: Sendable {
     }
 
     /// Applies PATCH operations to a user, with `If-Match` when an ETag is known. On 412 the
-    /// user is read again and the PATCH is sent once more with the new version.
-    /// Returns the resource when the server sent it back (200), nil for 204.
-    @discardableResult
-    public func patchUser(_ id: String, _ operations: [PatchOperation], etag: String?) async throws(SCIMClientError) -> SCIMResource? {
-        try await updating(patch: { () async throws(SCIMClientError) -> SCIMResource? in
+    /// user is read again and the PATCH is sent once more with the new version. Without PATCH
+    /// (by policy, or a 501 or 405 with `connection.update: auto`) the change is made with PUT.
+    public func patchUser(_ id: String, _ operations: [PatchOperation], etag: String?) async throws(SCIMClientError) {
+        try await updating(patch: { () async throws(SCIMClientError) in
             try await patch("/Users/\(Self.pathComponent(id))", operations, etag: etag, operation: "PATCH /Users/\(id)") {
                 () async throws(SCIMClientError) -> String? in try await getUser(id)?.etag
             }
-        }, put: { () async throws(SCIMClientError) -> SCIMResource? in
+        }, put: { () async throws(SCIMClientError) in
             try await replaceUser(id, operations)
-            return nil
         })
     }
 
+    /// Sends a PATCH. Any 2xx is accepted and its body is not read: some servers answer 200
+    /// with an empty or unreadable body, others with the whole resource (a group with all its
+    /// members), and only the read-back decides whether the change took effect.
     func patch(_ path: String, _ operations: [PatchOperation], etag: String?, operation: String,
-               reread: () async throws(SCIMClientError) -> String?) async throws(SCIMClientError) -> SCIMResource? {
+               reread: () async throws(SCIMClientError) -> String?) async throws(SCIMClientError) {
         let body = PatchRequest(operations).encoded()
         var response = try await send(.patch, path, body: body, ifMatch: etag, operation: operation)
         if response.status == 412 {
             let fresh = try await reread()
             response = try await send(.patch, path, body: body, ifMatch: fresh, operation: operation)
         }
-        switch response.status {
-        case 204: return nil
-        case 200:
-            // Some servers answer 200 with an empty or unreadable body: the write may still have
-            // taken effect, so the read-back decides, never the body.
-            if response.body.isEmpty { return nil }
-            return try? parseResource(response, operation)
-        default: throw failure(response, operation)
-        }
+        guard response.status == 200 || response.status == 204 else { throw failure(response, operation) }
     }
 }
