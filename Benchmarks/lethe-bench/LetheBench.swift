@@ -254,7 +254,7 @@ struct ClaimsBench: AsyncParsableCommand {
         var claims: [Duration] = [], lookups: [Duration] = []
         for _ in 0..<rounds {
             let t0 = ContinuousClock.now
-            _ = try database.targetsWithDueWork(now: Date())
+            _ = try database.targetsWithDueWork(now: Date(), among: ["app", "crm", "newsletter", "shop"])
             let t1 = ContinuousClock.now
             _ = try await database.claim(target: "shop", limit: 16, runner: "bench", now: Date())
             let t2 = ContinuousClock.now
@@ -347,7 +347,7 @@ struct EngineCount: AsyncParsableCommand {
 
     func run() async throws {
         let queue = try DatabaseQueue(path: StateDirectory(path: state).databasePath)
-        let rows = try await queue.read { db in
+        let rows = try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM action WHERE operation <> 'none' GROUP BY state ORDER BY state")
         }
         let done = rows.filter { ($0["state"] as String) == "succeeded" }.map { $0["n"] as Int }.reduce(0, +)

@@ -106,6 +106,8 @@ public struct Engine: Sendable {
         let rescued = try await database.rescueRunning(now: started)
         if rescued > 0 { logger.notice("took up actions left running by a stopped run", metadata: ["count": "\(rescued)"]) }
         let deadline = options.timeout.map { started.addingTimeInterval($0) }
+        // The targets to ask for due work: every policy's, and any other with work in the store.
+        let targets = Set(policies.targetNames).union(try database.targetsWithOpenWork()).sorted()
         var touched = Set<String>()
         var attempts = 0
         var interrupted = 0
@@ -140,7 +142,7 @@ public struct Engine: Sendable {
                 }
                 if cancelAt == nil {
                     do {
-                        for target in try database.targetsWithDueWork(now: now) {
+                        for target in try database.targetsWithDueWork(now: now, among: targets) {
                             let limit = (policies[target]?.connection.maxConcurrency ?? 1) - inFlight[target, default: 0]
                             for claimed in try await database.claim(target: target, limit: limit, runner: runner, now: clock.now()) {
                                 inFlight[target, default: 0] += 1

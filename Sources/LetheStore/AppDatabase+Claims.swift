@@ -44,13 +44,10 @@ extension AppDatabase {
         return try await writer.write { db in
             let t = now.timeIntervalSince1970
             let ids = try Int64.fetchAll(db, sql: """
-                UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = ?, claimed_by = ?
-                WHERE id IN (
-                    SELECT id FROM action
-                    WHERE target = ? AND state IN \(Self.claimableStates) AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, id LIMIT ?)
+                UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = :now, claimed_by = :runner
+                WHERE id IN (\(Self.oldestDue))
                 RETURNING id
-                """, arguments: [t, runner, target, t, limit])
+                """, arguments: ["now": t, "runner": runner, "target": target, "limit": limit])
             var claimed: [ClaimedAction] = []
             for id in ids {
                 let action = try StoredAction(row: Row.fetchOne(db, sql: "SELECT * FROM action WHERE id = ?", arguments: [id])!)
@@ -208,12 +205,36 @@ extension AppDatabase {
         }
     }
 
-    /// Targets that have due actions now.
-    public func targetsWithDueWork(now: Date) throws -> [String] {
+    /// The ids of a target's oldest due actions (named arguments `:target`, `:now`, `:limit`). One range read
+    /// of `action_target_due` per claimable state, each already in (next_attempt_at, id) order,
+    /// then the few rows merged: no scan or sort of every open action.
+    static var oldestDue: String {
+        let perState = claimable.map { state in
+            """
+            SELECT * FROM (SELECT id, next_attempt_at FROM action INDEXED BY action_target_due
+                WHERE target = :target AND state = '\(state.rawValue)' AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :limit)
+            """
+        }
+        return "SELECT id FROM (\(perState.joined(separator: " UNION ALL "))) ORDER BY next_attempt_at, id LIMIT :limit"
+    }
+
+    /// Of these targets, those that have due actions now (one index probe each).
+    public func targetsWithDueWork(now: Date, among targets: [String]) throws -> [String] {
         try writer.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT DISTINCT target FROM action WHERE state IN \(Self.claimableStates) AND next_attempt_at <= ? ORDER BY target
-                """, arguments: [now.timeIntervalSince1970])
+            try targets.filter { target in
+                try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM action INDEXED BY action_target_due
+                        WHERE target = ? AND state IN \(Self.claimableStates) AND next_attempt_at <= ?)
+                    """, arguments: [target, now.timeIntervalSince1970]) ?? false
+            }
+        }
+    }
+
+    /// Every target with unfinished or scheduled work, whatever the policies say now (read once
+    /// per run, so work for a target no policy names any more is still taken up and refused).
+    public func targetsWithOpenWork() throws -> [String] {
+        try writer.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT target FROM action WHERE state IN \(Self.claimableStates) ORDER BY target")
         }
     }
 }

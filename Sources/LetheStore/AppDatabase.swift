@@ -195,12 +195,19 @@ public struct AppDatabase: Sendable {
                 CREATE INDEX action_due ON action(state, next_attempt_at);
                 """)
         }
+        migrator.registerMigration("v4-claim-by-target") { db in
+            // The engine asks per target: "is anything due?" and "the oldest due actions". In
+            // (target, state, next_attempt_at) order both are index range reads, with no scan or
+            // sort of every open action (which made a long run quadratic).
+            try db.execute(sql: "CREATE INDEX action_target_due ON action(target, state, next_attempt_at)")
+        }
         return migrator
     }
 
     /// Action states a claim takes (`next_attempt_at` decides when; for `scheduled`, it is the
     /// due day of the follow-up). The one place the engine's SQL names them.
-    static let claimableStates = "('\(ActionState.pending.rawValue)', '\(ActionState.retrying.rawValue)', '\(ActionState.scheduled.rawValue)')"
+    static let claimable: [ActionState] = [.pending, .retrying, .scheduled]
+    static let claimableStates = "(" + claimable.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
     /// Action states of unfinished work.
     static let openStates = "('\(ActionState.pending.rawValue)', '\(ActionState.running.rawValue)', '\(ActionState.retrying.rawValue)')"
 }
