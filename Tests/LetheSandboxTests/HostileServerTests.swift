@@ -187,6 +187,28 @@ struct HostileServerTests {
         #expect(h.sandbox?.sandbox.user(in: "crm", id: accountId)?["locale"] == nil, "the hidden-by-default locale was removed")
     }
 
+    @Test("without PATCH, an attribute returned only on request is read by name and sent back in the PUT: retained addresses survive")
+    func putKeepsReturnedOnRequest() async throws {
+        let h = try await EngineHarness.sandbox(faults: "shop:no-patch", hostile: true)
+        // shop shows addresses only when asked for them, and says so in its schema.
+        h.hostile?.rewrite { request, json in
+            guard request.target == "shop" else { return nil }
+            if request.path.hasPrefix("/Schemas") { return Self.declaring("addresses", returned: "request", in: json) }
+            guard request.path.hasPrefix("/Users"), !request.query.contains("attributes=") else { return nil }
+            return HostileSCIM.removing("addresses", from: json)
+        }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        let account = try #require(h.sandbox?.sandbox.users(in: "shop").first { $0["userName"]?.stringValue == SandboxCustomers.email(0) })
+        let accountId = try #require(account["id"]?.stringValue)
+        try await h.with { try await $0.run() }
+        let shop = try h.action(id, "shop")
+        #expect(shop.state == .succeeded && shop.verified == true, "\(shop.state) \(shop.lastError ?? "")")
+        #expect(shop.verification?.contains("replaced with PUT") == true)
+        let stored = try #require(h.sandbox?.sandbox.user(in: "shop", id: accountId))
+        #expect(stored["addresses"] == account["addresses"], "addresses kept under a legal obligation are sent back unchanged")
+        #expect(stored["emails"] == nil)
+    }
+
     @Test("a group membership the server can show neither way (no member list, no member filter) is not verified: needs_review")
     func membershipCannotBeEstablished() async throws {
         let h = try await EngineHarness.sandbox(hostile: true)

@@ -25,7 +25,7 @@ extension SCIMClient {
     public func replaceUser(_ id: String, _ operations: [PatchOperation]) async throws(SCIMClientError) {
         let operation = "PUT /Users/\(id)"
         try await replace("/Users/\(Self.pathComponent(id))", operation: operation, read: { () async throws(SCIMClientError) in
-            try await getUser(id)
+            try await getWhole(id)
         }) { json throws(SCIMClientError) in
             switch Result(catching: { () throws(ResourceEdit.Unsupported) in try ResourceEdit.apply(operations, to: json) }) {
             case .success(let edited): return edited
@@ -34,6 +34,28 @@ extension SCIMClient {
                                       detail: "the change of \(unsupported.path) cannot be made with PUT")
             }
         }
+    }
+
+    /// The user with every attribute it holds, for a PUT that must send back what it does not
+    /// change: the default answer, plus the attributes the server's schemas say it returns only
+    /// when asked for (a PUT without them would clear them, RFC 7644 §3.5.1). The version is the
+    /// default answer's, so a change between the two reads fails the PUT's `If-Match`.
+    func getWhole(_ id: String) async throws(SCIMClientError) -> SCIMResource? {
+        guard var user = try await getUser(id) else { return nil }
+        let onRequest = try await returnedAttributes().onRequest
+        guard !onRequest.isEmpty, let requested = try await getUser(id, attributes: onRequest),
+              case .object(var members) = user.json, case .object(let more) = requested.json else { return user }
+        for (key, value) in more {
+            if case .object(var inner)? = members[key], case .object(let extra) = value {
+                // An extension's container: add what only the second read showed.
+                for (name, member) in extra where inner[name] == nil { inner[name] = member }
+                members[key] = .object(inner)
+            } else if members[key] == nil {
+                members[key] = value
+            }
+        }
+        user.json = .object(members)
+        return user
     }
 
     /// Removes a member without PATCH: reads the group with its members, drops the user from

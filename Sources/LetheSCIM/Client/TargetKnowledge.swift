@@ -5,8 +5,8 @@ import Synchronization
 /// call per action to ask again.
 public final class TargetKnowledge: Sendable {
     private struct State {
-        /// Attribute keys the server's schemas declare `returned: never` (see `SCIMClient.neverReturned`).
-        var neverReturned: Set<String>?
+        /// What the server's schemas declare about returning attributes (`SCIMClient.returnedAttributes`).
+        var returned: ReturnedAttributes?
         /// Set when a PATCH answered 501 or 405: why the rest of the run uses PUT.
         var patchUnsupported: String?
     }
@@ -20,8 +20,8 @@ public final class TargetKnowledge: Sendable {
         set { state.withLock { $0.patchUnsupported = newValue } }
     }
 
-    var neverReturned: Set<String>? {
-        get { state.withLock { $0.neverReturned } }
-        set { state.withLock { $0.neverReturned = newValue } }
+    var returned: ReturnedAttributes? {
+        get { state.withLock { $0.returned } }
+        set { state.withLock { $0.returned = newValue } }
     }
 }
