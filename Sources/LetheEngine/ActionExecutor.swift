@@ -165,16 +165,10 @@ public struct ActionExecutor: Sendable {
             let settled = memberships.groups.isEmpty && memberships.unknown.isEmpty
             return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value, groupsSettled: settled)
         case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
-            var seen: [String] = []
-            switch try await write(plan, to: user, claimed: claimed) {
-            case .verified(let how)?: seen.append(how)
-            case let failed?: return Self.unsettled(failed)
-            case nil: break
-            }
-            switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
-            case .verified(let how)?: seen.append(how)
-            case let failed?: return Self.unsettled(failed)
-            case nil: break
+            let seen: [String]
+            switch try await change(user, plan, claimed) {
+            case .done(let how): seen = how
+            case .stopped(let result): return result
             }
             let outcome: ActionOutcome = switch plan.operation {
             case .anonymize: .anonymized
@@ -211,16 +205,10 @@ public struct ActionExecutor: Sendable {
             return ExecutionResult(result: .needsReview(
                 "the account \(id) no longer holds what Lethe wrote to it when the request was carried out; it may be somebody else's now. Lethe wrote nothing"))
         }
-        var seen: [String] = []
-        switch try await write(plan, to: user, claimed: claimed) {
-        case .verified(let how)?: seen.append(how)
-        case let failed?: return Self.unsettled(failed)
-        case nil: break
-        }
-        switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
-        case .verified(let how)?: seen.append(how)
-        case let failed?: return Self.unsettled(failed)
-        case nil: break
+        let seen: [String]
+        switch try await change(user, plan, claimed) {
+        case .done(let how): seen = how
+        case .stopped(let result): return result
         }
         return ExecutionResult(result: .succeeded(.attributesRemoved, verification: seen.isEmpty ? "nothing left to erase" : seen.joined(separator: "; ")))
     }
@@ -252,6 +240,31 @@ public struct ActionExecutor: Sendable {
         case .notVerified, .unverifiable:
             return Self.unsettled(deleted)
         }
+    }
+
+    /// What changing an account (not deleting it) came to.
+    private enum Change {
+        /// Every write and group removal was read back: how each was seen.
+        case done([String])
+        /// A read-back did not prove it: the action's result.
+        case stopped(ExecutionResult)
+    }
+
+    /// The attribute write and then the group removals of a plan that keeps the account, each
+    /// read back.
+    private func change(_ user: SCIMResource, _ plan: PlannedAction, _ claimed: ClaimedAction) async throws -> Change {
+        var seen: [String] = []
+        switch try await write(plan, to: user, claimed: claimed) {
+        case .verified(let how)?: seen.append(how)
+        case let failed?: return .stopped(Self.unsettled(failed))
+        case nil: break
+        }
+        switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
+        case .verified(let how)?: seen.append(how)
+        case let failed?: return .stopped(Self.unsettled(failed))
+        case nil: break
+        }
+        return .done(seen)
     }
 
     /// The PATCH for `plan` on `user`, and its read-back; nil when the plan changes no attribute.

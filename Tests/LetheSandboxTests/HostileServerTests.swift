@@ -295,6 +295,16 @@ struct HostileServerTests {
 }
 
 extension HostileServerTests {
+    /// Runs to idle with a timeout; the summary and how long the run itself took, from its start
+    /// to its return (not the harness's setup or shutdown).
+    func timedRun(_ h: EngineHarness, timeout: Double) async throws -> (Engine.Summary, Double) {
+        try await h.with { h in
+            let started = Date()
+            let summary = try await h.run(timeout: timeout)
+            return (summary, Date().timeIntervalSince(started))
+        }
+    }
+
     @Test("never hung: a body that stalls after the headers is cut off at the policy's timeout, and the run ends by its own deadline")
     func stalledBody() async throws {
         let h = try await EngineHarness.sandbox(maxAttempts: 100, hostile: true) { policy in
@@ -302,12 +312,7 @@ extension HostileServerTests {
         }
         h.hostile?.add { request, _ in request.target == "crm" ? .stall(status: 200) : nil }
         let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
-        // The run itself, from its start to its return (not the harness's setup or shutdown).
-        let (summary, took) = try await h.with { h in
-            let started = Date()
-            let summary = try await h.run(timeout: 4)
-            return (summary, Date().timeIntervalSince(started))
-        }
+        let (summary, took) = try await timedRun(h, timeout: 4)
         #expect(took < 4 + 5, "the run outlived its 4 s timeout by \(took - 4) s")
         #expect(summary.timedOut)
         let crm = try h.action(id, "crm")
@@ -323,12 +328,7 @@ extension HostileServerTests {
             if policy.target == "crm" { policy.connection.rateLimit = RateLimit(requests: 1, per: .seconds(3600)) }
         }
         let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
-        // The run itself, from its start to its return (not the harness's setup or shutdown).
-        let (summary, took) = try await h.with { h in
-            let started = Date()
-            let summary = try await h.run(timeout: 4)
-            return (summary, Date().timeIntervalSince(started))
-        }
+        let (summary, took) = try await timedRun(h, timeout: 4)
         #expect(took < 4 + 5, "the run outlived its 4 s timeout by \(took - 4) s")
         #expect(summary.timedOut)
         let crm = try h.action(id, "crm")
