@@ -83,4 +83,15 @@ struct EverydayDifferencesTests {
         #expect(try await client.groupsContaining("u1", named: ["Promotions"], listing: none).groups.isEmpty)
         #expect(transport.requests.isEmpty)
     }
+
+    @Test("a user's groups list with an integer group id counts; an entry Lethe cannot name is an error, never skipped")
+    func groupsOnUserStrict() async throws {
+        let client = try ClientFixtures.client(RecordingTransport(responses: []))
+        let numeric = try SCIMResource(json: JSONValue.parse(Data(#"{"id":"u1","groups":[{"value":7,"display":"Promotions"}]}"#.utf8))!)
+        #expect(try await client.groupsContaining("u1", named: [], listing: numeric).groups.map(\.id) == ["7"])
+        for bad in [#"{"id":"u1","groups":[{"display":"Promotions"}]}"#, #"{"id":"u1","groups":[{"value":"../Users/x","display":"P"}]}"#] {
+            let user = try SCIMResource(json: JSONValue.parse(Data(bad.utf8))!)
+            await #expect(throws: SCIMClientError.self) { try await client.groupsContaining("u1", named: [], listing: user) }
+        }
+    }
 }

@@ -33,12 +33,25 @@ extension SCIMClient {
         if let listed = user?.json["groups"]?.arrayValue {
             var groups: [SCIMResource] = []
             for entry in listed {
-                guard let id = entry["value"]?.stringValue, !groups.contains(where: { $0.id == id }) else { continue }
+                // A listed group is a membership: one Lethe cannot name is an error, never skipped.
+                guard let id = entry["value"]?.stringValue ?? SCIMResource.integerText(entry["value"]) else {
+                    throw SCIMClientError(kind: .protocolViolation, target: target, operation: "GET /Users/\(userId)", status: 200,
+                                          detail: "the user's groups list an entry without a group id")
+                }
+                guard !groups.contains(where: { $0.id == id }) else { continue }
                 var fields: [String: JSONValue] = ["id": .string(id)]
                 if let display = entry["display"] { fields["displayName"] = display }
-                // Without a display name, a named group is told apart by asking for it.
-                let group = fields["displayName"] == nil && !names.isEmpty ? try await getGroup(id) : try? SCIMResource(json: .object(fields))
-                if let group { groups.append(group) }
+                if fields["displayName"] == nil && !names.isEmpty {
+                    // Without a display name, a named group is told apart by asking for it.
+                    if let group = try await getGroup(id) { groups.append(group) }
+                    continue
+                }
+                do {
+                    groups.append(try SCIMResource(json: .object(fields)))
+                } catch {
+                    throw SCIMClientError(kind: .protocolViolation, target: target, operation: "GET /Users/\(userId)", status: 200,
+                                          detail: "the user's groups list \(error.description)")
+                }
             }
             return Memberships(groups: groups, unknown: [])
         }
