@@ -104,7 +104,7 @@ struct EngineStopTests {
             let cancelledAt = Date()
             run.cancel()
             let summary = try await run.value
-            #expect(Date().timeIntervalSince(cancelledAt) < 1.0, "stopped at once, not after the 30 s wait")
+            #expect(Date().timeIntervalSince(cancelledAt) < 5.0, "stopped at once, not after the 30 s wait (the margin is for a loaded suite on two cores)")
             #expect(summary.stopped)
             let shop = try h.action(id, "shop")
             #expect(shop.state == .retrying && shop.attempts == 1, "no attempt spent: \(shop.state) after \(shop.attempts)")
