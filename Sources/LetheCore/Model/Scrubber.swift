@@ -21,10 +21,15 @@ public struct Scrubber: Sendable {
             if trimmed.count == 2 { short.insert(NSRegularExpression.escapedPattern(for: trimmed)) }
             guard trimmed.count >= 3 else { continue }
             forms.insert(trimmed)
-            forms.insert(Self.jsonEscaped(trimmed))
-            forms.insert(trimmed.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? trimmed)
-            forms.insert(trimmed.replacingOccurrences(of: "@", with: "\\u0040"))
-            forms.insert(trimmed.replacingOccurrences(of: "@", with: "%40"))
+            // Each other form only where it differs from the value (the checks are cheaper than the forms).
+            if trimmed.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) { forms.insert(Self.jsonEscaped(trimmed)) }
+            if !trimmed.utf8.allSatisfy(Self.isASCIIAlphanumeric) {
+                forms.insert(trimmed.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? trimmed)
+            }
+            if trimmed.utf8.contains(UInt8(ascii: "@")) {
+                forms.insert(trimmed.replacingOccurrences(of: "@", with: "\\u0040"))
+                forms.insert(trimmed.replacingOccurrences(of: "@", with: "%40"))
+            }
             let base64 = Data(trimmed.utf8).base64EncodedString()
             forms.insert(base64)
             forms.insert(base64.replacingOccurrences(of: "=", with: ""))
@@ -37,13 +42,13 @@ public struct Scrubber: Sendable {
     /// The text with every known value replaced, and (with `shapes`) every e-mail or phone shape.
     public func scrub(_ text: String, shapes: Bool = true) -> String {
         var out = text
-        for form in forms where out.range(of: form, options: .caseInsensitive) != nil {
+        for form in forms where Self.mayContain(out, form) && out.range(of: form, options: .caseInsensitive) != nil {
             out = out.replacingOccurrences(of: form, with: "<subject>", options: .caseInsensitive)
         }
         for word in shortWords {
             out = out.replacingOccurrences(of: "\\b\(word)\\b", with: "<subject>", options: [.regularExpression, .caseInsensitive])
         }
-        for (pattern, replacement) in Self.shapes where shapes {
+        for (index, (pattern, replacement)) in Self.shapes.enumerated() where shapes && Self.mayHaveShape(index, out) {
             out = out.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
         }
         return out
@@ -51,7 +56,35 @@ public struct Scrubber: Sendable {
 
     /// True when the text holds anything shaped like an e-mail address or a phone number.
     public static func looksPersonal(_ text: String) -> Bool {
-        shapes.contains { text.range(of: $0.0, options: .regularExpression) != nil }
+        shapes.indices.contains { mayHaveShape($0, text) && text.range(of: shapes[$0].0, options: .regularExpression) != nil }
+    }
+
+    /// False only when shape `index` cannot occur in `text`: an e-mail shape needs `@`, `%40`
+    /// or `\u0040`, a phone shape needs `+`. Spares the regular expression on most texts.
+    static func mayHaveShape(_ index: Int, _ text: String) -> Bool {
+        let bytes = text.utf8
+        if index == 1 { return bytes.contains(UInt8(ascii: "+")) }
+        return bytes.contains(UInt8(ascii: "@")) || text.contains("%40") || text.contains("\\u0040")
+    }
+
+    /// False only when `form` cannot occur in `text`, case-insensitively. When both are ASCII
+    /// that is decided here, byte by byte (ASCII case folding is all there is to it); otherwise
+    /// Foundation decides.
+    static func mayContain(_ text: String, _ form: String) -> Bool {
+        let haystack = Array(text.utf8), needle = Array(form.utf8)
+        guard haystack.allSatisfy({ $0 < 0x80 }), needle.allSatisfy({ $0 < 0x80 }) else { return true }
+        guard needle.count <= haystack.count else { return false }
+        func folded(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        let first = folded(needle[0])
+        outer: for start in 0...(haystack.count - needle.count) where folded(haystack[start]) == first {
+            for offset in 1..<needle.count where folded(haystack[start + offset]) != folded(needle[offset]) { continue outer }
+            return true
+        }
+        return false
+    }
+
+    static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }
 
     /// E-mail addresses (also with `%40` or `\u0040` for the @) and international phone numbers.
