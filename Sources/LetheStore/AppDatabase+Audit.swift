@@ -13,16 +13,15 @@ extension AppDatabase {
     static func appendAudit(_ db: Database, at date: Date, request: String?, target: String?, event kind: AuditEventKind,
                             details: [String: JSONValue]) throws -> AuditEvent {
         let event = kind.rawValue
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         let prev: String = last?["hash"] ?? genesisHash
         let at = Timestamp.iso8601(date)
         let detailsJSON = CanonicalJSON.string(.object(details))
         let hash = chainHash(prev: prev, seq: seq, at: at, request: request, target: target, event: event, details: detailsJSON)
-        try db.execute(
-            sql: "INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [seq, at, request, target, event, detailsJSON, prev, hash])
-        return try AuditEvent(row: Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq])!)
+        try db.cachedStatement(sql: "INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [seq, at, request, target, event, detailsJSON, prev, hash])
+        return AuditEvent(seq: seq, at: at, requestId: request, target: target, event: event, details: detailsJSON, prevHash: prev, hash: hash)
     }
 
     /// SHA-256 over the previous hash, a newline, and the event's canonical JSON (`chainBody`).

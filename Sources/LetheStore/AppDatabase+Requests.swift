@@ -58,8 +58,8 @@ extension AppDatabase {
 
     static func file(_ new: NewRequest, in db: Database, now: Date) throws -> FilingResult {
         let purposes = new.kind.purposes.sorted()
-        let purposesJSON = String(decoding: try JSONEncoder().encode(purposes), as: UTF8.self)
-        if let ref = new.ref, let row = try Row.fetchOne(db, sql: "SELECT * FROM request WHERE ref = ?", arguments: [ref]) {
+        let purposesJSON = CanonicalJSON.string(.array(purposes.map(JSONValue.string)))
+        if let ref = new.ref, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM request WHERE ref = ?"), arguments: [ref]) {
             let existing = try StoredRequest(row: row)
             guard existing.pseudonym == new.pseudonym, existing.kind == new.kind.name, existing.purposes == purposes else {
                 throw StoreError.refConflict(ref: ref, existing: existing.id)
@@ -67,33 +67,31 @@ extension AppDatabase {
             return .existing(existing)
         }
         let t = now.timeIntervalSince1970
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note,
                                  received, due, created_at, state)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received')
-            """, arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, new.identifiers.email,
+            """).execute(arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, new.identifiers.email,
                              new.identifiers.externalId, new.identifiers.userName, new.requestedBy, new.note,
                              new.received.description, new.due.description, t])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         for action in new.plan {
-            let plan = String(decoding: try encoder.encode(action), as: UTF8.self)
+            let plan = try PlanCodec.encode(action)
             switch action.operation {
             case .none:
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, outcome, verification, completed_at)
                     VALUES (?, ?, ?, 'none', 'succeeded', ?, 'not_applicable', ?, ?)
-                    """, arguments: [new.id, action.target, plan, t, action.reason, t])
+                    """).execute(arguments: [new.id, action.target, plan, t, action.reason, t])
             case .needsReview:
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, last_error, completed_at)
                     VALUES (?, ?, ?, 'needs_review', 'needs_review', ?, ?, ?)
-                    """, arguments: [new.id, action.target, plan, t, action.reason, t])
+                    """).execute(arguments: [new.id, action.target, plan, t, action.reason, t])
             default:
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at)
                     VALUES (?, ?, ?, ?, 'pending', ?)
-                    """, arguments: [new.id, action.target, plan, action.operation.rawValue, t])
+                    """).execute(arguments: [new.id, action.target, plan, action.operation.rawValue, t])
             }
         }
         var details: [String: JSONValue] = [
@@ -112,15 +110,15 @@ extension AppDatabase {
     /// raw identifiers and records both in the audit chain.
     @discardableResult
     static func refreshState(of requestId: String, in db: Database, now: Date) throws -> RequestState {
-        guard let row = try Row.fetchOne(db, sql: "SELECT state, cancel_reason, pseudonym FROM request WHERE id = ?", arguments: [requestId]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, cancel_reason, pseudonym FROM request WHERE id = ?"), arguments: [requestId]) else {
             throw StoreError.notFound("no request \(requestId)")
         }
         let old = RequestState(rawValue: row["state"]) ?? .received
         // A request's state is its own actions'; follow-ups that end a retention years later do
         // not reopen a completed request (they have their own state, shown with it).
-        let states = try String.fetchAll(db, sql: "SELECT state FROM action WHERE request_id = ? AND follows IS NULL", arguments: [requestId])
+        let states = try String.fetchAll(db.cachedStatement(sql: "SELECT state FROM action WHERE request_id = ? AND follows IS NULL"), arguments: [requestId])
             .compactMap(ActionState.init(rawValue:))
-        let attempted = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND follows IS NULL AND attempts > 0)",
+        let attempted = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND follows IS NULL AND attempts > 0)"),
                                           arguments: [requestId]) ?? false
         let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row["cancel_reason"] as String?) != nil)
         guard new != old else { return new }
@@ -144,7 +142,7 @@ extension AppDatabase {
     }
 
     static func request(_ id: String, in db: Database) throws -> StoredRequest {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM request WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM request WHERE id = ?"), arguments: [id]) else {
             throw StoreError.notFound("no request \(id)")
         }
         return try StoredRequest(row: row)

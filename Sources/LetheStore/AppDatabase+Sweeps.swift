@@ -62,9 +62,9 @@ extension AppDatabase {
             for filing in batch {
                 let result = try Self.file(filing.request, in: db, now: now)
                 for entry in filing.entries {
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         INSERT OR IGNORE INTO sweep_filed (pseudonym, purpose, changed_at, request_id, filed_at) VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [filing.request.pseudonym, entry.purpose, entry.changedAt, result.request.id, now.timeIntervalSince1970])
+                        """).execute(arguments: [filing.request.pseudonym, entry.purpose, entry.changedAt, result.request.id, now.timeIntervalSince1970])
                 }
                 results.append(result)
             }

@@ -40,7 +40,13 @@ public struct StoredRequest: Sendable, Hashable, Codable {
         id = row["id"]
         kind = row["kind"]
         ref = row["ref"]
-        purposes = try JSONDecoder().decode([String].self, from: Data((row["purposes"] as String).utf8))
+        guard case .array(let items)? = JSONValue.parse(Data((row["purposes"] as String).utf8)) else {
+            throw StoreError.corrupt("request \(row["id"] as String) has unreadable purposes")
+        }
+        purposes = try items.map { item in
+            guard let purpose = item.stringValue else { throw StoreError.corrupt("request \(row["id"] as String) has a purpose that is not a string") }
+            return purpose
+        }
         pseudonym = row["pseudonym"]
         let email: String? = row["email"], externalId: String? = row["external_id"], userName: String? = row["user_name"]
         identifiers = email == nil && externalId == nil && userName == nil
@@ -107,7 +113,7 @@ public struct StoredAction: Sendable, Hashable, Codable {
         notBefore = (row["not_before"] as String?).flatMap(CalendarDate.init(iso:))
         requestId = row["request_id"]
         target = row["target"]
-        plan = try JSONDecoder().decode(PlannedAction.self, from: Data((row["plan"] as String).utf8))
+        plan = try PlanCodec.decode(row["plan"])
         guard let state = ActionState(rawValue: row["state"]) else { throw StoreError.corrupt("action \(row["id"] as Int64) has an unknown state") }
         self.state = state
         attempts = row["attempts"]
@@ -160,6 +166,17 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     public var details: String
     public var prevHash: String
     public var hash: String
+
+    init(seq: Int64, at: String, requestId: String?, target: String?, event: String, details: String, prevHash: String, hash: String) {
+        self.seq = seq
+        self.at = at
+        self.requestId = requestId
+        self.target = target
+        self.event = event
+        self.details = details
+        self.prevHash = prevHash
+        self.hash = hash
+    }
 
     init(row: Row) {
         seq = row["seq"]
