@@ -33,13 +33,14 @@ public struct ActionExecutor: Sendable {
     let randomToken: @Sendable () -> String
     /// Records the subject's id in the target before anything is written.
     let checkpoint: @Sendable (_ actionId: Int64, _ scimId: String) async throws -> Void
-    /// Records what is about to be written (path → value) before the write.
-    let recordWritten: @Sendable (_ actionId: Int64, _ values: [String: JSONValue]) async throws -> Void
+    /// Records what is about to be written (path → value) before the write, with the subject's
+    /// id when it is not recorded yet (one commit for both).
+    let recordWritten: @Sendable (_ actionId: Int64, _ values: [String: JSONValue], _ scimId: String?) async throws -> Void
 
     public init(client: SCIMClient, pseudonymizer: Pseudonymizer,
                 randomToken: @escaping @Sendable () -> String = { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16).description },
                 checkpoint: @escaping @Sendable (Int64, String) async throws -> Void,
-                recordWritten: @escaping @Sendable (Int64, [String: JSONValue]) async throws -> Void = { _, _ in }) {
+                recordWritten: @escaping @Sendable (Int64, [String: JSONValue], String?) async throws -> Void = { _, _, _ in }) {
         self.client = client
         self.pseudonymizer = pseudonymizer
         self.randomToken = randomToken
@@ -61,6 +62,27 @@ public struct ActionExecutor: Sendable {
         return Self.scrubbed(await attempt(claimed, policy: policy, seen: seen, clean: clean), clean)
     }
 
+    /// The subject's id found by this attempt and not yet recorded. It is recorded before the
+    /// first write to the target: alone (`flush`), or with what Lethe writes (`take`).
+    final class UnrecordedId: Sendable {
+        private let id = Mutex<String?>(nil)
+        private let record: @Sendable (String) async throws -> Void
+
+        init(record: @escaping @Sendable (String) async throws -> Void) {
+            self.record = record
+        }
+
+        func found(_ value: String) { id.withLock { $0 = value } }
+
+        /// Hands the id over to a caller that records it; nil when there is none to record.
+        func take() -> String? { id.withLock { value in defer { value = nil }; return value } }
+
+        /// Records the id now, if it is not recorded yet.
+        func flush() async throws {
+            if let value = take() { try await record(value) }
+        }
+    }
+
     /// Every text of a result through `clean`.
     static func scrubbed(_ result: ExecutionResult, _ clean: (String) -> String) -> ExecutionResult {
         var out = result
@@ -77,7 +99,8 @@ public struct ActionExecutor: Sendable {
 
     private func attempt(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues, clean: (String) -> String) async -> ExecutionResult {
         do {
-            return try await run(claimed, policy: policy, seen: seen)
+            let unrecorded = UnrecordedId { [checkpoint] id in try await checkpoint(claimed.action.id, id) }
+            return try await run(claimed, policy: policy, seen: seen, unrecorded: unrecorded)
         } catch let error as SCIMClientError {
             if error.isInterruption || Task.isCancelled {
                 return ExecutionResult(result: .interrupted("interrupted: Lethe stopped before \(policy.target) answered (shutdown or the run's deadline); taken up again next run"))
@@ -94,7 +117,7 @@ public struct ActionExecutor: Sendable {
         }
     }
 
-    private func run(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues) async throws -> ExecutionResult {
+    private func run(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues, unrecorded: UnrecordedId) async throws -> ExecutionResult {
         if claimed.action.follows != nil { return try await endRetention(claimed, seen: seen) }
         let plan = claimed.action.plan
         guard let subject = claimed.identifiers else {
@@ -134,7 +157,7 @@ public struct ActionExecutor: Sendable {
                     return ExecutionResult(result: .needsReview(
                         "the address is a secondary e-mail of an account whose primary address differs (\(found.id)); Lethe wrote nothing, a person must decide"))
                 }
-                try await checkpoint(claimed.action.id, stored(found.id))
+                unrecorded.found(stored(found.id))
                 user = found
             }
         }
@@ -143,6 +166,7 @@ public struct ActionExecutor: Sendable {
 
         switch plan.operation {
         case .delete:
+            try await unrecorded.flush()
             if user.json["groups"]?.arrayValue != nil {
                 // The server lists groups on users: leave them and check that on the user while it
                 // still exists (a small read), then delete; nothing is left to check on the groups.
@@ -166,7 +190,7 @@ public struct ActionExecutor: Sendable {
             return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value, groupsSettled: settled)
         case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
             let seen: [String]
-            switch try await change(user, plan, claimed) {
+            switch try await change(user, plan, claimed, unrecorded: unrecorded) {
             case .done(let how): seen = how
             case .stopped(let result): return result
             }
@@ -252,13 +276,16 @@ public struct ActionExecutor: Sendable {
 
     /// The attribute write and then the group removals of a plan that keeps the account, each
     /// read back.
-    private func change(_ user: SCIMResource, _ plan: PlannedAction, _ claimed: ClaimedAction) async throws -> Change {
+    private func change(_ user: SCIMResource, _ plan: PlannedAction, _ claimed: ClaimedAction, unrecorded: UnrecordedId? = nil) async throws -> Change {
         var seen: [String] = []
-        switch try await write(plan, to: user, claimed: claimed) {
+        switch try await write(plan, to: user, claimed: claimed, unrecorded: unrecorded) {
         case .verified(let how)?: seen.append(how)
         case let failed?: return .stopped(Self.unsettled(failed))
         case nil: break
         }
+        // Recorded with the write above when there was one; else now, before any group
+        // removal and before the result (a retention follow-up acts on this id years later).
+        try await unrecorded?.flush()
         switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
         case .verified(let how)?: seen.append(how)
         case let failed?: return .stopped(Self.unsettled(failed))
@@ -273,7 +300,7 @@ public struct ActionExecutor: Sendable {
     /// built (a server may leave `returned: request` attributes out), so a value it still holds
     /// is not mistaken for none. One the server's schema declares never returned is written
     /// blind (it may hold a value nobody can see), and its read-back is unverifiable.
-    private func write(_ plan: PlannedAction, to user: SCIMResource, claimed: ClaimedAction) async throws -> Verification? {
+    private func write(_ plan: PlannedAction, to user: SCIMResource, claimed: ClaimedAction, unrecorded: UnrecordedId?) async throws -> Verification? {
         let planned = plan.attributes.map(\.path)
         let missing = planned.filter { user.values(at: $0).isEmpty }
         let requested = missing.isEmpty ? nil : try await client.getUser(user.id, attributes: missing)
@@ -288,7 +315,7 @@ public struct ActionExecutor: Sendable {
         }
         let (operations, expectations) = patch(for: plan, current: current, pseudonym: claimed.pseudonym, written: claimed.action.written)
         if !operations.isEmpty {
-            try await recordWritten(claimed.action.id, Self.written(operations))
+            try await recordWritten(claimed.action.id, Self.written(operations), unrecorded?.take())
             try await client.patchUser(user.id, operations, etag: user.etag)
         }
         guard !expectations.isEmpty else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LetheCore
 import Logging
 import LetheSCIM
@@ -89,18 +90,60 @@ public struct Engine: Sendable {
         var finishedAt: Date
     }
 
-    private enum Event: Sendable {
+    enum Event: Sendable {
         case finished(Finished)
+        /// Recording a result failed.
+        case failed(any Error)
         case tick
         case stop
+    }
+
+    /// Where the run's children post events, and the loop waits for them: `take` returns
+    /// everything posted so far, waiting only when nothing is. Not cancellable: the loop must
+    /// see every claimed action's result, cancelled or not, and some child always posts (an
+    /// action in flight, or the tick).
+    final class Inbox: Sendable {
+        private struct State {
+            var events: [Event] = []
+            var waiter: CheckedContinuation<Void, Never>?
+        }
+
+        private let state = Mutex(State())
+
+        func post(_ event: Event) {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.events.append(event)
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        func take() async -> [Event] {
+            while true {
+                let ready = state.withLock { state -> [Event] in
+                    defer { state.events = [] }
+                    return state.events
+                }
+                if !ready.isEmpty { return ready }
+                await withCheckedContinuation { continuation in
+                    let now = state.withLock { state -> Bool in
+                        if !state.events.isEmpty { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            }
+        }
     }
 
     /// Runs until idle, timed out or stopped (or, without `untilIdle`, until stopped).
     ///
     /// Stopping (`stop.request()`, or the timeout): no new action is claimed; actions in flight
     /// may finish within `stopGrace`, then they are cancelled and recorded as interrupted. Every
-    /// claimed action is recorded before this returns, so none is left `running`. The loop itself
-    /// records results, so it still writes after its children are cancelled.
+    /// claimed action is recorded before this returns, so none is left `running`. Each child records
+    /// its own result through the database's group commit, which a cancellation does not stop.
     public func run(_ options: Options, stop: EngineStop = EngineStop()) async throws -> Summary {
         let started = clock.now()
         let rescued = try await database.rescueRunning(now: started)
@@ -114,10 +157,14 @@ public struct Engine: Sendable {
         var timedOut = false
         var stopped = false
 
-        try await withThrowingTaskGroup(of: Event.self) { group in
+        // Children post what happened to `inbox`; the loop takes everything posted at once, so
+        // actions that finish together (their results share a commit) free their slots together
+        // and are refilled with one claim.
+        let inbox = Inbox()
+        try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 await stop.wait()
-                return .stop
+                inbox.post(.stop)
             }
             var inFlight: [String: Int] = [:]
             var ticking = false
@@ -128,7 +175,7 @@ public struct Engine: Sendable {
                 let now = clock.now()
                 if Task.isCancelled && !cancelled {
                     // The run's own task was cancelled: stop now, no grace. Children are already
-                    // cancelled; their results are still recorded below where the database allows.
+                    // cancelled; their results are still recorded (the group commit is not).
                     stopped = true
                     cancelAt = now
                 }
@@ -142,12 +189,23 @@ public struct Engine: Sendable {
                 }
                 if cancelAt == nil {
                     do {
-                        for target in try database.targetsWithDueWork(now: now, among: targets) {
-                            let limit = (policies[target]?.connection.maxConcurrency ?? 1) - inFlight[target, default: 0]
-                            for claimed in try await database.claim(target: target, limit: limit, runner: runner, now: clock.now()) {
-                                inFlight[target, default: 0] += 1
-                                touched.insert(claimed.requestId)
-                                group.addTask { .finished(await perform(claimed)) }
+                        // Every target with due work and room for more, claimed in one transaction.
+                        let wanted = try database.targetsWithDueWork(now: now, among: targets).map { target in
+                            (target: target, limit: (policies[target]?.connection.maxConcurrency ?? 1) - inFlight[target, default: 0])
+                        }.filter { $0.limit > 0 }
+                        for claimed in try await database.claim(wanted, runner: runner, now: clock.now()) {
+                            inFlight[claimed.action.target, default: 0] += 1
+                            touched.insert(claimed.requestId)
+                            group.addTask {
+                                // The task records its own result: results of concurrent actions
+                                // share a commit (`AppDatabase.record` commits in groups).
+                                let done = await perform(claimed)
+                                do {
+                                    try await record(done)
+                                    inbox.post(.finished(done))
+                                } catch {
+                                    inbox.post(.failed(error))
+                                }
                             }
                         }
                     } catch is CancellationError {
@@ -160,7 +218,8 @@ public struct Engine: Sendable {
                 if busy == 0 && cancelAt != nil { break }
                 if let cancelAt, !cancelled, clock.now() >= cancelAt {
                     // The grace is over: cancel what is still in flight. The stop waiter and the
-                    // tick are cancelled too and return at once; the loop keeps recording.
+                    // tick are cancelled too and post at once; the loop keeps going until every
+                    // claimed action has posted its recorded result.
                     cancelled = true
                     group.cancelAll()
                 }
@@ -174,19 +233,24 @@ public struct Engine: Sendable {
                     if let cancelAt, !cancelled { wait = min(wait, max(0.001, cancelAt.timeIntervalSince(clock.now()))) }
                     group.addTask { [clock] in
                         try? await clock.sleep(seconds: wait)
-                        return .tick
+                        inbox.post(.tick)
                     }
                 }
-                switch try await group.next() {
-                case .finished(let done)?:
-                    inFlight[done.claimed.action.target, default: 1] -= 1
-                    attempts += 1
-                    if case .interrupted = done.result.result { interrupted += 1 }
-                    try await record(done)
-                case .tick?: ticking = false
-                case .stop?:
-                    if !cancelled { stopped = true }
-                case nil: break
+                for event in await inbox.take() {
+                    switch event {
+                    case .finished(let done):
+                        inFlight[done.claimed.action.target, default: 1] -= 1
+                        attempts += 1
+                        if case .interrupted = done.result.result { interrupted += 1 }
+                    case .failed(let error):
+                        // The database refused a result: stop the run (the action stays running
+                        // and is taken up as interrupted by the next run).
+                        group.cancelAll()
+                        throw error
+                    case .tick: ticking = false
+                    case .stop:
+                        if !cancelled { stopped = true }
+                    }
                 }
             }
             group.cancelAll()
@@ -209,8 +273,8 @@ public struct Engine: Sendable {
                 let client = try clients.client(for: policy.target)
                 let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer, checkpoint: { [database] actionId, scimId in
                     try await database.recordResolvedId(actionId: actionId, scimId: scimId)
-                }, recordWritten: { [database] actionId, values in
-                    try await database.recordWritten(actionId: actionId, values: values)
+                }, recordWritten: { [database] actionId, values, scimId in
+                    try await database.recordWritten(actionId: actionId, values: values, scimId: scimId)
                 })
                 result = await executor.execute(claimed, policy: policy)
             } catch {
@@ -230,7 +294,9 @@ public struct Engine: Sendable {
         let report = AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: done.startedAt, finishedAt: done.finishedAt,
                                    result: done.result.kind, statusCode: done.result.statusCode, error: done.result.error)
         let now = clock.now()
-        let state = try await Self.shielded { [database] in try await database.record(report, transition: transition, now: now) }
+        // Not cancelled with the run: a result Lethe has seen is recorded even while the run is
+        // being cancelled (the group commit's writer is its own task).
+        let state = try await database.record(report, transition: transition, now: now)
         var metadata: Logger.Metadata = [
             "request": "\(claimed.requestId)", "subject": "\(claimed.pseudonym)", "target": "\(claimed.action.target)",
             "attempt": "\(claimed.attempt)", "state": "\(transition.state.rawValue)", "request_state": "\(state.rawValue)",
@@ -244,13 +310,5 @@ public struct Engine: Sendable {
         case .retrying, .pending: logger.notice("\(transition.event.rawValue)", metadata: metadata)
         default: logger.info("\(transition.event.rawValue)", metadata: metadata)
         }
-    }
-
-    /// Runs `commit` shielded from the caller's cancellation. A result Lethe has seen must be
-    /// recorded even while the run is being cancelled, and GRDB's async `write` throws once its
-    /// task is cancelled; the unstructured task exists only for the length of one transaction,
-    /// and is awaited, so nothing outlives the run.
-    static func shielded<T: Sendable>(_ commit: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await Task { try await commit() }.value
     }
 }

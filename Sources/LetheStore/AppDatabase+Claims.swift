@@ -40,25 +40,36 @@ extension AppDatabase {
     /// Atomically claims up to `limit` due actions of a target (`pending` or `retrying` with
     /// `next_attempt_at <= now`), counting the attempt at claim time.
     public func claim(target: String, limit: Int, runner: String, now: Date) async throws -> [ClaimedAction] {
-        guard limit > 0 else { return [] }
+        try await claim([(target: target, limit: limit)], runner: runner, now: now)
+    }
+
+    /// Claims for several targets, each up to its limit, in one transaction (one commit for the
+    /// engine's whole turn).
+    public func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date) async throws -> [ClaimedAction] {
+        let wanted = wanted.filter { $0.limit > 0 }
+        guard !wanted.isEmpty else { return [] }
         return try await writer.write { db in
             let t = now.timeIntervalSince1970
-            let ids = try Int64.fetchAll(db, sql: """
+            var claimed: [ClaimedAction] = []
+            let update = try db.cachedStatement(sql: """
                 UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = :now, claimed_by = :runner
                 WHERE id IN (\(Self.oldestDue))
-                RETURNING id
-                """, arguments: ["now": t, "runner": runner, "target": target, "limit": limit])
-            var claimed: [ClaimedAction] = []
-            for id in ids {
-                let action = try StoredAction(row: Row.fetchOne(db, sql: "SELECT * FROM action WHERE id = ?", arguments: [id])!)
-                let request = try Self.request(action.requestId, in: db)
-                var details: [String: JSONValue] = ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)]
-                if let due = action.notBefore { details["follow_up"] = .string(due.description) }
-                try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted, details: details)
-                try Self.refreshState(of: action.requestId, in: db, now: now)
-                claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request.pseudonym,
-                                             identifiers: request.identifiers, attempt: action.attempts,
-                                             attemptsInBudget: action.attempts - action.budgetStart))
+                RETURNING *
+                """)
+            for (target, limit) in wanted {
+                let actions = try Row.fetchAll(update, arguments: ["now": t, "runner": runner, "target": target, "limit": limit])
+                    .map { try StoredAction(row: $0) }
+                    .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+                for action in actions {
+                    let request = try Self.request(action.requestId, in: db)
+                    var details: [String: JSONValue] = ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)]
+                    if let due = action.notBefore { details["follow_up"] = .string(due.description) }
+                    try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted, details: details)
+                    try Self.refreshState(of: action.requestId, in: db, now: now)
+                    claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request.pseudonym,
+                                                 identifiers: request.identifiers, attempt: action.attempts,
+                                                 attemptsInBudget: action.attempts - action.budgetStart))
+                }
             }
             return claimed
         }
@@ -66,9 +77,16 @@ extension AppDatabase {
 
     /// Records what Lethe is about to write to the account (merged with earlier writes), before
     /// the write: a rerun recognises the account by these values once its identifiers are gone.
-    public func recordWritten(actionId: Int64, values: [String: JSONValue]) async throws {
-        guard !values.isEmpty else { return }
-        try await writer.write { db in
+    /// With `scimId`, also records the subject's id in the target (see `recordResolvedId`).
+    public func recordWritten(actionId: Int64, values: [String: JSONValue], scimId: String? = nil) async throws {
+        guard !values.isEmpty else {
+            if let scimId { try await recordResolvedId(actionId: actionId, scimId: scimId) }
+            return
+        }
+        try await commits.write { db in
+            if let scimId {
+                try db.cachedStatement(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'").execute(arguments: [scimId, actionId])
+            }
             let old = try String.fetchOne(db, sql: "SELECT written FROM action WHERE id = ?", arguments: [actionId])
             var merged: [String: JSONValue] = [:]
             if let old, case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
@@ -81,8 +99,8 @@ extension AppDatabase {
     /// Records the subject's id in the target before the first write, so a rerun after a crash
     /// knows what it was working on.
     public func recordResolvedId(actionId: Int64, scimId: String) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'", arguments: [scimId, actionId])
+        try await commits.write { db in
+            try db.cachedStatement(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'").execute(arguments: [scimId, actionId])
         }
     }
 
@@ -92,21 +110,21 @@ extension AppDatabase {
     @discardableResult
     public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState {
         let verified = transition.verified
-        return try await writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
+        return try await commits.write { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT action.request_id, action.target, action.state, action.plan, action.scim_id, action.follows, action.not_before,
                     request.cancel_reason FROM action
                 JOIN request ON request.id = action.request_id WHERE action.id = ?
-                """, arguments: [attempt.actionId]) else {
+                """), arguments: [attempt.actionId]) else {
                 throw StoreError.notFound("no action \(attempt.actionId)")
             }
             let requestId: String = row["request_id"], target: String = row["target"], state: String = row["state"]
             // A request cancelled while this attempt ran: what happened stands; nothing runs again.
             let transition = (row["cancel_reason"] as String?) == nil ? transition : ActionStateMachine.afterCancellation(transition)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, status_code, error)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [attempt.actionId, attempt.number, attempt.startedAt.timeIntervalSince1970, attempt.finishedAt.timeIntervalSince1970,
+                """).execute(arguments: [attempt.actionId, attempt.number, attempt.startedAt.timeIntervalSince1970, attempt.finishedAt.timeIntervalSince1970,
                                  Int((attempt.finishedAt.timeIntervalSince(attempt.startedAt) * 1000).rounded()), attempt.result.rawValue,
                                  attempt.statusCode, attempt.error])
             guard state == ActionState.running.rawValue else {
@@ -115,11 +133,11 @@ extension AppDatabase {
                 return try Self.refreshState(of: requestId, in: db, now: now)
             }
             let t = now.timeIntervalSince1970
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE action SET state = ?, next_attempt_at = ?, outcome = COALESCE(?, outcome), verified = ?, verification = ?,
                     last_error = ?, completed_at = ?, claimed_by = NULL
                 WHERE id = ?
-                """, arguments: [transition.state.rawValue, t + (transition.retryIn ?? 0), transition.outcome?.rawValue, verified,
+                """).execute(arguments: [transition.state.rawValue, t + (transition.retryIn ?? 0), transition.outcome?.rawValue, verified,
                                  transition.verification, transition.reason, transition.state.isTerminal ? t : nil, attempt.actionId])
             var details: [String: JSONValue] = ["attempt": .number(Double(attempt.number)), "state": .string(transition.state.rawValue)]
             if let outcome = transition.outcome { details["outcome"] = .string(outcome.rawValue) }
@@ -145,9 +163,9 @@ extension AppDatabase {
                                      outcome: ActionOutcome?, in db: Database, now: Date) throws {
         // Nothing was kept where the account is gone or never existed.
         guard let outcome, outcome != .deleted, outcome != .absent, outcome != .notApplicable, let scimId else { return }
-        let plan = try JSONDecoder().decode(PlannedAction.self, from: Data(json.utf8))
+        let plan = try PlanCodec.decode(json)
         for followUp in RetentionFollowUp.followUps(of: plan) {
-            let encoded = String(decoding: try JSONEncoder().encode(followUp.plan), as: UTF8.self)
+            let encoded = try PlanCodec.encode(followUp.plan)
             try db.execute(sql: """
                 INSERT OR IGNORE INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before, written)
                 VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, (SELECT written FROM action WHERE id = ?))
@@ -198,9 +216,9 @@ extension AppDatabase {
     /// earliest of them is due.
     public func openWork() throws -> (count: Int, nextDue: Date?) {
         try writer.read { db in
-            let row = try Row.fetchOne(db, sql: """
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next FROM action WHERE state IN \(Self.openStates)
-                """)!
+                """))!
             return (row["n"], (row["next"] as Double?).map(Date.init(timeIntervalSince1970:)))
         }
     }
@@ -222,10 +240,10 @@ extension AppDatabase {
     public func targetsWithDueWork(now: Date, among targets: [String]) throws -> [String] {
         try writer.read { db in
             try targets.filter { target in
-                try Bool.fetchOne(db, sql: """
+                try Bool.fetchOne(db.cachedStatement(sql: """
                     SELECT EXISTS (SELECT 1 FROM action INDEXED BY action_target_due
                         WHERE target = ? AND state IN \(Self.claimableStates) AND next_attempt_at <= ?)
-                    """, arguments: [target, now.timeIntervalSince1970]) ?? false
+                    """), arguments: [target, now.timeIntervalSince1970]) ?? false
             }
         }
     }

@@ -8,10 +8,13 @@ import LetheCore
 /// that keep the invariants: every state change and its audit event commit together.
 public struct AppDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// The engine's per-action writes, committed in groups (see `GroupCommit`).
+    let commits: GroupCommit
 
     /// Wraps a writer and brings its schema up to date.
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
+        self.commits = GroupCommit(writer)
         try Self.migrator.migrate(writer)
     }
 
