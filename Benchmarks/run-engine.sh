@@ -51,7 +51,10 @@ export LETHE_STATE_DIR="$WORK/state" LETHE_POLICIES="$WORK/policies"
 ACTIONS=$("$BIN/lethe-bench" engine-count --state "$WORK/state" | sed -E 's/.*pending=([0-9]+).*/\1/')
 [ -n "$STATS" ] && curl -s "$STATS" >"$WORK/stats-before.json"
 
-/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "$BIN/lethe" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
+# LETHE_BENCH_PERF=1 records a profile too (perf record -g, into $WORK/perf.data; the times then include perf's cost).
+PERF=()
+[ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record -F 999 -g -o "$WORK/perf.data" --)
+/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "${PERF[@]}" "$BIN/lethe" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
 read -r WALL USER SYS RSS <"$WORK/time.txt"
 DONE=$("$BIN/lethe-bench" engine-count --state "$WORK/state")
 echo "actions: $ACTIONS to carry out; after the run: $DONE"
