@@ -1,5 +1,5 @@
 import Foundation
-import LetheCore
+@testable import LetheCore
 import Testing
 
 @Suite("Scrubbing what targets say")
@@ -11,5 +11,26 @@ struct ScrubberTests {
         #expect(!text.contains("Ng") && !text.contains("ana%40example.com") && !text.contains("YW5hQGV4YW1wbGUuY29t") && !text.lowercased().contains("silva"), "\(text)")
         #expect(!text.contains("7946") && !text.contains("bo@corp.example"), "\(text)")
         #expect(text.contains("string range ok"), "a two-letter value does not eat other words: \(text)")
+    }
+
+    @Test("the fast paths decide exactly what Foundation decides: ASCII case-insensitive containment, and shapes only where their marker is")
+    func fastPathsAgree() {
+        let texts = ["GET /Users/ANA.SILVA-7 answers 404", "ana.silva-7", "no match at all", "", "a", "xAnA.SiLvA-7y", "ana.silv", "Ana Silva\\u0040x.org",
+                     "Ünïcode ANA.SILVA-7", "mail ana%40example.com", "+44 20 7946 0958", "id 12345"]
+        let forms = ["ana.silva-7", "ANA.SILVA-7", "silva", "a", "ü", "example"]
+        for text in texts {
+            for form in forms {
+                let foundation = text.range(of: form, options: .caseInsensitive) != nil
+                #expect(!foundation || Scrubber.mayContain(text, form), "\(form) in \(text)")
+                if text.utf8.allSatisfy({ $0 < 0x80 }) && form.utf8.allSatisfy({ $0 < 0x80 }) {
+                    #expect(Scrubber.mayContain(text, form) == foundation, "\(form) in \(text)")
+                }
+            }
+            for index in Scrubber.shapes.indices where text.range(of: Scrubber.shapes[index].0, options: .regularExpression) != nil {
+                #expect(Scrubber.mayHaveShape(index, text), "shape \(index) in \(text)")
+            }
+        }
+        #expect(Scrubber.looksPersonal("ana%40example.com") && Scrubber.looksPersonal("x\\u0040example.org") && Scrubber.looksPersonal("+44 20 7946 0958"))
+        #expect(!Scrubber.looksPersonal("2819c223-7f76-453a-919d-413861904646"))
     }
 }

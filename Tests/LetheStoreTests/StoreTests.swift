@@ -246,3 +246,38 @@ struct StoreTests {
         #expect(!probe.contains { $0.hasPrefix("SCAN action") }, "\(probe)")
     }
 }
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    struct Refused: Error {}
+
+    @Test("concurrent writes share transactions; each returns only once its change is readable from another connection; a failing one is rolled back alone")
+    func groupCommit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-group-commit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = try AppDatabase.open(path: directory.appendingPathComponent("lethe.db").path)
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    do {
+                        try await db.commits.write { database in
+                            try database.execute(sql: "INSERT INTO meta (key, value) VALUES (?, 'x')", arguments: ["k\(i)"])
+                            if i % 50 == 7 { throw Refused() }
+                        }
+                    } catch is Refused {
+                        return (i, false)
+                    }
+                    // Committed: a reader (another connection of the pool) sees it now.
+                    let seen = try await db.writer.read { database in try Bool.fetchOne(database, sql: "SELECT EXISTS (SELECT 1 FROM meta WHERE key = ?)", arguments: ["k\(i)"]) }
+                    return (i, seen == true)
+                }
+            }
+            return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes.count == 200)
+        #expect(outcomes.filter { !$0.value }.keys.sorted() == [7, 57, 107, 157], "only the refused writes are missing, and every other was visible on return")
+        let stored = try await db.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'") }
+        #expect(stored == 196)
+    }
+}
