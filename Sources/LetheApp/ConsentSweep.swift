@@ -27,7 +27,7 @@ public struct ConsentSweep: Sendable {
         /// Called now and then with the rows read so far (for a progress line).
         public var progress: (@Sendable (Int) -> Void)?
 
-        public init(format: LedgerFormat, dryRun: Bool = false, skipInvalid: Bool = false, now: Date = Date(), batchSize: Int = 500,
+        public init(format: LedgerFormat, dryRun: Bool = false, skipInvalid: Bool = false, now: Date = Date(), batchSize: Int = 5000,
                     progress: (@Sendable (Int) -> Void)? = nil) {
             self.format = format
             self.dryRun = dryRun

@@ -102,8 +102,25 @@ extension AppDatabase {
         if !purposes.isEmpty { details["purposes"] = .array(purposes.map(JSONValue.string)) }
         if let ref = new.ref { details["ref"] = .string(ref) }
         try appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
-        try refreshState(of: new.id, in: db, now: now)
-        return .filed(try request(new.id, in: db))
+        let states = new.plan.map { action -> ActionState in
+            switch action.operation {
+            case .none: .succeeded
+            case .needsReview: .needsReview
+            default: .pending
+            }
+        }
+        guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .received else {
+            // Nothing for Lethe to do, or only things a person must do: the request ends or
+            // waits at once, with its own events.
+            try refreshState(of: new.id, in: db, now: now)
+            return .filed(try request(new.id, in: db))
+        }
+        // Still `received`: the request is exactly what was inserted (no need to read it back).
+        return .filed(StoredRequest(
+            id: new.id, kind: new.kind.name, ref: new.ref, purposes: purposes, pseudonym: new.pseudonym,
+            identifiers: new.identifiers.email == nil && new.identifiers.externalId == nil && new.identifiers.userName == nil ? nil : new.identifiers,
+            requestedBy: new.requestedBy, note: new.note, received: new.received, due: new.due, extendedMonths: 0,
+            createdAt: Date(timeIntervalSince1970: t), completedAt: nil, state: .received, cancelReason: nil))
     }
 
     /// Re-derives a request's state from its actions; on reaching a terminal state, purges the

@@ -36,6 +36,26 @@ public struct StoredRequest: Sendable, Hashable, Codable {
                             today: today)
     }
 
+    init(id: String, kind: String, ref: String?, purposes: [String], pseudonym: String, identifiers: SubjectIdentifiers?,
+         requestedBy: String?, note: String?, received: CalendarDate, due: CalendarDate, extendedMonths: Int, createdAt: Date,
+         completedAt: Date?, state: RequestState, cancelReason: String?) {
+        self.id = id
+        self.kind = kind
+        self.ref = ref
+        self.purposes = purposes
+        self.pseudonym = pseudonym
+        self.identifiers = identifiers
+        self.requestedBy = requestedBy
+        self.note = note
+        self.received = received
+        self.due = due
+        self.extendedMonths = extendedMonths
+        self.createdAt = createdAt
+        self.completedAt = completedAt
+        self.state = state
+        self.cancelReason = cancelReason
+    }
+
     init(row: Row) throws {
         id = row["id"]
         kind = row["kind"]

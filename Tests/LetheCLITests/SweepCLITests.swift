@@ -81,7 +81,7 @@ struct SweepCLITests {
         let path = scratch.appendingPathComponent("ledger.csv")
         try ledger.write(to: path, atomically: true, encoding: .utf8)
 
-        let reason = try await lethe.withStarted(["sweep", "--ledger", path.path]) { first in
+        let reason = try await lethe.withStarted(["sweep", "--ledger", path.path, "--batch-size", "500"]) { first in
             var filed = 0
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, first.isRunning, filed == 0 {

@@ -28,6 +28,7 @@ struct StoreTests {
         guard case .filed(let request) = result else { Issue.record("not filed"); return }
         #expect(request.state == .received && request.due.description == "2027-01-01")
         #expect(request.identifiers?.email == "ana@example.com")
+        #expect(try db.request("req-1") == request, "what filing returns is what is stored")
         #expect(try db.actions(of: "req-1").map(\.state) == [.pending, .pending])
         let events = try db.auditEvents()
         #expect(events.map(\.event) == ["request_filed"])

@@ -56,12 +56,18 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --run: stop waiting after this long (e.g. 30m).", valueName: "duration"))
     var timeout: String?
 
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp(
+        "Withdrawals filed per transaction (default 5000). A killed sweep keeps whole batches; the next sweep files the rest.",
+        valueName: "n"))
+    var batchSize = 5000
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
     func validate() throws {
         if let format, LedgerFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
         if dryRun && thenRun { throw ValidationError("--dry-run changes nothing, so it cannot --run") }
+        if !(1...100_000).contains(batchSize) { throw ValidationError("--batch-size must be between 1 and 100000, not \(batchSize)") }
         if let timeout {
             guard TimeSpan(parsing: timeout) != nil else { throw ValidationError("--timeout '\(timeout)' is not a duration; write e.g. 30m") }
             guard thenRun else { throw ValidationError("--timeout applies to --run") }
@@ -86,7 +92,8 @@ struct SweepCommand: AsyncParsableCommand {
         if tty { progress = { rows in Output.progress("sweeping: \(rows) rows read…") } }
         let summary: ConsentSweep.Summary
         do {
-            let options = ConsentSweep.Options(format: ledgerFormat, dryRun: dryRun, skipInvalid: skipInvalid, progress: progress)
+            let options = ConsentSweep.Options(format: ledgerFormat, dryRun: dryRun, skipInvalid: skipInvalid, batchSize: batchSize,
+                                               progress: progress)
             summary = try sweep.run(ledger: ledger, options: options)
         } catch let failure as ConsentSweep.Failure {
             if tty { FileHandle.standardError.write(Data("\r".utf8)) }
