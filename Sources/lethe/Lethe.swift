@@ -68,6 +68,10 @@ extension Lethe {
             exit(withError: error)
         } catch let error as ValidationError {
             exit(withError: error)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // `lethe --help` and `lethe help X` run ArgumentParser's help command, which throws
+            // its (internal) help request: ArgumentParser prints the help and exits 0.
+            exit(withError: error)
         } catch {
             // Library errors are data; this is where they become a sentence and a status.
             exit(withError: ExitStatus.report(error))

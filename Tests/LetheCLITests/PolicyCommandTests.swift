@@ -11,6 +11,17 @@ struct PolicyCommandTests {
 
     let lethe = CommandRunner(workingDirectory: root)
 
+    @Test("--help teaches: lethe --help, lethe erase --help and lethe help sweep print their help on stdout and exit 0")
+    func help() async throws {
+        for arguments in [["--help"], ["erase", "--help"], ["help", "sweep"]] {
+            let result = try await lethe.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(result.stdout.contains("USAGE: lethe"), "\(arguments): \(result.stdout)")
+            #expect(!result.stderr.contains("CommandError"), "\(arguments): \(result.stderr)")
+        }
+        #expect(try await lethe.run(["sweep", "--help"]).stdout.contains("--batch-size"))
+    }
+
     @Test("the shipped policies pass, exit 0")
     func shippedPoliciesPass() async throws {
         let result = try await lethe.run(["policy", "check"])
