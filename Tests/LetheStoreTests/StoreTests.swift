@@ -228,6 +228,16 @@ struct StoreTests {
         }
     }
 
+    @Test("status --overdue reads (state, due) ranges, not every open request")
+    func overdueUsesIndex() throws {
+        let states = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let plan = try db.writer.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM request WHERE 1 AND state IN (\(states)) AND due < ? ORDER BY created_at DESC, id",
+                             arguments: ["2026-12-01"]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX request_state_due (state=? AND due<?)") }, "\(plan)")
+    }
+
     @Test("the claim finds due work through the index, not by scanning the scheduled follow-ups of years to come")
     func claimUsesIndex() throws {
         let plan = try db.writer.read { db in
