@@ -297,6 +297,13 @@ public struct Engine: Sendable {
         // Not cancelled with the run: a result Lethe has seen is recorded even while the run is
         // being cancelled (the group commit's writer is its own task).
         let state = try await database.record(report, transition: transition, now: now)
+        // The line is built only when its level is logged (the default, warning, skips successes).
+        let level: Logger.Level = switch transition.state {
+        case .failed, .needsReview: .warning
+        case .retrying, .pending: .notice
+        default: .info
+        }
+        guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "request": "\(claimed.requestId)", "subject": "\(claimed.pseudonym)", "target": "\(claimed.action.target)",
             "attempt": "\(claimed.attempt)", "state": "\(transition.state.rawValue)", "request_state": "\(state.rawValue)",
@@ -305,10 +312,6 @@ public struct Engine: Sendable {
         if let outcome = transition.outcome { metadata["outcome"] = "\(outcome.rawValue)" }
         if let retryIn = transition.retryIn, transition.state == .retrying { metadata["retry_in_s"] = "\(String(format: "%.1f", retryIn))" }
         if let reason = transition.reason, transition.state != .succeeded { metadata["reason"] = "\(reason)" }
-        switch transition.state {
-        case .failed, .needsReview: logger.warning("\(transition.event.rawValue)", metadata: metadata)
-        case .retrying, .pending: logger.notice("\(transition.event.rawValue)", metadata: metadata)
-        default: logger.info("\(transition.event.rawValue)", metadata: metadata)
-        }
+        logger.log(level: level, "\(transition.event.rawValue)", metadata: metadata)
     }
 }
