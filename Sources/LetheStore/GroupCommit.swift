@@ -44,6 +44,7 @@ final class GroupCommit: Sendable {
             }
             if start { Task { await self.drain() } }
         }
+        // The value is the one `body` returned: always a T.
         return try result.get() as! T
     }
 
