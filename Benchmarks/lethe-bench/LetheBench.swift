@@ -60,15 +60,21 @@ struct ReportsBench: AsyncParsableCommand {
             while true {
                 let claimed = try await database.claim(target: target, limit: 1000, runner: "bench", now: Date())
                 if claimed.isEmpty { break }
-                for action in claimed {
-                    let outcome: ActionOutcome = action.action.plan.operation == .delete ? .deleted : .anonymized
-                    try await database.record(
-                        AttemptReport(actionId: action.action.id, number: action.attempt, startedAt: Date(), finishedAt: Date(), result: .succeeded),
-                        transition: ActionStateMachine.afterAttempt(.succeeded(outcome, verification: "benchmark"), attemptsUsed: 1,
-                                                                    policy: RetryPolicy(RetrySettings()), random: 0),
-                        now: Date())
-                    completed += 1
+                // Recorded concurrently, as the engine's actions are: the results share commits.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for action in claimed {
+                        group.addTask {
+                            let outcome: ActionOutcome = action.action.plan.operation == .delete ? .deleted : .anonymized
+                            try await database.record(
+                                AttemptReport(actionId: action.action.id, number: action.attempt, startedAt: Date(), finishedAt: Date(), result: .succeeded),
+                                transition: ActionStateMachine.afterAttempt(.succeeded(outcome, verification: "benchmark"), attemptsUsed: 1,
+                                                                            policy: RetryPolicy(RetrySettings()), random: 0),
+                                now: Date())
+                        }
+                    }
+                    try await group.waitForAll()
                 }
+                completed += claimed.count
             }
         }
         let settled = ContinuousClock.now - clock
