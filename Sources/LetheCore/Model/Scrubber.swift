@@ -8,6 +8,8 @@ import Foundation
 /// never too little.
 public struct Scrubber: Sendable {
     let forms: [String]
+    /// Each form's bytes when it is ASCII (for `mayContain`), nil otherwise.
+    let asciiForms: [[UInt8]?]
     /// Two-letter values ("Li", "Ng"): replaced only as whole words, so they cannot eat
     /// the letters of every other word.
     let shortWords: [String]
@@ -36,14 +38,18 @@ public struct Scrubber: Sendable {
         }
         // Longest first, so a value is never half-replaced by a shorter one inside it.
         self.forms = forms.sorted { $0.count > $1.count }
+        asciiForms = self.forms.map(Self.ascii)
         shortWords = short.sorted()
     }
 
     /// The text with every known value replaced, and (with `shapes`) every e-mail or phone shape.
     public func scrub(_ text: String, shapes: Bool = true) -> String {
         var out = text
-        for form in forms where Self.mayContain(out, form) && out.range(of: form, options: .caseInsensitive) != nil {
+        var bytes = Self.ascii(out)
+        for (form, formBytes) in zip(forms, asciiForms)
+        where Self.mayContain(bytes, formBytes) && out.range(of: form, options: .caseInsensitive) != nil {
             out = out.replacingOccurrences(of: form, with: "<subject>", options: .caseInsensitive)
+            bytes = Self.ascii(out)
         }
         for word in shortWords {
             out = out.replacingOccurrences(of: "\\b\(word)\\b", with: "<subject>", options: [.regularExpression, .caseInsensitive])
@@ -71,8 +77,12 @@ public struct Scrubber: Sendable {
     /// that is decided here, byte by byte (ASCII case folding is all there is to it); otherwise
     /// Foundation decides.
     static func mayContain(_ text: String, _ form: String) -> Bool {
-        let haystack = Array(text.utf8), needle = Array(form.utf8)
-        guard haystack.allSatisfy({ $0 < 0x80 }), needle.allSatisfy({ $0 < 0x80 }) else { return true }
+        mayContain(ascii(text), ascii(form))
+    }
+
+    /// `mayContain` on bytes already taken (nil: not ASCII, so Foundation decides).
+    static func mayContain(_ haystack: [UInt8]?, _ needle: [UInt8]?) -> Bool {
+        guard let haystack, let needle, !needle.isEmpty else { return true }
         guard needle.count <= haystack.count else { return false }
         func folded(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
         let first = folded(needle[0])
@@ -81,6 +91,12 @@ public struct Scrubber: Sendable {
             return true
         }
         return false
+    }
+
+    /// The text's bytes when it is all ASCII, nil otherwise.
+    static func ascii(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        return bytes.allSatisfy({ $0 < 0x80 }) ? bytes : nil
     }
 
     static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
