@@ -84,9 +84,7 @@ extension AppDatabase {
             return
         }
         try await commits.write { db in
-            if let scimId {
-                try db.cachedStatement(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'").execute(arguments: [scimId, actionId])
-            }
+            if let scimId { try Self.setScimId(scimId, of: actionId, in: db) }
             let old = try String.fetchOne(db, sql: "SELECT written FROM action WHERE id = ?", arguments: [actionId])
             var merged: [String: JSONValue] = [:]
             if let old, case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
@@ -99,9 +97,12 @@ extension AppDatabase {
     /// Records the subject's id in the target before the first write, so a rerun after a crash
     /// knows what it was working on.
     public func recordResolvedId(actionId: Int64, scimId: String) async throws {
-        try await commits.write { db in
-            try db.cachedStatement(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'").execute(arguments: [scimId, actionId])
-        }
+        try await commits.write { db in try Self.setScimId(scimId, of: actionId, in: db) }
+    }
+
+    /// The subject's id in the target, on an action still running (a cancelled or rescued one keeps its own).
+    static func setScimId(_ scimId: String, of actionId: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'").execute(arguments: [scimId, actionId])
     }
 
     /// Records an attempt and the transition it led to, with its audit event, in one transaction.
