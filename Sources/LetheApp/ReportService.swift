@@ -9,6 +9,8 @@ public struct WrittenReport: Sendable, Hashable {
     public var signature: String
     public var csv: String?
     public var html: String
+    /// A period report over more requests than one page shows: the pages the HTML links to.
+    public var htmlPages: [String] = []
     public var requests: Int
 }
 
@@ -24,36 +26,129 @@ public struct ReportService: Sendable {
         self.policies = policies
     }
 
-    func builder(now: Date) throws -> ReportBuilder {
-        let chain = try database.verifyAuditChain()
+    /// Requests per HTML page of a period report, and per read of the database.
+    public var pageSize = 1000
+
+    func builder(now: Date, chain: AppDatabase.ChainVerification) throws -> ReportBuilder {
         if let problem = chain.problem { throw ReportError("the audit log is broken (\(problem)); no report is signed over a broken log") }
         let recipients = Dictionary(uniqueKeysWithValues: (policies?.policies ?? []).map { ($0.target, $0.description) })
         return ReportBuilder(keyId: try state.signer().publicKey.keyId, generatedAt: now, chain: chain, recipients: recipients)
     }
 
-    /// Writes `lethe-report-FROM-TO.{json,json.sig,csv,html}` into `directory`.
+    /// Writes `lethe-report-FROM-TO.{json,json.sig,csv,html}` into `directory`, and, over more
+    /// than `pageSize` requests, `lethe-report-FROM-TO-requests-NNNN.html` pages that the
+    /// HTML links to.
+    ///
+    /// Streamed: the requests are read a page at a time from one snapshot of the database and
+    /// each row is written to the JSON, CSV and HTML as it is built, so memory stays flat
+    /// whatever the period's size. The JSON is byte for byte `ReportBuilder.periodReport`.
     public func exportPeriod(from: CalendarDate, to: CalendarDate, into directory: String, now: Date = Date()) throws -> WrittenReport {
         guard from <= to else { throw ReportError("the period starts \(from), after it ends \(to)") }
-        let requests = try database.requests(receivedFrom: from, to: to)
-        let actions = try database.actions(of: requests.map(\.id))
-        let citations = try database.finalTargetEvents(requestIds: requests.map(\.id))
-        let retention = try database.followUps(completedFrom: from, to: to)
-        let retentionCitations = try database.finalTargetEvents(requestIds: retention.map(\.requestId).uniqued())
-        let reportBuilder = try builder(now: now)
-        let report = reportBuilder.periodReport(from: from, to: to, requests: requests, actions: actions, citations: citations,
-                                          retentionErasures: retention, retentionCitations: retentionCitations)
-        return try write(report, chain: reportBuilder.chain, base: "lethe-report-\(from)-\(to)", into: directory, csv: true, requests: requests.count)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let base = "lethe-report-\(from)-\(to)"
+        func path(_ suffix: String) -> String { (directory as NSString).appendingPathComponent(base + suffix) }
+        let signer = try state.signer()
+        let json = try StagedFile(path(".json")), csv = try StagedFile(path(".csv")), html = try StagedFile(path(".html"))
+        var pages: [StagedFile] = []
+        defer { for file in [json, csv, html] + pages { file.discard() } }
+
+        let (chain, count) = try database.snapshot { snapshot in
+            let chain = try snapshot.verifyAuditChain()
+            let builder = try builder(now: now, chain: chain)
+            let count = try snapshot.requestCount(receivedFrom: from, to: to)
+            let paged = count > pageSize
+            var members = builder.periodHeader(from: from, to: to)
+            let title = ReportRendering.htmlTitle(.object(members))
+            let heading = ReportRendering.htmlHeading(.object(members))
+
+            // The members named before "requests", then the rows one by one, then the rest.
+            json.write("{")
+            for key in members.keys.sorted(by: CanonicalJSON.precedes) where CanonicalJSON.precedes(key, "requests") {
+                json.write(CanonicalJSON.member(key, members.removeValue(forKey: key)!) + ",")
+            }
+            json.write("\"requests\":[")
+            csv.write(ReportRendering.csvHeader + "\n")
+            var summary = ReportBuilder.SummaryCounter(today: builder.today)
+            var sections = ""  // one page: shown after the summary, which is known only at the end
+            var attention: [(row: JSONValue, page: String)] = []
+            var first = true
+            try snapshot.requests(receivedFrom: from, to: to, pageSize: pageSize) { requests in
+                let ids = requests.map(\.id)
+                let actions = try snapshot.actions(of: ids)
+                let citations = try snapshot.finalTargetEvents(requestIds: ids)
+                let pageName = base + String(format: "-requests-%04d.html", pages.count + 1)
+                var page = paged ? ReportRendering.htmlPageStart(title: "\(title) — requests \(summary.requests + 1) to \(summary.requests + requests.count)")
+                    + "<nav><a href=\"\(ReportRendering.escape(base)).html\">Summary</a></nav>\n" + heading
+                    + "<h2>Requests \(summary.requests + 1) to \(summary.requests + requests.count) of \(count)</h2>\n" : ""
+                for request in requests {
+                    summary.add(request)
+                    let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:])
+                    json.write((first ? "" : ",") + CanonicalJSON.string(row))
+                    first = false
+                    for line in ReportRendering.csvLines(row) { csv.write(line + "\n") }
+                    if paged {
+                        page += ReportRendering.htmlRequest(row, isCertificate: false)
+                        if ReportRendering.needsAttention(row), attention.count < pageSize { attention.append((row, pageName)) }
+                    } else {
+                        sections += ReportRendering.htmlRequest(row, isCertificate: false)
+                    }
+                }
+                if paged {
+                    let file = try StagedFile(path(String(format: "-requests-%04d.html", pages.count + 1)))
+                    pages.append(file)
+                    file.write(page + ReportRendering.htmlPageEnd)
+                    try file.finish()
+                }
+            }
+            json.write("],")
+            let retention = try snapshot.followUps(completedFrom: from, to: to)
+            let retentionCitations = try snapshot.finalTargetEvents(requestIds: retention.map(\.requestId).uniqued())
+            let summaryJSON = summary.json
+            members.merge(builder.periodTrailer(retentionErasures: retention, retentionCitations: retentionCitations, summary: summaryJSON)) { a, _ in a }
+            json.write(members.keys.sorted(by: CanonicalJSON.precedes).map { CanonicalJSON.member($0, members[$0]!) }.joined(separator: ",") + "}")
+
+            var body = heading + ReportRendering.htmlSummary(summaryJSON)
+            if paged {
+                body += ReportRendering.htmlAttention(attention, total: summary.attention, limit: pageSize)
+                body += "<h2>All requests, \(pageSize) to a page</h2>\n<ol>\n"
+                for (index, file) in pages.enumerated() {
+                    let first = index * pageSize + 1, last = min(count, first + pageSize - 1)
+                    body += "<li><a href=\"\(ReportRendering.escape(file.name))\">requests \(first) to \(last)</a></li>\n"
+                }
+                body += "</ol>\n"
+            } else {
+                body += "<h2>Requests</h2>\n" + sections
+            }
+            body += ReportRendering.htmlRetentionErasures(members["retention_erasures"]?.arrayValue ?? [])
+            body += ReportRendering.htmlHowToVerify(jsonFileName: base + ".json")
+            html.write(ReportRendering.htmlPage(title: title, body: body))
+            return (chain, count)
+        }
+        try json.finish()
+        let signature = try signer.sign(try Data(contentsOf: URL(fileURLWithPath: json.stagingPath), options: .alwaysMapped))
+        try state.archivePublicKey()
+        try signature.write(to: URL(fileURLWithPath: path(".json.sig")), options: .atomic)
+        try json.commit()
+        try csv.finish()
+        try csv.commit()
+        try html.finish()
+        try html.commit()
+        for page in pages { try page.commit() }
+        // The chain the report was built on: an export appends no event, so it is still the head.
+        try state.appendCheckpoint(database: database, chain: chain)
+        return WrittenReport(json: path(".json"), signature: path(".json.sig"), csv: path(".csv"), html: path(".html"),
+                             htmlPages: pages.map(\.path), requests: count)
     }
 
     /// Writes `lethe-certificate-ID.{json,json.sig,html}` into `directory`.
     public func exportCertificate(_ request: StoredRequest, into directory: String, now: Date = Date()) throws -> WrittenReport {
-        let reportBuilder = try builder(now: now)
+        let reportBuilder = try builder(now: now, chain: try database.verifyAuditChain())
         let report = reportBuilder.certificate(request, actions: try database.actions(of: request.id),
                                          events: try database.auditEvents(request: request.id))
-        return try write(report, chain: reportBuilder.chain, base: "lethe-certificate-\(request.id)", into: directory, csv: false, requests: 1)
+        return try write(report, chain: reportBuilder.chain, base: "lethe-certificate-\(request.id)", into: directory)
     }
 
-    private func write(_ report: JSONValue, chain: AppDatabase.ChainVerification, base: String, into directory: String, csv: Bool, requests: Int) throws -> WrittenReport {
+    private func write(_ report: JSONValue, chain: AppDatabase.ChainVerification, base: String, into directory: String) throws -> WrittenReport {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let bytes = CanonicalJSON.encode(report)
         let signature = try state.signer().sign(bytes)
@@ -61,14 +156,66 @@ public struct ReportService: Sendable {
         func path(_ suffix: String) -> String { (directory as NSString).appendingPathComponent(base + suffix) }
         try bytes.write(to: URL(fileURLWithPath: path(".json")), options: .atomic)
         try signature.write(to: URL(fileURLWithPath: path(".json.sig")), options: .atomic)
-        var csvPath: String?
-        if csv {
-            csvPath = path(".csv")
-            try ReportRendering.csv(report).write(toFile: csvPath!, atomically: true, encoding: .utf8)
-        }
         try ReportRendering.html(report, jsonFileName: base + ".json").write(toFile: path(".html"), atomically: true, encoding: .utf8)
         // The chain the report was built on: an export appends no event, so it is still the head.
         try state.appendCheckpoint(database: database, chain: chain)
-        return WrittenReport(json: path(".json"), signature: path(".json.sig"), csv: csvPath, html: path(".html"), requests: requests)
+        return WrittenReport(json: path(".json"), signature: path(".json.sig"), csv: nil, html: path(".html"), requests: 1)
+    }
+}
+
+/// A file written through a staging file next to it and renamed into place when complete, so
+/// a reader never sees half a report, and an export that fails leaves nothing behind.
+final class StagedFile {
+    let path: String
+    let stagingPath: String
+    private var handle: FileHandle?
+    private var buffer = Data()
+    private var committed = false
+
+    var name: String { (path as NSString).lastPathComponent }
+
+    init(_ path: String) throws {
+        self.path = path
+        stagingPath = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".partial"
+        guard FileManager.default.createFile(atPath: stagingPath, contents: nil), let handle = FileHandle(forWritingAtPath: stagingPath) else {
+            throw ReportError("cannot write \(path)")
+        }
+        self.handle = handle
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Appends `text`; written out a megabyte at a time. A write error surfaces at `finish`.
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 20 { try? flush() }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty, let handle else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is left and closes the staging file.
+    func finish() throws {
+        guard let handle else { return }
+        try flush()
+        try handle.close()
+        self.handle = nil
+    }
+
+    /// Moves the finished file into place.
+    func commit() throws {
+        if handle != nil { try finish() }
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: stagingPath, toPath: path)
+        committed = true
+    }
+
+    /// Removes the staging file unless it was committed.
+    func discard() {
+        try? handle?.close()
+        handle = nil
+        if !committed { try? FileManager.default.removeItem(atPath: stagingPath) }
     }
 }

@@ -33,9 +33,24 @@ public struct ReportBuilder: Sendable {
                              citations: [String: [String: AuditEvent]] = [:], retentionErasures: [StoredAction] = [],
                              retentionCitations: [String: [String: AuditEvent]] = [:]) -> JSONValue {
         let rows = requests.map { requestRow($0, actions: actions[$0.id] ?? [], citations: citations[$0.id] ?? [:]) }
-        return .object(header(type: "period_report").merging([
-            "period": .object(["from": .string(from.description), "to": .string(to.description)]),
-            "requests": .array(rows),
+        var members = periodHeader(from: from, to: to)
+        members["requests"] = .array(rows)
+        members.merge(periodTrailer(retentionErasures: retentionErasures, retentionCitations: retentionCitations, summary: summary(requests))) { a, _ in a }
+        return .object(members)
+    }
+
+    /// The members of a period report other than its requests and what follows from them.
+    /// `periodHeader`, the rows, and `periodTrailer` together are `periodReport`: a report
+    /// streamed from them is byte for byte the same canonical JSON.
+    public func periodHeader(from: CalendarDate, to: CalendarDate) -> [String: JSONValue] {
+        var members = header(type: "period_report")
+        members["period"] = .object(["from": .string(from.description), "to": .string(to.description)])
+        return members
+    }
+
+    /// The members of a period report that can only be written once its requests are counted.
+    public func periodTrailer(retentionErasures: [StoredAction], retentionCitations: [String: [String: AuditEvent]], summary: JSONValue) -> [String: JSONValue] {
+        [
             "retention_erasures": .array(retentionErasures.map { followUp in
                 var row = followUpRow(followUp, citing: retentionCitations[followUp.requestId]?[followUpKey(followUp)])
                 if case .object(var fields) = row {
@@ -45,8 +60,8 @@ public struct ReportBuilder: Sendable {
                 }
                 return row
             }),
-            "summary": summary(requests),
-        ]) { a, _ in a })
+            "summary": summary,
+        ]
     }
 
     func followUpKey(_ action: StoredAction) -> String {
@@ -119,7 +134,7 @@ public struct ReportBuilder: Sendable {
         }
     }
 
-    func requestRow(_ request: StoredRequest, actions: [StoredAction], citations: [String: AuditEvent] = [:]) -> JSONValue {
+    public func requestRow(_ request: StoredRequest, actions: [StoredAction], citations: [String: AuditEvent] = [:]) -> JSONValue {
         var fields: [String: JSONValue] = [
             "id": .string(request.id),
             "kind": .string(request.kind),
@@ -218,11 +233,32 @@ public struct ReportBuilder: Sendable {
     /// on-time ratio is completed on time over every request that reached an outcome
     /// (completed, failed or needs_review), so a failed request always counts against it.
     func summary(_ requests: [StoredRequest]) -> JSONValue {
+        var counter = SummaryCounter(today: today)
+        for request in requests { counter.add(request) }
+        return counter.json
+    }
+
+    /// The summary of a period report, counted one request at a time so a report can be
+    /// written while its requests are read.
+    public struct SummaryCounter: Sendable {
+        let today: CalendarDate
+        /// Requests counted so far.
+        public private(set) var requests = 0
         var byKind: [String: Int] = [:], byState: [String: Int] = [:]
         var standings: [DeadlineStanding: Int] = [:]
         var overdue: [String] = []
         var cancelReasons: [String: Int] = [:]
-        for request in requests {
+
+        public init(today: CalendarDate) { self.today = today }
+
+        /// Requests that need someone's attention: completed late, failed or needing review, or
+        /// open past their due date (`ReportRendering.needsAttention`).
+        public var attention: Int {
+            [DeadlineStanding.completedLate, .unresolved, .unresolvedOverdue, .openOverdue].reduce(0) { $0 + standings[$1, default: 0] }
+        }
+
+        public mutating func add(_ request: StoredRequest) {
+            requests += 1
             byKind[request.kind, default: 0] += 1
             byState[request.state.rawValue, default: 0] += 1
             let standing = request.standing(today: today)
@@ -230,26 +266,29 @@ public struct ReportBuilder: Sendable {
             if standing.isOverdue { overdue.append(request.id) }
             if standing == .cancelled { cancelReasons[request.cancelReason ?? "no reason given", default: 0] += 1 }
         }
-        func count(_ wanted: DeadlineStanding...) -> Int { wanted.reduce(0) { $0 + standings[$1, default: 0] } }
-        let onTime = count(.completedOnTime)
-        let decided = count(.completedOnTime, .completedLate, .unresolved, .unresolvedOverdue)
-        let ratio: JSONValue = decided == 0 ? .null : .number((Double(onTime) / Double(decided) * 10_000).rounded() / 10_000)
-        return .object([
-            "requests": .number(Double(requests.count)),
-            "by_kind": .object(byKind.mapValues { .number(Double($0)) }),
-            "by_state": .object(byState.mapValues { .number(Double($0)) }),
-            "completed_on_time": .number(Double(onTime)),
-            "completed_late": .number(Double(count(.completedLate))),
-            "unresolved": .number(Double(count(.unresolved, .unresolvedOverdue))),
-            "unresolved_overdue": .number(Double(count(.unresolvedOverdue))),
-            "open": .number(Double(count(.open, .openOverdue))),
-            "open_overdue": .number(Double(count(.openOverdue))),
-            "cancelled": .number(Double(count(.cancelled))),
-            "cancel_reasons": .object(cancelReasons.mapValues { .number(Double($0)) }),
-            "on_time_ratio": ratio,
-            "on_time_ratio_basis": .string("completed on time / (completed + failed + needs_review)"),
-            "overdue": .number(Double(overdue.count)),
-            "overdue_requests": .array(overdue.map(JSONValue.string)),
-        ])
+
+        public var json: JSONValue {
+            func count(_ wanted: DeadlineStanding...) -> Int { wanted.reduce(0) { $0 + standings[$1, default: 0] } }
+            let onTime = count(.completedOnTime)
+            let decided = count(.completedOnTime, .completedLate, .unresolved, .unresolvedOverdue)
+            let ratio: JSONValue = decided == 0 ? .null : .number((Double(onTime) / Double(decided) * 10_000).rounded() / 10_000)
+            return .object([
+                "requests": .number(Double(requests)),
+                "by_kind": .object(byKind.mapValues { .number(Double($0)) }),
+                "by_state": .object(byState.mapValues { .number(Double($0)) }),
+                "completed_on_time": .number(Double(onTime)),
+                "completed_late": .number(Double(count(.completedLate))),
+                "unresolved": .number(Double(count(.unresolved, .unresolvedOverdue))),
+                "unresolved_overdue": .number(Double(count(.unresolvedOverdue))),
+                "open": .number(Double(count(.open, .openOverdue))),
+                "open_overdue": .number(Double(count(.openOverdue))),
+                "cancelled": .number(Double(count(.cancelled))),
+                "cancel_reasons": .object(cancelReasons.mapValues { .number(Double($0)) }),
+                "on_time_ratio": ratio,
+                "on_time_ratio_basis": .string("completed on time / (completed + failed + needs_review)"),
+                "overdue": .number(Double(overdue.count)),
+                "overdue_requests": .array(overdue.map(JSONValue.string)),
+            ])
+        }
     }
 }

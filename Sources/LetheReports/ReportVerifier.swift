@@ -14,18 +14,19 @@ public enum ReportVerifier {
 
     public static func verify(json: Data, signature: Data?, publicKey: ReportPublicKey, database: AppDatabase?) throws -> Result {
         var passed: [String] = []
-        guard let report = JSONValue.parse(json), case .object = report else {
-            return Result(passed: passed, problem: "the file is not JSON")
-        }
-        guard CanonicalJSON.isCanonical(json) else {
+        let report: Layout
+        switch Layout.read(json) {
+        case .notJSON: return Result(passed: passed, problem: "the file is not JSON")
+        case .notCanonical:
             return Result(passed: passed, problem: "the JSON is not in canonical form: it was edited or re-formatted after signing")
+        case .read(let layout): report = layout
         }
         passed.append("canonical JSON")
         guard let signature else { return Result(passed: passed, problem: "no signature file (.sig) next to the report") }
         guard signature.count == 64 else {
             return Result(passed: passed, problem: "the signature is \(signature.count) bytes; an Ed25519 signature is 64")
         }
-        let keyId = report["key_id"]?.stringValue ?? ""
+        let keyId = report.header["key_id"]?.stringValue ?? ""
         guard keyId == publicKey.keyId else {
             return Result(passed: passed, problem: "the report names signing key \(keyId), but the key given is \(publicKey.keyId); "
                 + "verify it with that key's PEM")
@@ -40,8 +41,8 @@ public enum ReportVerifier {
         if let problem = chain.problem {
             return Result(passed: passed, problem: "the audit log is broken: \(problem)")
         }
-        let head = report["audit_chain"]?["head_hash"]?.stringValue ?? ""
-        if let lastSeq = report["audit_chain"]?["last_seq"]?.intValue {
+        let head = report.header["audit_chain"]?["head_hash"]?.stringValue ?? ""
+        if let lastSeq = report.header["audit_chain"]?["last_seq"]?.intValue {
             guard let event = try database.auditEvent(seq: Int64(lastSeq)) else {
                 return Result(passed: passed, problem: "the audit log has no event \(lastSeq), which the report names as its last")
             }
@@ -53,48 +54,143 @@ public enum ReportVerifier {
         } else if head != AppDatabase.genesisHash {
             return Result(passed: passed, problem: "the report names no audit event but a head hash")
         }
-        if let problem = try checkRows(report, database: database) {
-            return Result(passed: passed, problem: problem)
+        var start = 0
+        while start < report.citations.count {
+            let end = min(start + 5000, report.citations.count)
+            if let problem = try check(report.citations[start..<end], database: database) {
+                return Result(passed: passed, problem: problem)
+            }
+            start = end
         }
-        let rows = requestRows(report)
-        passed.append("each of \(rows.count) request row\(rows.count == 1 ? "" : "s") matches the audit event it cites per target")
+        passed.append("each of \(report.rows) request row\(report.rows == 1 ? "" : "s") matches the audit event it cites per target")
         return Result(passed: passed, problem: nil)
     }
 
-    static func requestRows(_ report: JSONValue) -> [JSONValue] {
-        if let rows = report["requests"]?.arrayValue { return rows }
-        if let row = report["request"] { return [row] }
-        return []
+    /// The name of the key a report says signed it, read without parsing the whole report.
+    public static func namedKeyId(_ json: Data) -> String? {
+        if let members = CanonicalJSON.topLevelMembers(json) {
+            for member in members where Data(json[json.startIndex + member.name.lowerBound ..< json.startIndex + member.name.upperBound]) == Data("\"key_id\"".utf8) {
+                return JSONValue.parse(Data(json[json.startIndex + member.value.lowerBound ..< json.startIndex + member.value.upperBound]))?.stringValue
+            }
+            return nil
+        }
+        return JSONValue.parse(json)?["key_id"]?.stringValue
+    }
+
+    /// A signed report read for checking, one member and one request row at a time: its
+    /// members other than the rows, and what each row cites. A report of any size is never
+    /// held parsed whole.
+    struct Layout {
+        var header: [String: JSONValue] = [:]
+        var rows = 0
+        var citations: [Citation] = []
+
+        enum Reading {
+            case read(Layout)
+            case notJSON
+            case notCanonical
+        }
+
+        static func read(_ json: Data) -> Reading {
+            // Bytes that are not laid out as a whitespace-free object are either not JSON or not canonical.
+            guard let members = CanonicalJSON.topLevelMembers(json) else { return wholly(json) }
+            func slice(_ range: Range<Int>) -> Data { Data(json[json.startIndex + range.lowerBound ..< json.startIndex + range.upperBound]) }
+            /// The value at `range` when it is JSON in canonical form.
+            func canonical(_ range: Range<Int>) -> JSONValue? {
+                let bytes = slice(range)
+                guard let value = JSONValue.parse(bytes), CanonicalJSON.encode(value) == bytes else { return nil }
+                return value
+            }
+            var layout = Layout()
+            var previous: String?
+            for member in members {
+                guard case .string(let name)? = canonical(member.name) else { return wholly(json) }
+                if let previous, !CanonicalJSON.precedes(previous, name) { return wholly(json) }  // out of order, or twice
+                previous = name
+                if name == "requests", let elements = CanonicalJSON.arrayElements(json, in: member.value) {
+                    for element in elements {
+                        guard let row = canonical(element) else { return wholly(json) }
+                        layout.rows += 1
+                        layout.citations += ReportVerifier.citations(of: row)
+                    }
+                    layout.header[name] = .array([])
+                } else {
+                    guard let value = canonical(member.value) else { return wholly(json) }
+                    if name == "request" {
+                        layout.rows += 1
+                        layout.citations += ReportVerifier.citations(of: value)
+                    }
+                    layout.header[name] = value
+                }
+            }
+            return .read(layout)
+        }
+
+        /// Classifies bytes the member-by-member reading refused, by parsing them whole.
+        static func wholly(_ json: Data) -> Reading {
+            // Canonical bytes always read member by member, so these are not canonical.
+            guard let value = JSONValue.parse(json), case .object = value else { return .notJSON }
+            return .notCanonical
+        }
+    }
+
+    /// What one target row (or a follow-up of it) cites: the audit event of its final
+    /// transition, and what the row says that event recorded.
+    struct Citation {
+        var request: String
+        var target: String
+        var seq: Int64 = 0
+        var hash = ""
+        var state: String?
+        var outcome: String?
+        var attempts: Int?
+        /// The row cites nothing though it must: `message` says which.
+        var message: String?
+    }
+
+    /// The citations of one request row; a row that must cite an event and does not becomes a
+    /// citation carrying its problem, reported in order with the others.
+    static func citations(of row: JSONValue) -> [Citation] {
+        var cited: [Citation] = []
+        let request = row["id"]?.stringValue ?? "?"
+        for target in row["targets"]?.arrayValue ?? [] {
+            let name = target["target"]?.stringValue ?? "?"
+            guard let seq = target["audit"]?["seq"]?.intValue, let hash = target["audit"]?["hash"]?.stringValue else {
+                if target["operation"]?.stringValue == PlannedOperation.none.rawValue || target["operation"]?.stringValue == PlannedOperation.needsReview.rawValue,
+                   target["attempts"]?.intValue == 0, target["state"]?.stringValue != ActionState.cancelled.rawValue {
+                    continue  // settled at filing: no transition of its own to cite
+                }
+                cited.append(Citation(request: request, target: name, message: "request \(request), \(name): the row cites no audit event"))
+                return cited
+            }
+            cited.append(Citation(request: request, target: name, seq: Int64(seq), hash: hash, state: target["state"]?.stringValue,
+                                  outcome: target["outcome"]?.stringValue, attempts: target["attempts"]?.intValue))
+            // A follow-up that ended a retention cites its own last event.
+            for followUp in target["retention_end"]?.arrayValue ?? [] {
+                guard let seq = followUp["audit"]?["seq"]?.intValue, let hash = followUp["audit"]?["hash"]?.stringValue else {
+                    if followUp["state"]?.stringValue == ActionState.scheduled.rawValue, followUp["attempts"]?.intValue == 0 { continue }
+                    cited.append(Citation(request: request, target: name,
+                                          message: "request \(request), \(name): the follow-up due \(followUp["due"]?.stringValue ?? "?") cites no audit event"))
+                    return cited
+                }
+                cited.append(Citation(request: request, target: name, seq: Int64(seq), hash: hash, state: followUp["state"]?.stringValue,
+                                      outcome: followUp["outcome"]?.stringValue, attempts: followUp["attempts"]?.intValue))
+            }
+        }
+        return cited
     }
 
     /// Every target row must cite an audit event that exists, has the cited hash, belongs to
     /// that request and target, and agrees with the row's state, outcome and attempts.
     public static func checkRows(_ report: JSONValue, database: AppDatabase) throws -> String? {
-        var cited: [(request: String, target: String, seq: Int64, hash: String, row: JSONValue)] = []
-        for row in requestRows(report) {
-            let request = row["id"]?.stringValue ?? "?"
-            for target in row["targets"]?.arrayValue ?? [] {
-                let name = target["target"]?.stringValue ?? "?"
-                guard let seq = target["audit"]?["seq"]?.intValue, let hash = target["audit"]?["hash"]?.stringValue else {
-                    if target["operation"]?.stringValue == PlannedOperation.none.rawValue || target["operation"]?.stringValue == PlannedOperation.needsReview.rawValue,
-                       target["attempts"]?.intValue == 0, target["state"]?.stringValue != ActionState.cancelled.rawValue {
-                        continue  // settled at filing: no transition of its own to cite
-                    }
-                    return "request \(request), \(name): the row cites no audit event"
-                }
-                cited.append((request, name, Int64(seq), hash, target))
-                // A follow-up that ended a retention cites its own last event.
-                for followUp in target["retention_end"]?.arrayValue ?? [] {
-                    guard let seq = followUp["audit"]?["seq"]?.intValue, let hash = followUp["audit"]?["hash"]?.stringValue else {
-                        if followUp["state"]?.stringValue == ActionState.scheduled.rawValue, followUp["attempts"]?.intValue == 0 { continue }
-                        return "request \(request), \(name): the follow-up due \(followUp["due"]?.stringValue ?? "?") cites no audit event"
-                    }
-                    cited.append((request, name, Int64(seq), hash, followUp))
-                }
-            }
-        }
-        let events = try database.auditEvents(seqs: cited.map(\.seq))
+        let rows = report["requests"]?.arrayValue ?? report["request"].map { [$0] } ?? []
+        return try check(rows.flatMap(citations)[...], database: database)
+    }
+
+    static func check(_ cited: ArraySlice<Citation>, database: AppDatabase) throws -> String? {
+        let events = try database.auditEvents(seqs: cited.filter { $0.message == nil }.map(\.seq))
         for entry in cited {
+            if let message = entry.message { return message }
             let place = "request \(entry.request), \(entry.target)"
             guard let event = events[entry.seq] else { return "\(place): the cited audit event \(entry.seq) is not in the log" }
             guard event.hash == entry.hash else {
@@ -104,15 +200,14 @@ public enum ReportVerifier {
                 return "\(place): the cited audit event \(entry.seq) is about another request or target"
             }
             let details = JSONValue.parse(Data(event.details.utf8))
-            let rowState = entry.row["state"]?.stringValue
-            if let state = details?["state"]?.stringValue ?? AuditEventKind(rawValue: event.event).flatMap(impliedState)?.rawValue, state != rowState {
-                return "\(place): the row says \(rowState ?? "no state"), the log says \(state) (event \(entry.seq))"
+            if let state = details?["state"]?.stringValue ?? AuditEventKind(rawValue: event.event).flatMap(impliedState)?.rawValue, state != entry.state {
+                return "\(place): the row says \(entry.state ?? "no state"), the log says \(state) (event \(entry.seq))"
             }
-            if let outcome = details?["outcome"]?.stringValue, outcome != entry.row["outcome"]?.stringValue {
-                return "\(place): the row says outcome \(entry.row["outcome"]?.stringValue ?? "none"), the log says \(outcome) (event \(entry.seq))"
+            if let outcome = details?["outcome"]?.stringValue, outcome != entry.outcome {
+                return "\(place): the row says outcome \(entry.outcome ?? "none"), the log says \(outcome) (event \(entry.seq))"
             }
-            if let attempt = details?["attempt"]?.intValue, attempt != entry.row["attempts"]?.intValue {
-                return "\(place): the row says \(entry.row["attempts"]?.intValue ?? 0) attempts, the log says \(attempt) (event \(entry.seq))"
+            if let attempt = details?["attempt"]?.intValue, attempt != entry.attempts {
+                return "\(place): the row says \(entry.attempts ?? 0) attempts, the log says \(attempt) (event \(entry.seq))"
             }
         }
         return nil

@@ -52,7 +52,11 @@ extension AppDatabase {
 
     /// Recomputes every hash and checks every link.
     public func verifyAuditChain() throws -> ChainVerification {
-        try writer.read { db in
+        try writer.read { db in try Self.verifyAuditChain(db) }
+    }
+
+    static func verifyAuditChain(_ db: Database) throws -> ChainVerification {
+        do {
             var prev = Self.genesisHash
             var expectedSeq: Int64 = 1
             var count = 0
@@ -99,7 +103,11 @@ extension AppDatabase {
     /// transition so far. Reports cite it so every row can be checked against the log. A
     /// follow-up's events (`details.follow_up` = its due day) are keyed `TARGET@DAY`.
     public func finalTargetEvents(requestIds: [String]) throws -> [String: [String: AuditEvent]] {
-        try writer.read { db in
+        try writer.read { db in try Self.finalTargetEvents(db, requestIds: requestIds) }
+    }
+
+    static func finalTargetEvents(_ db: Database, requestIds: [String]) throws -> [String: [String: AuditEvent]] {
+        do {
             var result: [String: [String: AuditEvent]] = [:]
             for start in stride(from: 0, to: requestIds.count, by: 500) {
                 let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])

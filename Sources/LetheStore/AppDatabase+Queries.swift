@@ -40,6 +40,53 @@ extension AppDatabase {
         }
     }
 
+    /// One consistent view of the database for a long read, such as a report: every query made
+    /// through it sees the same committed state, whatever the engine writes meanwhile.
+    public struct Snapshot {
+        let db: Database
+
+        /// Recomputes every hash and checks every link of the audit chain.
+        public func verifyAuditChain() throws -> ChainVerification { try AppDatabase.verifyAuditChain(db) }
+
+        /// How many requests were received within a period (inclusive).
+        public func requestCount(receivedFrom from: CalendarDate, to: CalendarDate) throws -> Int {
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request WHERE received >= ? AND received <= ?",
+                             arguments: [from.description, to.description]) ?? 0
+        }
+
+        /// The requests received within a period (inclusive), oldest first, `size` at a time.
+        public func requests(receivedFrom from: CalendarDate, to: CalendarDate, pageSize size: Int,
+                             _ body: ([StoredRequest]) throws -> Void) throws {
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM request WHERE received >= ? AND received <= ? ORDER BY received, created_at, id",
+                                             arguments: [from.description, to.description])
+            var page: [StoredRequest] = []
+            page.reserveCapacity(size)
+            while let row = try cursor.next() {
+                page.append(try StoredRequest(row: row))
+                if page.count == size {
+                    try body(page)
+                    page.removeAll(keepingCapacity: true)
+                }
+            }
+            if !page.isEmpty { try body(page) }
+        }
+
+        public func actions(of requestIds: [String]) throws -> [String: [StoredAction]] { try AppDatabase.actions(db, of: requestIds) }
+
+        public func finalTargetEvents(requestIds: [String]) throws -> [String: [String: AuditEvent]] {
+            try AppDatabase.finalTargetEvents(db, requestIds: requestIds)
+        }
+
+        public func followUps(completedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredAction] {
+            try AppDatabase.followUps(db, completedFrom: from, to: to)
+        }
+    }
+
+    /// Runs `body` on one snapshot of the database (one read transaction).
+    public func snapshot<T>(_ body: (Snapshot) throws -> T) throws -> T {
+        try writer.read { db in try body(Snapshot(db: db)) }
+    }
+
     /// Requests received within a period (inclusive), oldest first.
     public func requests(receivedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredRequest] {
         try writer.read { db in
@@ -60,8 +107,12 @@ extension AppDatabase {
     /// Follow-ups (retention ends) that finished within a period, inclusive: a period report lists
     /// the erasures carried out in it, whenever their request was received.
     public func followUps(completedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredAction] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: """
+        try writer.read { db in try Self.followUps(db, completedFrom: from, to: to) }
+    }
+
+    static func followUps(_ db: Database, completedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredAction] {
+        do {
+            return try Row.fetchAll(db, sql: """
                 SELECT * FROM action WHERE follows IS NOT NULL AND completed_at >= ? AND completed_at < ? ORDER BY completed_at, id
                 """, arguments: [from.secondsSince1970AtMidnightUTC, to.adding(days: 1).secondsSince1970AtMidnightUTC]).map(StoredAction.init)
         }
@@ -83,7 +134,11 @@ extension AppDatabase {
 
     /// The actions of many requests at once, by request id.
     public func actions(of requestIds: [String]) throws -> [String: [StoredAction]] {
-        try writer.read { db in
+        try writer.read { db in try Self.actions(db, of: requestIds) }
+    }
+
+    static func actions(_ db: Database, of requestIds: [String]) throws -> [String: [StoredAction]] {
+        do {
             var result: [String: [StoredAction]] = [:]
             for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")

@@ -62,6 +62,9 @@ struct ReportExportCommand: AsyncParsableCommand {
                 .exportPeriod(from: start, to: end, into: out)
             Output.line("report over \(written.requests) request\(written.requests == 1 ? "" : "s") received \(start) to \(end):")
             for path in [written.json, written.signature, written.csv, written.html].compactMap({ $0 }) { Output.line("  \(path)") }
+            if let first = written.htmlPages.first, let last = written.htmlPages.last {
+                Output.line("  \(written.htmlPages.count) HTML pages of requests, linked from the HTML: \((first as NSString).lastPathComponent) to \((last as NSString).lastPathComponent)")
+            }
         } catch {
             throw ExitStatus.report(error)
         }
@@ -131,7 +134,8 @@ struct ReportVerifyCommand: AsyncParsableCommand {
     var publicKey: String?
 
     func run() async throws {
-        guard let json = FileManager.default.contents(atPath: file) else {
+        // Mapped, not read: a report over a long period can be hundreds of megabytes.
+        guard let json = try? Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) else {
             Output.error("lethe report verify: cannot read \(file)")
             throw ExitStatus.usage
         }
@@ -140,7 +144,7 @@ struct ReportVerifyCommand: AsyncParsableCommand {
         // A state directory that is there but cannot be used (not private, database lost) is an
         // error, never silently "no state directory": the rows would go unchecked.
         let database = state.isInitialized ? try state.openDatabase() : nil
-        let named = JSONValue.parse(json)?["key_id"]?.stringValue ?? ""
+        let named = ReportVerifier.namedKeyId(json) ?? ""
         let key: ReportPublicKey
         do {
             if let publicKey {
