@@ -83,7 +83,8 @@ public struct ReportService: Sendable {
                 for request in requests {
                     summary.add(request)
                     let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:])
-                    json.write((first ? "" : ",") + CanonicalJSON.string(row))
+                    if !first { json.write(",") }
+                    json.write(bytes: CanonicalJSON.bytes(row))
                     first = false
                     for line in ReportRendering.csvLines(row) { csv.write(line + "\n") }
                     if paged {
@@ -187,6 +188,11 @@ final class StagedFile {
     /// Appends `text`; written out a megabyte at a time. A write error surfaces at `finish`.
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 20 { try? flush() }
+    }
+
+    func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 20 { try? flush() }
     }
 

@@ -6,7 +6,7 @@ import LetheTesting
 import Testing
 
 @Suite("Consent sweeps")
-struct ConsentSweepTests {
+final class ConsentSweepTests {
     let database: AppDatabase
     let policies: PolicySet
     let sweep: ConsentSweep
@@ -20,6 +20,8 @@ struct ConsentSweepTests {
         sweep = ConsentSweep(database: database, policies: policies, pseudonymizer: Pseudonymizer(key: Data(repeating: 5, count: 32)))
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(at: scratch) }
 
     func ledger(_ rows: [String], name: String = "ledger.csv") throws -> String {
         let path = scratch.appendingPathComponent(name).path

@@ -111,6 +111,14 @@ struct CanonicalJSONTests {
         #expect(CanonicalJSON.string(value) == #"{"A":{},"a":[true,null,2.5],"b":1,"é":"line\nq\"\\"}"#)
         #expect(CanonicalJSON.isCanonical(CanonicalJSON.encode(value)))
         #expect(!CanonicalJSON.isCanonical(Data(#"{"b":1, "a":2}"#.utf8)))
+        // Names are ordered by UTF-16 code units (RFC 8785), where U+E000 sorts after 😀 (a
+        // surrogate pair), though its code point is lower; control characters are escaped.
+        let names = ["b", "a", "ab", "é", "\u{E000}", "😀", "😀a", "", "Z", "\u{7F}", "\u{80}"]
+        let expected = names.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        #expect(names.sorted(by: CanonicalJSON.precedes) == expected)
+        let object = JSONValue.object(Dictionary(uniqueKeysWithValues: names.map { ($0, JSONValue.null) }))
+        #expect(CanonicalJSON.string(object) == "{" + expected.map { "\"\($0)\":null" }.joined(separator: ",") + "}")
+        #expect(CanonicalJSON.string(.string("\u{01}\u{1F}\t\u{08}\u{0C}é")) == #""\u0001\u001f\t\b\fé""#)
     }
 
     @Test("timestamps are ISO 8601 UTC with milliseconds and read back")

@@ -127,6 +127,15 @@ struct ReportTests {
         #expect(csv.contains("addresses under legal_obligation until 2036-10-01"))
         #expect(ReportRendering.quote("=cmd()") == "'=cmd()")
         #expect(ReportRendering.quote("a,b") == "\"a,b\"")
+        #expect(ReportRendering.quote("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        // A CRLF is one Character in Swift: it must still be quoted, or it would split the row.
+        #expect(ReportRendering.quote("a\r\nb") == "\"a\r\nb\"")
+        #expect(ReportRendering.quote("=\u{301}x") == "'=\u{301}x")
+        for text in ["plain", "a<b>&\"c\"", "é\u{301} <ü>", "🙂&", "", "&&", "<script>alert(1)</script>"] {
+            let foundation = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            #expect(ReportRendering.escape(text) == foundation)
+        }
         let html = ReportRendering.html(report, jsonFileName: "r.json")
         #expect(html.contains("openssl pkeyutl -verify -pubin -inkey lethe.pub.pem -rawin -in r.json -sigfile r.json.sig"))
         #expect(html.contains("@media print"))

@@ -5,40 +5,45 @@ import Foundation
 /// the same bytes, so hashes and signatures over it are reproducible anywhere.
 public enum CanonicalJSON {
     public static func encode(_ value: JSONValue) -> Data {
-        var out = ""
-        write(value, to: &out)
-        return Data(out.utf8)
+        Data(bytes(value))
     }
 
     public static func string(_ value: JSONValue) -> String {
-        var out = ""
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
+    /// The canonical form's UTF-8 bytes.
+    public static func bytes(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(value, to: &out)
         return out
     }
 
-    private static func write(_ value: JSONValue, to out: inout String) {
+    private static func write(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += number(n)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: number(n).utf8)
         case .string(let s): writeString(s, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 write(item, to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
-            let keys = members.keys.sorted(by: precedes)
-            for (i, key) in keys.enumerated() {
-                if i > 0 { out += "," }
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, value) in members.sorted(by: { precedes($0.key, $1.key) }) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
                 writeString(key, to: &out)
-                out += ":"
-                write(members[key]!, to: &out)
+                out.append(UInt8(ascii: ":"))
+                write(value, to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -48,44 +53,56 @@ public enum CanonicalJSON {
     }
 
     /// The order of an object's member names in canonical form (by UTF-16 code units).
-    public static func precedes(_ a: String, _ b: String) -> Bool { a.utf16.lexicographicallyPrecedes(b.utf16) }
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        // UTF-8 byte order is code point order, which is UTF-16 order as long as the first
+        // difference is between ASCII bytes (always, for the names Lethe writes).
+        var left = a.utf8.makeIterator(), right = b.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?):
+                if x == y { continue }
+                if x < 0x80 && y < 0x80 { return x < y }
+                return a.utf16.lexicographicallyPrecedes(b.utf16)
+            }
+        }
+    }
 
     /// `"key":value` in canonical form, for writing an object one member at a time.
     public static func member(_ key: String, _ value: JSONValue) -> String {
-        var out = ""
+        var out: [UInt8] = []
         writeString(key, to: &out)
-        out += ":"
+        out.append(UInt8(ascii: ":"))
         write(value, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
+    private static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out += s
-            out += "\""
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
             return
         }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+        for byte in s.utf8 {
+            switch byte {
+            case 0x22: out.append(contentsOf: "\\\"".utf8)
+            case 0x5C: out.append(contentsOf: "\\\\".utf8)
+            case 0x0A: out.append(contentsOf: "\\n".utf8)
+            case 0x0D: out.append(contentsOf: "\\r".utf8)
+            case 0x09: out.append(contentsOf: "\\t".utf8)
+            case 0x08: out.append(contentsOf: "\\b".utf8)
+            case 0x0C: out.append(contentsOf: "\\f".utf8)
+            case ..<0x20:
+                let hex = String(byte, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     /// True when `data` is exactly the canonical form of the JSON it holds.
