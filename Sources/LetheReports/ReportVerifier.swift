@@ -14,8 +14,25 @@ public enum ReportVerifier {
 
     public static func verify(json: Data, signature: Data?, publicKey: ReportPublicKey, database: AppDatabase?) throws -> Result {
         var passed: [String] = []
+        // The rows are checked against the log as the report is read, a batch at a time, so none
+        // is kept; that needs the signature and the log's chain first. The findings are still
+        // reported in the order below.
+        let signatureHolds = signature.map { $0.count == 64 && publicKey.isValidSignature($0, for: json) } ?? false
+        let chain = signatureHolds ? try database?.verifyAuditChain() : nil
+        var rowProblem: String?
+        var pending: [Citation] = []
+        func checkPending() throws {
+            if let database, chain?.problem == nil, rowProblem == nil, !pending.isEmpty { rowProblem = try check(pending[...], database: database) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        let reading = try Layout.read(json) { cited in
+            guard chain != nil, rowProblem == nil else { return }
+            pending += cited
+            if pending.count >= 5000 { try checkPending() }
+        }
+        try checkPending()
         let report: Layout
-        switch Layout.read(json) {
+        switch reading {
         case .notJSON: return Result(passed: passed, problem: "the file is not JSON")
         case .notCanonical:
             return Result(passed: passed, problem: "the JSON is not in canonical form: it was edited or re-formatted after signing")
@@ -36,8 +53,7 @@ public enum ReportVerifier {
             return Result(passed: passed, problem: "the Ed25519 signature does not match: the report or its signature was changed")
         }
         passed.append("Ed25519 signature")
-        guard let database else { return Result(passed: passed, problem: nil) }
-        let chain = try database.verifyAuditChain()
+        guard let database, let chain else { return Result(passed: passed, problem: nil) }
         if let problem = chain.problem {
             return Result(passed: passed, problem: "the audit log is broken: \(problem)")
         }
@@ -54,14 +70,7 @@ public enum ReportVerifier {
         } else if head != AppDatabase.genesisHash {
             return Result(passed: passed, problem: "the report names no audit event but a head hash")
         }
-        var start = 0
-        while start < report.citations.count {
-            let end = min(start + 5000, report.citations.count)
-            if let problem = try check(report.citations[start..<end], database: database) {
-                return Result(passed: passed, problem: problem)
-            }
-            start = end
-        }
+        if let rowProblem { return Result(passed: passed, problem: rowProblem) }
         passed.append("each of \(report.rows) request row\(report.rows == 1 ? "" : "s") matches the audit event it cites per target")
         return Result(passed: passed, problem: nil)
     }
@@ -78,12 +87,11 @@ public enum ReportVerifier {
     }
 
     /// A signed report read for checking, one member and one request row at a time: its
-    /// members other than the rows, and what each row cites. A report of any size is never
-    /// held parsed whole.
+    /// members other than the rows, and how many rows it has; what each row cites goes to
+    /// `cites` as it is read. A report of any size is never held parsed whole.
     struct Layout {
         var header: [String: JSONValue] = [:]
         var rows = 0
-        var citations: [Citation] = []
 
         enum Reading {
             case read(Layout)
@@ -91,7 +99,7 @@ public enum ReportVerifier {
             case notCanonical
         }
 
-        static func read(_ json: Data) -> Reading {
+        static func read(_ json: Data, cites: ([Citation]) throws -> Void) rethrows -> Reading {
             // Bytes that are not laid out as a whitespace-free object are either not JSON or not canonical.
             guard let members = CanonicalJSON.topLevelMembers(json) else { return wholly(json) }
             func slice(_ range: Range<Int>) -> Data { Data(json[json.startIndex + range.lowerBound ..< json.startIndex + range.upperBound]) }
@@ -111,14 +119,14 @@ public enum ReportVerifier {
                     for element in elements {
                         guard let row = canonical(element) else { return wholly(json) }
                         layout.rows += 1
-                        layout.citations += ReportVerifier.citations(of: row)
+                        try cites(ReportVerifier.citations(of: row))
                     }
                     layout.header[name] = .array([])
                 } else {
                     guard let value = canonical(member.value) else { return wholly(json) }
                     if name == "request" {
                         layout.rows += 1
-                        layout.citations += ReportVerifier.citations(of: value)
+                        try cites(ReportVerifier.citations(of: value))
                     }
                     layout.header[name] = value
                 }

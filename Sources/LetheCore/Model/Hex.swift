@@ -1,16 +1,20 @@
 /// Lowercase hexadecimal, without Foundation's `String(format:)` (which is slow on Linux).
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
+    /// Inlinable, so a caller's digest type is iterated specialized, not through witness tables
+    /// (the audit chain hashes every event).
+    @inlinable
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+            out.append(digit(byte >> 4))
+            out.append(digit(byte & 0x0F))
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    @inlinable
+    static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
 
     /// The bytes of lowercase or uppercase hex; nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
