@@ -218,6 +218,19 @@ public struct AppDatabase: Sendable {
             // open request (a backlog of a million received requests).
             try db.execute(sql: "CREATE INDEX request_state_due ON request(state, due)")
         }
+        migrator.registerMigration("v6-api-tokens") { db in
+            // `lethe serve`'s bearer tokens: only the SHA-256 of each token is kept.
+            try db.execute(sql: """
+                CREATE TABLE api_token (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL CHECK (role IN ('officer', 'auditor', 'admin')),
+                    sha256 TEXT NOT NULL UNIQUE,
+                    created_at REAL NOT NULL,
+                    revoked_at REAL
+                )
+                """)
+        }
         return migrator
     }
 

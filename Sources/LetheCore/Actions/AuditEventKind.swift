@@ -27,6 +27,9 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case attemptAfterFailed = "attempt_after_failed"
     case attemptAfterNeedsReview = "attempt_after_needs_review"
     case attemptAfterCancelled = "attempt_after_cancelled"
+    /// An API token was created or revoked (its name, role and id; never the token).
+    case tokenCreated = "token_created"
+    case tokenRevoked = "token_revoked"
 
     /// The event recorded when a request enters `state`.
     public static func requestEntered(_ state: RequestState) -> AuditEventKind {

@@ -1,0 +1,91 @@
+import Crypto
+import Foundation
+import GRDB
+import LetheCore
+
+/// What an API token may do (`lethe serve`).
+public enum TokenRole: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Files, retries, cancels, extends, plans, runs sweeps, and reads.
+    case officer
+    /// Reads, exports reports and certificates, verifies the audit log.
+    case auditor
+    /// Everything, tokens and keys included.
+    case admin
+}
+
+/// An API token as stored: never the token itself, only its SHA-256.
+public struct APIToken: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var role: TokenRole
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public var isRevoked: Bool { revokedAt != nil }
+
+    init(row: Row) throws {
+        id = row["id"]
+        name = row["name"]
+        guard let role = TokenRole(rawValue: row["role"]) else { throw StoreError.corrupt("token \(row["id"] as String) has an unknown role") }
+        self.role = role
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        revokedAt = (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+    }
+}
+
+extension AppDatabase {
+    /// The digest a token is stored and looked up by.
+    public static func tokenDigest(_ token: String) -> String {
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    /// Creates a token and returns it with its secret, which is stored nowhere: only its
+    /// SHA-256 is. The name must be new (1 to 100 bytes, no control character).
+    public func createToken(name: String, role: TokenRole, now: Date) throws -> (token: APIToken, secret: String) {
+        guard !name.isEmpty, name.utf8.count <= 100 else { throw StoreError.invalid("a token name is 1 to 100 bytes") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw StoreError.invalid("a token name cannot hold a control character")
+        }
+        var random = SystemRandomNumberGenerator()
+        let id = "tok_" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let secret = "lethe_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        return try writer.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE name = ?", arguments: [name]) == true {
+                throw StoreError.invalid("a token named '\(name)' exists already; revoke it or choose another name")
+            }
+            try db.execute(sql: "INSERT INTO api_token (id, name, role, sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, name, role.rawValue, Self.tokenDigest(secret), now.timeIntervalSince1970])
+            try Self.appendAudit(db, at: now, request: nil, target: nil, event: .tokenCreated,
+                                 details: ["token": .string(id), "name": .string(name), "role": .string(role.rawValue)])
+            let token = try APIToken(row: try Row.fetchOne(db, sql: "SELECT * FROM api_token WHERE id = ?", arguments: [id])!)
+            return (token, secret)
+        }
+    }
+
+    /// Every token, newest first, revoked ones included.
+    public func tokens() throws -> [APIToken] {
+        try writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_token ORDER BY created_at DESC, id").map(APIToken.init) }
+    }
+
+    /// The token a bearer secret belongs to, revoked or not; nil for none.
+    public func token(secret: String) throws -> APIToken? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_token WHERE sha256 = ?", arguments: [Self.tokenDigest(secret)]).map(APIToken.init)
+        }
+    }
+
+    /// Revokes a token by id or name; revoking it again changes nothing.
+    public func revokeToken(_ idOrName: String, now: Date) throws -> APIToken {
+        try writer.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM api_token WHERE id = ? OR name = ?", arguments: [idOrName, idOrName]) else {
+                throw StoreError.notFound("no token with id or name '\(idOrName)'; `lethe token list` shows them")
+            }
+            let token = try APIToken(row: row)
+            if token.isRevoked { return token }
+            try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, token.id])
+            try Self.appendAudit(db, at: now, request: nil, target: nil, event: .tokenRevoked,
+                                 details: ["token": .string(token.id), "name": .string(token.name), "role": .string(token.role.rawValue)])
+            return try APIToken(row: try Row.fetchOne(db, sql: "SELECT * FROM api_token WHERE id = ?", arguments: [token.id])!)
+        }
+    }
+}
