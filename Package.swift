@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Pure heart: model, policies and their validation, planner. No network, no database.
@@ -98,6 +99,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `lethe serve`: the HTTP API (Hummingbird) over a Runtime, with tokens and roles.
+        .target(
+            name: "LetheServer",
+            dependencies: [
+                "LetheCore", "LetheApp", "LetheStore", "LetheEngine", "LetheReports",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `lethe demo`: the sandbox and the embedded reference policies wired to a Runtime.
         .target(
             name: "LetheDemo",
@@ -110,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo",
+                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo", "LetheServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,8 +191,9 @@ let package = Package(
         .testTarget(
             name: "LetheCLITests",
             dependencies: [
-                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStore",
+                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStore", "LetheSCIM",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

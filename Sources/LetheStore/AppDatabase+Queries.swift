@@ -185,3 +185,70 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// Which requests a listing wants (`GET /api/v1/requests`); nil fields do not filter.
+    public struct RequestFilter: Sendable, Hashable {
+        public var state: RequestState?
+        public var kind: String?
+        /// Open, failed or needs_review and due before this day.
+        public var overdueOn: CalendarDate?
+        public var ref: String?
+        public var receivedFrom: CalendarDate?
+        public var receivedTo: CalendarDate?
+        /// Continue after this request (filing order).
+        public var after: RequestCursor?
+
+        public init() {}
+    }
+
+    /// Where a page of requests ended: filing time and id, as an opaque text.
+    public struct RequestCursor: Sendable, Hashable, CustomStringConvertible {
+        public var createdAt: Double
+        public var id: String
+
+        public init?(_ text: String) {
+            let parts = text.split(separator: "_", maxSplits: 1)
+            guard parts.count == 2, let time = Double(parts[0]), time.isFinite, !parts[1].isEmpty else { return nil }
+            createdAt = time
+            id = String(parts[1])
+        }
+
+        init(createdAt: Double, id: String) {
+            self.createdAt = createdAt
+            self.id = id
+        }
+
+        public var description: String { "\(createdAt)_\(id)" }
+    }
+
+    /// A page of requests in filing order, and the cursor of the next page (nil on the last).
+    public func requests(_ filter: RequestFilter, limit: Int) throws -> (requests: [StoredRequest], next: RequestCursor?) {
+        var conditions: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if let state = filter.state { conditions.append("state = ?"); arguments.append(state.rawValue) }
+        if let kind = filter.kind { conditions.append("kind = ?"); arguments.append(kind) }
+        if let ref = filter.ref { conditions.append("ref = ?"); arguments.append(ref) }
+        if let from = filter.receivedFrom { conditions.append("received >= ?"); arguments.append(from.description) }
+        if let to = filter.receivedTo { conditions.append("received <= ?"); arguments.append(to.description) }
+        if let today = filter.overdueOn {
+            conditions.append("state IN (\(DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", "))) AND due < ?")
+            arguments.append(today.description)
+        }
+        if let after = filter.after {
+            conditions.append("(created_at > ? OR (created_at = ? AND id > ?))")
+            arguments += [after.createdAt, after.createdAt, after.id]
+        }
+        let sql = "SELECT * FROM request" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY created_at, id LIMIT \(limit + 1)"
+        return try writer.read { db in
+            var rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(StoredRequest.init)
+            var next: RequestCursor?
+            if rows.count > limit {
+                rows.removeLast()
+                next = rows.last.map { RequestCursor(createdAt: $0.createdAt.timeIntervalSince1970, id: $0.id) }
+            }
+            return (rows, next)
+        }
+    }
+}

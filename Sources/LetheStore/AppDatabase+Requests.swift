@@ -101,6 +101,8 @@ extension AppDatabase {
         ]
         if !purposes.isEmpty { details["purposes"] = .array(purposes.map(JSONValue.string)) }
         if let ref = new.ref { details["ref"] = .string(ref) }
+        // Who filed it (a person or an API token's name), never the subject.
+        if let actor = new.requestedBy { details["by"] = .string(actor) }
         try appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
         let states = new.plan.map { action -> ActionState in
             switch action.operation {
@@ -166,7 +168,7 @@ extension AppDatabase {
     }
 
     /// Moves the due date by 1 or 2 months (at most 2 in all, GDPR Art. 12(3)), with the reason in the audit log.
-    public func extend(_ requestId: String, months: Int, reason: String, now: Date) throws -> StoredRequest {
+    public func extend(_ requestId: String, months: Int, reason: String, by actor: String? = nil, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
@@ -177,8 +179,9 @@ extension AppDatabase {
             let total = request.extendedMonths + months
             let due = request.received.adding(months: 1 + total)
             try db.execute(sql: "UPDATE request SET extended_months = ?, due = ? WHERE id = ?", arguments: [total, due.description, requestId])
-            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .requestExtended,
-                                 details: ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)])
+            var details: [String: JSONValue] = ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)]
+            if let actor { details["by"] = .string(actor) }
+            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .requestExtended, details: details)
             return try Self.request(requestId, in: db)
         }
     }
@@ -186,7 +189,7 @@ extension AppDatabase {
     /// Cancels an open request: actions not yet started become cancelled ("not carried out");
     /// an action in flight is left to finish, and its real effect is recorded (it may already
     /// have deleted the account); the request is cancelled once nothing is in flight.
-    public func cancel(_ requestId: String, reason: String, now: Date) throws -> StoredRequest {
+    public func cancel(_ requestId: String, reason: String, by actor: String? = nil, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard !request.state.isTerminal else {
@@ -200,8 +203,10 @@ extension AppDatabase {
                 WHERE request_id = ? AND state IN \(Self.claimableStates)
                 """, arguments: [t, ActionStateMachine.notCarriedOut, requestId])
             try db.execute(sql: "UPDATE request SET cancel_reason = ? WHERE id = ?", arguments: [reason, requestId])
+            var details: [String: JSONValue] = ["reason": .string(reason)]
+            if let actor { details["by"] = .string(actor) }
             for target in targets {
-                try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: ["reason": .string(reason)])
+                try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: details)
             }
             try Self.refreshState(of: requestId, in: db, now: now)
             return try Self.request(requestId, in: db)

@@ -45,15 +45,21 @@ public struct CommandRunner: Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }
 
-    /// Starts `lethe ARGS...` without waiting, its output discarded: for tests that kill it.
-    public func start(_ arguments: [String], extraEnvironment: [String: String] = [:]) throws -> Process {
+    /// Starts `lethe ARGS...` without waiting, its output discarded (or its standard error
+    /// written to `errorLog`): for tests that kill it.
+    public func start(_ arguments: [String], extraEnvironment: [String: String] = [:], errorLog: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = environment.merging(extraEnvironment) { _, new in new }
         if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let errorLog {
+            _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: errorLog)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return process
@@ -109,9 +115,9 @@ public struct CommandRunner: Sendable {
     /// Starts `lethe ARGS...` (output discarded) and runs `body` with the process. Whatever
     /// `body` does, returns or throws, the process is killed if it still runs and waited for:
     /// no test leaves a `lethe` behind to hold a lock or a port for the rest of the suite.
-    public func withStarted<T>(_ arguments: [String], extraEnvironment: [String: String] = [:],
+    public func withStarted<T>(_ arguments: [String], extraEnvironment: [String: String] = [:], errorLog: URL? = nil,
                                _ body: (Process) async throws -> T) async throws -> T {
-        let process = try start(arguments, extraEnvironment: extraEnvironment)
+        let process = try start(arguments, extraEnvironment: extraEnvironment, errorLog: errorLog)
         do {
             let value = try await body(process)
             await Self.stop(process)

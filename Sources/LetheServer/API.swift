@@ -1,0 +1,290 @@
+import Foundation
+import Hummingbird
+import LetheApp
+import LetheCore
+import LetheStore
+import NIOCore
+
+/// The routes of `/api/v1` and the health endpoints. Hand-written; the OpenAPI document in
+/// `docs/openapi.yaml` (served at `/api/v1/openapi.yaml`) describes exactly these, and the
+/// tests hold the two together.
+struct API: Sendable {
+    let server: LetheServer
+
+    var database: AppDatabase { server.storage.database }
+    var runtime: Runtime { server.runtime }
+
+    func register(on router: Router<APIContext>) {
+        router.get("/healthz") { _, _ in Response.json(.object(["status": .string("ok")])) }
+        router.get("/readyz") { _, _ in try ready() }
+        router.get("/api/v1/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+        router.post("/api/v1/requests") { request, context in try await file(request, context: context) }
+        router.get("/api/v1/requests") { request, context in try list(request, context: context) }
+        router.get("/api/v1/requests/{id}") { _, context in
+            _ = try context.require(.officer, .auditor)
+            let request = try find(context.parameters.require("id"))
+            return try Response.encoded(RequestView(request, actions: try database.actions(of: request.id), today: today))
+        }
+        router.post("/api/v1/requests/{id}/cancel") { request, context in try await cancel(request, context: context) }
+        router.get("/api/v1/targets") { _, context in
+            _ = try context.require(.officer, .auditor)
+            return Response.json(.object(["targets": .array(runtime.policies.policies.map(targetJSON))]))
+        }
+        router.get("/api/v1/audit/verify") { _, context in
+            _ = try context.require(.auditor)
+            let chain = try database.verifyAuditChain()
+            return Response.json(.object([
+                "intact": .bool(chain.problem == nil),
+                "events": .number(Double(chain.events)),
+                "last_seq": chain.lastSeq.map { .number(Double($0)) } ?? .null,
+                "head_hash": .string(chain.headHash),
+                "problem": chain.problem.map(JSONValue.string) ?? .null,
+            ]))
+        }
+        router.get("/api/v1/tokens") { _, context in
+            _ = try context.require(.admin)
+            return Response.json(.object(["tokens": .array(try database.tokens().map { token in
+                .object(["id": .string(token.id), "name": .string(token.name), "role": .string(token.role.rawValue),
+                         "created": .string(Timestamp.iso8601(token.createdAt)),
+                         "revoked": token.revokedAt.map { .string(Timestamp.iso8601($0)) } ?? .null])
+            })]))
+        }
+    }
+
+    var today: CalendarDate { CalendarDate(secondsSince1970: runtime.configuration.clock.now().timeIntervalSince1970) }
+
+    /// Ready when the database answers and the policies loaded (the server does not start
+    /// without valid policies, so the database is what can fail).
+    func ready() throws -> Response {
+        do {
+            _ = try database.meta("schema")
+            return Response.json(.object(["status": .string("ready"), "targets": .number(Double(runtime.policies.policies.count))]))
+        } catch {
+            throw Problem(.serviceUnavailable, "Not ready", detail: "the database does not answer")
+        }
+    }
+
+    func find(_ idOrRef: String) throws -> StoredRequest {
+        guard let request = try database.request(idOrRef) else { throw Problem.notFound("no request with id or reference '\(idOrRef)'") }
+        return request
+    }
+
+    func targetJSON(_ policy: TargetPolicy) -> JSONValue {
+        .object([
+            "name": .string(policy.target),
+            "description": .string(policy.description),
+            "shares": .array(policy.shares.map { share in
+                .object(["purpose": .string(share.purpose), "basis": .string(share.basis.rawValue),
+                         "attributes": .array(share.attributes.map { .string($0.description) }),
+                         "groups": .array(share.groups.map(JSONValue.string))])
+            }),
+        ])
+    }
+
+    // MARK: Filing
+
+    static let requestFields: Set<String> = ["kind", "subject", "purposes", "ref", "received", "note"]
+    static let subjectFields = ["email", "external_id", "user_name"]
+
+    /// `POST /api/v1/requests`: 201 filed, 200 the same reference filed before for the same
+    /// subject, 409 the reference belongs to another subject.
+    func file(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let body = try await JSONBody.object(request, context: context)
+        for key in body.keys.sorted() where !Self.requestFields.contains(key) {
+            throw Problem.badRequest("unknown field '\(key)'; a request has \(Self.requestFields.sorted().joined(separator: ", "))", pointer: "#/\(key)")
+        }
+        let kindName = try JSONBody.string(body, "kind", required: true)!
+        let purposes = try JSONBody.strings(body, "purposes")
+        let kind: RequestKind
+        switch kindName {
+        case "erasure":
+            guard purposes.isEmpty else { throw Problem.badRequest("an erasure takes no purposes; file a revocation to withdraw consent", pointer: "#/purposes") }
+            kind = .erasure
+        case "revocation":
+            guard !purposes.isEmpty else { throw Problem.badRequest("a revocation names at least one purpose", pointer: "#/purposes") }
+            kind = .revocation(purposes: purposes.uniqued())
+        default:
+            throw Problem.badRequest("kind is 'erasure' or 'revocation', not '\(kindName)'", pointer: "#/kind")
+        }
+        guard let subjectValue = body["subject"] else { throw Problem.badRequest("subject is required", pointer: "#/subject") }
+        guard case .object(let subjectFields) = subjectValue else { throw Problem.badRequest("subject must be an object", pointer: "#/subject") }
+        for key in subjectFields.keys.sorted() where !Self.subjectFields.contains(key) {
+            throw Problem.badRequest("unknown field '\(key)'; a subject has \(Self.subjectFields.joined(separator: ", "))", pointer: "#/subject/\(key)")
+        }
+        let subject = SubjectIdentifiers(email: try JSONBody.string(subjectFields, "email", at: "#/subject/email"),
+                                         externalId: try JSONBody.string(subjectFields, "external_id", at: "#/subject/external_id"),
+                                         userName: try JSONBody.string(subjectFields, "user_name", at: "#/subject/user_name"))
+        guard subject.email != nil || subject.externalId != nil || subject.userName != nil else {
+            throw Problem.badRequest("the subject needs an email, external_id or user_name", pointer: "#/subject")
+        }
+        var received = today
+        if let text = try JSONBody.string(body, "received") {
+            guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("received is a date, YYYY-MM-DD", pointer: "#/received") }
+            received = date
+        }
+        let submission = Intake.Submission(kind: kind, subject: subject, ref: try JSONBody.string(body, "ref"), requestedBy: token.name,
+                                           note: try JSONBody.string(body, "note"), received: received)
+        let result: FilingResult
+        do {
+            result = try runtime.intake().file(submission, now: runtime.configuration.clock.now())
+        } catch let refusal as Intake.Refusal {
+            throw Self.problem(refusal, purposes: purposes)
+        } catch StoreError.refConflict(let ref, let existing) {
+            throw Problem(.conflict, "Reference in use", detail: "reference '\(ref)' is already used by request \(existing) for another subject or kind",
+                          pointer: "#/ref")
+        }
+        let stored = result.request
+        let view = RequestView(stored, actions: try database.actions(of: stored.id), today: today)
+        if case .filed = result {
+            var response = try Response.encoded(view, status: .created)
+            response.headers[.location] = "/api/v1/requests/\(stored.id)"
+            return response
+        }
+        return try Response.encoded(view)
+    }
+
+    /// An intake refusal as a problem naming the field.
+    static func problem(_ refusal: Intake.Refusal, purposes: [String]) -> Problem {
+        let pointer: String? = switch refusal {
+        case .invalidEmail: "#/subject/email"
+        case .receivedInFuture, .receivedBeforeGDPR: "#/received"
+        case .invalidReference: "#/ref"
+        case .controlCharacter(let field), .tooLong(let field, _): field == "requested_by" ? nil : "#/\(field)"
+        case .unplannable(.unknownPurpose(let name, _)): purposes.firstIndex(of: name).map { "#/purposes/\($0)" } ?? "#/purposes"
+        case .unplannable(.noPurpose): "#/purposes"
+        case .unplannable(.noIdentifier): "#/subject"
+        case .notTheSubject, .conflictingIdentifier: "#/subject"
+        }
+        return Problem.unprocessable("\(refusal); nothing was stored", pointer: pointer)
+    }
+
+    // MARK: Listing
+
+    /// `GET /api/v1/requests?state=&kind=&overdue=true&ref=&received_from=&received_to=&limit=&cursor=`
+    func list(_ request: Request, context: APIContext) throws -> Response {
+        _ = try context.require(.officer, .auditor)
+        let query = request.uri.queryParameters
+        let known: Set<String> = ["state", "kind", "overdue", "ref", "received_from", "received_to", "limit", "cursor"]
+        for key in query.map({ String($0.key) }).sorted() where !known.contains(key) {
+            throw Problem.badRequest("unknown query parameter '\(key)'; known: \(known.sorted().joined(separator: ", "))")
+        }
+        var filter = AppDatabase.RequestFilter()
+        if let state = query["state"].map(String.init) {
+            guard let value = RequestState(rawValue: state) else {
+                throw Problem.badRequest("state is one of \(RequestState.allCases.map(\.rawValue).joined(separator: ", ")), not '\(state)'")
+            }
+            filter.state = value
+        }
+        if let kind = query["kind"].map(String.init) {
+            guard ["erasure", "revocation"].contains(kind) else { throw Problem.badRequest("kind is 'erasure' or 'revocation', not '\(kind)'") }
+            filter.kind = kind
+        }
+        if let overdue = query["overdue"].map(String.init) {
+            guard let flag = Bool(overdue) else { throw Problem.badRequest("overdue is true or false, not '\(overdue)'") }
+            if flag { filter.overdueOn = today }
+        }
+        filter.ref = query["ref"].map(String.init)
+        for (name, keyPath) in [("received_from", \AppDatabase.RequestFilter.receivedFrom), ("received_to", \AppDatabase.RequestFilter.receivedTo)] {
+            guard let text = query[Substring(name)].map(String.init) else { continue }
+            guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("\(name) is a date, YYYY-MM-DD, not '\(text)'") }
+            filter[keyPath: keyPath] = date
+        }
+        var limit = 100
+        if let text = query["limit"].map(String.init) {
+            guard let value = Int(text), (1...1000).contains(value) else { throw Problem.badRequest("limit is 1 to 1000, not '\(text)'") }
+            limit = value
+        }
+        if let cursor = query["cursor"].map(String.init) {
+            guard let after = AppDatabase.RequestCursor(cursor) else { throw Problem.badRequest("cursor '\(cursor)' is not one this server gave") }
+            filter.after = after
+        }
+        let page = try database.requests(filter, limit: limit)
+        let actions = try database.actions(of: page.requests.map(\.id))
+        return try Response.encoded(RequestPage(requests: page.requests.map { RequestView($0, actions: actions[$0.id] ?? [], today: today) },
+                                                nextCursor: page.next?.description))
+    }
+
+    struct RequestPage: Encodable {
+        var requests: [RequestView]
+        var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case requests
+            case nextCursor = "next_cursor"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(requests, forKey: .requests)
+            try container.encode(nextCursor, forKey: .nextCursor)  // null on the last page, not absent
+        }
+    }
+
+    // MARK: Changes
+
+    /// `POST /api/v1/requests/{id}/cancel` with `{"reason": "..."}`.
+    func cancel(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let stored = try find(context.parameters.require("id"))
+        let body = try await JSONBody.object(request, context: context)
+        for key in body.keys.sorted() where key != "reason" {
+            throw Problem.badRequest("unknown field '\(key)'; a cancellation has reason", pointer: "#/\(key)")
+        }
+        guard let reason = try JSONBody.string(body, "reason", required: true), !reason.isEmpty, reason.utf8.count <= 500,
+              !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw Problem.badRequest("reason is 1 to 500 bytes of text without control characters", pointer: "#/reason")
+        }
+        let cancelled: StoredRequest
+        do {
+            cancelled = try database.cancel(stored.id, reason: reason, by: token.name, now: runtime.configuration.clock.now())
+        } catch StoreError.invalid(let why) {
+            throw Problem(.conflict, "Cannot cancel", detail: why)
+        }
+        return try Response.encoded(RequestView(cancelled, actions: try database.actions(of: cancelled.id), today: today))
+    }
+}
+
+/// Reading a JSON request body: content type, size, strict parsing, field types.
+enum JSONBody {
+    static func object(_ request: Request, context: APIContext) async throws -> [String: JSONValue] {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw Problem(.unsupportedMediaType, "Unsupported media type", detail: "send the body as application/json")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        let value: JSONValue
+        do {
+            value = try JSONValue.parsing(Data(buffer.readableBytesView))
+        } catch {
+            throw Problem.badRequest("the body is not JSON: \(error)")
+        }
+        guard case .object(let fields) = value else { throw Problem.badRequest("the body must be a JSON object", pointer: "#") }
+        return fields
+    }
+
+    static func string(_ fields: [String: JSONValue], _ name: String, at pointer: String? = nil, required: Bool = false) throws -> String? {
+        switch fields[name] {
+        case nil, .null?:
+            if required { throw Problem.badRequest("\(name) is required", pointer: pointer ?? "#/\(name)") }
+            return nil
+        case .string(let text)?: return text
+        default: throw Problem.badRequest("\(name) must be a string", pointer: pointer ?? "#/\(name)")
+        }
+    }
+
+    static func strings(_ fields: [String: JSONValue], _ name: String) throws -> [String] {
+        switch fields[name] {
+        case nil, .null?: return []
+        case .array(let items)?:
+            return try items.enumerated().map { index, item in
+                guard case .string(let text) = item else { throw Problem.badRequest("\(name) holds strings only", pointer: "#/\(name)/\(index)") }
+                return text
+            }
+        default: throw Problem.badRequest("\(name) must be an array of strings", pointer: "#/\(name)")
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+import LetheApp
+import LetheCore
+import LetheStore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// What a request handler knows: the token that authenticated it, if any.
+public struct APIContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var token: APIToken?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// Bodies larger than this are refused with 413.
+    public var maxUploadSize: Int { 1 << 20 }
+
+    /// The token, when its role is one of `roles` (admin may do everything).
+    func require(_ roles: TokenRole...) throws -> APIToken {
+        guard let token else { throw Problem.unauthorized }
+        guard token.role == .admin || roles.contains(token.role) else {
+            throw Problem.forbidden(token.role.rawValue, needs: (roles + [.admin]).map(\.rawValue).uniqued().joined(separator: " or "))
+        }
+        return token
+    }
+}
+
+/// Where `lethe serve` listens: `HOST:PORT`, `[IPv6]:PORT`, or `:PORT` for 127.0.0.1.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        let host: Substring, port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon].isEmpty ? "127.0.0.1" : text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else { return nil }
+        self.host = String(host)
+        self.port = number
+    }
+
+    /// Only this machine can reach it.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// `lethe serve`: the HTTP API over one `Runtime`, run next to the engine in its service group.
+public struct LetheServer: Sendable {
+    public let runtime: Runtime
+    public let storage: Runtime.Storage
+    public let logger: Logger
+
+    public init(runtime: Runtime, logger: Logger = Logger(label: "lethe.server")) throws {
+        self.runtime = runtime
+        storage = try runtime.requireStorage()
+        self.logger = logger
+    }
+
+    /// The HTTP application: a `Service` to run in the runtime's service group.
+    /// `onListening` gets the address bound (the port, when 0 was asked for).
+    public func application(listen: ListenAddress, onListening: @escaping @Sendable (String) async -> Void = { _ in })
+        -> some ApplicationProtocol & Service {
+        Application(router: router(), configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "lethe"),
+                    onServerRunning: { channel in
+                        let port = channel.localAddress?.port ?? listen.port
+                        await onListening("http://\(ListenAddress("\(listen.host):\(port)")?.description ?? listen.description)")
+                    },
+                    logger: logger)
+    }
+
+    func router() -> Router<APIContext> {
+        let router = Router(context: APIContext.self)
+        router.add(middleware: ProblemMiddleware(logger: logger))
+        router.add(middleware: AuthMiddleware(database: storage.database))
+        API(server: self).register(on: router)
+        return router
+    }
+}
+
+/// Authenticates `Authorization: Bearer TOKEN` under `/api/v1` (the OpenAPI document aside):
+/// an unknown or revoked token is 401 before any handler runs.
+struct AuthMiddleware: RouterMiddleware {
+    let database: AppDatabase
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/api/v1/") || path == "/api/v1", path != "/api/v1/openapi.yaml" else {
+            return try await next(request, context)
+        }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw Problem.unauthorized }
+        let secret = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
+        guard !secret.isEmpty, let token = try database.token(secret: secret), !token.isRevoked else { throw Problem.unauthorized }
+        var context = context
+        context.token = token
+        return try await next(request, context)
+    }
+}
+
+/// Every error leaves as a problem document; an unexpected one is logged by type only (its
+/// text could hold personal data from a target) and answered 500 without detail.
+struct ProblemMiddleware: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            return try Problem(.contentTooLarge, "Content too large", detail: "the body is over \(context.maxUploadSize) bytes")
+                .response(from: request, context: context)
+        } catch let error as HTTPError {
+            let problem = Problem(error.status, error.status.reasonPhrase,
+                                  detail: error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase))
+            return try problem.response(from: request, context: context)
+        } catch {
+            logger.error("internal error answering \(request.method) \(request.uri.path): \(type(of: error))")
+            return try Problem(.internalServerError, "Internal error", detail: "the server could not answer; see its log")
+                .response(from: request, context: context)
+        }
+    }
+}
+
+extension Response {
+    /// A JSON answer in canonical form.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.bytes(value))))
+    }
+
+    /// An `Encodable` as JSON (the CLI's `--json` shapes).
+    static func encoded<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}

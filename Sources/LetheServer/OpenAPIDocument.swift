@@ -1,0 +1,364 @@
+/// The OpenAPI 3.1 document of the API, served at `/api/v1/openapi.yaml`. The same text is
+/// `docs/openapi.yaml` in the repository; a test keeps them equal.
+enum OpenAPIDocument {
+    static let yaml = #"""
+openapi: 3.1.0
+info:
+  title: Lethe API
+  version: "1"
+  summary: File and follow GDPR erasure and consent-withdrawal requests; read the audit log.
+  description: |
+    Served by `lethe serve` next to the engine. Every `/api/v1` operation but this document
+    needs `Authorization: Bearer TOKEN` (`lethe token create --name NAME --role ROLE`).
+    Roles: officer (file, cancel, read), auditor (read, audit), admin (everything).
+    Errors are RFC 9457 problem documents; a bad field is named by a JSON pointer.
+    Subjects appear only as pseudonyms in answers; identifiers are never echoed.
+servers:
+  - url: http://127.0.0.1:8080
+security:
+  - bearer: []
+paths:
+  /healthz:
+    get:
+      operationId: health
+      summary: The process is up.
+      security: []
+      responses:
+        "200":
+          description: Up.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status]
+                properties:
+                  status: {type: string, const: ok}
+  /readyz:
+    get:
+      operationId: ready
+      summary: The database answers and the policies are loaded.
+      security: []
+      responses:
+        "200":
+          description: Ready.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status, targets]
+                properties:
+                  status: {type: string, const: ready}
+                  targets: {type: integer, minimum: 0}
+        "503": {$ref: "#/components/responses/Problem"}
+  /api/v1/openapi.yaml:
+    get:
+      operationId: openapi
+      summary: This document.
+      security: []
+      responses:
+        "200":
+          description: The OpenAPI document.
+          content:
+            application/yaml:
+              schema: {type: string}
+  /api/v1/requests:
+    post:
+      operationId: fileRequest
+      summary: File an erasure (GDPR Art. 17) or a withdrawal of consent (Art. 7(3)).
+      description: |
+        The same `ref` for the same subject and kind answers 200 with the request filed
+        before; for another subject, 409. The token's name is recorded as who filed it.
+        Roles: officer, admin.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/NewRequest"}
+      responses:
+        "201":
+          description: Filed.
+          headers:
+            Location:
+              schema: {type: string}
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "200":
+          description: Filed before under this reference for this subject; nothing new was stored.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: listRequests
+      summary: "Requests in filing order, a page at a time. Roles: officer, auditor, admin."
+      parameters:
+        - {name: state, in: query, schema: {$ref: "#/components/schemas/RequestState"}}
+        - {name: kind, in: query, schema: {type: string, enum: [erasure, revocation]}}
+        - {name: overdue, in: query, schema: {type: boolean}}
+        - {name: ref, in: query, schema: {type: string}}
+        - {name: received_from, in: query, schema: {type: string, format: date}}
+        - {name: received_to, in: query, schema: {type: string, format: date}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+        - {name: cursor, in: query, description: The next_cursor of the page before., schema: {type: string}}
+      responses:
+        "200":
+          description: A page.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [requests, next_cursor]
+                properties:
+                  requests:
+                    type: array
+                    items: {$ref: "#/components/schemas/Request"}
+                  next_cursor: {type: [string, "null"]}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}:
+    get:
+      operationId: getRequest
+      summary: "One request by id or reference, as `lethe status ID --json` prints it. Roles: officer, auditor, admin."
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: The request.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}/cancel:
+    post:
+      operationId: cancelRequest
+      summary: "Cancel an open request; actions in flight finish and are recorded. Roles: officer, admin."
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [reason]
+              properties:
+                reason: {type: string, minLength: 1, maxLength: 500}
+      responses:
+        "200":
+          description: Cancelled (or cancelling, while an action is in flight).
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+  /api/v1/targets:
+    get:
+      operationId: listTargets
+      summary: "Each target and what is shared with it, for which purpose, on which basis. Roles: officer, auditor, admin."
+      responses:
+        "200":
+          description: The targets.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [targets]
+                properties:
+                  targets:
+                    type: array
+                    items:
+                      type: object
+                      required: [name, description, shares]
+                      properties:
+                        name: {type: string}
+                        description: "{type: string}"
+                        shares:
+                          type: array
+                          items:
+                            type: object
+                            required: [purpose, basis, attributes, groups]
+                            properties:
+                              purpose: {type: string}
+                              basis: {type: string}
+                              attributes: {type: array, items: {type: string}}
+                              groups: {type: array, items: {type: string}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/audit/verify:
+    get:
+      operationId: verifyAudit
+      summary: "Walk the hash-chained audit log. Roles: auditor, admin."
+      responses:
+        "200":
+          description: What the walk found.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [intact, events, last_seq, head_hash, problem]
+                properties:
+                  intact: {type: boolean}
+                  events: {type: integer, minimum: 0}
+                  last_seq: {type: [integer, "null"]}
+                  head_hash: {type: string}
+                  problem: {type: [string, "null"]}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/tokens:
+    get:
+      operationId: listTokens
+      summary: "API tokens (never their secrets). Roles: admin."
+      responses:
+        "200":
+          description: The tokens.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [tokens]
+                properties:
+                  tokens:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, name, role, created, revoked]
+                      properties:
+                        id: {type: string}
+                        name: {type: string}
+                        role: {type: string, enum: [officer, auditor, admin]}
+                        created: {type: string, format: date-time}
+                        revoked: {type: [string, "null"], format: date-time}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+components:
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+  responses:
+    Problem:
+      description: An RFC 9457 problem document.
+      content:
+        application/problem+json:
+          schema: {$ref: "#/components/schemas/Problem"}
+  schemas:
+    Problem:
+      type: object
+      required: [type, title, status, detail]
+      properties:
+        type: {type: string}
+        title: {type: string}
+        status: {type: integer}
+        detail: {type: string}
+        pointer: {type: string, description: "JSON pointer (RFC 6901) to the offending field, as #/subject/email"}
+        errors:
+          type: array
+          items:
+            type: object
+            required: [detail, pointer]
+            properties:
+              detail: {type: string}
+              pointer: {type: string}
+    RequestState:
+      type: string
+      enum: [received, in_progress, completed, failed, needs_review, cancelled]
+    NewRequest:
+      type: object
+      additionalProperties: false
+      required: [kind, subject]
+      properties:
+        kind: {type: string, enum: [erasure, revocation]}
+        subject:
+          type: object
+          additionalProperties: false
+          minProperties: 1
+          properties:
+            email: {type: string, format: email}
+            external_id: {type: string}
+            user_name: {type: string}
+        purposes:
+          description: The purposes whose consent is withdrawn; a revocation names at least one, an erasure none.
+          type: array
+          items: {type: string}
+        ref: {type: string, minLength: 1, maxLength: 200, description: "Your ticket reference; filing it again is idempotent."}
+        received: {type: string, format: date, description: "The day the request was received (default today, UTC); due one month later."}
+        note: {type: string, maxLength: 2000}
+    Request:
+      type: object
+      required: [id, kind, state, ref, purposes, received, due, extended_months, overdue, deadline, completed_at, subject, actions, retention_erasures]
+      properties:
+        id: {type: string}
+        kind: {type: string, enum: [erasure, revocation]}
+        state: {$ref: "#/components/schemas/RequestState"}
+        ref: {type: [string, "null"]}
+        purposes: {type: array, items: {type: string}}
+        received: {type: string, format: date}
+        due: {type: string, format: date}
+        extended_months: {type: integer}
+        overdue: {type: boolean}
+        deadline: {type: string}
+        completed_at: {type: [string, "null"], format: date-time}
+        subject: {type: string, description: The subject's pseudonym.}
+        requested_by: {type: [string, "null"]}
+        cancel_reason: {type: [string, "null"]}
+        cancellation: {type: [string, "null"]}
+        retention_erasures:
+          type: array
+          items:
+            type: object
+            required: [target, due, state, attributes]
+            properties:
+              target: {type: string}
+              due: {type: string}
+              state: {type: string}
+              attributes: {type: array, items: {type: string}}
+              verified: {type: [boolean, "null"]}
+              completed_at: {type: [string, "null"]}
+              last_error: {type: [string, "null"]}
+        actions:
+          type: array
+          items:
+            type: object
+            required: [target, operation, state, attempts, attributes, groups, retained]
+            properties:
+              target: {type: string}
+              operation: {type: string}
+              state: {type: string}
+              outcome: {type: [string, "null"]}
+              verified: {type: [boolean, "null"]}
+              verification: {type: [string, "null"]}
+              attempts: {type: integer}
+              last_error: {type: [string, "null"]}
+              next_attempt_at: {type: [string, "null"]}
+              completed_at: {type: [string, "null"]}
+              attributes: {type: array, items: {type: string}}
+              groups: {type: array, items: {type: string}}
+              retained:
+                type: array
+                items:
+                  type: object
+                  required: [purpose, basis, attributes, until, ended]
+                  properties:
+                    purpose: {type: string}
+                    basis: {type: string}
+                    attributes: {type: array, items: {type: string}}
+                    until: {type: string}
+                    ended: {type: boolean}
+"""#
+}

@@ -1,0 +1,262 @@
+import Foundation
+import LetheCore
+import LetheSandbox
+import LetheSCIM
+import LetheStore
+import LetheTesting
+import Testing
+import Yams
+
+/// `lethe serve` as a team runs it: the built binary, real HTTP, tokens made with
+/// `lethe token create`, the engine inside working against the sandbox targets.
+@Suite("lethe serve: the HTTP API with roles, the engine inside", .serialized)
+struct ServeCLITests {
+    /// A running `lethe serve` and what a test needs to talk to it.
+    struct Served {
+        let base: String
+        let lethe: CommandRunner
+        let scratch: URL
+        let http: AsyncHTTPClientTransport
+        var tokens: [String: String] = [:]
+
+        func call(_ method: HTTPVerb, _ path: String, token: String? = nil, body: String? = nil,
+                  contentType: String = "application/json") async throws -> (status: Int, json: JSONValue?, headers: [String: String]) {
+            var headers: [HTTPHeader] = []
+            if let token { headers.append(HTTPHeader("Authorization", "Bearer \(token)")) }
+            if body != nil { headers.append(HTTPHeader("Content-Type", contentType)) }
+            let response = try await http.send(HTTPRequest(method: method, url: base + path, headers: headers, body: body.map { Data($0.utf8) }))
+            return (response.status, JSONValue.parse(response.body), response.headers)
+        }
+    }
+
+    /// Initialises a state directory, makes one token per role and a revoked one, starts
+    /// `lethe serve --listen 127.0.0.1:0` and runs `body` while it listens.
+    func serving<T>(_ environment: [String: String] = [:], _ body: (Served, Process) async throws -> T) async throws -> T {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-serve-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var env = ["LETHE_STATE_DIR": scratch.appendingPathComponent("state").path, "LETHE_POLICIES": Repository.path("policies").path]
+        env.merge(environment) { _, new in new }
+        let lethe = CommandRunner(environment: env, workingDirectory: Repository.root)
+        #expect(try await lethe.run(["init"]).status == 0)
+        var tokens: [String: String] = [:]
+        for role in ["officer", "auditor", "admin", "revoked"] {
+            let created = try await lethe.run(["token", "create", "--name", "\(role) desk", "--role", role == "revoked" ? "officer" : role])
+            #expect(created.status == 0, "\(created.stderr)")
+            tokens[role] = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(tokens[role]?.hasPrefix("lethe_") == true && !created.stdout.contains(" "), "the token alone on standard output")
+        }
+        #expect(try await lethe.run(["token", "revoke", "revoked desk"]).status == 0)
+        let log = scratch.appendingPathComponent("serve.log")
+        let http = AsyncHTTPClientTransport()
+        do {
+            let result = try await lethe.withStarted(["serve", "--listen", "127.0.0.1:0"], errorLog: log) { process in
+                var base: String?
+                let deadline = Date().addingTimeInterval(30)
+                while base == nil, Date() < deadline, process.isRunning {
+                    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                    if let range = text.range(of: #"listening on (http://[0-9.:]+)"#, options: .regularExpression) {
+                        base = String(text[range].dropFirst("listening on ".count))
+                    }
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                }
+                let url = try #require(base, "lethe serve printed no address: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+                return try await body(Served(base: url, lethe: lethe, scratch: scratch, http: http, tokens: tokens), process)
+            }
+            await http.shutdown()
+            return result
+        } catch {
+            await http.shutdown()
+            throw error
+        }
+    }
+
+    static func erasure(_ email: String, ref: String) -> String {
+        #"{"kind":"erasure","subject":{"email":"\#(email)"},"ref":"\#(ref)"}"#
+    }
+
+    @Test("every operation × {no token, officer, auditor, admin, revoked} answers the status its role allows, and the matrix covers the OpenAPI document")
+    func roleMatrix() async throws {
+        // Targets that refuse connections: every action keeps retrying, so each request stays
+        // open to be cancelled whatever the engine gets to first.
+        var unreachable: [String: String] = [:]
+        for target in SandboxTargets.names {
+            unreachable["LETHE_\(target.uppercased())_URL"] = "http://127.0.0.1:1/scim/v2"
+            unreachable["LETHE_\(target.uppercased())_TOKEN"] = "tok"
+        }
+        try await serving(unreachable) { served, _ in
+            // One request per role to cancel, filed by the officer.
+            var ids: [String: String] = [:]
+            for role in ["none", "officer", "auditor", "admin", "revoked"] {
+                let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"],
+                                                  body: Self.erasure("\(role)@example.com", ref: "M-\(role)"))
+                #expect(filed.status == 201)
+                ids[role] = filed.json?["id"]?.stringValue
+            }
+            struct Operation {
+                var method: HTTPVerb
+                var path: String
+                var body: ((String) -> String)?
+                var expected: [String: Int]  // by role
+            }
+            let readAll = ["none": 401, "officer": 200, "auditor": 200, "admin": 200, "revoked": 401]
+            let open = ["none": 200, "officer": 200, "auditor": 200, "admin": 200, "revoked": 200]
+            let operations = [
+                Operation(method: .get, path: "/healthz", expected: open),
+                Operation(method: .get, path: "/readyz", expected: open),
+                Operation(method: .get, path: "/api/v1/openapi.yaml", expected: open),
+                Operation(method: .post, path: "/api/v1/requests", body: { Self.erasure("new-\($0)@example.com", ref: "N-\($0)") },
+                          expected: ["none": 401, "officer": 201, "auditor": 403, "admin": 201, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/requests", expected: readAll),
+                Operation(method: .get, path: "/api/v1/requests/{id}", expected: readAll),
+                Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
+                          expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/targets", expected: readAll),
+                Operation(method: .get, path: "/api/v1/audit/verify", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/tokens", expected: ["none": 401, "officer": 403, "auditor": 403, "admin": 200, "revoked": 401]),
+            ]
+            for operation in operations {
+                for (role, expected) in operation.expected.sorted(by: { $0.key < $1.key }) {
+                    let path = operation.path.replacingOccurrences(of: "{id}", with: ids[role] ?? "?")
+                    let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role))
+                    #expect(answer.status == expected, "\(operation.method.rawValue) \(operation.path) as \(role): \(answer.status)")
+                    if answer.status >= 400 {
+                        #expect(answer.headers["content-type"] == "application/problem+json")
+                        #expect(answer.json?["status"]?.intValue == answer.status)
+                    }
+                    if answer.status == 401 { #expect(answer.headers["www-authenticate"]?.hasPrefix("Bearer") == true) }
+                }
+            }
+            // The document lists exactly these operations, and is the one in the repository.
+            let document = try String(contentsOf: Repository.path("docs/openapi.yaml"), encoding: .utf8)
+            let served_ = try await served.http.send(HTTPRequest(method: .get, url: served.base + "/api/v1/openapi.yaml"))
+            #expect(String(decoding: served_.body, as: UTF8.self).trimmingCharacters(in: .newlines) == document.trimmingCharacters(in: .newlines))
+            let parsed = try #require(try Yams.load(yaml: document) as? [String: Any])
+            let paths = try #require(parsed["paths"] as? [String: [String: Any]])
+            let documented = Set(paths.flatMap { path, methods in methods.keys.map { "\($0.uppercased()) \(path)" } })
+            #expect(documented == Set(operations.map { "\($0.method.rawValue) \($0.path)" }))
+        }
+    }
+
+    @Test("filed through the API, the engine inside completes and verifies it; a separate run exits 75; the CLI still reads; SIGTERM exits 0 within 3 s")
+    func endToEnd() async throws {
+        let targets = try await SandboxTargets.start()
+        let scratchEnv = targets.environment(stateDir: URL(fileURLWithPath: "/unused"))
+            .filter { $0.key != "LETHE_STATE_DIR" && $0.key != "LETHE_POLICIES" }
+        try await serving(scratchEnv) { served, process in
+            let email = SandboxCustomers.email(0)
+            let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"], body: Self.erasure(email, ref: "E2E-1"))
+            #expect(filed.status == 201)
+            #expect(filed.headers["location"] == "/api/v1/requests/\(filed.json?["id"]?.stringValue ?? "")")
+            let id = try #require(filed.json?["id"]?.stringValue)
+            #expect(filed.json?["requested_by"]?.stringValue == "officer desk")
+            // The same reference again: 200 with the same request.
+            let again = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"], body: Self.erasure(email, ref: "E2E-1"))
+            #expect(again.status == 200 && again.json?["id"]?.stringValue == id)
+
+            var state = ""
+            let deadline = Date().addingTimeInterval(60)
+            var view: JSONValue?
+            while Date() < deadline {
+                view = try await served.call(.get, "/api/v1/requests/\(id)", token: served.tokens["auditor"]).json
+                state = view?["state"]?.stringValue ?? ""
+                if ["completed", "failed", "needs_review"].contains(state) { break }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            #expect(state == "completed", "\(view.map(CanonicalJSON.string) ?? "")")
+            for action in view?["actions"]?.arrayValue ?? [] where action["operation"]?.stringValue != "none" {
+                #expect(action["verified"]?.boolValue == true, "\(action["target"]?.stringValue ?? "") verified")
+            }
+            for target in SandboxTargets.names {
+                #expect(!targets.sandbox.users(in: target).contains { CanonicalJSON.string($0).contains(email) }, "\(email) is gone from \(target)")
+            }
+
+            // The server holds the run lock; the other commands read the same state directory.
+            let run = try await served.lethe.run(["run", "--until-idle"])
+            #expect(run.status == 75, "\(run.stderr)")
+            let status = try await served.lethe.run(["status", "E2E-1", "--json"])
+            #expect(status.status == 0 && status.stdout.contains(id))
+            // The audit log names the token as who filed it, and holds no identifier.
+            let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
+            let filedEvent = try #require(try database.auditEvents(request: id).first { $0.event == "request_filed" })
+            #expect(filedEvent.details.contains(#""by":"officer desk""#))
+            #expect(try database.auditEvents().allSatisfy { !$0.details.contains(email) })
+
+            let signalled = Date()
+            process.terminate()
+            while process.isRunning && Date().timeIntervalSince(signalled) < 10 { try await Task.sleep(nanoseconds: 20_000_000) }
+            #expect(Date().timeIntervalSince(signalled) <= 3.0)
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        }
+        await targets.stop()
+    }
+
+    @Test("bad input gets a problem naming the field and stores nothing: unknown field, wrong type, bad e-mail, unknown purpose, not JSON, 1 MB, wrong content type")
+    func badInput() async throws {
+        try await serving { served, _ in
+            let officer = served.tokens["officer"]
+            let cases: [(body: String, contentType: String, status: Int, pointer: String?)] = [
+                (#"{"kind":"erasure","subject":{"email":"a@example.com"},"extra":1}"#, "application/json", 400, "#/extra"),
+                (#"{"kind":"erasure","subject":{"email":"a@example.com","phone":"1"}}"#, "application/json", 400, "#/subject/phone"),
+                (#"{"kind":"erasure","subject":{"email":42}}"#, "application/json", 400, "#/subject/email"),
+                (#"{"kind":"forget","subject":{"email":"a@example.com"}}"#, "application/json", 400, "#/kind"),
+                (#"{"kind":"erasure","subject":{}}"#, "application/json", 400, "#/subject"),
+                (#"{"kind":"erasure","subject":{"email":"not-an-address"}}"#, "application/json", 422, "#/subject/email"),
+                (#"{"kind":"revocation","subject":{"email":"a@example.com"},"purposes":["marketing","markting"]}"#, "application/json", 422, "#/purposes/1"),
+                (#"{"kind":"revocation","subject":{"email":"a@example.com"}}"#, "application/json", 400, "#/purposes"),
+                (#"{"kind":"erasure","subject":{"email":"a@example.com"},"received":"2026-13-01"}"#, "application/json", 400, "#/received"),
+                (#"{"kind":"erasure","subject":{"email":"a@example.com"},"received":"2099-01-01"}"#, "application/json", 422, "#/received"),
+                (#"{"kind":"erasure","kind":"revocation","subject":{"email":"a@example.com"}}"#, "application/json", 400, nil),
+                (#"{"kind":"erasure","#, "application/json", 400, nil),
+                (#"{"kind":"erasure","subject":{"email":"a@example.com"}}"#, "text/plain", 415, nil),
+                (#"{"note":""# + String(repeating: "x", count: 1_100_000) + #""}"#, "application/json", 413, nil),
+            ]
+            for item in cases {
+                let answer = try await served.call(.post, "/api/v1/requests", token: officer, body: item.body, contentType: item.contentType)
+                #expect(answer.status == item.status, "\(item.body.prefix(80)): \(answer.status) \(answer.json.map(CanonicalJSON.string) ?? "")")
+                #expect(answer.json?["pointer"]?.stringValue == item.pointer, "\(item.body.prefix(80))")
+                #expect(answer.headers["content-type"] == "application/problem+json")
+                // The answer never repeats the subject's address.
+                #expect(!(answer.json.map(CanonicalJSON.string) ?? "").contains("a@example.com"))
+            }
+            let listed = try await served.call(.get, "/api/v1/requests", token: officer)
+            #expect(listed.json?["requests"]?.arrayValue?.isEmpty == true, "nothing was stored")
+            #expect(listed.json?["next_cursor"] == .null)
+            let badQuery = try await served.call(.get, "/api/v1/requests?state=done", token: officer)
+            #expect(badQuery.status == 400)
+        }
+    }
+
+    @Test("pages of requests follow the cursor in filing order, with filters")
+    func pagination() async throws {
+        try await serving { served, _ in
+            let officer = served.tokens["officer"]
+            for i in 0..<5 {
+                #expect(try await served.call(.post, "/api/v1/requests", token: officer, body: Self.erasure("p\(i)@example.com", ref: "P-\(i)")).status == 201)
+            }
+            var refs: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await served.call(.get, "/api/v1/requests?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), token: officer)
+                #expect(page.status == 200)
+                refs += (page.json?["requests"]?.arrayValue ?? []).compactMap { $0["ref"]?.stringValue }
+                cursor = page.json?["next_cursor"]?.stringValue
+            } while cursor != nil
+            #expect(refs == (0..<5).map { "P-\($0)" })
+            let byRef = try await served.call(.get, "/api/v1/requests?ref=P-3", token: officer)
+            #expect(byRef.json?["requests"]?.arrayValue?.compactMap { $0["ref"]?.stringValue } == ["P-3"])
+            let none = try await served.call(.get, "/api/v1/requests?kind=revocation", token: officer)
+            #expect(none.json?["requests"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    @Test("listening where other machines can reach it needs --insecure-http; a bad address is refused")
+    func refusesPlainHTTPOffLoopback() async throws {
+        let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
+        let refused = try await lethe.run(["serve", "--listen", "0.0.0.0:0"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--insecure-http"))
+        let bad = try await lethe.run(["serve", "--listen", "localhost"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("HOST:PORT"))
+    }
+}
