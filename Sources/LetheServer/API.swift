@@ -11,6 +11,23 @@ import NIOCore
 struct API: Sendable {
     let server: LetheServer
 
+    /// Every route, as method and path template: a known path asked with another method is
+    /// answered 405 with `Allow`.
+    static let routes: [(method: String, path: String)] = [
+        ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.yaml"),
+        ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{id}"),
+        ("POST", "/api/v1/requests/{id}/cancel"), ("GET", "/api/v1/targets"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
+    ]
+
+    /// The methods a path answers to (empty for a path that is not a route).
+    static func methods(for path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return routes.filter { route in
+            let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            return template.count == segments.count && zip(template, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.map(\.method).uniqued()
+    }
+
     var database: AppDatabase { server.storage.database }
     var runtime: Runtime { server.runtime }
 
@@ -268,7 +285,7 @@ enum JSONBody {
 
     static func string(_ fields: [String: JSONValue], _ name: String, at pointer: String? = nil, required: Bool = false) throws -> String? {
         switch fields[name] {
-        case nil, .null?:
+        case nil:
             if required { throw Problem.badRequest("\(name) is required", pointer: pointer ?? "#/\(name)") }
             return nil
         case .string(let text)?: return text
@@ -278,7 +295,7 @@ enum JSONBody {
 
     static func strings(_ fields: [String: JSONValue], _ name: String) throws -> [String] {
         switch fields[name] {
-        case nil, .null?: return []
+        case nil: return []
         case .array(let items)?:
             return try items.enumerated().map { index, item in
                 guard case .string(let text) = item else { throw Problem.badRequest("\(name) holds strings only", pointer: "#/\(name)/\(index)") }

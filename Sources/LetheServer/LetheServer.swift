@@ -123,6 +123,12 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return try Problem(.contentTooLarge, "Content too large", detail: "the body is over \(context.maxUploadSize) bytes")
                 .response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound && !API.methods(for: request.uri.path).isEmpty {
+            let allowed = API.methods(for: request.uri.path)
+            var problem = Problem(.methodNotAllowed, "Method not allowed",
+                                  detail: "\(request.uri.path) answers \(allowed.joined(separator: " and ")), not \(request.method)")
+            problem.headers[.allow] = allowed.joined(separator: ", ")
+            return try problem.response(from: request, context: context)
         } catch let error as HTTPError {
             let problem = Problem(error.status, error.status.reasonPhrase,
                                   detail: error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase))

@@ -106,7 +106,7 @@ paths:
         - {name: received_from, in: query, schema: {type: string, format: date}}
         - {name: received_to, in: query, schema: {type: string, format: date}}
         - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
-        - {name: cursor, in: query, description: The next_cursor of the page before., schema: {type: string}}
+        - {name: cursor, in: query, description: The next_cursor of the page before., schema: {type: string, minLength: 1}}
       responses:
         "200":
           description: A page.
@@ -187,7 +187,7 @@ paths:
                       required: [name, description, shares]
                       properties:
                         name: {type: string}
-                        description: "{type: string}"
+                        description: {type: string}
                         shares:
                           type: array
                           items:
@@ -301,7 +301,7 @@ components:
         note: {type: string, maxLength: 2000}
     Request:
       type: object
-      required: [id, kind, state, ref, purposes, received, due, extended_months, overdue, deadline, completed_at, subject, actions, retention_erasures]
+      required: [id, kind, state, purposes, received, due, extended_months, overdue, deadline, subject, actions, retention_erasures]
       properties:
         id: {type: string}
         kind: {type: string, enum: [erasure, revocation]}
