@@ -127,7 +127,7 @@ public struct Intake: Sendable {
 
     /// Re-plans needs_review actions with the identifiers given now, and puts failed and
     /// needs_review actions back to pending. Identifiers, when given, must be the subject's.
-    public func retry(_ request: StoredRequest, target: String?, identifiers: SubjectIdentifiers?, now: Date) throws -> [String] {
+    public func retry(_ request: StoredRequest, target: String?, identifiers: SubjectIdentifiers?, by actor: String? = nil, now: Date) throws -> [String] {
         if let identifiers, !identifiers.isEmpty {
             guard pseudonymizer.matches(identifiers, request.pseudonym) else {
                 throw Refusal.notTheSubject(requestId: request.id)
@@ -161,6 +161,6 @@ public struct Intake: Sendable {
             }
         }
         let given = identifiers.flatMap { $0.isEmpty ? nil : $0 }
-        return try database.retry(request.id, target: target, identifiers: given, replans: replans, now: now)
+        return try database.retry(request.id, target: target, identifiers: given, replans: replans, by: actor, now: now)
     }
 }

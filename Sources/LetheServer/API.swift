@@ -16,7 +16,8 @@ struct API: Sendable {
     static let routes: [(method: String, path: String)] = [
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.yaml"),
         ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{id}"),
-        ("POST", "/api/v1/requests/{id}/cancel"), ("GET", "/api/v1/targets"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/requests/{id}/cancel"), ("POST", "/api/v1/requests/{id}/retry"), ("POST", "/api/v1/requests/{id}/extend"),
+        ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
     ]
 
     /// The methods a path answers to (empty for a path that is not a route).
@@ -45,6 +46,9 @@ struct API: Sendable {
             return try Response.encoded(RequestView(request, actions: try database.actions(of: request.id), today: today))
         }
         router.post("/api/v1/requests/{id}/cancel") { request, context in try await cancel(request, context: context) }
+        router.post("/api/v1/requests/{id}/retry") { request, context in try await retry(request, context: context) }
+        router.post("/api/v1/requests/{id}/extend") { request, context in try await extend(request, context: context) }
+        router.post("/api/v1/plan") { request, context in try await plan(request, context: context) }
         router.get("/api/v1/targets") { _, context in
             _ = try context.require(.officer, .auditor)
             return Response.json(.object(["targets": .array(runtime.policies.policies.map(targetJSON))]))
@@ -110,40 +114,7 @@ struct API: Sendable {
     func file(_ request: Request, context: APIContext) async throws -> Response {
         let token = try context.require(.officer)
         let body = try await JSONBody.object(request, context: context)
-        for key in body.keys.sorted() where !Self.requestFields.contains(key) {
-            throw Problem.badRequest("unknown field '\(key)'; a request has \(Self.requestFields.sorted().joined(separator: ", "))", pointer: "#/\(key)")
-        }
-        let kindName = try JSONBody.string(body, "kind", required: true)!
-        let purposes = try JSONBody.strings(body, "purposes")
-        let kind: RequestKind
-        switch kindName {
-        case "erasure":
-            guard purposes.isEmpty else { throw Problem.badRequest("an erasure takes no purposes; file a revocation to withdraw consent", pointer: "#/purposes") }
-            kind = .erasure
-        case "revocation":
-            guard !purposes.isEmpty else { throw Problem.badRequest("a revocation names at least one purpose", pointer: "#/purposes") }
-            kind = .revocation(purposes: purposes.uniqued())
-        default:
-            throw Problem.badRequest("kind is 'erasure' or 'revocation', not '\(kindName)'", pointer: "#/kind")
-        }
-        guard let subjectValue = body["subject"] else { throw Problem.badRequest("subject is required", pointer: "#/subject") }
-        guard case .object(let subjectFields) = subjectValue else { throw Problem.badRequest("subject must be an object", pointer: "#/subject") }
-        for key in subjectFields.keys.sorted() where !Self.subjectFields.contains(key) {
-            throw Problem.badRequest("unknown field '\(key)'; a subject has \(Self.subjectFields.joined(separator: ", "))", pointer: "#/subject/\(key)")
-        }
-        let subject = SubjectIdentifiers(email: try JSONBody.string(subjectFields, "email", at: "#/subject/email"),
-                                         externalId: try JSONBody.string(subjectFields, "external_id", at: "#/subject/external_id"),
-                                         userName: try JSONBody.string(subjectFields, "user_name", at: "#/subject/user_name"))
-        guard subject.email != nil || subject.externalId != nil || subject.userName != nil else {
-            throw Problem.badRequest("the subject needs an email, external_id or user_name", pointer: "#/subject")
-        }
-        var received = today
-        if let text = try JSONBody.string(body, "received") {
-            guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("received is a date, YYYY-MM-DD", pointer: "#/received") }
-            received = date
-        }
-        let submission = Intake.Submission(kind: kind, subject: subject, ref: try JSONBody.string(body, "ref"), requestedBy: token.name,
-                                           note: try JSONBody.string(body, "note"), received: received)
+        let (submission, purposes) = try Self.submission(body, requestedBy: token.name, today: today)
         let result: FilingResult
         do {
             result = try runtime.intake().file(submission, now: runtime.configuration.clock.now())
@@ -161,6 +132,35 @@ struct API: Sendable {
             return response
         }
         return try Response.encoded(view)
+    }
+
+    /// A filing (or a plan) read from a request body, field by field, with the purposes as
+    /// given (to point at a bad one).
+    static func submission(_ body: [String: JSONValue], requestedBy: String?, today: CalendarDate) throws -> (Intake.Submission, [String]) {
+        for key in body.keys.sorted() where !requestFields.contains(key) {
+            throw Problem.badRequest("unknown field '\(key)'; a request has \(requestFields.sorted().joined(separator: ", "))", pointer: "#/\(key)")
+        }
+        let kindName = try JSONBody.string(body, "kind", required: true)!
+        let purposes = try JSONBody.strings(body, "purposes")
+        let kind: RequestKind
+        switch kindName {
+        case "erasure":
+            guard purposes.isEmpty else { throw Problem.badRequest("an erasure takes no purposes; file a revocation to withdraw consent", pointer: "#/purposes") }
+            kind = .erasure
+        case "revocation":
+            guard !purposes.isEmpty else { throw Problem.badRequest("a revocation names at least one purpose", pointer: "#/purposes") }
+            kind = .revocation(purposes: purposes.uniqued())
+        default:
+            throw Problem.badRequest("kind is 'erasure' or 'revocation', not '\(kindName)'", pointer: "#/kind")
+        }
+        let subject = try JSONBody.subject(body, required: true)!
+        var received = today
+        if let text = try JSONBody.string(body, "received") {
+            guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("received is a date, YYYY-MM-DD", pointer: "#/received") }
+            received = date
+        }
+        return (Intake.Submission(kind: kind, subject: subject, ref: try JSONBody.string(body, "ref"), requestedBy: requestedBy,
+                                  note: try JSONBody.string(body, "note"), received: received), purposes)
     }
 
     /// An intake refusal as a problem naming the field.
@@ -250,10 +250,7 @@ struct API: Sendable {
         for key in body.keys.sorted() where key != "reason" {
             throw Problem.badRequest("unknown field '\(key)'; a cancellation has reason", pointer: "#/\(key)")
         }
-        guard let reason = try JSONBody.string(body, "reason", required: true), !reason.isEmpty, reason.utf8.count <= 500,
-              !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Problem.badRequest("reason is 1 to 500 bytes of text without control characters", pointer: "#/reason")
-        }
+        let reason = try JSONBody.text(body, "reason")
         let cancelled: StoredRequest
         do {
             cancelled = try database.cancel(stored.id, reason: reason, by: token.name, now: runtime.configuration.clock.now())
@@ -261,6 +258,69 @@ struct API: Sendable {
             throw Problem(.conflict, "Cannot cancel", detail: why)
         }
         return try Response.encoded(RequestView(cancelled, actions: try database.actions(of: cancelled.id), today: today))
+    }
+}
+
+extension API {
+    /// `POST /api/v1/requests/{id}/retry` with `{"target"?: "crm", "subject"?: {...}}`: failed and
+    /// needs_review actions back to pending; identifiers again when they were purged.
+    func retry(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let stored = try find(context.parameters.require("id"))
+        let body = try await JSONBody.object(request, context: context)
+        for key in body.keys.sorted() where key != "target" && key != "subject" {
+            throw Problem.badRequest("unknown field '\(key)'; a retry has target and subject", pointer: "#/\(key)")
+        }
+        let target = try JSONBody.string(body, "target")
+        if let target, !runtime.policies.targetNames.contains(target) {
+            throw Problem.unprocessable("no target named '\(target)'; the targets are \(runtime.policies.targetNames.joined(separator: ", "))", pointer: "#/target")
+        }
+        let subject = try JSONBody.subject(body, required: false)
+        do {
+            let targets = try runtime.intake().retry(stored, target: target, identifiers: subject, by: token.name, now: runtime.configuration.clock.now())
+            let view = RequestView(try find(stored.id), actions: try database.actions(of: stored.id), today: today)
+            return Response.json(.object(["retried": .array(targets.map(JSONValue.string)), "request": try JSONBody.value(view)]))
+        } catch let refusal as Intake.Refusal {
+            throw Self.problem(refusal, purposes: [])
+        } catch let error as StoreError {
+            throw Problem(.conflict, "Cannot retry", detail: "\(error)")
+        }
+    }
+
+    /// `POST /api/v1/requests/{id}/extend` with `{"months": 1|2, "reason": "..."}` (GDPR Art. 12(3)).
+    func extend(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let stored = try find(context.parameters.require("id"))
+        let body = try await JSONBody.object(request, context: context)
+        for key in body.keys.sorted() where key != "months" && key != "reason" {
+            throw Problem.badRequest("unknown field '\(key)'; an extension has months and reason", pointer: "#/\(key)")
+        }
+        guard case .number(let number)? = body["months"], number == 1 || number == 2 else {
+            throw Problem.badRequest("months is 1 or 2", pointer: "#/months")
+        }
+        let reason = try JSONBody.text(body, "reason")
+        do {
+            let extended = try database.extend(stored.id, months: Int(number), reason: reason, by: token.name, now: runtime.configuration.clock.now())
+            return try Response.encoded(RequestView(extended, actions: try database.actions(of: extended.id), today: today))
+        } catch let error as StoreError {
+            throw Problem(.conflict, "Cannot extend", detail: "\(error)")
+        }
+    }
+
+    /// `POST /api/v1/plan`: what filing this body would do in each target; files nothing.
+    func plan(_ request: Request, context: APIContext) async throws -> Response {
+        _ = try context.require(.officer)
+        let body = try await JSONBody.object(request, context: context)
+        let (submission, purposes) = try Self.submission(body, requestedBy: nil, today: today)
+        let intake = try runtime.intake()
+        do {
+            _ = try intake.prepare(submission, today: today)
+        } catch {
+            throw Self.problem(error, purposes: purposes)
+        }
+        let actions = try Planner(policies: runtime.policies).plan(PlanningRequest(kind: submission.kind, subject: submission.subject,
+                                                                                     received: submission.received, today: today))
+        return Response.json(.object(["actions": .array(try actions.map { try JSONBody.value(PlanJSON($0)) })]))
     }
 }
 
@@ -291,6 +351,41 @@ enum JSONBody {
         case .string(let text)?: return text
         default: throw Problem.badRequest("\(name) must be a string", pointer: pointer ?? "#/\(name)")
         }
+    }
+
+    /// `subject`: an object of `email`, `external_id`, `user_name` (at least one).
+    static func subject(_ fields: [String: JSONValue], required: Bool) throws -> SubjectIdentifiers? {
+        guard let value = fields["subject"] else {
+            if required { throw Problem.badRequest("subject is required", pointer: "#/subject") }
+            return nil
+        }
+        guard case .object(let subjectFields) = value else { throw Problem.badRequest("subject must be an object", pointer: "#/subject") }
+        for key in subjectFields.keys.sorted() where !API.subjectFields.contains(key) {
+            throw Problem.badRequest("unknown field '\(key)'; a subject has \(API.subjectFields.joined(separator: ", "))", pointer: "#/subject/\(key)")
+        }
+        let subject = SubjectIdentifiers(email: try string(subjectFields, "email", at: "#/subject/email"),
+                                         externalId: try string(subjectFields, "external_id", at: "#/subject/external_id"),
+                                         userName: try string(subjectFields, "user_name", at: "#/subject/user_name"))
+        guard subject.email != nil || subject.externalId != nil || subject.userName != nil else {
+            throw Problem.badRequest("the subject needs an email, external_id or user_name", pointer: "#/subject")
+        }
+        return subject
+    }
+
+    /// A required reason: 1 to 500 bytes without control characters.
+    static func text(_ fields: [String: JSONValue], _ name: String) throws -> String {
+        guard let text = try string(fields, name, required: true), !text.isEmpty, text.utf8.count <= 500,
+              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw Problem.badRequest("\(name) is 1 to 500 bytes of text without control characters", pointer: "#/\(name)")
+        }
+        return text
+    }
+
+    /// An `Encodable` as a `JSONValue`, to nest it in an answer.
+    static func value<T: Encodable>(_ value: T) throws -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try JSONValue.parsing(try encoder.encode(value))
     }
 
     static func strings(_ fields: [String: JSONValue], _ name: String) throws -> [String] {

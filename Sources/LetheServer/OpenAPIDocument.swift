@@ -167,6 +167,123 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}/retry:
+    post:
+      operationId: retryRequest
+      summary: "Put failed and needs_review actions back to pending with a fresh retry budget. Roles: officer, admin."
+      description: |
+        The subject's identifiers are purged when a request ends; give them again (they must be
+        the subject's: the pseudonym is checked) to retry it.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                target: {type: string, description: Only this target.}
+                subject: {$ref: "#/components/schemas/Subject"}
+      responses:
+        "200":
+          description: The targets put back to pending, and the request.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [retried, request]
+                properties:
+                  retried: {type: array, items: {type: string}}
+                  request: {$ref: "#/components/schemas/Request"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}/extend:
+    post:
+      operationId: extendRequest
+      summary: "Move the due date by 1 or 2 months (GDPR Art. 12(3), at most 2 in all). Roles: officer, admin."
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [months, reason]
+              properties:
+                months: {type: integer, enum: [1, 2]}
+                reason: {type: string, minLength: 1, maxLength: 500}
+      responses:
+        "200":
+          description: Extended.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+  /api/v1/plan:
+    post:
+      operationId: plan
+      summary: "What filing this request would do in each target; files nothing. Roles: officer, admin."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/NewRequest"}
+      responses:
+        "200":
+          description: One planned action per target.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [actions]
+                properties:
+                  actions:
+                    type: array
+                    items:
+                      type: object
+                      required: [target, operation, attributes, strategies, groups, retained, pseudonymised, reason]
+                      properties:
+                        target: {type: string}
+                        operation: {type: string}
+                        match: {type: [string, "null"]}
+                        attributes: {type: array, items: {type: string}}
+                        strategies: {type: object, additionalProperties: {type: string}}
+                        groups: {type: array, items: {type: string}}
+                        retained:
+                          type: array
+                          items:
+                            type: object
+                            required: [purpose, basis, attributes, groups, until]
+                            properties:
+                              purpose: {type: string}
+                              basis: {type: string}
+                              attributes: {type: array, items: {type: string}}
+                              groups: {type: array, items: {type: string}}
+                              until: {type: string}
+                        pseudonymised: {type: array, items: {type: string}}
+                        reason: {type: string}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
   /api/v1/targets:
     get:
       operationId: listTargets
@@ -278,20 +395,21 @@ components:
     RequestState:
       type: string
       enum: [received, in_progress, completed, failed, needs_review, cancelled]
+    Subject:
+      type: object
+      additionalProperties: false
+      minProperties: 1
+      properties:
+        email: {type: string, format: email}
+        external_id: {type: string}
+        user_name: {type: string}
     NewRequest:
       type: object
       additionalProperties: false
       required: [kind, subject]
       properties:
         kind: {type: string, enum: [erasure, revocation]}
-        subject:
-          type: object
-          additionalProperties: false
-          minProperties: 1
-          properties:
-            email: {type: string, format: email}
-            external_id: {type: string}
-            user_name: {type: string}
+        subject: {$ref: "#/components/schemas/Subject"}
         purposes:
           description: The purposes whose consent is withdrawn; a revocation names at least one, an erasure none.
           type: array

@@ -221,7 +221,7 @@ extension AppDatabase {
     ///   - replans: new plans for actions planned as needs_review (identifiers were missing).
     /// - Returns: the targets put back.
     public func retry(_ requestId: String, target: String?, identifiers: SubjectIdentifiers?,
-                      replans: [String: PlannedAction], now: Date) throws -> [String] {
+                      replans: [String: PlannedAction], by actor: String? = nil, now: Date) throws -> [String] {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled") }
@@ -259,8 +259,9 @@ extension AppDatabase {
                         outcome = NULL, verified = NULL, verification = NULL, completed_at = NULL, claimed_by = NULL
                     WHERE id = ?
                     """, arguments: [t, String(decoding: try encoder.encode(plan), as: UTF8.self), plan.operation.rawValue, action.id])
-                try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: .actionRetried,
-                                     details: ["from": .string(action.state.rawValue), "operation": .string(plan.operation.rawValue)])
+                var details: [String: JSONValue] = ["from": .string(action.state.rawValue), "operation": .string(plan.operation.rawValue)]
+                if let actor { details["by"] = .string(actor) }
+                try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: .actionRetried, details: details)
                 put.append(action.target)
             }
             guard !put.isEmpty else {

@@ -108,9 +108,16 @@ struct ServeCLITests {
                           expected: ["none": 401, "officer": 201, "auditor": 403, "admin": 201, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/requests", expected: readAll),
                 Operation(method: .get, path: "/api/v1/requests/{id}", expected: readAll),
-                Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
+                // Allowed, but nothing has failed yet (the actions are retrying): 409, not 401 or 403.
+                Operation(method: .post, path: "/api/v1/requests/{id}/retry", body: { _ in "{}" },
+                          expected: ["none": 401, "officer": 409, "auditor": 403, "admin": 409, "revoked": 401]),
+                Operation(method: .post, path: "/api/v1/requests/{id}/extend", body: { _ in #"{"months":1,"reason":"complex request"}"# },
+                          expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
+                Operation(method: .post, path: "/api/v1/plan", body: { Self.erasure("plan-\($0)@example.com", ref: "X-\($0)") },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/targets", expected: readAll),
+                Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
+                          expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/audit/verify", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/tokens", expected: ["none": 401, "officer": 403, "auditor": 403, "admin": 200, "revoked": 401]),
             ]

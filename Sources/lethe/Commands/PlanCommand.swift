@@ -106,42 +106,6 @@ struct SubjectOptions: ParsableArguments {
     }
 }
 
-/// The JSON shape of one planned action: `{target, operation, attributes, groups, retained, reason}`.
-struct PlanJSON: Encodable {
-    var target: String
-    var operation: String
-    var match: String?
-    var attributes: [String]
-    var strategies: [String: String]
-    var groups: [String]
-    var retained: [Retained]
-    var pseudonymised: [String]
-    var reason: String
-
-    struct Retained: Encodable {
-        var purpose: String
-        var basis: String
-        var attributes: [String]
-        var groups: [String]
-        var until: String
-    }
-
-    init(_ action: PlannedAction) {
-        target = action.target
-        operation = action.operation.rawValue
-        match = action.match?.rawValue
-        attributes = action.attributes.map(\.path.description)
-        strategies = Dictionary(uniqueKeysWithValues: action.attributes.map { ($0.path.description, $0.strategy.rawValue) })
-        groups = action.groups
-        retained = action.retained.map {
-            Retained(purpose: $0.purpose, basis: $0.basis.rawValue, attributes: $0.attributes.map(\.description),
-                     groups: $0.groups, until: $0.until.description)
-        }
-        pseudonymised = action.pseudonymised.map(\.description)
-        reason = action.reason
-    }
-}
-
 /// The human rendering of a planned action.
 enum PlanText {
     static func render(_ action: PlannedAction) -> String {
