@@ -10,7 +10,8 @@ info:
   description: |
     Served by `lethe serve` next to the engine. Every `/api/v1` operation but this document
     needs `Authorization: Bearer TOKEN` (`lethe token create --name NAME --role ROLE`).
-    Roles: officer (file, cancel, read), auditor (read, audit), admin (everything).
+    Roles: officer (file, retry, cancel, extend, plan, read), auditor (read, reports,
+    certificates, keys, audit verify), admin (everything).
     Errors are RFC 9457 problem documents; a bad field is named by a JSON pointer.
     Subjects appear only as pseudonyms in answers; identifiers are never echoed.
 servers:
@@ -284,6 +285,117 @@ paths:
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
         "422": {$ref: "#/components/responses/Problem"}
+  /api/v1/reports:
+    post:
+      operationId: exportReport
+      summary: "Export a signed period report (requests received from..to) into the state directory. Roles: auditor, admin."
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [from, to]
+              properties:
+                from: {type: string, format: date}
+                to: {type: string, format: date}
+      responses:
+        "201":
+          description: "Exported: the JSON, its .sig, the CSV and the HTML (with its pages over 1,000 requests)."
+          headers:
+            Location:
+              schema: {type: string}
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [requests, files]
+                properties:
+                  requests: {type: integer, minimum: 0}
+                  files: {type: array, items: {type: string}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+    get:
+      operationId: listReports
+      summary: "The report and certificate files exported so far. Roles: auditor, admin."
+      responses:
+        "200":
+          description: File names.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [files]
+                properties:
+                  files: {type: array, items: {type: string}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/reports/{file}:
+    get:
+      operationId: getReportFile
+      summary: "One exported file: .json (the signed record), .json.sig (raw Ed25519), .csv or .html. Roles: auditor, admin."
+      parameters:
+        - {name: file, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: The file.
+          content:
+            application/json:
+              schema: {type: object}
+            application/octet-stream:
+              schema: {type: string, format: binary}
+            text/csv; charset=utf-8:
+              schema: {type: string}
+            text/html; charset=utf-8:
+              schema: {type: string}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}/certificate:
+    get:
+      operationId: getCertificate
+      summary: "Export the request's signed erasure certificate and answer its JSON; the signature (base64) is in Lethe-Signature. Roles: auditor, admin."
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: The signed certificate.
+          headers:
+            Lethe-Signature:
+              description: The raw Ed25519 signature over the body, base64.
+              schema: {type: string}
+            Location:
+              schema: {type: string}
+          content:
+            application/json:
+              schema: {type: object}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /api/v1/keys:
+    get:
+      operationId: listKeys
+      summary: "The report verification keys (PEM): the current one and those kept from before a rotation. Roles: auditor, admin."
+      responses:
+        "200":
+          description: The keys.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [current, earlier]
+                properties:
+                  current: {$ref: "#/components/schemas/Key"}
+                  earlier: {type: array, items: {$ref: "#/components/schemas/Key"}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
   /api/v1/targets:
     get:
       operationId: listTargets
@@ -395,6 +507,12 @@ components:
     RequestState:
       type: string
       enum: [received, in_progress, completed, failed, needs_review, cancelled]
+    Key:
+      type: object
+      required: [key_id, pem]
+      properties:
+        key_id: {type: string}
+        pem: {type: string}
     Subject:
       type: object
       additionalProperties: false

@@ -118,12 +118,20 @@ struct ServeCLITests {
                 Operation(method: .get, path: "/api/v1/targets", expected: readAll),
                 Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
+                Operation(method: .post, path: "/api/v1/reports", body: { _ in #"{"from":"2026-01-01","to":"2026-11-30"}"# },
+                          expected: ["none": 401, "officer": 403, "auditor": 201, "admin": 201, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/reports", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/reports/{file}", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/requests/{id}/certificate",
+                          expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
+                Operation(method: .get, path: "/api/v1/keys", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/audit/verify", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/tokens", expected: ["none": 401, "officer": 403, "auditor": 403, "admin": 200, "revoked": 401]),
             ]
             for operation in operations {
                 for (role, expected) in operation.expected.sorted(by: { $0.key < $1.key }) {
                     let path = operation.path.replacingOccurrences(of: "{id}", with: ids[role] ?? "?")
+                        .replacingOccurrences(of: "{file}", with: "lethe-report-2026-01-01-2026-11-30.json")
                     let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role))
                     #expect(answer.status == expected, "\(operation.method.rawValue) \(operation.path) as \(role): \(answer.status)")
                     if answer.status >= 400 {
@@ -187,6 +195,42 @@ struct ServeCLITests {
             let filedEvent = try #require(try database.auditEvents(request: id).first { $0.event == "request_filed" })
             #expect(filedEvent.details.contains(#""by":"officer desk""#))
             #expect(try database.auditEvents().allSatisfy { !$0.details.contains(email) })
+
+            // A report exported through the API verifies with openssl and the key the API gives.
+            let auditor = served.tokens["auditor"]
+            let day = String(filed.json?["received"]?.stringValue ?? "")
+            let exported = try await served.call(.post, "/api/v1/reports", token: auditor, body: #"{"from":"\#(day)","to":"\#(day)"}"#)
+            #expect(exported.status == 201, "\(exported.json.map(CanonicalJSON.string) ?? "")")
+            let files = (exported.json?["files"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let json = try #require(files.first { $0.hasSuffix(".json") })
+            let keys = try await served.call(.get, "/api/v1/keys", token: auditor)
+            let pem = try #require(keys.json?["current"]?["pem"]?.stringValue)
+            let out = served.scratch.appendingPathComponent("download")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            try Data(pem.utf8).write(to: out.appendingPathComponent("lethe.pub.pem"))
+            for name in [json, json + ".sig"] {
+                let file = try await served.http.send(HTTPRequest(method: .get, url: served.base + "/api/v1/reports/" + name,
+                                                                  headers: [HTTPHeader("Authorization", "Bearer \(auditor ?? "")")]))
+                #expect(file.status == 200)
+                try file.body.write(to: out.appendingPathComponent(name))
+            }
+            let openssl = try await CommandRunner(executable: URL(fileURLWithPath: "/usr/bin/env"), workingDirectory: out).run(
+                ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "lethe.pub.pem", "-rawin", "-in", json, "-sigfile", json + ".sig"])
+            #expect(openssl.status == 0 && openssl.stdout.contains("Signature Verified Successfully"), "\(openssl.stdout)\(openssl.stderr)")
+            // The certificate: its body is the signed record, the header its signature.
+            let certificate = try await served.http.send(HTTPRequest(method: .get, url: served.base + "/api/v1/requests/\(id)/certificate",
+                                                                     headers: [HTTPHeader("Authorization", "Bearer \(auditor ?? "")")]))
+            #expect(certificate.status == 200)
+            let signature = try #require(certificate.header("Lethe-Signature").flatMap { Data(base64Encoded: $0) })
+            try certificate.body.write(to: out.appendingPathComponent("certificate.json"))
+            try signature.write(to: out.appendingPathComponent("certificate.json.sig"))
+            let checked = try await CommandRunner(executable: URL(fileURLWithPath: "/usr/bin/env"), workingDirectory: out).run(
+                ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "lethe.pub.pem", "-rawin", "-in", "certificate.json", "-sigfile", "certificate.json.sig"])
+            #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+            // Only files an export wrote are served: no path, no traversal.
+            for name in ["..%2Flethe.db", "lethe.db", "lethe-report-x.json%00.txt"] {
+                #expect(try await served.call(.get, "/api/v1/reports/\(name)", token: auditor).status == 404, "\(name)")
+            }
 
             let signalled = Date()
             process.terminate()
