@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import LetheApp
 import LetheCore
 import LetheStore
@@ -70,16 +72,69 @@ public struct LetheServer: Sendable {
         self.logger = logger
     }
 
-    /// The HTTP application: a `Service` to run in the runtime's service group.
-    /// `onListening` gets the address bound (the port, when 0 was asked for).
-    public func application(listen: ListenAddress, onListening: @escaping @Sendable (String) async -> Void = { _ in })
-        -> some ApplicationProtocol & Service {
-        Application(router: router(), configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "lethe"),
-                    onServerRunning: { channel in
-                        let port = channel.localAddress?.port ?? listen.port
-                        await onListening("http://\(ListenAddress("\(listen.host):\(port)")?.description ?? listen.description)")
-                    },
-                    logger: logger)
+    /// A certificate chain and its private key, PEM files, for HTTPS.
+    public struct TLSFiles: Sendable, Hashable {
+        public var certificate: String
+        public var privateKey: String
+
+        public init(certificate: String, privateKey: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+
+        /// The server's TLS configuration, or what is wrong with the files.
+        func configuration() throws(ServeError) -> TLSConfiguration {
+            let chain: [NIOSSLCertificate]
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificate)
+            } catch {
+                throw .tls("\(certificate) is not a readable PEM certificate (\(error))")
+            }
+            guard !chain.isEmpty else { throw .tls("\(certificate) holds no certificate") }
+            let key: NIOSSLPrivateKey
+            do {
+                key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+            } catch {
+                throw .tls("\(privateKey) is not a readable PEM private key (\(error))")
+            }
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        }
+    }
+
+    /// Why the server cannot start.
+    public enum ServeError: Error, Sendable, Hashable, CustomStringConvertible {
+        case tls(String)
+
+        public var description: String {
+            switch self {
+            case .tls(let why): why
+            }
+        }
+    }
+
+    /// The HTTP application: a `Service` to run in the runtime's service group; HTTPS with
+    /// `tls`. `onListening` gets the address bound (the port, when 0 was asked for).
+    public func application(listen: ListenAddress, tls: TLSFiles? = nil, onListening: @escaping @Sendable (String) async -> Void = { _ in })
+        throws(ServeError) -> some ApplicationProtocol & Service {
+        let server: HTTPServerBuilder
+        if let tls {
+            let configuration = try tls.configuration()
+            do {
+                server = try .tls(.http1(), tlsConfiguration: configuration)
+            } catch {
+                throw .tls("the certificate and key cannot be used together (\(error))")
+            }
+        } else {
+            server = .http1()
+        }
+        let scheme = tls == nil ? "http" : "https"
+        return Application(router: router(), server: server,
+                           configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "lethe"),
+                           onServerRunning: { channel in
+                               let port = channel.localAddress?.port ?? listen.port
+                               await onListening("\(scheme)://\(ListenAddress("\(listen.host):\(port)")?.description ?? listen.description)")
+                           },
+                           logger: logger)
     }
 
     func router() -> Router<APIContext> {

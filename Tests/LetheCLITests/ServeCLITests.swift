@@ -31,7 +31,8 @@ struct ServeCLITests {
 
     /// Initialises a state directory, makes one token per role and a revoked one, starts
     /// `lethe serve --listen 127.0.0.1:0` and runs `body` while it listens.
-    func serving<T>(_ environment: [String: String] = [:], _ body: (Served, Process) async throws -> T) async throws -> T {
+    func serving<T>(_ environment: [String: String] = [:], arguments: (URL) -> [String] = { _ in ["--listen", "127.0.0.1:0"] },
+                    setUp: (URL) async throws -> Void = { _ in }, _ body: (Served, Process) async throws -> T) async throws -> T {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-serve-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         var env = ["LETHE_STATE_DIR": scratch.appendingPathComponent("state").path, "LETHE_POLICIES": Repository.path("policies").path]
@@ -46,15 +47,16 @@ struct ServeCLITests {
             #expect(tokens[role]?.hasPrefix("lethe_") == true && !created.stdout.contains(" "), "the token alone on standard output")
         }
         #expect(try await lethe.run(["token", "revoke", "revoked desk"]).status == 0)
+        try await setUp(scratch)
         let log = scratch.appendingPathComponent("serve.log")
         let http = AsyncHTTPClientTransport()
         do {
-            let result = try await lethe.withStarted(["serve", "--listen", "127.0.0.1:0"], errorLog: log) { process in
+            let result = try await lethe.withStarted(["serve"] + arguments(scratch), errorLog: log) { process in
                 var base: String?
                 let deadline = Date().addingTimeInterval(30)
                 while base == nil, Date() < deadline, process.isRunning {
                     let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                    if let range = text.range(of: #"listening on (http://[0-9.:]+)"#, options: .regularExpression) {
+                    if let range = text.range(of: #"listening on (https?://[0-9.:]+)"#, options: .regularExpression) {
                         base = String(text[range].dropFirst("listening on ".count))
                     }
                     try await Task.sleep(nanoseconds: 50_000_000)
@@ -330,6 +332,34 @@ struct ServeCLITests {
             #expect(result.status == 0, "schemathesis found problems:\n\(result.stdout.suffix(6000))\(result.stderr.suffix(2000))")
             #expect(result.stdout.contains("API Operations"), "schemathesis ran: \(result.stdout.suffix(2000))")
         }
+    }
+
+    @Test("with --tls-cert and --tls-key it serves HTTPS (checked by curl against the certificate), also off loopback without --insecure-http")
+    func https() async throws {
+        let setUp: (URL) async throws -> Void = { scratch in
+            let made = try await CommandRunner(executable: URL(fileURLWithPath: "/usr/bin/env"), workingDirectory: scratch).run([
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem"])
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let arguments: (URL) -> [String] = { scratch in
+            ["--listen", "0.0.0.0:0", "--tls-cert", scratch.appendingPathComponent("cert.pem").path, "--tls-key", scratch.appendingPathComponent("key.pem").path]
+        }
+        try await serving(arguments: arguments, setUp: setUp) { served, _ in
+            #expect(served.base.hasPrefix("https://"))
+            let port = served.base.split(separator: ":").last.map(String.init) ?? ""
+            #expect(served.base.hasPrefix("https://0.0.0.0:"))
+            let curl = CommandRunner(executable: URL(fileURLWithPath: "/usr/bin/env"), workingDirectory: served.scratch)
+            let ok = try await curl.run(["curl", "-sS", "--cacert", "cert.pem", "-H", "Authorization: Bearer \(served.tokens["auditor"] ?? "")",
+                                         "https://127.0.0.1:\(port)/api/v1/targets"])
+            #expect(ok.status == 0 && ok.stdout.contains(#""targets""#), "\(ok.stderr)")
+            let plain = try await curl.run(["curl", "-sS", "--max-time", "5", "http://127.0.0.1:\(port)/healthz"])
+            #expect(plain.status != 0 || !plain.stdout.contains("ok"), "plain HTTP is not answered on the HTTPS port")
+        }
+        // A key that is not one is refused before anything starts, naming the file.
+        let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
+        let half = try await lethe.run(["serve", "--tls-cert", "cert.pem"])
+        #expect(half.status == 64 && half.stderr.contains("--tls-key"))
     }
 
     @Test("listening where other machines can reach it needs --insecure-http; a bad address is refused")

@@ -3,6 +3,7 @@ import Foundation
 import LetheApp
 import LetheEngine
 import LetheServer
+import ServiceLifecycle
 
 /// `lethe serve`
 struct ServeCommand: AsyncParsableCommand {
@@ -27,9 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
             and SIGTERM stop it gracefully: no new connections or claims, actions in flight \
             recorded, then exit 0.
 
-            TLS is not served by Lethe itself yet: listen on loopback behind a TLS-terminating \
-            proxy. Listening on any other address sends tokens in clear text and needs \
-            --insecure-http.
+            With --tls-cert and --tls-key (PEM files) it serves HTTPS. Without them, an address \
+            other machines can reach would carry tokens in clear text: it needs --insecure-http \
+            (or listen on loopback behind a TLS-terminating proxy).
             """
     )
 
@@ -38,6 +39,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("HOST:PORT to listen on (port 0: any free port, printed at start).", valueName: "address"))
     var listen = "127.0.0.1:8080"
 
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain: serve HTTPS (with --tls-key).", valueName: "pem"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "pem"))
+    var tlsKey: String?
+
     @Flag(name: .customLong("insecure-http"), help: "Allow plain HTTP on an address other machines can reach.")
     var insecureHTTP = false
 
@@ -45,7 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard let address = ListenAddress(listen) else {
             throw ValidationError("--listen '\(listen)' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")
         }
-        if !address.isLoopback && !insecureHTTP {
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: give both PEM files, or neither for plain HTTP")
+        }
+        if !address.isLoopback && !insecureHTTP && tlsCert == nil {
             throw ValidationError("--listen \(address) is reachable from other machines, and Lethe serves plain HTTP: API tokens would cross "
                 + "the network in clear text. Listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http if the network is trusted")
         }
@@ -53,13 +63,20 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address = ListenAddress(listen)!
-        if !address.isLoopback {
+        let tls = tlsCert.flatMap { cert in tlsKey.map { LetheServer.TLSFiles(certificate: cert, privateKey: $0) } }
+        if !address.isLoopback && tls == nil {
             Output.error("lethe serve: WARNING: plain HTTP on \(address): tokens and requests cross the network unencrypted")
         }
         _ = try await AppContext.with(global) { context in
             let server = try LetheServer(runtime: context.runtime)
-            let application = server.application(listen: address) { url in
-                Output.error("lethe serve: listening on \(url) (engine running; SIGTERM stops both)")
+            let application: any Service
+            do {
+                application = try server.application(listen: address, tls: tls) { url in
+                    Output.error("lethe serve: listening on \(url) (engine running; SIGTERM stops both)")
+                }
+            } catch {
+                Output.error("lethe serve: \(error); nothing was started")
+                throw ExitStatus.noInput
             }
             do {
                 return try await context.runtime.runEngine(Engine.Options(untilIdle: false, timeout: nil), alongside: [application])
