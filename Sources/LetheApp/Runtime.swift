@@ -30,6 +30,9 @@ public final class Runtime: Sendable {
         public var wrapTransport: (@Sendable (any HTTPTransport) -> any HTTPTransport)?
         public var clock: any LetheClock
         public var logger: Logger
+        /// Told of every call to a target, after it: target, method, HTTP status (nil when no
+        /// answer came) and how long it took. `lethe serve` counts them for `/metrics`.
+        public var observeCall: (@Sendable (_ target: String, _ method: String, _ status: Int?, _ duration: Duration) -> Void)?
 
         public init(policies: PolicySet, state: StateDirectory? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
                     transport: (any HTTPTransport)? = nil, wrapTransport: (@Sendable (any HTTPTransport) -> any HTTPTransport)? = nil,
@@ -120,7 +123,7 @@ public final class Runtime: Sendable {
                 }
                 if let wrap = configuration.wrapTransport { transport = wrap(transport) }
                 let clients = TargetClients(policies: configuration.policies, environment: configuration.environment, transport: transport,
-                                            now: { [clock = configuration.clock] in clock.now() })
+                                            now: { [clock = configuration.clock] in clock.now() }, observeCall: configuration.observeCall)
                 state.clients = clients
                 return clients
             }

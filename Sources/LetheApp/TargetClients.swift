@@ -11,13 +11,15 @@ public struct TargetClients: SCIMClientSource {
     public let clients: [String: Result<SCIMClient, SCIMClientError>]
 
     public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() },
+                observeCall: (@Sendable (String, String, Int?, Duration) -> Void)? = nil) {
         self.transport = transport
         var clients: [String: Result<SCIMClient, SCIMClientError>] = [:]
         for policy in policies.policies {
             do {
                 // Each target gets its own pace on the shared connection pool.
-                let paced: any HTTPTransport = policy.connection.rateLimit.map { RateLimitedTransport(transport, limit: $0) } ?? transport
+                var paced: any HTTPTransport = policy.connection.rateLimit.map { RateLimitedTransport(transport, limit: $0) } ?? transport
+                if let observeCall { paced = ObservedTransport(paced, target: policy.target, observe: observeCall) }
                 clients[policy.target] = .success(try SCIMClient(policy: policy, environment: environment, transport: paced, now: now))
             } catch {
                 clients[policy.target] = .failure(error)
@@ -31,5 +33,30 @@ public struct TargetClients: SCIMClientSource {
             throw SCIMClientError(kind: .configuration, target: target, operation: "connect", detail: "no policy names this target")
         }
         return try result.get()
+    }
+}
+
+/// Tells an observer of each call to one target: method, status (nil without an answer), time.
+struct ObservedTransport: HTTPTransport {
+    let base: any HTTPTransport
+    let target: String
+    let observe: @Sendable (String, String, Int?, Duration) -> Void
+
+    init(_ base: any HTTPTransport, target: String, observe: @escaping @Sendable (String, String, Int?, Duration) -> Void) {
+        self.base = base
+        self.target = target
+        self.observe = observe
+    }
+
+    func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        let start = ContinuousClock.now
+        do {
+            let response = try await base.send(request)
+            observe(target, request.method.rawValue, response.status, ContinuousClock.now - start)
+            return response
+        } catch {
+            observe(target, request.method.rawValue, nil, ContinuousClock.now - start)
+            throw error
+        }
     }
 }

@@ -15,7 +15,7 @@ struct API: Sendable {
     /// Every route, as method and path template: a known path asked with another method is
     /// answered 405 with `Allow`.
     static let routes: [(method: String, path: String)] = [
-        ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.yaml"),
+        ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.yaml"),
         ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{id}"),
         ("POST", "/api/v1/requests/{id}/cancel"), ("POST", "/api/v1/requests/{id}/retry"), ("POST", "/api/v1/requests/{id}/extend"),
         ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"),
@@ -38,6 +38,11 @@ struct API: Sendable {
     func register(on router: Router<APIContext>) {
         router.get("/healthz") { _, _ in Response.json(.object(["status": .string("ok")])) }
         router.get("/readyz") { _, _ in try ready() }
+        router.get("/metrics") { _, _ in
+            let text = try server.metrics.exposition(database: database, now: runtime.configuration.clock.now())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         router.get("/api/v1/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }

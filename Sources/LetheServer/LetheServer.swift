@@ -64,11 +64,14 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 public struct LetheServer: Sendable {
     public let runtime: Runtime
     public let storage: Runtime.Storage
+    public let metrics: ServerMetrics
     public let logger: Logger
 
-    public init(runtime: Runtime, logger: Logger = Logger(label: "lethe.server")) throws {
+    /// `metrics` should be the one the runtime's `observeCall` reports to.
+    public init(runtime: Runtime, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "lethe.server")) throws {
         self.runtime = runtime
         storage = try runtime.requireStorage()
+        self.metrics = metrics
         self.logger = logger
     }
 

@@ -51,6 +51,17 @@ paths:
                   status: {type: string, const: ready}
                   targets: {type: integer, minimum: 0}
         "503": {$ref: "#/components/responses/Problem"}
+  /metrics:
+    get:
+      operationId: metrics
+      summary: "Prometheus text: requests by state and kind, actions by target and state, SCIM calls by target, method and status with their durations, overdue requests, the oldest open request's age."
+      security: []
+      responses:
+        "200":
+          description: The metrics, names prefixed lethe_.
+          content:
+            text/plain; version=0.0.4; charset=utf-8:
+              schema: {type: string}
   /api/v1/openapi.yaml:
     get:
       operationId: openapi

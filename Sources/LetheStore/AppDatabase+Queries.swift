@@ -252,3 +252,34 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// What `/metrics` reports from the store, read in one transaction.
+    public struct Gauges: Sendable, Hashable {
+        /// (state, kind) → requests.
+        public var requests: [String: [String: Int]] = [:]
+        /// (target, state) → actions.
+        public var actions: [String: [String: Int]] = [:]
+        public var overdue = 0
+        /// When the oldest request still received or in progress was filed.
+        public var oldestOpenFiledAt: Date?
+    }
+
+    public func gauges(today: CalendarDate) throws -> Gauges {
+        try writer.read { db in
+            var gauges = Gauges()
+            for row in try Row.fetchAll(db, sql: "SELECT state, kind, COUNT(*) AS n FROM request GROUP BY state, kind") {
+                gauges.requests[row["state"], default: [:]][row["kind"]] = row["n"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT target, state, COUNT(*) AS n FROM action GROUP BY target, state") {
+                gauges.actions[row["target"], default: [:]][row["state"]] = row["n"]
+            }
+            let states = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            gauges.overdue = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request WHERE state IN (\(states)) AND due < ?",
+                                              arguments: [today.description]) ?? 0
+            gauges.oldestOpenFiledAt = try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM request WHERE state IN ('received', 'in_progress')")
+                .map(Date.init(timeIntervalSince1970:))
+            return gauges
+        }
+    }
+}

@@ -105,6 +105,7 @@ struct ServeCLITests {
             let operations = [
                 Operation(method: .get, path: "/healthz", expected: open),
                 Operation(method: .get, path: "/readyz", expected: open),
+                Operation(method: .get, path: "/metrics", expected: open),
                 Operation(method: .get, path: "/api/v1/openapi.yaml", expected: open),
                 Operation(method: .post, path: "/api/v1/requests", body: { Self.erasure("new-\($0)@example.com", ref: "N-\($0)") },
                           expected: ["none": 401, "officer": 201, "auditor": 403, "admin": 201, "revoked": 401]),
@@ -197,6 +198,17 @@ struct ServeCLITests {
             let filedEvent = try #require(try database.auditEvents(request: id).first { $0.event == "request_filed" })
             #expect(filedEvent.details.contains(#""by":"officer desk""#))
             #expect(try database.auditEvents().allSatisfy { !$0.details.contains(email) })
+
+            // /metrics: the store's counts and the calls the engine made, with no identifier.
+            let metrics = try await served.http.send(HTTPRequest(method: .get, url: served.base + "/metrics"))
+            let text = String(decoding: metrics.body, as: UTF8.self)
+            #expect(metrics.status == 200 && metrics.header("content-type")?.hasPrefix("text/plain") == true)
+            #expect(text.contains(#"lethe_requests{state="completed",kind="erasure"} 1"#), "\(text.prefix(1500))")
+            #expect(text.contains(#"lethe_scim_calls_total{target="shop",method="GET",status="200"}"#))
+            #expect(text.contains(#"lethe_scim_call_duration_seconds_bucket{target="shop",method="GET",le=""#))
+            #expect(text.contains("lethe_overdue_requests 0"))
+            #expect(text.contains("lethe_oldest_open_request_age_seconds 0"))
+            #expect(!text.contains(email))
 
             // A report exported through the API verifies with openssl and the key the API gives.
             let auditor = served.tokens["auditor"]

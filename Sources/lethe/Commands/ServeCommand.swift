@@ -67,8 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
         if !address.isLoopback && tls == nil {
             Output.error("lethe serve: WARNING: plain HTTP on \(address): tokens and requests cross the network unencrypted")
         }
-        _ = try await AppContext.with(global) { context in
-            let server = try LetheServer(runtime: context.runtime)
+        let metrics = ServerMetrics()
+        _ = try await AppContext.with(global, configure: { configuration in
+            configuration.observeCall = { target, method, status, duration in
+                metrics.recordCall(target: target, method: method, status: status, duration: duration)
+            }
+        }) { context in
+            let server = try LetheServer(runtime: context.runtime, metrics: metrics)
             let application: any Service
             do {
                 application = try server.application(listen: address, tls: tls) { url in

@@ -17,16 +17,20 @@ struct AppContext {
 
     /// Loads everything, or throws what `ExitStatus.of` turns into 65 (bad policies) or 66
     /// (no state). Commands that reach targets call `shutdown()` when done (or use `with`).
-    static func open(_ global: some Locations, needsPolicies: Bool = true) throws -> AppContext {
+    static func open(_ global: some Locations, needsPolicies: Bool = true,
+                     configure: (inout Runtime.Configuration) -> Void = { _ in }) throws -> AppContext {
         let policies = needsPolicies ? try loadPolicies(global) : PolicySet(policies: [])
         let state = StateDirectory(path: global.stateDirectory)
-        let runtime = try Runtime(Runtime.Configuration(policies: policies, state: state))
+        var configuration = Runtime.Configuration(policies: policies, state: state)
+        configure(&configuration)
+        let runtime = try Runtime(configuration)
         return AppContext(runtime: runtime, storage: try runtime.requireStorage(), state: state)
     }
 
     /// Opens the context, runs `body`, and shuts the runtime's HTTP client down on every path.
-    static func with<T: Sendable>(_ global: some Locations, _ body: (AppContext) async throws -> T) async throws -> T {
-        let context = try open(global)
+    static func with<T: Sendable>(_ global: some Locations, configure: (inout Runtime.Configuration) -> Void = { _ in },
+                                  _ body: (AppContext) async throws -> T) async throws -> T {
+        let context = try open(global, configure: configure)
         do {
             let result = try await body(context)
             await context.runtime.shutdown()
