@@ -76,13 +76,15 @@ public struct ReportService: Sendable {
                 let ids = requests.map(\.id)
                 let actions = try snapshot.actions(of: ids)
                 let citations = try snapshot.finalTargetEvents(requestIds: ids)
+                let changes = try snapshot.changeEvents(requestIds: ids)
                 let pageName = base + String(format: "-requests-%04d.html", pages.count + 1)
                 var page = paged ? ReportRendering.htmlPageStart(title: "\(title) — requests \(summary.requests + 1) to \(summary.requests + requests.count)")
                     + "<nav><a href=\"\(ReportRendering.escape(base)).html\">Summary</a></nav>\n" + heading
                     + "<h2>Requests \(summary.requests + 1) to \(summary.requests + requests.count) of \(count)</h2>\n" : ""
                 for request in requests {
                     summary.add(request)
-                    let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:])
+                    let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:],
+                                                 changes: changes[request.id] ?? [])
                     if !first { json.write(",") }
                     json.write(bytes: CanonicalJSON.bytes(row))
                     first = false

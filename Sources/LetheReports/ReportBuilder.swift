@@ -30,9 +30,10 @@ public struct ReportBuilder: Sendable {
     /// - Parameter retentionErasures: follow-ups that ended a legal retention within the period
     ///   (whenever their request was received), with their citations keyed by request.
     public func periodReport(from: CalendarDate, to: CalendarDate, requests: [StoredRequest], actions: [String: [StoredAction]],
-                             citations: [String: [String: AuditEvent]] = [:], retentionErasures: [StoredAction] = [],
+                             citations: [String: [String: AuditEvent]] = [:], changes: [String: [AuditEvent]] = [:],
+                             retentionErasures: [StoredAction] = [],
                              retentionCitations: [String: [String: AuditEvent]] = [:]) -> JSONValue {
-        let rows = requests.map { requestRow($0, actions: actions[$0.id] ?? [], citations: citations[$0.id] ?? [:]) }
+        let rows = requests.map { requestRow($0, actions: actions[$0.id] ?? [], citations: citations[$0.id] ?? [:], changes: changes[$0.id] ?? []) }
         var members = periodHeader(from: from, to: to)
         members["requests"] = .array(rows)
         members.merge(periodTrailer(retentionErasures: retentionErasures, retentionCitations: retentionCitations, summary: summary(requests))) { a, _ in a }
@@ -75,7 +76,7 @@ public struct ReportBuilder: Sendable {
         for event in events {
             if let target = event.target { finals[AppDatabase.citationKey(target: target, details: event.details)] = event }
         }
-        var row = requestRow(request, actions: actions, citations: finals)
+        var row = requestRow(request, actions: actions, citations: finals, changes: events.filter { AppDatabase.changeEvents.contains($0.event) })
         if case .object(var fields) = row {
             fields["recipients"] = .array(actions.filter { $0.follows == nil }.map { action in
                 .object(["target": .string(action.target), "description": .string(recipients[action.target] ?? "")])
@@ -134,8 +135,17 @@ public struct ReportBuilder: Sendable {
         }
     }
 
-    public func requestRow(_ request: StoredRequest, actions: [StoredAction], citations: [String: AuditEvent] = [:]) -> JSONValue {
+    /// - Parameter changes: the request's retried, cancelled and extended events
+    ///   (`AppDatabase.changeEvents`), so the report says who changed it and when.
+    public func requestRow(_ request: StoredRequest, actions: [StoredAction], citations: [String: AuditEvent] = [:],
+                           changes: [AuditEvent] = []) -> JSONValue {
         var fields: [String: JSONValue] = [
+            "filed_by": request.requestedBy.map(JSONValue.string) ?? .null,
+            "changes": .array(changes.map { event in
+                let details = JSONValue.parse(Data(event.details.utf8))
+                return .object(["at": .string(event.at), "event": .string(event.event), "target": event.target.map(JSONValue.string) ?? .null,
+                                "by": details?["by"] ?? .null, "seq": .number(Double(event.seq))])
+            }),
             "id": .string(request.id),
             "kind": .string(request.kind),
             "ref": request.ref.map(JSONValue.string) ?? .null,

@@ -155,7 +155,19 @@ public enum ReportRendering {
         if let ref = request["ref"]?.stringValue { body += " · reference \(escape(ref))" }
         let purposes = (request["purposes"]?.arrayValue ?? []).compactMap(\.stringValue)
         if !purposes.isEmpty { body += " · consent withdrawn for \(escape(purposes.joined(separator: ", ")))" }
-        body += " · received \(text(request["received"])) · due \(text(request["due"])) · ended \(text(request["completed_at"]))</p>\n"
+        body += " · received \(text(request["received"])) · due \(text(request["due"])) · ended \(text(request["completed_at"]))"
+        if let filer = request["filed_by"]?.stringValue { body += " · filed by \(escape(filer))" }
+        body += "</p>\n"
+        let changes = (request["changes"]?.arrayValue ?? []).map { change -> String in
+            let what = switch change["event"]?.stringValue {
+            case "action_retried": "retried" + (change["target"]?.stringValue.map { " in \($0)" } ?? "")
+            case "cancel_requested": "cancelled"
+            case "request_extended": "extended"
+            default: change["event"]?.stringValue ?? ""
+            }
+            return "\(escape(what)) \(text(change["at"]))" + (change["by"]?.stringValue.map { " by \(escape($0))" } ?? "")
+        }
+        if !changes.isEmpty { body += "<p class=meta>Changes: \(changes.joined(separator: "; "))</p>\n" }
         let descriptions = Dictionary((request["recipients"]?.arrayValue ?? []).compactMap { recipient -> (String, String)? in
             guard let name = recipient["target"]?.stringValue, let text = recipient["description"]?.stringValue, !text.isEmpty else { return nil }
             return (name, text)

@@ -126,6 +126,29 @@ extension AppDatabase {
         }
     }
 
+    /// Events that record a person changing a request after filing: a retry, a cancellation,
+    /// an extension. Reports list them with who (`details.by`) and when.
+    public static let changeEvents: Set<String> = [AuditEventKind.actionRetried.rawValue, AuditEventKind.cancelRequested.rawValue,
+                                                   AuditEventKind.requestExtended.rawValue]
+
+    /// The change events of many requests, by request, in order.
+    static func changeEvents(_ db: Database, requestIds: [String]) throws -> [String: [AuditEvent]] {
+        var result: [String: [AuditEvent]] = [:]
+        let kinds = changeEvents.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        for start in stride(from: 0, to: requestIds.count, by: 500) {
+            let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM audit_event WHERE request_id IN (\(databaseQuestionMarks(count: chunk.count))) AND event IN (\(kinds)) ORDER BY seq
+                """, arguments: StatementArguments(chunk))
+            for event in rows.map(AuditEvent.init) { if let id = event.requestId { result[id, default: []].append(event) } }
+        }
+        return result
+    }
+
+    public func changeEvents(requestIds: [String]) throws -> [String: [AuditEvent]] {
+        try writer.read { db in try Self.changeEvents(db, requestIds: requestIds) }
+    }
+
     /// `TARGET`, or `TARGET@DAY` for the events of a follow-up due on DAY.
     public static func citationKey(target: String, details: String) -> String {
         guard let due = JSONValue.parse(Data(details.utf8))?["follow_up"]?.stringValue else { return target }

@@ -80,6 +80,10 @@ extension AppDatabase {
         public func followUps(completedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredAction] {
             try AppDatabase.followUps(db, completedFrom: from, to: to)
         }
+
+        public func changeEvents(requestIds: [String]) throws -> [String: [AuditEvent]] {
+            try AppDatabase.changeEvents(db, requestIds: requestIds)
+        }
     }
 
     /// Runs `body` on one snapshot of the database (one read transaction).

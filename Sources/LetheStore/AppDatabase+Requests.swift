@@ -205,6 +205,7 @@ extension AppDatabase {
             try db.execute(sql: "UPDATE request SET cancel_reason = ? WHERE id = ?", arguments: [reason, requestId])
             var details: [String: JSONValue] = ["reason": .string(reason)]
             if let actor { details["by"] = .string(actor) }
+            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .cancelRequested, details: details)
             for target in targets {
                 try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: details)
             }

@@ -47,6 +47,26 @@ final class ReportServiceTests {
 
     func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
 
+    @Test("a report says who filed, extended and cancelled each request, from the audit log")
+    func actors() async throws {
+        try await fill()
+        _ = try database.extend("req-6", months: 1, reason: "complex", by: "DPO desk", now: now)
+        _ = try database.cancel("req-6", reason: "withdrawn by the subject", by: "Ana (officer)", now: now)
+        let service = ReportService(state: state, database: database, policies: nil)
+        let written = try service.exportPeriod(from: received, to: received, into: scratch.appendingPathComponent("out").path, now: now)
+        let report = try #require(JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: written.json))))
+        let row = try #require(report["requests"]?.arrayValue?.first { $0["id"]?.stringValue == "req-6" })
+        let changes = row["changes"]?.arrayValue ?? []
+        #expect(changes.map { $0["event"]?.stringValue } == ["request_extended", "cancel_requested"])
+        #expect(changes.map { $0["by"]?.stringValue } == ["DPO desk", "Ana (officer)"])
+        #expect(row["filed_by"] == .null)
+        #expect(try read(written.html).contains("extended"))
+        #expect(try read(written.html).contains("by Ana (officer)"))
+        let signature = try Data(contentsOf: URL(fileURLWithPath: written.signature))
+        #expect(try ReportVerifier.verify(json: try Data(contentsOf: URL(fileURLWithPath: written.json)), signature: signature,
+                                          publicKey: try state.signer().publicKey, database: database).isValid)
+    }
+
     @Test("the streamed JSON is byte for byte the report built whole, signed, and it verifies against the log")
     func sameAsWhole() async throws {
         try await fill()
@@ -59,7 +79,8 @@ final class ReportServiceTests {
         let builder = ReportBuilder(keyId: try state.signer().publicKey.keyId, generatedAt: now, chain: try database.verifyAuditChain())
         let requests = try database.requests(receivedFrom: received, to: received)
         let whole = builder.periodReport(from: received, to: received, requests: requests, actions: try database.actions(of: requests.map(\.id)),
-                                         citations: try database.finalTargetEvents(requestIds: requests.map(\.id)))
+                                         citations: try database.finalTargetEvents(requestIds: requests.map(\.id)),
+                                         changes: try database.changeEvents(requestIds: requests.map(\.id)))
         let json = try Data(contentsOf: URL(fileURLWithPath: written.json))
         #expect(json == CanonicalJSON.encode(whole))
 

@@ -228,6 +228,8 @@ struct ServeCLITests {
                 #expect(file.status == 200)
                 try file.body.write(to: out.appendingPathComponent(name))
             }
+            let report = try #require(JSONValue.parse(try Data(contentsOf: out.appendingPathComponent(json))))
+            #expect(report["requests"]?.arrayValue?.first?["filed_by"]?.stringValue == "officer desk", "the report names who filed it")
             let openssl = try await CommandRunner(executable: URL(fileURLWithPath: "/usr/bin/env"), workingDirectory: out).run(
                 ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "lethe.pub.pem", "-rawin", "-in", json, "-sigfile", json + ".sig"])
             #expect(openssl.status == 0 && openssl.stdout.contains("Signature Verified Successfully"), "\(openssl.stdout)\(openssl.stderr)")

@@ -7,6 +7,8 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case requestFailed = "request_failed"
     case requestNeedsReview = "request_needs_review"
     case requestCancelled = "request_cancelled"
+    /// Someone asked to cancel the request (reason, by whom); actions in flight finish first.
+    case cancelRequested = "cancel_requested"
     case requestExtended = "request_extended"
     case identifiersPurged = "identifiers_purged"
     case actionStarted = "action_started"
