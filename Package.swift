@@ -105,7 +105,8 @@ let package = Package(
         .target(
             name: "LetheServer",
             dependencies: [
-                "LetheCore", "LetheApp", "LetheStore", "LetheEngine", "LetheReports",
+                "LetheCore", "LetheApp", "LetheStore", "LetheEngine", "LetheReports", "LetheSCIM",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -197,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "LetheCLITests",
             dependencies: [
-                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStore", "LetheSCIM",
+                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStore", "LetheSCIM", "LetheServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -486,6 +486,37 @@ paths:
                         revoked: {type: [string, "null"], format: date-time}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+webhooks:
+  requestEvent:
+    post:
+      summary: "What each `lethe serve --webhook URL` receives when a request completes, fails, needs review or becomes overdue."
+      description: |
+        Signed: `Lethe-Webhook-Signature: sha256=HEX`, the HMAC-SHA256 of the body under
+        LETHE_WEBHOOK_SECRET. Delivered at least once (retried with backoff, resent after a
+        restart until a 2xx); deduplicate by `id`, also sent as `Lethe-Webhook-Id`.
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [id, type, at, request]
+              properties:
+                id: {type: string}
+                type: {type: string, enum: [request.completed, request.failed, request.needs_review, request.overdue]}
+                at: {type: string, format: date-time}
+                request:
+                  type: object
+                  required: [id, ref, kind, state, subject, due]
+                  properties:
+                    id: {type: string}
+                    ref: {type: [string, "null"]}
+                    kind: {type: string}
+                    state: {type: string}
+                    subject: {type: string, description: The subject's pseudonym.}
+                    due: {type: string, format: date}
+      responses:
+        "2XX":
+          description: Received; not sent again.
 components:
   securitySchemes:
     bearer:

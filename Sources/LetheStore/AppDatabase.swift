@@ -231,6 +231,25 @@ public struct AppDatabase: Sendable {
                 )
                 """)
         }
+        migrator.registerMigration("v7-webhooks") { db in
+            // `lethe serve --webhook URL`: the audit log is the outbox. Each URL has a cursor (the
+            // last event delivered, advanced only after a 2xx, so delivery is at least once and
+            // survives restarts) and the overdue requests it was told of.
+            try db.execute(sql: """
+                CREATE TABLE webhook_cursor (
+                    url TEXT PRIMARY KEY NOT NULL,
+                    last_seq INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL DEFAULT 0,
+                    last_error TEXT
+                );
+                CREATE TABLE webhook_overdue (
+                    url TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    PRIMARY KEY (url, request_id)
+                );
+                """)
+        }
         return migrator
     }
 

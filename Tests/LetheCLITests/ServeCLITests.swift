@@ -4,8 +4,37 @@ import LetheSandbox
 import LetheSCIM
 import LetheStore
 import LetheTesting
+import LetheServer
+import Synchronization
 import Testing
 import Yams
+
+/// A webhook receiver for the tests: records every delivery; the first delivery of each event
+/// answers only after `firstDelayMs`, so a test can kill the server while it waits.
+final class WebhookReceiver: SCIMRequestHandler {
+    struct Delivery: Sendable {
+        var id: String
+        var signature: String
+        var body: Data
+    }
+
+    let firstDelayMs: Int
+    private let state = Mutex<[Delivery]>([])
+
+    init(firstDelayMs: Int) { self.firstDelayMs = firstDelayMs }
+
+    var deliveries: [Delivery] { state.withLock { $0 } }
+
+    func handle(method: String, uri: String, headers: [(String, String)], body: Data, host: String) -> Sandbox.Outcome {
+        func header(_ name: String) -> String { headers.first { $0.0.lowercased() == name.lowercased() }?.1 ?? "" }
+        let delivery = Delivery(id: header("Lethe-Webhook-Id"), signature: header("Lethe-Webhook-Signature"), body: body)
+        let seenBefore = state.withLock { list in
+            defer { list.append(delivery) }
+            return list.contains { $0.id == delivery.id }
+        }
+        return .respond(SandboxResponse(status: 204), delayMs: seenBefore ? 0 : firstDelayMs)
+    }
+}
 
 /// `lethe serve` as a team runs it: the built binary, real HTTP, tokens made with
 /// `lethe token create`, the engine inside working against the sandbox targets.
@@ -374,6 +403,62 @@ struct ServeCLITests {
         let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
         let half = try await lethe.run(["serve", "--tls-cert", "cert.pem"])
         #expect(half.status == 64 && half.stderr.contains("--tls-key"))
+    }
+
+    @Test("webhooks: each completion reaches the receiver signed, at least once, also when the server is killed mid-delivery and restarted")
+    func webhooks() async throws {
+        let targets = try await SandboxTargets.start()
+        let receiver = WebhookReceiver(firstDelayMs: 4000)
+        let hookServer = try await SandboxServer.start(handler: receiver, sandbox: Sandbox(Sandbox.Configuration(targets: ["hook"])))
+        let hook = hookServer.baseURL("hook") + "/events"
+        let secret = "webhook-test-secret"
+        var env = targets.environment(stateDir: URL(fileURLWithPath: "/unused")).filter { $0.key != "LETHE_STATE_DIR" && $0.key != "LETHE_POLICIES" }
+        env["LETHE_WEBHOOK_SECRET"] = secret
+        let arguments: (URL) -> [String] = { _ in ["--listen", "127.0.0.1:0", "--webhook", hook] }
+        try await serving(env, arguments: arguments) { served, process in
+            var ids: [String] = []
+            for customer in [0, 1] {
+                let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"],
+                                                  body: Self.erasure(SandboxCustomers.email(customer), ref: "HOOK-\(customer)"))
+                #expect(filed.status == 201)
+                ids.append(filed.json?["id"]?.stringValue ?? "")
+            }
+            // The first delivery is in flight (the receiver holds its answer): kill -9 the server.
+            let deadline = Date().addingTimeInterval(30)
+            while receiver.deliveries.isEmpty && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+            #expect(!receiver.deliveries.isEmpty, "a delivery started")
+            await CommandRunner.stop(process, signal: SIGKILL)
+            // Restarted on the same state directory, it resends what was not acknowledged, then the rest.
+            try await served.lethe.withStarted(["serve", "--listen", "127.0.0.1:0", "--webhook", hook]) { _ in
+                let until = Date().addingTimeInterval(30)
+                while Date() < until {
+                    let completed = Set(receiver.deliveries.compactMap { JSONValue.parse($0.body) }
+                        .filter { $0["type"]?.stringValue == "request.completed" }.compactMap { $0["request"]?["id"]?.stringValue })
+                    if completed == Set(ids) { break }
+                    try await Task.sleep(nanoseconds: 100_000_000)
+                }
+            }
+            let deliveries = receiver.deliveries
+            let events = Dictionary(grouping: deliveries, by: \.id)
+            let completed = events.values.compactMap { JSONValue.parse($0[0].body) }.filter { $0["type"]?.stringValue == "request.completed" }
+            #expect(Set(completed.compactMap { $0["request"]?["id"]?.stringValue }) == Set(ids), "each completion once per event id")
+            #expect(deliveries.contains { d in deliveries.filter { $0.id == d.id }.count >= 2 }, "the one in flight at the kill came again")
+            for delivery in deliveries {
+                #expect(delivery.signature == WebhookDispatcher.signature(delivery.body, secret: Data(secret.utf8)), "signed: \(delivery.id)")
+                for customer in [0, 1] { #expect(!String(decoding: delivery.body, as: UTF8.self).contains(SandboxCustomers.email(customer))) }
+            }
+        }
+        await hookServer.stop()
+        await targets.stop()
+    }
+
+    @Test("--webhook needs LETHE_WEBHOOK_SECRET and an http(s) URL")
+    func webhookNeedsSecret() async throws {
+        let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
+        let noSecret = try await lethe.run(["serve", "--webhook", "http://127.0.0.1:9/hook"])
+        #expect(noSecret.status == 64 && noSecret.stderr.contains("LETHE_WEBHOOK_SECRET"))
+        let badURL = try await lethe.run(["serve", "--webhook", "ftp://x"], extraEnvironment: ["LETHE_WEBHOOK_SECRET": "s"])
+        #expect(badURL.status == 64 && badURL.stderr.contains("not an http or https URL"))
     }
 
     @Test("listening where other machines can reach it needs --insecure-http; a bad address is refused")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheEngine
+import LetheSCIM
 import LetheServer
 import ServiceLifecycle
 
@@ -48,9 +49,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("insecure-http"), help: "Allow plain HTTP on an address other machines can reach.")
     var insecureHTTP = false
 
+    @Option(name: .customLong("webhook"), help: ArgumentHelp(
+        "A URL told of each request that completes, fails, needs review or becomes overdue (repeatable); signed with LETHE_WEBHOOK_SECRET.",
+        valueName: "url"))
+    var webhooks: [String] = []
+
     func validate() throws {
         guard let address = ListenAddress(listen) else {
             throw ValidationError("--listen '\(listen)' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")
+        }
+        for url in webhooks {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw ValidationError("--webhook '\(url)' is not an http or https URL")
+            }
+        }
+        if !webhooks.isEmpty, (ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").isEmpty {
+            throw ValidationError("--webhook needs LETHE_WEBHOOK_SECRET in the environment: the key each event is signed with (HMAC-SHA256)")
         }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: give both PEM files, or neither for plain HTTP")
@@ -83,10 +97,23 @@ struct ServeCommand: AsyncParsableCommand {
                 Output.error("lethe serve: \(error); nothing was started")
                 throw ExitStatus.noInput
             }
+            var services: [any Service] = [application]
+            let webhookTransport = webhooks.isEmpty ? nil : AsyncHTTPClientTransport()
+            if let webhookTransport {
+                let secret = Data((ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").utf8)
+                services.append(WebhookDispatcher(database: context.database, settings: .init(urls: webhooks, secret: secret),
+                                                  transport: webhookTransport))
+            }
             do {
-                return try await context.runtime.runEngine(Engine.Options(untilIdle: false, timeout: nil), alongside: [application])
+                let summary = try await context.runtime.runEngine(Engine.Options(untilIdle: false, timeout: nil), alongside: services)
+                await webhookTransport?.shutdown()
+                return summary
             } catch let error as RuntimeError {
+                await webhookTransport?.shutdown()
                 if case .runLockHeld = error { throw ExitStatus.report(error, command: "lethe serve") }
+                throw error
+            } catch {
+                await webhookTransport?.shutdown()
                 throw error
             }
         }

@@ -1,0 +1,111 @@
+import Crypto
+import Foundation
+import LetheCore
+import LetheSCIM
+import LetheStore
+import Logging
+import ServiceLifecycle
+
+/// Tells each `--webhook URL` when a request completes, fails, needs review or becomes
+/// overdue: a JSON event, signed with HMAC-SHA256 under `LETHE_WEBHOOK_SECRET`, retried with
+/// backoff, delivered at least once (the audit log is the outbox; a URL's cursor moves only
+/// after a 2xx, so a restart resends what was in flight). Receivers deduplicate by the event's
+/// `id`. Payloads carry ids, pseudonyms and references, never an identifier.
+public final class WebhookDispatcher: Service, Sendable {
+    public struct Settings: Sendable {
+        public var urls: [String]
+        public var secret: Data
+        /// How often the log and the overdue requests are looked at.
+        public var interval: Duration = .milliseconds(250)
+
+        public init(urls: [String], secret: Data) {
+            self.urls = urls
+            self.secret = secret
+        }
+    }
+
+    let database: AppDatabase
+    let settings: Settings
+    let transport: any HTTPTransport
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(database: AppDatabase, settings: Settings, transport: any HTTPTransport, now: @escaping @Sendable () -> Date = { Date() },
+                logger: Logger = Logger(label: "lethe.webhooks")) {
+        self.database = database
+        self.settings = settings
+        self.transport = transport
+        self.now = now
+        self.logger = logger
+    }
+
+    /// The header a receiver checks: `sha256=` and the hex HMAC-SHA256 of the body.
+    public static func signature(_ body: Data, secret: Data) -> String {
+        "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)))
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for url in self.settings.urls {
+                    do {
+                        try await self.deliver(to: url)
+                    } catch {
+                        self.logger.warning("webhook \(url): \(type(of: error))")
+                    }
+                }
+                try? await Task.sleep(for: self.settings.interval)
+            }
+        }
+    }
+
+    /// Delivers what is due to one URL: log events in order, then overdue requests.
+    func deliver(to url: String) async throws {
+        let cursor = try database.webhookCursor(url: url)
+        guard now() >= cursor.nextAttemptAt else { return }
+        var last = cursor.lastSeq
+        while !Task.isCancelled, let (event, request) = try database.nextWebhookEvent(after: last) {
+            let type = switch event.event {
+            case AuditEventKind.requestCompleted.rawValue: "request.completed"
+            case AuditEventKind.requestFailed.rawValue: "request.failed"
+            default: "request.needs_review"
+            }
+            guard try await send(url: url, id: "evt-\(event.seq)", type: type, at: event.at, request: request, attempts: cursor.attempts) else { return }
+            try database.webhookDelivered(url: url, seq: event.seq)
+            last = event.seq
+        }
+        let today = CalendarDate(secondsSince1970: now().timeIntervalSince1970)
+        for request in try database.overdueNotNotified(url: url, today: today, limit: 100) where !Task.isCancelled {
+            guard try await send(url: url, id: "overdue-\(request.id)", type: "request.overdue", at: Timestamp.iso8601(now()), request: request,
+                                 attempts: cursor.attempts) else { return }
+            try database.overdueNotified(url: url, requestId: request.id)
+        }
+    }
+
+    /// One delivery; false (and the retry scheduled) when it did not get a 2xx.
+    func send(url: String, id: String, type: String, at: String, request: StoredRequest, attempts: Int) async throws -> Bool {
+        let payload: JSONValue = .object([
+            "id": .string(id), "type": .string(type), "at": .string(at),
+            "request": .object([
+                "id": .string(request.id), "ref": request.ref.map(JSONValue.string) ?? .null, "kind": .string(request.kind),
+                "state": .string(request.state.rawValue), "subject": .string(request.pseudonym), "due": .string(request.due.description),
+            ]),
+        ])
+        let body = CanonicalJSON.encode(payload)
+        let headers = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Lethe-Webhook-Id", id),
+                       HTTPHeader("Lethe-Webhook-Signature", Self.signature(body, secret: settings.secret))]
+        var problem: String
+        do {
+            let response = try await transport.send(HTTPRequest(method: .post, url: url, headers: headers, body: body, timeout: .seconds(10)))
+            if (200..<300).contains(response.status) { return true }
+            problem = "HTTP \(response.status)"
+        } catch {
+            problem = "no answer (\(error))"
+        }
+        // 1 s, 2 s, 4 s … at most 5 minutes.
+        let delay = min(300, pow(2, Double(min(attempts, 9))))
+        try database.webhookFailed(url: url, error: problem, retryAt: now().addingTimeInterval(delay))
+        logger.warning("webhook \(url): \(id) not delivered (\(problem)); again in \(Int(delay)) s")
+        return false
+    }
+}
