@@ -20,7 +20,7 @@ struct API: Sendable {
         ("POST", "/api/v1/requests/{id}/cancel"), ("POST", "/api/v1/requests/{id}/retry"), ("POST", "/api/v1/requests/{id}/extend"),
         ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"),
         ("POST", "/api/v1/reports"), ("GET", "/api/v1/reports"), ("GET", "/api/v1/reports/{file}"),
-        ("GET", "/api/v1/requests/{id}/certificate"), ("GET", "/api/v1/keys"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
+        ("GET", "/api/v1/requests/{id}/certificate"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/sweeps"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
     ]
 
     /// The methods a path answers to (empty for a path that is not a route).
@@ -57,6 +57,7 @@ struct API: Sendable {
         router.post("/api/v1/requests/{id}/retry") { request, context in try await retry(request, context: context) }
         router.post("/api/v1/requests/{id}/extend") { request, context in try await extend(request, context: context) }
         router.post("/api/v1/plan") { request, context in try await plan(request, context: context) }
+        router.post("/api/v1/sweeps") { request, context in try await sweep(request, context: context) }
         router.post("/api/v1/reports") { request, context in try await exportReport(request, context: context) }
         router.get("/api/v1/reports") { _, context in
             _ = try context.require(.auditor)
@@ -431,6 +432,73 @@ extension API {
         headers[.init("Lethe-Signature")!] = signature.base64EncodedString()
         headers[.location] = "/api/v1/reports/\((written.json as NSString).lastPathComponent)"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+}
+
+extension API {
+    /// `POST /api/v1/sweeps[?dry_run=true&skip_invalid=true]` with a consent ledger as the body
+    /// (`text/csv` or `application/x-ndjson`): the body is streamed to a file, then swept as
+    /// `lethe sweep` does. Invalid rows are 422 with their line numbers, and nothing is filed.
+    func sweep(_ request: Request, context: APIContext) async throws -> Response {
+        _ = try context.require(.officer)
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        let format: LedgerFormat
+        if type.hasPrefix("text/csv") {
+            format = .csv
+        } else if type.hasPrefix("application/x-ndjson") || type.hasPrefix("application/jsonl") {
+            format = .jsonl
+        } else {
+            throw Problem(.unsupportedMediaType, "Unsupported media type", detail: "send the ledger as text/csv or application/x-ndjson")
+        }
+        let query = request.uri.queryParameters
+        for key in query.map({ String($0.key) }).sorted() where key != "dry_run" && key != "skip_invalid" {
+            throw Problem.badRequest("unknown query parameter '\(key)'; known: dry_run, skip_invalid")
+        }
+        func flag(_ name: String) throws -> Bool {
+            guard let text = query[Substring(name)].map(String.init) else { return false }
+            guard let value = Bool(text) else { throw Problem.badRequest("\(name) is true or false, not '\(text)'") }
+            return value
+        }
+        let options = ConsentSweep.Options(format: format, dryRun: try flag("dry_run"), skipInvalid: try flag("skip_invalid"),
+                                           now: runtime.configuration.clock.now())
+        // The ledger can be large: written to a private file as it arrives, never held whole.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-ledger-\(UUID().uuidString)").path
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let file = FileHandle(forWritingAtPath: path) else {
+            throw Problem(.internalServerError, "Internal error", detail: "cannot store the ledger")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            for try await chunk in request.body { try file.write(contentsOf: Data(chunk.readableBytesView)) }
+            try file.close()
+        } catch {
+            try? file.close()
+            throw Problem.badRequest("the ledger did not arrive whole")
+        }
+        let sweep = try runtime.sweep()
+        let summary: ConsentSweep.Summary
+        do {
+            summary = try await withCheckedThrowingContinuation { continuation in
+                // A sweep reads the ledger twice and commits in batches: off the cooperative pool.
+                Thread { continuation.resume(with: Result { try sweep.run(ledger: path, options: options) }) }.start()
+            }
+        } catch let failure as ConsentSweep.Failure {
+            switch failure {
+            case .invalid(let problems, let total, let rows):
+                var problem = Problem.unprocessable("\(total) invalid row\(total == 1 ? "" : "s") of \(rows); nothing was filed")
+                problem.errors = problems.map { ($0.description, $0.line) }
+                throw problem
+            case .empty, .unreadable:
+                throw Problem.badRequest("\(failure)")
+            }
+        }
+        var json = try JSONBody.value(summary)
+        if case .object(var fields) = json {
+            fields["request_ids"] = .array(summary.requestIds.prefix(1000).map(JSONValue.string))
+            fields["request_ids_total"] = .number(Double(summary.requestIds.count))
+            json = .object(fields)
+        }
+        return Response.json(json)
     }
 }
 

@@ -10,7 +10,7 @@ info:
   description: |
     Served by `lethe serve` next to the engine. Every `/api/v1` operation but this document
     needs `Authorization: Bearer TOKEN` (`lethe token create --name NAME --role ROLE`).
-    Roles: officer (file, retry, cancel, extend, plan, read), auditor (read, reports,
+    Roles: officer (file, retry, cancel, extend, plan, sweeps, read), auditor (read, reports,
     certificates, keys, audit verify), admin (everything).
     Errors are RFC 9457 problem documents; a bad field is named by a JSON pointer.
     Subjects appear only as pseudonyms in answers; identifiers are never echoed.
@@ -407,6 +407,47 @@ paths:
                   earlier: {type: array, items: {$ref: "#/components/schemas/Key"}}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/sweeps:
+    post:
+      operationId: sweep
+      summary: "Turn a consent ledger into withdrawals, idempotently, as `lethe sweep` does. Roles: officer, admin."
+      description: |
+        The body is the ledger (CSV with a header row, or JSON Lines), streamed to disk. An
+        invalid row refuses the whole ledger (422, with line numbers) unless skip_invalid=true.
+      parameters:
+        - {name: dry_run, in: query, schema: {type: boolean}}
+        - {name: skip_invalid, in: query, schema: {type: boolean}}
+      requestBody:
+        required: true
+        content:
+          text/csv:
+            schema: {type: string}
+          application/x-ndjson:
+            schema: {type: string}
+      responses:
+        "200":
+          description: "What the sweep found and filed (or would file, with dry_run)."
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [dry_run, rows, subjects, revocations_filed, purposes_filed, already_filed, invalid_rows, request_ids, request_ids_total]
+                properties:
+                  dry_run: {type: boolean}
+                  rows: {type: integer}
+                  subjects: {type: integer}
+                  revocations_filed: {type: integer}
+                  purposes_filed: {type: integer}
+                  already_filed: {type: integer}
+                  invalid_rows: {type: integer}
+                  regrants: {type: integer}
+                  request_ids: {type: array, maxItems: 1000, items: {type: string}}
+                  request_ids_total: {type: integer}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
   /api/v1/targets:
     get:
       operationId: listTargets
@@ -542,10 +583,11 @@ components:
           type: array
           items:
             type: object
-            required: [detail, pointer]
+            required: [detail]
             properties:
               detail: {type: string}
               pointer: {type: string}
+              line: {type: integer, description: The ledger line of a bad row.}
     RequestState:
       type: string
       enum: [received, in_progress, completed, failed, needs_review, cancelled]

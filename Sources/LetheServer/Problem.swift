@@ -11,6 +11,8 @@ public struct Problem: HTTPResponseError, Sendable {
     public var detail: String
     /// `#/subject/email`: the offending field of the request body.
     public var pointer: String?
+    /// Line-numbered problems in an uploaded ledger: (detail, line).
+    public var errors: [(detail: String, line: Int)] = []
     public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, _ title: String, detail: String, pointer: String? = nil) {
@@ -30,6 +32,8 @@ public struct Problem: HTTPResponseError, Sendable {
         if let pointer {
             fields["pointer"] = .string(pointer)
             fields["errors"] = .array([.object(["detail": .string(detail), "pointer": .string(pointer)])])
+        } else if !errors.isEmpty {
+            fields["errors"] = .array(errors.map { .object(["detail": .string($0.detail), "line": .number(Double($0.line))]) })
         }
         return .object(fields)
     }

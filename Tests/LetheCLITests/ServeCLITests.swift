@@ -127,6 +127,7 @@ struct ServeCLITests {
                 var method: HTTPVerb
                 var path: String
                 var body: ((String) -> String)?
+                var contentType = "application/json"
                 var expected: [String: Int]  // by role
             }
             let readAll = ["none": 401, "officer": 200, "auditor": 200, "admin": 200, "revoked": 401]
@@ -147,6 +148,9 @@ struct ServeCLITests {
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/plan", body: { Self.erasure("plan-\($0)@example.com", ref: "X-\($0)") },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
+                Operation(method: .post, path: "/api/v1/sweeps",
+                          body: { "subject_email,purpose,status,changed_at,expires_at\nsweep-\($0)@example.com,marketing,revoked,2026-11-01,\n" },
+                          contentType: "text/csv", expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/targets", expected: readAll),
                 Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
@@ -164,7 +168,8 @@ struct ServeCLITests {
                 for (role, expected) in operation.expected.sorted(by: { $0.key < $1.key }) {
                     let path = operation.path.replacingOccurrences(of: "{id}", with: ids[role] ?? "?")
                         .replacingOccurrences(of: "{file}", with: "lethe-report-2026-01-01-2026-11-30.json")
-                    let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role))
+                    let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role),
+                                                       contentType: operation.contentType)
                     #expect(answer.status == expected, "\(operation.method.rawValue) \(operation.path) as \(role): \(answer.status)")
                     if answer.status >= 400 {
                         #expect(answer.headers["content-type"] == "application/problem+json")
@@ -319,6 +324,32 @@ struct ServeCLITests {
             #expect(listed.json?["next_cursor"] == .null)
             let badQuery = try await served.call(.get, "/api/v1/requests?state=done", token: officer)
             #expect(badQuery.status == 400)
+        }
+    }
+
+    @Test("a consent ledger posted to /api/v1/sweeps files withdrawals once; a bad row refuses it with its line number")
+    func sweeps() async throws {
+        try await serving { served, _ in
+            let officer = served.tokens["officer"]
+            let ledger = "subject_email,purpose,status,changed_at,expires_at\nana@example.com,marketing,granted,2026-10-01,\n"
+                + "ana@example.com,marketing,revoked,2026-11-01,\nbo@example.com,newsletter,revoked,2026-11-02,\n"
+            let dry = try await served.call(.post, "/api/v1/sweeps?dry_run=true", token: officer, body: ledger, contentType: "text/csv")
+            #expect(dry.status == 200 && dry.json?["dry_run"]?.boolValue == true && dry.json?["revocations_filed"]?.intValue == 2)
+            #expect(try await served.call(.get, "/api/v1/requests", token: officer).json?["requests"]?.arrayValue?.isEmpty == true)
+            let filed = try await served.call(.post, "/api/v1/sweeps", token: officer, body: ledger, contentType: "text/csv")
+            #expect(filed.status == 200 && filed.json?["revocations_filed"]?.intValue == 2, "\(filed.json.map(CanonicalJSON.string) ?? "")")
+            #expect(filed.json?["request_ids"]?.arrayValue?.count == 2)
+            let again = try await served.call(.post, "/api/v1/sweeps", token: officer, body: ledger, contentType: "text/csv")
+            #expect(again.json?["revocations_filed"]?.intValue == 0 && again.json?["already_filed"]?.intValue == 2)
+            #expect(!(filed.json.map(CanonicalJSON.string) ?? "").contains("ana@example.com"))
+
+            let badLedger = "subject_email,purpose,status,changed_at,expires_at\ncy@example.com,marketing,revoked,2026-11-01,\nnot-an-email,marketing,maybe,yesterday,\n"
+            let bad = try await served.call(.post, "/api/v1/sweeps", token: officer, body: badLedger, contentType: "text/csv")
+            #expect(bad.status == 422)
+            #expect(bad.json?["errors"]?.arrayValue?.first?["line"]?.intValue == 3, "\(bad.json.map(CanonicalJSON.string) ?? "")")
+            #expect(try await served.call(.get, "/api/v1/requests", token: officer).json?["requests"]?.arrayValue?.count == 2, "nothing more was filed")
+            let wrongType = try await served.call(.post, "/api/v1/sweeps", token: officer, body: ledger, contentType: "application/json")
+            #expect(wrongType.status == 415)
         }
     }
 
