@@ -18,7 +18,7 @@ struct API: Sendable {
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.yaml"),
         ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{id}"),
         ("POST", "/api/v1/requests/{id}/cancel"), ("POST", "/api/v1/requests/{id}/retry"), ("POST", "/api/v1/requests/{id}/extend"),
-        ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"),
+        ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"), ("POST", "/api/v1/targets/{name}/check"),
         ("POST", "/api/v1/reports"), ("GET", "/api/v1/reports"), ("GET", "/api/v1/reports/{file}"),
         ("GET", "/api/v1/requests/{id}/certificate"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/sweeps"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
     ]
@@ -80,7 +80,17 @@ struct API: Sendable {
         }
         router.get("/api/v1/targets") { _, context in
             _ = try context.require(.officer, .auditor)
-            return Response.json(.object(["targets": .array(runtime.policies.policies.map(targetJSON))]))
+            return Response.json(.object(["targets": .array(try runtime.policies.policies.map(targetJSON))]))
+        }
+        router.post("/api/v1/targets/{name}/check") { _, context in
+            _ = try context.require(.officer, .auditor)
+            let name = try context.parameters.require("name")
+            guard let policy = runtime.policies.policies.first(where: { $0.target == name }) else {
+                throw Problem.notFound("no target named '\(name)'; the targets are \(runtime.policies.targetNames.joined(separator: ", "))")
+            }
+            let check = await TargetCheck.run(policy, clients: try runtime.clients)
+            server.checks.set(check, at: runtime.configuration.clock.now())
+            return try Response.encoded(check)
         }
         router.get("/api/v1/audit/verify") { _, context in
             _ = try context.require(.auditor)
@@ -121,8 +131,14 @@ struct API: Sendable {
         return request
     }
 
-    func targetJSON(_ policy: TargetPolicy) -> JSONValue {
-        .object([
+    func targetJSON(_ policy: TargetPolicy) throws -> JSONValue {
+        let last = server.checks.get(policy.target)
+        return .object([
+            "last_check": try last.map { entry in
+                guard case .object(var fields) = try JSONBody.value(entry.check) else { return .null }
+                fields["at"] = .string(Timestamp.iso8601(entry.at))
+                return .object(fields)
+            } ?? .null,
             "name": .string(policy.target),
             "description": .string(policy.description),
             "shares": .array(policy.shares.map { share in

@@ -8,6 +8,7 @@ import LetheStore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// What a request handler knows: the token that authenticated it, if any.
 public struct APIContext: RequestContext {
@@ -66,6 +67,8 @@ public struct LetheServer: Sendable {
     public let storage: Runtime.Storage
     public let metrics: ServerMetrics
     public let logger: Logger
+    /// The last `POST /api/v1/targets/{name}/check` of each target, with when it ran.
+    let checks = CheckBoard()
 
     /// `metrics` should be the one the runtime's `observeCall` reports to.
     public init(runtime: Runtime, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "lethe.server")) throws {
@@ -147,6 +150,14 @@ public struct LetheServer: Sendable {
         API(server: self).register(on: router)
         return router
     }
+}
+
+/// The last health check of each target, kept while the server runs.
+final class CheckBoard: Sendable {
+    private let state = Mutex<[String: (check: TargetCheck, at: Date)]>([:])
+
+    func set(_ check: TargetCheck, at date: Date) { state.withLock { $0[check.target] = (check, date) } }
+    func get(_ target: String) -> (check: TargetCheck, at: Date)? { state.withLock { $0[target] } }
 }
 
 /// Authenticates `Authorization: Bearer TOKEN` under `/api/v1` (the OpenAPI document aside):

@@ -465,10 +465,15 @@ paths:
                     type: array
                     items:
                       type: object
-                      required: [name, description, shares]
+                      required: [name, description, shares, last_check]
                       properties:
                         name: {type: string}
                         description: {type: string}
+                        last_check:
+                          description: The last check through POST /api/v1/targets/{name}/check since the server started, or null.
+                          oneOf:
+                            - {type: "null"}
+                            - {$ref: "#/components/schemas/TargetCheck"}
                         shares:
                           type: array
                           items:
@@ -481,6 +486,21 @@ paths:
                               groups: {type: array, items: {type: string}}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+  /api/v1/targets/{name}/check:
+    post:
+      operationId: checkTarget
+      summary: "Connect to a target, authenticate, read /ServiceProviderConfig and probe filtering; writes nothing. Roles: officer, auditor, admin."
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: What the check found.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/TargetCheck"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /api/v1/audit/verify:
     get:
       operationId: verifyAudit
@@ -591,6 +611,28 @@ components:
     RequestState:
       type: string
       enum: [received, in_progress, completed, failed, needs_review, cancelled]
+    TargetCheck:
+      type: object
+      required: [target, base_url, reachable, usable, filter_query_works, external_id_filter_works, updates, problems, warnings, milliseconds]
+      properties:
+        target: {type: string}
+        base_url: {type: string}
+        reachable: {type: boolean}
+        usable: {type: boolean}
+        capabilities:
+          type: [object, "null"]
+          properties:
+            patch: {type: boolean}
+            filter: {type: boolean}
+            etag: {type: boolean}
+            filterMaxResults: {type: [integer, "null"]}
+        filter_query_works: {type: boolean}
+        external_id_filter_works: {type: boolean}
+        updates: {type: string}
+        problems: {type: array, items: {type: string}}
+        warnings: {type: array, items: {type: string}}
+        milliseconds: {type: integer}
+        at: {type: string, format: date-time}
     Key:
       type: object
       required: [key_id, pem]

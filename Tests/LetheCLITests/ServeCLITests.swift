@@ -152,6 +152,7 @@ struct ServeCLITests {
                           body: { "subject_email,purpose,status,changed_at,expires_at\nsweep-\($0)@example.com,marketing,revoked,2026-11-01,\n" },
                           contentType: "text/csv", expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/targets", expected: readAll),
+                Operation(method: .post, path: "/api/v1/targets/{name}/check", expected: readAll),
                 Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/reports", body: { _ in #"{"from":"2026-01-01","to":"2026-11-30"}"# },
@@ -168,6 +169,7 @@ struct ServeCLITests {
                 for (role, expected) in operation.expected.sorted(by: { $0.key < $1.key }) {
                     let path = operation.path.replacingOccurrences(of: "{id}", with: ids[role] ?? "?")
                         .replacingOccurrences(of: "{file}", with: "lethe-report-2026-01-01-2026-11-30.json")
+                        .replacingOccurrences(of: "{name}", with: "shop")
                     let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role),
                                                        contentType: operation.contentType)
                     #expect(answer.status == expected, "\(operation.method.rawValue) \(operation.path) as \(role): \(answer.status)")
@@ -232,6 +234,15 @@ struct ServeCLITests {
             let filedEvent = try #require(try database.auditEvents(request: id).first { $0.event == "request_filed" })
             #expect(filedEvent.details.contains(#""by":"officer desk""#))
             #expect(try database.auditEvents().allSatisfy { !$0.details.contains(email) })
+
+            // A target check through the API, then shown with the target.
+            let check = try await served.call(.post, "/api/v1/targets/shop/check", token: served.tokens["officer"])
+            #expect(check.status == 200 && check.json?["usable"]?.boolValue == true, "\(check.json.map(CanonicalJSON.string) ?? "")")
+            let listed = try await served.call(.get, "/api/v1/targets", token: served.tokens["auditor"])
+            let shop = listed.json?["targets"]?.arrayValue?.first { $0["name"]?.stringValue == "shop" }
+            #expect(shop?["last_check"]?["usable"]?.boolValue == true && shop?["last_check"]?["at"]?.stringValue != nil)
+            #expect(listed.json?["targets"]?.arrayValue?.first { $0["name"]?.stringValue == "crm" }?["last_check"] == .null)
+            #expect(try await served.call(.post, "/api/v1/targets/nope/check", token: served.tokens["officer"]).status == 404)
 
             // /metrics: the store's counts and the calls the engine made, with no identifier.
             let metrics = try await served.http.send(HTTPRequest(method: .get, url: served.base + "/metrics"))
