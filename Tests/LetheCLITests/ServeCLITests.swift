@@ -494,6 +494,41 @@ struct ServeCLITests {
         await targets.stop()
     }
 
+    @Test("SIGTERM while actions are in flight: exits 0 within 3 s, every claimed action recorded, the next run finishes them")
+    func sigtermWhileBusy() async throws {
+        let targets = try await SandboxTargets.start(faults: "app:latency=1500ms")
+        let env = targets.environment(stateDir: URL(fileURLWithPath: "/unused")).filter { $0.key != "LETHE_STATE_DIR" && $0.key != "LETHE_POLICIES" }
+        try await serving(env) { served, process in
+            var ids: [String] = []
+            for customer in 0..<2 where SandboxCustomers.isPresent(customer, in: "app") {
+                let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"],
+                                                  body: Self.erasure(SandboxCustomers.email(customer), ref: "TERM-\(customer)"))
+                ids.append(filed.json?["id"]?.stringValue ?? "")
+            }
+            #expect(!ids.isEmpty)
+            let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                let running = try ids.flatMap { try database.actions(of: $0) }.filter { $0.target == "app" && $0.state == .running }
+                if running.count == ids.count { break }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            let signalled = Date()
+            process.terminate()
+            while process.isRunning && Date().timeIntervalSince(signalled) < 10 { try await Task.sleep(nanoseconds: 20_000_000) }
+            #expect(Date().timeIntervalSince(signalled) <= 3.0)
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+            for id in ids {
+                #expect(try database.actions(of: id).allSatisfy { $0.state != .running }, "every claimed action recorded")
+            }
+            let next = try await served.lethe.run(["run", "--until-idle", "--timeout", "2m"], extraEnvironment: env)
+            #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+            for id in ids { #expect(try database.request(id)?.state == .completed) }
+            #expect(try await served.lethe.run(["audit", "verify"]).status == 0)
+        }
+        await targets.stop()
+    }
+
     @Test("--webhook needs LETHE_WEBHOOK_SECRET and an http(s) URL")
     func webhookNeedsSecret() async throws {
         let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
