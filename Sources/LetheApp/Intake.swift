@@ -125,6 +125,12 @@ public struct Intake: Sendable {
         return try database.file(new, now: now)
     }
 
+    /// `file`, through the group commit (for many concurrent callers, as `lethe serve` has).
+    public func fileGrouped(_ submission: Submission, now: Date) async throws -> FilingResult {
+        let new = try prepare(submission, today: CalendarDate(secondsSince1970: now.timeIntervalSince1970))
+        return try await database.fileGrouped(new, now: now)
+    }
+
     /// Re-plans needs_review actions with the identifiers given now, and puts failed and
     /// needs_review actions back to pending. Identifiers, when given, must be the subject's.
     public func retry(_ request: StoredRequest, target: String?, identifiers: SubjectIdentifiers?, by actor: String? = nil, now: Date) throws -> [String] {

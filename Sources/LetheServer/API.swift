@@ -162,7 +162,7 @@ struct API: Sendable {
         let (submission, purposes) = try Self.submission(body, requestedBy: token.name, today: today)
         let result: FilingResult
         do {
-            result = try runtime.intake().file(submission, now: runtime.configuration.clock.now())
+            result = try await runtime.intake().fileGrouped(submission, now: runtime.configuration.clock.now())
         } catch let refusal as Intake.Refusal {
             throw Self.problem(refusal, purposes: purposes)
         } catch StoreError.refConflict(let ref, let existing) {

@@ -51,6 +51,12 @@ extension AppDatabase {
         try writer.write { db in try Self.file(new, in: db, now: now) }
     }
 
+    /// Files one request through the group commit: concurrent filings (the API's) share a
+    /// transaction and its fsync, each in its own savepoint; the caller resumes once it is durable.
+    public func fileGrouped(_ new: NewRequest, now: Date) async throws -> FilingResult {
+        try await commits.write { db in try Self.file(new, in: db, now: now) }
+    }
+
     /// Files many requests in one transaction (sweeps); all or nothing.
     public func file(batch: [NewRequest], now: Date) throws -> [FilingResult] {
         try writer.write { db in try batch.map { try Self.file($0, in: db, now: now) } }

@@ -250,6 +250,10 @@ public struct AppDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v8-request-filing-order") { db in
+            // `GET /api/v1/requests` pages in filing order with a (created_at, id) cursor.
+            try db.execute(sql: "CREATE INDEX request_created ON request(created_at, id)")
+        }
         return migrator
     }
 
