@@ -19,9 +19,12 @@ struct ServeCommand: AsyncParsableCommand {
               curl -H "Authorization: Bearer $(cat desk.token)" http://127.0.0.1:8080/api/v1/requests
 
             The API is under /api/v1 (its OpenAPI document at /api/v1/openapi.yaml); \
-            /healthz and /readyz need no token. Every /api/v1 call needs a token from \
-            `lethe token create`; the token's role decides what it may do, and its name is \
-            recorded as who filed or cancelled a request.
+            /healthz, /readyz and /metrics (Prometheus) need no token. Every /api/v1 call \
+            needs a token from `lethe token create`; the token's role decides what it may do, \
+            and its name is recorded as who filed, retried, cancelled or extended a request.
+
+            --webhook URL posts a signed JSON event (HMAC-SHA256 under LETHE_WEBHOOK_SECRET) \
+            when a request completes, fails, needs review or becomes overdue, at least once.
 
             The engine runs inside: filed requests are carried out as with `lethe run`. The \
             server holds the run lock, so a separate `lethe run` exits 75; `lethe erase`, \
