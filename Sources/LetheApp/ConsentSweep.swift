@@ -24,6 +24,8 @@ public struct ConsentSweep: Sendable {
         public var skipInvalid: Bool
         public var now: Date
         public var batchSize: Int
+        /// Who files the withdrawals, in the request and the audit log.
+        public var requestedBy = "consent sweep"
         /// Called now and then with the rows read so far (for a progress line).
         public var progress: (@Sendable (Int) -> Void)?
 
@@ -151,6 +153,7 @@ public struct ConsentSweep: Sendable {
         var needed = passOne.neededLines(history: history)
         passOne = SweepPassOne(now: now)
         var decision = SweepDecision(policies: policies, pseudonymizer: pseudonymizer, history: history, now: now)
+        decision.requestedBy = options.requestedBy
         parser = LedgerParser(format: options.format, now: now, purposes: policies.purposes)
         for (number, record) in LedgerLines(path: path, csv: options.format == .csv) {
             guard case .success(let text) = record else { continue }

@@ -125,6 +125,8 @@ struct SweepDecision {
     var today: CalendarDate { CalendarDate(secondsSince1970: now) }
     /// New request ids.
     var newId: @Sendable () -> String = Intake.randomId
+    /// Who files the withdrawals (the audit log's `by`).
+    var requestedBy = "consent sweep"
     private var candidates: [String: Candidate] = [:]
     /// Plans depend only on the purposes, which identifiers are known and the day received.
     private var plans: [String: [PlannedAction]] = [:]
@@ -181,7 +183,7 @@ struct SweepDecision {
             plans[planKey] = plan
         }
         let request = NewRequest(id: newId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,
-                                 requestedBy: "consent sweep", received: received, plan: plan)
+                                 requestedBy: requestedBy, received: received, plan: plan)
         summary.revocationsFiled += 1
         summary.purposesFiled += entries.count
         if summary.sample.count < 20 { summary.sample.append(ConsentSweep.Planned(subject: pseudonym, purposes: entries.map(\.purpose), lines: lines)) }

@@ -456,7 +456,7 @@ extension API {
     /// (`text/csv` or `application/x-ndjson`): the body is streamed to a file, then swept as
     /// `lethe sweep` does. Invalid rows are 422 with their line numbers, and nothing is filed.
     func sweep(_ request: Request, context: APIContext) async throws -> Response {
-        _ = try context.require(.officer)
+        let token = try context.require(.officer)
         let type = request.headers[.contentType]?.lowercased() ?? ""
         let format: LedgerFormat
         if type.hasPrefix("text/csv") {
@@ -475,8 +475,9 @@ extension API {
             guard let value = Bool(text) else { throw Problem.badRequest("\(name) is true or false, not '\(text)'") }
             return value
         }
-        let options = ConsentSweep.Options(format: format, dryRun: try flag("dry_run"), skipInvalid: try flag("skip_invalid"),
+        var options = ConsentSweep.Options(format: format, dryRun: try flag("dry_run"), skipInvalid: try flag("skip_invalid"),
                                            now: runtime.configuration.clock.now())
+        options.requestedBy = "consent sweep by \(token.name)"
         // The ledger can be large: written to a private file as it arrives, never held whole.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-ledger-\(UUID().uuidString)").path
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -496,7 +497,7 @@ extension API {
         do {
             summary = try await withCheckedThrowingContinuation { continuation in
                 // A sweep reads the ledger twice and commits in batches: off the cooperative pool.
-                Thread { continuation.resume(with: Result { try sweep.run(ledger: path, options: options) }) }.start()
+                Thread { [options] in continuation.resume(with: Result { try sweep.run(ledger: path, options: options) }) }.start()
             }
         } catch let failure as ConsentSweep.Failure {
             switch failure {

@@ -350,6 +350,8 @@ struct ServeCLITests {
             let filed = try await served.call(.post, "/api/v1/sweeps", token: officer, body: ledger, contentType: "text/csv")
             #expect(filed.status == 200 && filed.json?["revocations_filed"]?.intValue == 2, "\(filed.json.map(CanonicalJSON.string) ?? "")")
             #expect(filed.json?["request_ids"]?.arrayValue?.count == 2)
+            let swept = try await served.call(.get, "/api/v1/requests/\(filed.json?["request_ids"]?.arrayValue?.first?.stringValue ?? "")", token: officer)
+            #expect(swept.json?["requested_by"]?.stringValue == "consent sweep by officer desk")
             let again = try await served.call(.post, "/api/v1/sweeps", token: officer, body: ledger, contentType: "text/csv")
             #expect(again.json?["revocations_filed"]?.intValue == 0 && again.json?["already_filed"]?.intValue == 2)
             #expect(!(filed.json.map(CanonicalJSON.string) ?? "").contains("ana@example.com"))
