@@ -229,7 +229,7 @@ struct API: Sendable {
     func list(_ request: Request, context: APIContext) throws -> Response {
         _ = try context.require(.officer, .auditor)
         let query = request.uri.queryParameters
-        let known: Set<String> = ["state", "kind", "overdue", "ref", "received_from", "received_to", "limit", "cursor"]
+        let known: Set<String> = ["state", "kind", "target", "overdue", "scheduled", "ref", "received_from", "received_to", "limit", "cursor"]
         for key in query.map({ String($0.key) }).sorted() where !known.contains(key) {
             throw Problem.badRequest("unknown query parameter '\(key)'; known: \(known.sorted().joined(separator: ", "))")
         }
@@ -249,6 +249,16 @@ struct API: Sendable {
             if flag { filter.overdueOn = today }
         }
         filter.ref = query["ref"].map(String.init)
+        if let target = query["target"].map(String.init) {
+            guard runtime.policies.targetNames.contains(target) else {
+                throw Problem.badRequest("no target named '\(target)'; the targets are \(runtime.policies.targetNames.joined(separator: ", "))")
+            }
+            filter.target = target
+        }
+        if let scheduled = query["scheduled"].map(String.init) {
+            guard let flag = Bool(scheduled) else { throw Problem.badRequest("scheduled is true or false, not '\(scheduled)'") }
+            filter.scheduled = flag
+        }
         for (name, keyPath) in [("received_from", \AppDatabase.RequestFilter.receivedFrom), ("received_to", \AppDatabase.RequestFilter.receivedTo)] {
             guard let text = query[Substring(name)].map(String.init) else { continue }
             guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("\(name) is a date, YYYY-MM-DD, not '\(text)'") }

@@ -113,7 +113,9 @@ paths:
       parameters:
         - {name: state, in: query, schema: {$ref: "#/components/schemas/RequestState"}}
         - {name: kind, in: query, schema: {type: string, enum: [erasure, revocation]}}
+        - {name: target, in: query, description: With an action in this target., schema: {type: string}}
         - {name: overdue, in: query, schema: {type: boolean}}
+        - {name: scheduled, in: query, description: With an erasure of retained data still to come., schema: {type: boolean}}
         - {name: ref, in: query, schema: {type: string}}
         - {name: received_from, in: query, schema: {type: string, format: date}}
         - {name: received_to, in: query, schema: {type: string, format: date}}

@@ -198,6 +198,10 @@ extension AppDatabase {
         /// Open, failed or needs_review and due before this day.
         public var overdueOn: CalendarDate?
         public var ref: String?
+        /// With an action in this target.
+        public var target: String?
+        /// With a follow-up (the erasure of retained data) that has not succeeded yet.
+        public var scheduled = false
         public var receivedFrom: CalendarDate?
         public var receivedTo: CalendarDate?
         /// Continue after this request (filing order).
@@ -233,6 +237,13 @@ extension AppDatabase {
         if let state = filter.state { conditions.append("state = ?"); arguments.append(state.rawValue) }
         if let kind = filter.kind { conditions.append("kind = ?"); arguments.append(kind) }
         if let ref = filter.ref { conditions.append("ref = ?"); arguments.append(ref) }
+        if let target = filter.target {
+            conditions.append("id IN (SELECT request_id FROM action WHERE target = ?)")
+            arguments.append(target)
+        }
+        if filter.scheduled {
+            conditions.append("id IN (SELECT request_id FROM action WHERE follows IS NOT NULL AND state NOT IN ('succeeded', 'cancelled'))")
+        }
         if let from = filter.receivedFrom { conditions.append("received >= ?"); arguments.append(from.description) }
         if let to = filter.receivedTo { conditions.append("received <= ?"); arguments.append(to.description) }
         if let today = filter.overdueOn {

@@ -386,6 +386,12 @@ struct ServeCLITests {
             #expect(byRef.json?["requests"]?.arrayValue?.compactMap { $0["ref"]?.stringValue } == ["P-3"])
             let none = try await served.call(.get, "/api/v1/requests?kind=revocation", token: officer)
             #expect(none.json?["requests"]?.arrayValue?.isEmpty == true)
+            // Every erasure has an action in shop; none has retained data still to erase yet.
+            let inShop = try await served.call(.get, "/api/v1/requests?target=shop&limit=10", token: officer)
+            #expect(inShop.json?["requests"]?.arrayValue?.count == 5)
+            #expect(try await served.call(.get, "/api/v1/requests?target=nowhere", token: officer).status == 400)
+            let scheduled = try await served.call(.get, "/api/v1/requests?scheduled=true", token: officer)
+            #expect(scheduled.status == 200)
         }
     }
 
