@@ -537,6 +537,38 @@ struct ServeCLITests {
         await targets.stop()
     }
 
+    @Test("webhooks: a request past its due date is announced once as request.overdue")
+    func overdueWebhook() async throws {
+        let receiver = WebhookReceiver(firstDelayMs: 0)
+        let hookServer = try await SandboxServer.start(handler: receiver, sandbox: Sandbox(Sandbox.Configuration(targets: ["hook"])))
+        let hook = hookServer.baseURL("hook") + "/events"
+        var env = ["LETHE_WEBHOOK_SECRET": "s3cret"]
+        for target in SandboxTargets.names {  // unreachable: the request stays open, and is overdue
+            env["LETHE_\(target.uppercased())_URL"] = "http://127.0.0.1:1/scim/v2"
+            env["LETHE_\(target.uppercased())_TOKEN"] = "tok"
+        }
+        try await serving(env, arguments: { _ in ["--listen", "127.0.0.1:0", "--webhook", hook] }) { served, _ in
+            let late = #"{"kind":"erasure","subject":{"email":"late@example.com"},"ref":"LATE-1","received":"2026-09-01"}"#
+            let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"], body: late)
+            #expect(filed.status == 201 && filed.json?["overdue"]?.boolValue == true)
+            let id = try #require(filed.json?["id"]?.stringValue)
+            let deadline = Date().addingTimeInterval(20)
+            while !receiver.deliveries.contains(where: { $0.id == "overdue-\(id)" }) && Date() < deadline {
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            try await Task.sleep(nanoseconds: 1_000_000_000)  // a second round would announce it again if it were not recorded
+            let overdue = receiver.deliveries.filter { $0.id == "overdue-\(id)" }
+            #expect(overdue.count == 1)
+            let event = try #require(overdue.first.flatMap { JSONValue.parse($0.body) })
+            #expect(event["type"]?.stringValue == "request.overdue" && event["request"]?["ref"]?.stringValue == "LATE-1")
+            let delivery = try #require(overdue.first)
+            #expect(delivery.signature == WebhookDispatcher.signature(delivery.body, secret: Data("s3cret".utf8)))
+            let text = String(decoding: delivery.body, as: UTF8.self)
+            #expect(!text.contains("late@example.com"))
+        }
+        await hookServer.stop()
+    }
+
     @Test("--webhook needs LETHE_WEBHOOK_SECRET and an http(s) URL")
     func webhookNeedsSecret() async throws {
         let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
