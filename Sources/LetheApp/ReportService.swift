@@ -187,15 +187,29 @@ final class StagedFile {
         buffer.reserveCapacity(1 << 20)
     }
 
+    /// The first write that failed (a full disk): nothing more is buffered, `finish` throws it.
+    private var failure: (any Error)?
+
     /// Appends `text`; written out a megabyte at a time. A write error surfaces at `finish`.
     func write(_ text: String) {
+        guard failure == nil else { return }
         buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 20 { try? flush() }
+        if buffer.count >= 1 << 20 { flushKeepingFailure() }
     }
 
     func write(bytes: [UInt8]) {
+        guard failure == nil else { return }
         buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 20 { try? flush() }
+        if buffer.count >= 1 << 20 { flushKeepingFailure() }
+    }
+
+    private func flushKeepingFailure() {
+        do {
+            try flush()
+        } catch {
+            failure = error
+            buffer = Data()
+        }
     }
 
     private func flush() throws {
@@ -207,6 +221,7 @@ final class StagedFile {
     /// Writes what is left and closes the staging file.
     func finish() throws {
         guard let handle else { return }
+        if let failure { throw ReportError("cannot write \(path): \(failure)") }
         try flush()
         try handle.close()
         self.handle = nil

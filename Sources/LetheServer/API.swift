@@ -489,7 +489,8 @@ extension API {
                                            now: runtime.configuration.clock.now())
         options.requestedBy = "consent sweep by \(token.name)"
         // The ledger can be large: written to a private file as it arrives, never held whole.
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-ledger-\(UUID().uuidString)").path
+        // In the state directory (mode 0700), not /tmp: a ledger holds e-mail addresses.
+        let path = try stateDirectory().file(".ledger-\(UUID().uuidString).partial")
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let file = FileHandle(forWritingAtPath: path) else {
             throw Problem(.internalServerError, "Internal error", detail: "cannot store the ledger")

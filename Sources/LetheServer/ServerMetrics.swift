@@ -44,9 +44,11 @@ public final class ServerMetrics: Sendable {
                     .set(Double(gauges.requests[state.rawValue]?[kind] ?? 0))
             }
         }
+        // Every state of every target, so a state that emptied reads 0 rather than its last count.
         for (target, states) in gauges.actions {
-            for (state, count) in states {
-                registry.makeGauge(descriptor: Self.actions, labels: [("target", target), ("state", state)]).set(Double(count))
+            for state in ActionState.allCases {
+                registry.makeGauge(descriptor: Self.actions, labels: [("target", target), ("state", state.rawValue)])
+                    .set(Double(states[state.rawValue] ?? 0))
             }
         }
         registry.makeGauge(descriptor: Self.overdue).set(Double(gauges.overdue))

@@ -44,6 +44,13 @@ public final class WebhookDispatcher: Service, Sendable {
         "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)))
     }
 
+    /// A webhook URL as logs show it: scheme, host and port only. Receivers often put a secret in
+    /// the path or the query, and secrets never appear in logs.
+    public static func redacted(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(a webhook URL)" }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "") + "/…"
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -51,7 +58,7 @@ public final class WebhookDispatcher: Service, Sendable {
                     do {
                         try await self.deliver(to: url)
                     } catch {
-                        self.logger.warning("webhook \(url): \(type(of: error))")
+                        self.logger.warning("webhook \(Self.redacted(url)): \(type(of: error))")
                     }
                 }
                 try? await Task.sleep(for: self.settings.interval)
@@ -105,7 +112,7 @@ public final class WebhookDispatcher: Service, Sendable {
         // 1 s, 2 s, 4 s … at most 5 minutes.
         let delay = min(300, pow(2, Double(min(attempts, 9))))
         try database.webhookFailed(url: url, error: problem, retryAt: now().addingTimeInterval(delay))
-        logger.warning("webhook \(url): \(id) not delivered (\(problem)); again in \(Int(delay)) s")
+        logger.warning("webhook \(Self.redacted(url)): \(id) not delivered (\(problem)); again in \(Int(delay)) s")
         return false
     }
 }

@@ -252,6 +252,7 @@ struct ServeCLITests {
             #expect(text.contains(#"lethe_scim_calls_total{target="shop",method="GET",status="200"}"#))
             #expect(text.contains(#"lethe_scim_call_duration_seconds_bucket{target="shop",method="GET",le=""#))
             #expect(text.contains("lethe_overdue_requests 0"))
+            #expect(text.contains(#"lethe_actions{target="shop",state="pending"} 0"#), "a state that emptied reads 0")
             #expect(text.contains("lethe_oldest_open_request_age_seconds 0"))
             #expect(!text.contains(email))
 
@@ -576,6 +577,8 @@ struct ServeCLITests {
         #expect(noSecret.status == 64 && noSecret.stderr.contains("LETHE_WEBHOOK_SECRET"))
         let badURL = try await lethe.run(["serve", "--webhook", "ftp://x"], extraEnvironment: ["LETHE_WEBHOOK_SECRET": "s"])
         #expect(badURL.status == 64 && badURL.stderr.contains("not an http or https URL"))
+        // Logs name a webhook by scheme and host: receivers put secrets in paths and queries.
+        #expect(WebhookDispatcher.redacted("https://hooks.example.com:8443/services/T0/B1/s3cr3t?token=abc") == "https://hooks.example.com:8443/…")
     }
 
     @Test("listening where other machines can reach it needs --insecure-http; a bad address is refused")
