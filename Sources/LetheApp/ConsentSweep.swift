@@ -65,6 +65,8 @@ public struct ConsentSweep: Sendable {
         public var skippedLines: [Int] = []
         public var ignoredColumns: [String] = []
         public var requestIds: [String] = []
+        /// Of the withdrawals filed (or that a dry run would file), those that wait for approval.
+        public var awaitingApproval = 0
         /// The first withdrawals filed or planned (pseudonyms only).
         public var sample: [Planned] = []
         public var durationMs = 0
@@ -80,6 +82,7 @@ public struct ConsentSweep: Sendable {
             case skippedLines = "skipped_lines"
             case ignoredColumns = "ignored_columns"
             case requestIds = "request_ids"
+            case awaitingApproval = "awaiting_approval"
             case durationMs = "duration_ms"
         }
     }

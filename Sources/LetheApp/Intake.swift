@@ -67,6 +67,9 @@ public struct Intake: Sendable {
         case notTheSubject(requestId: String)
         /// An identifier given for a retry differs from the one the request holds.
         case conflictingIdentifier(requestId: String, field: String)
+        /// Approval is required (`lethe.yaml`) and the request does not say who files it, so
+        /// nobody could check that the approver is someone else.
+        case filerRequired(approval: LetheSettings.Approval, file: String?)
 
         public var description: String {
             switch self {
@@ -80,6 +83,9 @@ public struct Intake: Sendable {
             case .notTheSubject(let id): "these identifiers do not belong to the subject of request \(id) (the pseudonym differs); nothing was changed"
             case .conflictingIdentifier(let id, let field):
                 "the \(field) given differs from the one request \(id) holds; stored identifiers are never overwritten, and nothing was changed"
+            case .filerRequired(let approval, let file):
+                "\(file ?? LetheSettings.fileName) requires approval for \(approval == .all ? "every request" : "erasures"), and the approver must be someone "
+                    + "other than the person who files it: say who files it (requested_by)"
             }
         }
     }
@@ -115,8 +121,15 @@ public struct Intake: Sendable {
         guard let pseudonym = pseudonymizer.pseudonym(for: submission.subject) else {
             throw .unplannable(.noIdentifier)
         }
-        return NewRequest(id: newId(), kind: submission.kind, ref: submission.ref, pseudonym: pseudonym, identifiers: submission.subject,
-                          requestedBy: submission.requestedBy, note: submission.note, received: submission.received, plan: plan)
+        let settings = policies.settings
+        if settings.approval.applies(to: submission.kind),
+           (submission.requestedBy ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw .filerRequired(approval: settings.approval, file: settings.sourceFile)
+        }
+        var new = NewRequest(id: newId(), kind: submission.kind, ref: submission.ref, pseudonym: pseudonym, identifiers: submission.subject,
+                             requestedBy: submission.requestedBy, note: submission.note, received: submission.received, plan: plan)
+        new.apply(settings)
+        return new
     }
 
     /// Files one submission; the same `ref` again returns the existing request.

@@ -2,7 +2,7 @@ import Foundation
 import LetheCore
 
 /// Loads the policy set from a directory of YAML files: one `*.yaml` per target, plus the
-/// optional `purposes.yaml` vocabulary.
+/// optional `purposes.yaml` vocabulary and `lethe.yaml` settings (approval, grace period).
 public enum PolicyDirectory {
     /// Reads and validates every policy in `directory`. Never changes anything on disk.
     public static func load(_ directory: String, environment: [String: String] = ProcessInfo.processInfo.environment)
@@ -26,6 +26,7 @@ public enum PolicyDirectory {
         }
         var files: [(path: String, text: String)] = []
         var purposes: (path: String, text: String)?
+        var settings: (path: String, text: String)?
         var unreadable: [PolicyDiagnostic] = []
         for name in names where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -37,11 +38,13 @@ public enum PolicyDirectory {
             }
             if name == PolicySet.purposesFileName || name == "purposes.yml" {
                 purposes = (path, text)
+            } else if name == LetheSettings.fileName || name == "lethe.yml" {
+                settings = (path, text)
             } else {
                 files.append((path, text))
             }
         }
-        let result = PolicySet.parse(files: files, purposesFile: purposes, environment: environment, directory: directory)
+        let result = PolicySet.parse(files: files, purposesFile: purposes, settingsFile: settings, environment: environment, directory: directory)
         guard !unreadable.isEmpty else { return result }
         switch result {
         case .success(let set): return .failure(PolicyLoadError(diagnostics: unreadable + set.warnings))

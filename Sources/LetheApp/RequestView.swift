@@ -22,6 +22,19 @@ public struct RequestView: Codable, Sendable, Hashable {
     public var cancelReason: String?
     /// For a cancelled request: what had been done, and what was not carried out.
     public var cancellation: String?
+    /// The four-eyes decision, when approval was required or the request was rejected.
+    public var approval: ApprovalView?
+    /// While nothing has started: no action is taken before this time (the grace period).
+    public var startsAt: String?
+
+    /// `state` awaiting, approved or rejected; who decided, when, and their note or reason.
+    public struct ApprovalView: Codable, Sendable, Hashable {
+        public var state: String
+        public var by: String?
+        public var at: String?
+        public var note: String?
+        public var reason: String?
+    }
     /// Follow-ups that erase data kept under a legal obligation once the retention ends.
     public var retentionErasures: [RetentionErasure]
 
@@ -81,7 +94,8 @@ public struct RequestView: Codable, Sendable, Hashable {
         case completedAt = "completed_at"
         case requestedBy = "requested_by"
         case cancelReason = "cancel_reason"
-        case cancellation
+        case cancellation, approval
+        case startsAt = "starts_at"
         case retentionErasures = "retention_erasures"
     }
 
@@ -102,6 +116,12 @@ public struct RequestView: Codable, Sendable, Hashable {
         requestedBy = request.requestedBy
         cancelReason = request.cancelReason
         cancellation = request.cancellationNote(actions: actions)
+        approval = request.approval.map { approval in
+            ApprovalView(state: approval.state.rawValue, by: approval.by, at: approval.at.map(Timestamp.iso8601),
+                         note: approval.state == .rejected ? nil : approval.note, reason: approval.state == .rejected ? approval.note : nil)
+        }
+        let notStarted = request.state == .awaitingApproval || (request.state == .received && actions.allSatisfy { $0.attempts == 0 })
+        startsAt = notStarted && (request.startsAt ?? request.createdAt) > request.createdAt ? request.startsAt.map(Timestamp.iso8601) : nil
         retentionErasures = actions.filter { $0.follows != nil }.map { followUp in
             RetentionErasure(target: followUp.target, due: followUp.notBefore?.description ?? "", state: followUp.state.rawValue,
                              attributes: followUp.plan.attributes.map(\.path.description) + followUp.plan.groups, verified: followUp.verified,

@@ -182,8 +182,11 @@ struct SweepDecision {
             plan = try Planner(policies: policies).plan(PlanningRequest(kind: kind, subject: subject, received: received, today: today))
             plans[planKey] = plan
         }
-        let request = NewRequest(id: newId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,
+        var request = NewRequest(id: newId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,
                                  requestedBy: requestedBy, received: received, plan: plan)
+        // `approval: all` holds withdrawals too; the approver must not be "consent sweep".
+        request.apply(policies.settings)
+        if request.needsApproval { summary.awaitingApproval += 1 }
         summary.revocationsFiled += 1
         summary.purposesFiled += entries.count
         if summary.sample.count < 20 { summary.sample.append(ConsentSweep.Planned(subject: pseudonym, purposes: entries.map(\.purpose), lines: lines)) }

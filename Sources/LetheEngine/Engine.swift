@@ -74,6 +74,10 @@ public struct Engine: Sendable {
         public var timedOut: Bool
         /// A stop request (SIGTERM, SIGINT, graceful shutdown) ended the run.
         public var stopped: Bool
+        /// Requests left waiting for a second person's approval (nothing of them ran).
+        public var awaitingApproval = 0
+        /// Actions left waiting for their grace period to end (a later run takes them up).
+        public var startingLater = 0
 
         /// True when some touched request ended failed or needs_review.
         public var hasUnresolved: Bool {
@@ -223,7 +227,7 @@ public struct Engine: Sendable {
                     cancelled = true
                     group.cancelAll()
                 }
-                let open = busy == 0 ? try database.openWork() : nil
+                let open = busy == 0 ? try database.openWork(now: clock.now()) : nil
                 if let open, open.count == 0 && options.untilIdle { break }
                 if !ticking && !cancelled {
                     ticking = true
@@ -256,9 +260,12 @@ public struct Engine: Sendable {
             group.cancelAll()
         }
         try database.checkpoint()
-        return Summary(requests: try database.states(of: touched), attempts: attempts, rescued: rescued, interrupted: interrupted,
-                       timedOut: try timedOut && database.openWork().count > 0,
-                       stopped: stopped)
+        let left = try database.openWork(now: clock.now())
+        var summary = Summary(requests: try database.states(of: touched), attempts: attempts, rescued: rescued, interrupted: interrupted,
+                              timedOut: timedOut && left.count > 0, stopped: stopped)
+        summary.awaitingApproval = try database.count(state: .awaitingApproval)
+        summary.startingLater = left.later
+        return summary
     }
 
     /// One attempt of one claimed action. Records nothing but the subject's id in the

@@ -90,13 +90,21 @@ public struct ReportBuilder: Sendable {
                 + " The table shows what had been done before the cancellation took effect."
         case .failed, .needsReview: "Not every connected system could be processed; see the outcome per system."
         case .received, .inProgress: "The request is still being processed; this certificate shows its state so far."
+        case .awaitingApproval:
+            "The request waits for a second person to approve it; no connected system has been touched."
+        case .rejected:
+            "The request was rejected by \(request.approval?.by ?? "an officer") before any connected system was touched: "
+                + "\(request.approval?.note ?? "no reason recorded")."
+        }
+        if request.state != .rejected, let approval = request.approval, approval.state == .approved, let by = approval.by {
+            statement += " It was approved by \(by)" + (request.requestedBy.map { ", not the person who filed it (\($0))" } ?? "") + "."
         }
         switch request.standing(today: today) {
         case .completedOnTime: statement += " It was completed by its due date, \(request.due)."
         case .completedLate: statement += " It was completed after its due date, \(request.due)."
         case .unresolvedOverdue, .openOverdue: statement += " It is OVERDUE: it was due on \(request.due)."
         case .unresolved, .open: statement += " It is due on \(request.due)."
-        case .cancelled: break
+        case .cancelled, .rejected: break
         }
         return .object(header(type: "erasure_certificate").merging([
             "request": row,
@@ -131,7 +139,7 @@ public struct ReportBuilder: Sendable {
         switch request.standing(today: today) {
         case .completedOnTime: true
         case .completedLate, .unresolvedOverdue, .openOverdue: false
-        case .unresolved, .open, .cancelled: nil
+        case .unresolved, .open, .cancelled, .rejected: nil
         }
     }
 
@@ -160,6 +168,15 @@ public struct ReportBuilder: Sendable {
             "deadline": .string(request.standing(today: today).rawValue),
             "state": .string(request.state.rawValue),
             "cancel_reason": request.cancelReason.map(JSONValue.string) ?? .null,
+            "approval": request.approval.map { approval in
+                .object([
+                    "state": .string(approval.state.rawValue),
+                    "by": approval.by.map(JSONValue.string) ?? .null,
+                    "at": approval.at.map { .string(Timestamp.iso8601($0)) } ?? .null,
+                    "note": approval.state == .approved ? approval.note.map(JSONValue.string) ?? .null : .null,
+                ])
+            } ?? .null,
+            "rejection_reason": request.state == .rejected ? request.approval?.note.map(JSONValue.string) ?? .null : .null,
         ]
         let followUps = Dictionary(grouping: actions.filter { $0.follows != nil }, by: { $0.follows ?? 0 })
         fields["targets"] = .array(actions.filter { $0.follows == nil }.map { action in
@@ -233,7 +250,7 @@ public struct ReportBuilder: Sendable {
                 return what + "; its erasure on \(kept.erasureDue) did NOT complete: \(followUp.lastError ?? followUp.state.rawValue)"
             case .cancelled:
                 return what + "; its erasure was cancelled"
-            case .scheduled, .pending, .running, .retrying:
+            case .scheduled, .held, .pending, .running, .retrying:
                 return what + "; retained data scheduled for erasure on \(kept.erasureDue)"
             }
         }.joined(separator: "; ")
@@ -258,6 +275,8 @@ public struct ReportBuilder: Sendable {
         var standings: [DeadlineStanding: Int] = [:]
         var overdue: [String] = []
         var cancelReasons: [String: Int] = [:]
+        var rejectionReasons: [String: Int] = [:]
+        var approvals: [Approval.State: Int] = [:]
 
         public init(today: CalendarDate) { self.today = today }
 
@@ -275,6 +294,11 @@ public struct ReportBuilder: Sendable {
             standings[standing, default: 0] += 1
             if standing.isOverdue { overdue.append(request.id) }
             if standing == .cancelled { cancelReasons[request.cancelReason ?? "no reason given", default: 0] += 1 }
+            if standing == .rejected { rejectionReasons[request.approval?.note ?? "no reason given", default: 0] += 1 }
+            if let approval = request.approval {
+                // Awaiting counts requests still waiting now (one cancelled while waiting is counted as cancelled).
+                if approval.state != .awaiting || request.state == .awaitingApproval { approvals[approval.state, default: 0] += 1 }
+            }
         }
 
         public var json: JSONValue {
@@ -294,6 +318,10 @@ public struct ReportBuilder: Sendable {
                 "open_overdue": .number(Double(count(.openOverdue))),
                 "cancelled": .number(Double(count(.cancelled))),
                 "cancel_reasons": .object(cancelReasons.mapValues { .number(Double($0)) }),
+                "approved": .number(Double(approvals[.approved, default: 0])),
+                "rejected": .number(Double(count(.rejected))),
+                "rejection_reasons": .object(rejectionReasons.mapValues { .number(Double($0)) }),
+                "awaiting_approval": .number(Double(approvals[.awaiting, default: 0])),
                 "on_time_ratio": ratio,
                 "on_time_ratio_basis": .string("completed on time / (completed + failed + needs_review)"),
                 "overdue": .number(Double(overdue.count)),

@@ -105,6 +105,10 @@ public enum ReportRendering {
         body += "<tr><th>Unresolved (failed, needs review)</th><td>\(text(summary["unresolved"])), of which overdue \(text(summary["unresolved_overdue"]))</td></tr>"
         body += "<tr><th>Open</th><td>\(text(summary["open"])), of which overdue \(text(summary["open_overdue"]))</td></tr>"
         body += "<tr><th>Cancelled</th><td>\(text(summary["cancelled"])) \(escape(pairs(summary["cancel_reasons"])))</td></tr>"
+        if summary["rejected"] != nil {
+            body += "<tr><th>Rejected</th><td>\(text(summary["rejected"])) \(escape(pairs(summary["rejection_reasons"])))</td></tr>"
+            body += "<tr><th>Approved by a second person</th><td>\(text(summary["approved"])); still awaiting approval \(text(summary["awaiting_approval"]))</td></tr>"
+        }
         body += "<tr><th>Overdue</th><td>\(text(summary["overdue"]))</td></tr></table>\n"
         return body
     }
@@ -116,6 +120,7 @@ public enum ReportRendering {
         case "completed_late": "LATE"
         case "unresolved_overdue", "open_overdue": "OVERDUE"
         case "cancelled": "cancelled: \(request["cancel_reason"]?.stringValue ?? "no reason given")"
+        case "rejected": "rejected: \(request["rejection_reason"]?.stringValue ?? "no reason given")"
         default: "not yet due"
         }
     }
@@ -163,6 +168,8 @@ public enum ReportRendering {
             case "action_retried": "retried" + (change["target"]?.stringValue.map { " in \($0)" } ?? "")
             case "cancel_requested": "cancelled"
             case "request_extended": "extended"
+            case "approval_granted": "approved"
+            case "rejection_recorded": "rejected"
             default: change["event"]?.stringValue ?? ""
             }
             return "\(escape(what)) \(text(change["at"]))" + (change["by"]?.stringValue.map { " by \(escape($0))" } ?? "")

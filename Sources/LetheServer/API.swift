@@ -18,6 +18,7 @@ struct API: Sendable {
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.yaml"),
         ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{id}"),
         ("POST", "/api/v1/requests/{id}/cancel"), ("POST", "/api/v1/requests/{id}/retry"), ("POST", "/api/v1/requests/{id}/extend"),
+        ("POST", "/api/v1/requests/{id}/approve"), ("POST", "/api/v1/requests/{id}/reject"),
         ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"), ("POST", "/api/v1/targets/{name}/check"),
         ("POST", "/api/v1/reports"), ("GET", "/api/v1/reports"), ("GET", "/api/v1/reports/{file}"),
         ("GET", "/api/v1/requests/{id}/certificate"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/sweeps"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
@@ -56,6 +57,8 @@ struct API: Sendable {
         router.post("/api/v1/requests/{id}/cancel") { request, context in try await cancel(request, context: context) }
         router.post("/api/v1/requests/{id}/retry") { request, context in try await retry(request, context: context) }
         router.post("/api/v1/requests/{id}/extend") { request, context in try await extend(request, context: context) }
+        router.post("/api/v1/requests/{id}/approve") { request, context in try await approve(request, context: context) }
+        router.post("/api/v1/requests/{id}/reject") { request, context in try await reject(request, context: context) }
         router.post("/api/v1/plan") { request, context in try await plan(request, context: context) }
         router.post("/api/v1/sweeps") { request, context in try await sweep(request, context: context) }
         router.post("/api/v1/reports") { request, context in try await exportReport(request, context: context) }
@@ -219,6 +222,7 @@ struct API: Sendable {
         case .unplannable(.noPurpose): "#/purposes"
         case .unplannable(.noIdentifier): "#/subject"
         case .notTheSubject, .conflictingIdentifier: "#/subject"
+        case .filerRequired: nil
         }
         return Problem.unprocessable("\(refusal); nothing was stored", pointer: pointer)
     }
@@ -362,11 +366,48 @@ extension API {
         }
     }
 
+    /// `POST /api/v1/requests/{id}/approve` with `{"note"?: "..."}`: the token's name is the
+    /// approver, and must differ from whoever filed the request (four eyes: 403 otherwise).
+    func approve(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let stored = try find(context.parameters.require("id"))
+        let body = try await JSONBody.object(request, context: context)
+        for key in body.keys.sorted() where key != "note" {
+            throw Problem.badRequest("unknown field '\(key)'; an approval has note", pointer: "#/\(key)")
+        }
+        let note = body["note"] == nil ? nil : try JSONBody.text(body, "note")
+        do {
+            let approved = try database.approve(stored.id, by: token.name, note: note, now: runtime.configuration.clock.now())
+            return try Response.encoded(RequestView(approved, actions: try database.actions(of: approved.id), today: today))
+        } catch let error as StoreError {
+            if case .selfApproval = error { throw Problem(.forbidden, "Four eyes", detail: "\(error)") }
+            throw Problem(.conflict, "Cannot approve", detail: "\(error)")
+        }
+    }
+
+    /// `POST /api/v1/requests/{id}/reject` with `{"reason": "..."}`: ends a request nothing was
+    /// done for as `rejected` (GDPR Art. 12(5)); its identifiers are purged.
+    func reject(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let stored = try find(context.parameters.require("id"))
+        let body = try await JSONBody.object(request, context: context)
+        for key in body.keys.sorted() where key != "reason" {
+            throw Problem.badRequest("unknown field '\(key)'; a rejection has reason", pointer: "#/\(key)")
+        }
+        let reason = try JSONBody.text(body, "reason")
+        do {
+            let rejected = try database.reject(stored.id, by: token.name, reason: reason, now: runtime.configuration.clock.now())
+            return try Response.encoded(RequestView(rejected, actions: try database.actions(of: rejected.id), today: today))
+        } catch let error as StoreError {
+            throw Problem(.conflict, "Cannot reject", detail: "\(error)")
+        }
+    }
+
     /// `POST /api/v1/plan`: what filing this body would do in each target; files nothing.
     func plan(_ request: Request, context: APIContext) async throws -> Response {
-        _ = try context.require(.officer)
+        let token = try context.require(.officer)
         let body = try await JSONBody.object(request, context: context)
-        let (submission, purposes) = try Self.submission(body, requestedBy: nil, today: today)
+        let (submission, purposes) = try Self.submission(body, requestedBy: token.name, today: today)
         let intake = try runtime.intake()
         do {
             _ = try intake.prepare(submission, today: today)

@@ -10,7 +10,7 @@ info:
   description: |
     Served by `lethe serve` next to the engine. Every `/api/v1` operation but this document
     needs `Authorization: Bearer TOKEN` (`lethe token create --name NAME --role ROLE`).
-    Roles: officer (file, retry, cancel, extend, plan, sweeps, read), auditor (read, reports,
+    Roles: officer (file, approve, reject, retry, cancel, extend, plan, sweeps, read), auditor (read, reports,
     certificates, keys, audit verify), admin (everything).
     Errors are RFC 9457 problem documents; a bad field is named by a JSON pointer.
     Subjects appear only as pseudonyms in answers; identifiers are never echoed.
@@ -249,6 +249,63 @@ paths:
         "409": {$ref: "#/components/responses/Problem"}
         "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}/approve:
+    post:
+      operationId: approveRequest
+      summary: "Approve a request that waits for a second person (approval in lethe.yaml); its actions start at once or when its grace period ends. The token's name is the approver and must differ from whoever filed it (403 otherwise). Roles: officer, admin."
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                note: {type: string, minLength: 1, maxLength: 500, description: "What was checked; no personal data."}
+      responses:
+        "200":
+          description: Approved.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+  /api/v1/requests/{id}/reject:
+    post:
+      operationId: rejectRequest
+      summary: "Refuse a request no system was touched for (GDPR Art. 12(5)), with the reason; it ends rejected and its identifiers are purged. Roles: officer, admin."
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [reason]
+              properties:
+                reason: {type: string, minLength: 1, maxLength: 500, description: "Why; no personal data."}
+      responses:
+        "200":
+          description: Rejected.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Request"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
   /api/v1/plan:
     post:
       operationId: plan
@@ -443,6 +500,7 @@ paths:
                   already_filed: {type: integer}
                   invalid_rows: {type: integer}
                   regrants: {type: integer}
+                  awaiting_approval: {type: integer, description: "Of the withdrawals filed, those that wait for approval (approval: all)."}
                   request_ids: {type: array, maxItems: 1000, items: {type: string}}
                   request_ids_total: {type: integer}
         "400": {$ref: "#/components/responses/Problem"}
@@ -612,7 +670,7 @@ components:
               line: {type: integer, description: The ledger line of a bad row.}
     RequestState:
       type: string
-      enum: [received, in_progress, completed, failed, needs_review, cancelled]
+      enum: [awaiting_approval, received, in_progress, completed, failed, needs_review, cancelled, rejected]
     TargetCheck:
       type: object
       required: [target, base_url, reachable, usable, filter_query_works, external_id_filter_works, updates, problems, warnings, milliseconds]
@@ -682,6 +740,17 @@ components:
         requested_by: {type: [string, "null"]}
         cancel_reason: {type: [string, "null"]}
         cancellation: {type: [string, "null"]}
+        approval:
+          type: [object, "null"]
+          description: "The four-eyes decision, when approval was required or the request was rejected."
+          required: [state]
+          properties:
+            state: {type: string, enum: [awaiting, approved, rejected]}
+            by: {type: [string, "null"]}
+            at: {type: [string, "null"], format: date-time}
+            note: {type: [string, "null"]}
+            reason: {type: [string, "null"]}
+        starts_at: {type: [string, "null"], format: date-time, description: "While nothing has started: no target is touched before this (the grace period)."}
         retention_erasures:
           type: array
           items:

@@ -126,10 +126,11 @@ extension AppDatabase {
         }
     }
 
-    /// Events that record a person changing a request after filing: a retry, a cancellation,
-    /// an extension. Reports list them with who (`details.by`) and when.
+    /// Events that record a person changing a request after filing: an approval, a rejection,
+    /// a retry, a cancellation, an extension. Reports list them with who (`details.by`) and when.
     public static let changeEvents: Set<String> = [AuditEventKind.actionRetried.rawValue, AuditEventKind.cancelRequested.rawValue,
-                                                   AuditEventKind.requestExtended.rawValue]
+                                                   AuditEventKind.requestExtended.rawValue, AuditEventKind.approvalGranted.rawValue,
+                                                   AuditEventKind.rejectionRecorded.rawValue]
 
     /// The change events of many requests, by request, in order.
     static func changeEvents(_ db: Database, requestIds: [String]) throws -> [String: [AuditEvent]] {

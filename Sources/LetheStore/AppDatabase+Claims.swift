@@ -213,14 +213,19 @@ extension AppDatabase {
         }
     }
 
-    /// Work not yet finished: how many actions are pending, running or retrying, and when the
-    /// earliest of them is due.
-    public func openWork() throws -> (count: Int, nextDue: Date?) {
+    /// Work not yet finished: how many actions are running, retrying or pending, and when the
+    /// earliest of them is due. With `now`, an action pending for a later time (a grace period
+    /// that has not ended) is left out, as scheduled follow-ups are: `lethe run --until-idle`
+    /// does not wait a day for it; the next run takes it up. `later` counts those.
+    public func openWork(now: Date? = nil) throws -> (count: Int, nextDue: Date?, later: Int) {
         try writer.read { db in
+            let t = now?.timeIntervalSince1970 ?? .infinity
             let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next FROM action WHERE state IN \(Self.openStates)
-                """))!
-            return (row["n"], (row["next"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next,
+                    (SELECT COUNT(*) FROM action WHERE state = 'pending' AND next_attempt_at > :now) AS later
+                FROM action WHERE state IN ('running', 'retrying') OR (state = 'pending' AND next_attempt_at <= :now)
+                """), arguments: ["now": t])!
+            return (row["n"], (row["next"] as Double?).map(Date.init(timeIntervalSince1970:)), row["later"])
         }
     }
 

@@ -13,6 +13,10 @@ public struct NewRequest: Sendable, Hashable {
     public var note: String?
     public var received: CalendarDate
     public var plan: [PlannedAction]
+    /// Nothing runs until someone other than `requestedBy` approves (`approve`).
+    public var needsApproval = false
+    /// No action is claimed before the filing time plus this many seconds.
+    public var grace: Double = 0
 
     public init(id: String, kind: RequestKind, ref: String?, pseudonym: String, identifiers: SubjectIdentifiers,
                 requestedBy: String? = nil, note: String? = nil, received: CalendarDate, plan: [PlannedAction]) {
@@ -29,6 +33,12 @@ public struct NewRequest: Sendable, Hashable {
 
     /// GDPR Art. 12(3): one month from receipt.
     public var due: CalendarDate { received.adding(months: 1) }
+
+    /// Applies a deployment's approval rule and grace period.
+    public mutating func apply(_ settings: LetheSettings) {
+        needsApproval = settings.approval.applies(to: kind)
+        grace = settings.grace.seconds
+    }
 }
 
 /// What filing did.
@@ -73,13 +83,23 @@ extension AppDatabase {
             return .existing(existing)
         }
         let t = now.timeIntervalSince1970
+        let startsAt = t + max(0, new.grace)
+        let states = new.plan.map { action -> ActionState in
+            switch action.operation {
+            case .none: .succeeded
+            case .needsReview: .needsReview
+            default: new.needsApproval ? .held : .pending
+            }
+        }
+        let initial = RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .awaitingApproval ? RequestState.awaitingApproval : .received
         try db.cachedStatement(sql: """
             INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note,
-                                 received, due, created_at, state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received')
+                                 received, due, created_at, state, approval, starts_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, new.identifiers.email,
                              new.identifiers.externalId, new.identifiers.userName, new.requestedBy, new.note,
-                             new.received.description, new.due.description, t])
+                             new.received.description, new.due.description, t, initial.rawValue,
+                             new.needsApproval ? Approval.State.awaiting.rawValue : nil, startsAt])
         for action in new.plan {
             let plan = try PlanCodec.encode(action)
             switch action.operation {
@@ -96,8 +116,9 @@ extension AppDatabase {
             default:
                 try db.cachedStatement(sql: """
                     INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at)
-                    VALUES (?, ?, ?, ?, 'pending', ?)
-                    """).execute(arguments: [new.id, action.target, plan, action.operation.rawValue, t])
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [new.id, action.target, plan, action.operation.rawValue,
+                                     (new.needsApproval ? ActionState.held : .pending).rawValue, startsAt])
             }
         }
         var details: [String: JSONValue] = [
@@ -109,33 +130,31 @@ extension AppDatabase {
         if let ref = new.ref { details["ref"] = .string(ref) }
         // Who filed it (a person or an API token's name), never the subject.
         if let actor = new.requestedBy { details["by"] = .string(actor) }
+        if new.needsApproval { details["approval"] = .string("required") }
+        if new.grace > 0 { details["starts_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: startsAt))) }
         try appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
-        let states = new.plan.map { action -> ActionState in
-            switch action.operation {
-            case .none: .succeeded
-            case .needsReview: .needsReview
-            default: .pending
-            }
-        }
-        guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .received else {
+        guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == initial else {
             // Nothing for Lethe to do, or only things a person must do: the request ends or
             // waits at once, with its own events.
             try refreshState(of: new.id, in: db, now: now)
             return .filed(try request(new.id, in: db))
         }
-        // Still `received`: the request is exactly what was inserted (no need to read it back).
-        return .filed(StoredRequest(
+        // Still as inserted: the request is exactly that (no need to read it back).
+        var filed = StoredRequest(
             id: new.id, kind: new.kind.name, ref: new.ref, purposes: purposes, pseudonym: new.pseudonym,
             identifiers: new.identifiers.email == nil && new.identifiers.externalId == nil && new.identifiers.userName == nil ? nil : new.identifiers,
             requestedBy: new.requestedBy, note: new.note, received: new.received, due: new.due, extendedMonths: 0,
-            createdAt: Date(timeIntervalSince1970: t), completedAt: nil, state: .received, cancelReason: nil))
+            createdAt: Date(timeIntervalSince1970: t), completedAt: nil, state: initial, cancelReason: nil)
+        filed.approval = new.needsApproval ? Approval(state: .awaiting) : nil
+        filed.startsAt = Date(timeIntervalSince1970: startsAt)
+        return .filed(filed)
     }
 
     /// Re-derives a request's state from its actions; on reaching a terminal state, purges the
     /// raw identifiers and records both in the audit chain.
     @discardableResult
     static func refreshState(of requestId: String, in db: Database, now: Date) throws -> RequestState {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, cancel_reason, pseudonym FROM request WHERE id = ?"), arguments: [requestId]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, cancel_reason, approval, pseudonym FROM request WHERE id = ?"), arguments: [requestId]) else {
             throw StoreError.notFound("no request \(requestId)")
         }
         let old = RequestState(rawValue: row["state"]) ?? .received
@@ -145,7 +164,8 @@ extension AppDatabase {
             .compactMap(ActionState.init(rawValue:))
         let attempted = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND follows IS NULL AND attempts > 0)"),
                                           arguments: [requestId]) ?? false
-        let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row["cancel_reason"] as String?) != nil)
+        let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row["cancel_reason"] as String?) != nil,
+                                      rejected: (row["approval"] as String?) == Approval.State.rejected.rawValue)
         guard new != old else { return new }
         let t = now.timeIntervalSince1970
         if new.isTerminal {
@@ -202,11 +222,11 @@ extension AppDatabase {
                 throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue)")
             }
             let t = now.timeIntervalSince1970
-            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.claimableStates)",
+            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.cancellableStates)",
                                               arguments: [requestId])
             try db.execute(sql: """
                 UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL, last_error = ?
-                WHERE request_id = ? AND state IN \(Self.claimableStates)
+                WHERE request_id = ? AND state IN \(Self.cancellableStates)
                 """, arguments: [t, ActionStateMachine.notCarriedOut, requestId])
             try db.execute(sql: "UPDATE request SET cancel_reason = ? WHERE id = ?", arguments: [reason, requestId])
             var details: [String: JSONValue] = ["reason": .string(reason)]
@@ -232,6 +252,9 @@ extension AppDatabase {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled") }
+            guard request.state != .rejected else { throw StoreError.invalid("request \(requestId) was rejected") }
+            // Not yet approved: what is retried waits for the approval like the rest.
+            let resumed: ActionState = request.approval?.state == .awaiting ? .held : .pending
             var sql = "SELECT * FROM action WHERE request_id = ? AND state IN ('failed', 'needs_review')"
             var args: StatementArguments = [requestId]
             if let target {
@@ -262,10 +285,11 @@ extension AppDatabase {
                     continue
                 }
                 try db.execute(sql: """
-                    UPDATE action SET state = 'pending', budget_start = attempts, next_attempt_at = ?, plan = ?, operation = ?,
+                    UPDATE action SET state = ?, budget_start = attempts, next_attempt_at = ?, plan = ?, operation = ?,
                         outcome = NULL, verified = NULL, verification = NULL, completed_at = NULL, claimed_by = NULL
                     WHERE id = ?
-                    """, arguments: [t, String(decoding: try encoder.encode(plan), as: UTF8.self), plan.operation.rawValue, action.id])
+                    """, arguments: [resumed.rawValue, max(t, request.startsAt?.timeIntervalSince1970 ?? t),
+                                     String(decoding: try encoder.encode(plan), as: UTF8.self), plan.operation.rawValue, action.id])
                 var details: [String: JSONValue] = ["from": .string(action.state.rawValue), "operation": .string(plan.operation.rawValue)]
                 if let actor { details["by"] = .string(actor) }
                 try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: .actionRetried, details: details)

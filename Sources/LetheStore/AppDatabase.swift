@@ -254,6 +254,88 @@ public struct AppDatabase: Sendable {
             // `GET /api/v1/requests` pages in filing order with a (created_at, id) cursor.
             try db.execute(sql: "CREATE INDEX request_created ON request(created_at, id)")
         }
+        migrator.registerMigration("v9-approval-and-grace") { db in
+            // Four eyes and a grace period (`lethe.yaml`): a request can wait for approval
+            // (`awaiting_approval`) or end `rejected`, its actions wait `held` until approved, and
+            // none starts before `starts_at`. SQLite cannot change a CHECK, so request and action
+            // are rebuilt as in v3 (foreign keys are off while a migration runs).
+            try db.execute(sql: """
+                CREATE TABLE request_v9 (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('erasure', 'revocation')),
+                    ref TEXT UNIQUE,
+                    purposes TEXT NOT NULL DEFAULT '[]',
+                    pseudonym TEXT NOT NULL,
+                    email TEXT,
+                    external_id TEXT,
+                    user_name TEXT,
+                    requested_by TEXT,
+                    note TEXT,
+                    received TEXT NOT NULL,
+                    due TEXT NOT NULL,
+                    extended_months INTEGER NOT NULL DEFAULT 0 CHECK (extended_months BETWEEN 0 AND 2),
+                    created_at REAL NOT NULL,
+                    completed_at REAL,
+                    state TEXT NOT NULL CHECK (state IN
+                        ('awaiting_approval', 'received', 'in_progress', 'completed', 'failed', 'needs_review', 'cancelled', 'rejected')),
+                    cancel_reason TEXT,
+                    -- NULL: no approval needed; 'awaiting' until someone other than the filer decides.
+                    approval TEXT CHECK (approval IS NULL OR approval IN ('awaiting', 'approved', 'rejected')),
+                    decided_by TEXT,
+                    decided_at REAL,
+                    -- The approver's note, or the reason for a rejection.
+                    decision_note TEXT,
+                    -- No action starts before this (filing time + the grace period).
+                    starts_at REAL,
+                    CHECK (kind = 'erasure' OR purposes <> '[]'),
+                    CHECK ((approval IS NULL OR approval = 'awaiting') = (decided_by IS NULL))
+                );
+                INSERT INTO request_v9 (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note, received, due,
+                                        extended_months, created_at, completed_at, state, cancel_reason)
+                    SELECT id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note, received, due,
+                        extended_months, created_at, completed_at, state, cancel_reason FROM request;
+                DROP TABLE request;
+                ALTER TABLE request_v9 RENAME TO request;
+                CREATE INDEX request_state ON request(state);
+                CREATE INDEX request_received ON request(received);
+                CREATE INDEX request_state_due ON request(state, due);
+                CREATE INDEX request_created ON request(created_at, id);
+                CREATE TABLE action_v9 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    request_id TEXT NOT NULL REFERENCES request(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL CHECK (operation IN
+                        ('delete', 'anonymize', 'deactivate', 'remove_attributes', 'leave_groups', 'none', 'needs_review')),
+                    state TEXT NOT NULL CHECK (state IN
+                        ('scheduled', 'held', 'pending', 'running', 'retrying', 'succeeded', 'failed', 'needs_review', 'cancelled')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    budget_start INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    claimed_at REAL,
+                    claimed_by TEXT,
+                    scim_id TEXT,
+                    outcome TEXT CHECK (outcome IS NULL OR outcome IN
+                        ('deleted', 'anonymized', 'deactivated', 'anonymized_and_deactivated', 'attributes_removed', 'groups_left', 'absent',
+                         'not_applicable')),
+                    verified INTEGER CHECK (verified IS NULL OR verified IN (0, 1)),
+                    verification TEXT,
+                    last_error TEXT,
+                    completed_at REAL,
+                    follows INTEGER REFERENCES action(id) ON DELETE CASCADE,
+                    not_before TEXT NOT NULL DEFAULT '',
+                    written TEXT,
+                    CHECK ((follows IS NULL) = (not_before = '')),
+                    UNIQUE (request_id, target, not_before)
+                );
+                INSERT INTO action_v9 SELECT id, request_id, target, plan, operation, state, attempts, budget_start, next_attempt_at,
+                    claimed_at, claimed_by, scim_id, outcome, verified, verification, last_error, completed_at, follows, not_before, written FROM action;
+                DROP TABLE action;
+                ALTER TABLE action_v9 RENAME TO action;
+                CREATE INDEX action_due ON action(state, next_attempt_at);
+                CREATE INDEX action_target_due ON action(target, state, next_attempt_at);
+                """)
+        }
         return migrator
     }
 
@@ -261,6 +343,9 @@ public struct AppDatabase: Sendable {
     /// due day of the follow-up). The one place the engine's SQL names them.
     static let claimable: [ActionState] = [.pending, .retrying, .scheduled]
     static let claimableStates = "(" + claimable.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+    /// Action states a cancellation or rejection ends (nothing was attempted in them yet, or
+    /// the next attempt has not started).
+    static let cancellableStates = "(" + ([ActionState.held] + claimable).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
     /// Action states of unfinished work.
     static let openStates = "('\(ActionState.pending.rawValue)', '\(ActionState.running.rawValue)', '\(ActionState.retrying.rawValue)')"
 }

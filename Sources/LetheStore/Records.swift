@@ -21,6 +21,10 @@ public struct StoredRequest: Sendable, Hashable, Codable {
     public var completedAt: Date?
     public var state: RequestState
     public var cancelReason: String?
+    /// Whether a second person must decide, and what they decided (nil: no approval needed).
+    public var approval: Approval?
+    /// No action starts before this (filing time plus the grace period).
+    public var startsAt: Date?
 
     public var requestKind: RequestKind { kind == "erasure" ? .erasure : .revocation(purposes: purposes) }
 
@@ -81,11 +85,40 @@ public struct StoredRequest: Sendable, Hashable, Codable {
         guard let state = RequestState(rawValue: row["state"]) else { throw StoreError.corrupt("request \(id) has an unknown state") }
         self.state = state
         cancelReason = row["cancel_reason"]
+        if let approval = row["approval"] as String? {
+            guard let state = Approval.State(rawValue: approval) else { throw StoreError.corrupt("request \(id) has an unknown approval state") }
+            self.approval = Approval(state: state, by: row["decided_by"], at: (row["decided_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                                     note: row["decision_note"])
+        }
+        startsAt = (row["starts_at"] as Double?).map(Date.init(timeIntervalSince1970:))
     }
 
     static func date(_ text: String) throws -> CalendarDate {
         guard let date = CalendarDate(iso: text) else { throw StoreError.corrupt("bad date \(text)") }
         return date
+    }
+}
+
+/// The four-eyes decision on a request: awaited, or approved or rejected by someone.
+public struct Approval: Sendable, Hashable, Codable {
+    public enum State: String, Sendable, Hashable, Codable, CaseIterable {
+        case awaiting
+        case approved
+        case rejected
+    }
+
+    public var state: State
+    /// Who decided (an approver differs from the person who filed the request).
+    public var by: String?
+    public var at: Date?
+    /// The approver's note, or the reason for a rejection.
+    public var note: String?
+
+    public init(state: State, by: String? = nil, at: Date? = nil, note: String? = nil) {
+        self.state = state
+        self.by = by
+        self.at = at
+        self.note = note
     }
 }
 
@@ -220,6 +253,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An extension must be 1 or 2 months.
     case invalidExtension(months: Int)
     case invalid(String)
+    /// The approver is the person who filed the request: four eyes need two people.
+    case selfApproval(requestId: String, by: String)
 
     public var description: String {
         switch self {
@@ -231,6 +266,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "the identifiers of request \(id) were purged when it ended; a retry needs them again, and they must match the request's subject"
         case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
+        case .selfApproval(let id, let by):
+            "\(by) filed request \(id), so \(by) cannot approve it: a second person must (four eyes); nothing was changed"
         }
     }
 }

@@ -61,7 +61,7 @@ public final class EngineHarness: Sendable {
             fast.connection.retry = RetrySettings(base: TimeSpan(milliseconds: 20), max: retryMax, maxAttempts: maxAttempts)
             fast.connection.rateLimit = nil
             return fast
-        }, purposes: loaded.purposes)
+        }, purposes: loaded.purposes, settings: loaded.settings)
     }
 
     /// The reference policies (`policies/`) against four fresh scim2-server tenants.
@@ -73,7 +73,7 @@ public final class EngineHarness: Sendable {
         let environment = seeder.environment(token: peer.token)
         let loaded = try PolicyDirectory.load(Repository.path("policies").path, environment: environment).get()
         var policies = fast(loaded, maxAttempts: maxAttempts)
-        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes)
+        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes, settings: policies.settings)
         return EngineHarness(policies: policies, environment: environment, clock: clock, seeder: seeder, peer: peer, sandbox: nil)
     }
 
@@ -82,7 +82,7 @@ public final class EngineHarness: Sendable {
         let tenant = try DjangoPeer.running()
         let (loaded, environment) = try DjangoPeer.policies(tenant)
         var policies = fast(loaded, maxAttempts: maxAttempts)
-        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes)
+        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes, settings: policies.settings)
         return EngineHarness(policies: policies, environment: environment, clock: SystemClock(),
                              seeder: Seeder(tenants: ["portal": tenant]), peer: nil, sandbox: nil)
     }
@@ -105,7 +105,7 @@ public final class EngineHarness: Sendable {
         environment.merge(extraEnvironment) { _, new in new }
         let loaded = try DefaultPolicies.load(environment: environment).get()
         var policies = fast(loaded, maxAttempts: maxAttempts, retryMax: TimeSpan(milliseconds: 100))
-        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes)
+        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes, settings: policies.settings)
         return EngineHarness(policies: policies, environment: environment, clock: clock, seeder: nil, peer: nil, sandbox: server, hostile: liar)
     }
 

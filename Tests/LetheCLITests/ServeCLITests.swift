@@ -129,6 +129,8 @@ struct ServeCLITests {
                 var body: ((String) -> String)?
                 var contentType = "application/json"
                 var expected: [String: Int]  // by role
+                /// A request id no request has (the role is checked before the request is looked up).
+                var unknownId = false
             }
             let readAll = ["none": 401, "officer": 200, "auditor": 200, "admin": 200, "revoked": 401]
             let open = ["none": 200, "officer": 200, "auditor": 200, "admin": 200, "revoked": 200]
@@ -146,6 +148,11 @@ struct ServeCLITests {
                           expected: ["none": 401, "officer": 409, "auditor": 403, "admin": 409, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/requests/{id}/extend", body: { _ in #"{"months":1,"reason":"complex request"}"# },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
+                // Allowed, but no approval was required (lethe.yaml has none here): 409.
+                Operation(method: .post, path: "/api/v1/requests/{id}/approve", body: { _ in #"{"note":"checked"}"# },
+                          expected: ["none": 401, "officer": 409, "auditor": 403, "admin": 409, "revoked": 401]),
+                Operation(method: .post, path: "/api/v1/requests/{id}/reject", body: { _ in #"{"reason":"identity not verified"}"# },
+                          expected: ["none": 401, "officer": 404, "auditor": 403, "admin": 404, "revoked": 401], unknownId: true),
                 Operation(method: .post, path: "/api/v1/plan", body: { Self.erasure("plan-\($0)@example.com", ref: "X-\($0)") },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/sweeps",
@@ -167,7 +174,7 @@ struct ServeCLITests {
             ]
             for operation in operations {
                 for (role, expected) in operation.expected.sorted(by: { $0.key < $1.key }) {
-                    let path = operation.path.replacingOccurrences(of: "{id}", with: ids[role] ?? "?")
+                    let path = operation.path.replacingOccurrences(of: "{id}", with: operation.unknownId ? "req-000000000000" : ids[role] ?? "?")
                         .replacingOccurrences(of: "{file}", with: "lethe-report-2026-01-01-2026-11-30.json")
                         .replacingOccurrences(of: "{name}", with: "shop")
                     let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role),

@@ -2,6 +2,9 @@
 public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
     /// A follow-up waiting for its day (the end of a legal retention); claimed from then on.
     case scheduled
+    /// Waiting for a second person to approve its request (`approval` in `lethe.yaml`); never
+    /// claimed. Approval makes it `pending`; a rejection or cancellation, `cancelled`.
+    case held
     /// Waiting to be claimed at `next_attempt_at`.
     case pending
     /// Claimed by a runner; in flight.
@@ -20,7 +23,7 @@ public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
     /// No runner will touch it again without a person (`lethe retry`).
     public var isTerminal: Bool {
         switch self {
-        case .scheduled, .pending, .running, .retrying: false
+        case .scheduled, .held, .pending, .running, .retrying: false
         case .succeeded, .failed, .needsReview, .cancelled: true
         }
     }
@@ -44,26 +47,34 @@ public enum ActionOutcome: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// A request's state, derived from its actions.
 public enum RequestState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Filed; nothing runs until a second person approves it (`lethe approve`).
+    case awaitingApproval = "awaiting_approval"
     case received
     case inProgress = "in_progress"
     case completed
     case failed
     case needsReview = "needs_review"
     case cancelled
+    /// Refused before anything was done (identity not verified, manifestly unfounded: GDPR
+    /// Art. 12(5)), with its reason.
+    case rejected
 
     public var isTerminal: Bool {
         switch self {
-        case .received, .inProgress: false
-        case .completed, .failed, .needsReview, .cancelled: true
+        case .awaitingApproval, .received, .inProgress: false
+        case .completed, .failed, .needsReview, .cancelled, .rejected: true
         }
     }
 
     /// Derives the state: cancelled wins once nothing is in flight (an action running when the
-    /// request was cancelled finishes and records its real effect first); any unfinished action
-    /// keeps the request open (`received` until the first attempt); then failed, needs_review,
-    /// completed.
-    public static func derive(actions: [ActionState], anyAttempt: Bool, cancelled: Bool) -> RequestState {
+    /// request was cancelled finishes and records its real effect first); a rejection (only
+    /// possible before any attempt) ends it; an action held for approval keeps it
+    /// `awaiting_approval`; any unfinished action keeps the request open (`received` until the
+    /// first attempt); then failed, needs_review, completed.
+    public static func derive(actions: [ActionState], anyAttempt: Bool, cancelled: Bool, rejected: Bool = false) -> RequestState {
         if cancelled { return actions.contains(.running) ? .inProgress : .cancelled }
+        if rejected { return .rejected }
+        if actions.contains(.held) { return .awaitingApproval }
         if actions.contains(where: { !$0.isTerminal }) { return anyAttempt ? .inProgress : .received }
         if actions.contains(.failed) { return .failed }
         if actions.contains(.needsReview) { return .needsReview }

@@ -7,6 +7,12 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case requestFailed = "request_failed"
     case requestNeedsReview = "request_needs_review"
     case requestCancelled = "request_cancelled"
+    case requestAwaitingApproval = "request_awaiting_approval"
+    case requestRejected = "request_rejected"
+    /// A second person approved the request (by, note, when its actions may start).
+    case approvalGranted = "approval_granted"
+    /// Someone refused the request (by, reason); it ends `rejected`.
+    case rejectionRecorded = "rejection_recorded"
     /// Someone asked to cancel the request (reason, by whom); actions in flight finish first.
     case cancelRequested = "cancel_requested"
     case requestExtended = "request_extended"
@@ -42,13 +48,15 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .failed: .requestFailed
         case .needsReview: .requestNeedsReview
         case .cancelled: .requestCancelled
+        case .awaitingApproval: .requestAwaitingApproval
+        case .rejected: .requestRejected
         }
     }
 
     /// The event recorded when an attempt finishes after its action left `running` for `state`.
     public static func attemptAfter(_ state: ActionState) -> AuditEventKind {
         switch state {
-        case .scheduled, .pending, .running: .attemptAfterPending
+        case .scheduled, .held, .pending, .running: .attemptAfterPending
         case .retrying: .attemptAfterRetrying
         case .succeeded: .attemptAfterSucceeded
         case .failed: .attemptAfterFailed

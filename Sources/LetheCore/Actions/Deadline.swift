@@ -16,6 +16,8 @@ public enum DeadlineStanding: String, Sendable, Hashable, Codable, CaseIterable 
     case openOverdue = "open_overdue"
     /// Cancelled (counted apart, with its reason; it needs no further work).
     case cancelled
+    /// Rejected (counted apart, with its reason; GDPR Art. 12(4) asks that the subject be told why).
+    case rejected
 
     /// The standing of a request.
     public static func of(state: RequestState, due: CalendarDate, endedOn: CalendarDate?, today: CalendarDate) -> DeadlineStanding {
@@ -25,10 +27,13 @@ public enum DeadlineStanding: String, Sendable, Hashable, Codable, CaseIterable 
             return endedOn <= due ? .completedOnTime : .completedLate
         case .failed, .needsReview:
             return due < today ? .unresolvedOverdue : .unresolved
-        case .received, .inProgress:
+        case .awaitingApproval, .received, .inProgress:
+            // The month runs from receipt whether or not anyone has approved yet.
             return due < today ? .openOverdue : .open
         case .cancelled:
             return .cancelled
+        case .rejected:
+            return .rejected
         }
     }
 
@@ -42,5 +47,5 @@ public enum DeadlineStanding: String, Sendable, Hashable, Codable, CaseIterable 
     public var isUnresolved: Bool { self == .unresolved || self == .unresolvedOverdue }
 
     /// Request states that can be overdue: they still need work.
-    public static let statesThatCanBeOverdue: [RequestState] = [.received, .inProgress, .failed, .needsReview]
+    public static let statesThatCanBeOverdue: [RequestState] = [.awaitingApproval, .received, .inProgress, .failed, .needsReview]
 }

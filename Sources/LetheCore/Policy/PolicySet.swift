@@ -7,11 +7,20 @@ public struct PolicySet: Sendable {
     public let purposes: PurposeCatalog
     /// Warnings found while loading (pseudonymisation, unset secrets, ...).
     public let warnings: [PolicyDiagnostic]
+    /// Approval and grace period, from `lethe.yaml` (the defaults without it).
+    public let settings: LetheSettings
 
-    public init(policies: [TargetPolicy], purposes: PurposeCatalog = .builtIn, warnings: [PolicyDiagnostic] = []) {
+    public init(policies: [TargetPolicy], purposes: PurposeCatalog = .builtIn, warnings: [PolicyDiagnostic] = [],
+                settings: LetheSettings = .defaults) {
         self.policies = policies.sorted { $0.target < $1.target }
         self.purposes = purposes
         self.warnings = warnings
+        self.settings = settings
+    }
+
+    /// The same policies under other settings.
+    public func with(settings: LetheSettings) -> PolicySet {
+        PolicySet(policies: policies, purposes: purposes, warnings: warnings, settings: settings)
     }
 
     public subscript(target: String) -> TargetPolicy? { policies.first { $0.target == target } }
@@ -31,11 +40,19 @@ public struct PolicySet: Sendable {
     /// - Parameters:
     ///   - files: (path for messages, text) of each target policy.
     ///   - purposesFile: (path, text) of `purposes.yaml`, if the directory has one.
+    ///   - settingsFile: (path, text) of `lethe.yaml`, if the directory has one.
     public static func parse(
         files: [(path: String, text: String)], purposesFile: (path: String, text: String)? = nil,
+        settingsFile: (path: String, text: String)? = nil,
         environment: [String: String], directory: String = "policies"
     ) -> Result<PolicySet, PolicyLoadError> {
         var diagnostics: [PolicyDiagnostic] = []
+        var settings = LetheSettings.defaults
+        if let settingsFile {
+            let (parsed, found) = LetheSettings.parse(settingsFile.text, file: settingsFile.path)
+            diagnostics += found
+            if let parsed { settings = parsed }
+        }
         var purposes = PurposeCatalog.builtIn
         if let purposesFile {
             let (catalog, found) = parsePurposes(purposesFile.text, file: purposesFile.path)
@@ -68,7 +85,7 @@ public struct PolicySet: Sendable {
         if diagnostics.contains(where: { $0.severity == .error }) {
             return .failure(PolicyLoadError(diagnostics: diagnostics))
         }
-        return .success(PolicySet(policies: policies, purposes: purposes, warnings: diagnostics))
+        return .success(PolicySet(policies: policies, purposes: purposes, warnings: diagnostics, settings: settings))
     }
 
     private static func targetMark(in text: String) -> (line: Int, column: Int) {

@@ -1,4 +1,4 @@
-/// A duration written in a policy: `500ms`, `1s`, `5m`, `2h`.
+/// A duration written in a policy: `500ms`, `1s`, `5m`, `2h`, `2d`.
 public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let milliseconds: Int64
 
@@ -8,9 +8,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public var seconds: Double { Double(milliseconds) / 1000 }
 
-    /// Parses `<number><unit>` with unit `ms`, `s`, `m` or `h`.
+    /// Parses `<number><unit>` with unit `ms`, `s`, `m`, `h` or `d` (24 hours).
     public init?(parsing text: String) {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (unit, factor) in units where text.hasSuffix(unit) {
             let number = text.dropLast(unit.count)
             guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }),

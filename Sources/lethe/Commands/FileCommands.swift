@@ -50,11 +50,19 @@ struct FilingOptions: ParsableArguments {
         }
         Output.line(request.id)
         let actions = try context.database.actions(of: request.id)
-        let work = actions.filter { $0.state == .pending }.map(\.target)
+        let work = actions.filter { $0.state == .pending || $0.state == .held }.map(\.target)
         let review = actions.filter { $0.state == .needsReview }.map(\.target)
         var summary = "filed \(request.kind) due \(request.due): "
         summary += work.isEmpty ? "nothing to do in any target" : "\(work.count) target\(work.count == 1 ? "" : "s") to process (\(work.joined(separator: ", ")))"
         if !review.isEmpty { summary += "; needs review in \(review.joined(separator: ", "))" }
+        if let starts = request.startsAt, starts > request.createdAt, !work.isEmpty {
+            summary += "; nothing starts before \(Timestamp.iso8601(starts)) (grace period: `lethe cancel \(request.id)` until then touches no target)"
+        }
+        if request.state == .awaitingApproval {
+            Output.error(summary + ". It waits for approval: someone other than \(request.requestedBy ?? "the filer") runs "
+                + "`lethe approve \(request.id) --by NAME` (or `lethe reject \(request.id) --by NAME --reason TEXT`).")
+            return
+        }
         Output.error(summary + ". Run `lethe run --until-idle` to carry it out.")
     }
 }

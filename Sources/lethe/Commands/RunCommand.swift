@@ -87,7 +87,8 @@ struct RunCommand: AsyncParsableCommand {
         if json {
             try Output.json(RunJSON(requests: summary.requests.count, byState: byState, attempts: summary.attempts,
                                     rescued: summary.rescued, interrupted: summary.interrupted, timedOut: summary.timedOut,
-                                    stopped: summary.stopped))
+                                    stopped: summary.stopped, awaitingApproval: summary.awaitingApproval,
+                                    startingLater: summary.startingLater))
             return
         }
         if summary.rescued > 0 { Output.line("took up \(summary.rescued) action\(summary.rescued == 1 ? "" : "s") left running by a stopped run") }
@@ -103,6 +104,12 @@ struct RunCommand: AsyncParsableCommand {
         if summary.interrupted > 0 { Output.line("\(summary.interrupted) attempt\(summary.interrupted == 1 ? "" : "s") interrupted; taken up again next run") }
         if summary.timedOut { Output.line("timeout: work is still pending or retrying; run again later") }
         if summary.stopped { Output.line("stopped by signal after recording in-flight actions") }
+        if summary.awaitingApproval > 0 {
+            Output.line("\(summary.awaitingApproval) request\(summary.awaitingApproval == 1 ? " waits" : "s wait") for approval (`lethe status --state awaiting_approval`; `lethe approve ID --by NAME`)")
+        }
+        if summary.startingLater > 0 {
+            Output.line("\(summary.startingLater) action\(summary.startingLater == 1 ? "" : "s") wait for the grace period to end; a later run takes them up")
+        }
     }
 }
 
@@ -114,10 +121,14 @@ private struct RunJSON: Encodable {
     var interrupted: Int
     var timedOut: Bool
     var stopped: Bool
+    var awaitingApproval: Int
+    var startingLater: Int
 
     enum CodingKeys: String, CodingKey {
         case requests, attempts, rescued, interrupted, stopped
         case byState = "by_state"
         case timedOut = "timed_out"
+        case awaitingApproval = "awaiting_approval"
+        case startingLater = "starting_later"
     }
 }

@@ -15,6 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
               lethe status --overdue             requests past their due date that still need work
               lethe status --scheduled           retained data waiting for the end of its retention
               lethe status --state failed        requests in one state
+              lethe status --state awaiting_approval   requests waiting for a second person
               lethe status req-3f2a9c1b7d4e      one request, per target (also by --ref value)
               lethe status req-3f2a9c1b7d4e --json
 
@@ -34,7 +35,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Only requests with retained data whose erasure is scheduled (or has not succeeded yet), soonest first.")
     var scheduled = false
 
-    @Option(name: .customLong("state"), help: ArgumentHelp("Only requests in this state: received, in_progress, completed, failed, needs_review, cancelled.", valueName: "state"))
+    @Option(name: .customLong("state"), help: ArgumentHelp(
+        "Only requests in this state: awaiting_approval, received, in_progress, completed, failed, needs_review, cancelled, rejected.",
+        valueName: "state"))
     var requestState: String?
 
     @Option(help: "At most this many requests in a list.")
@@ -89,6 +92,18 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("  subject:   \(view.subject) (pseudonym)")
         lines.append("  received:  \(view.received)   due: \(view.due)" + (view.extendedMonths > 0 ? " (extended \(view.extendedMonths) month\(view.extendedMonths == 1 ? "" : "s"))" : ""))
         if let completed = view.completedAt { lines.append("  ended:     \(completed)") }
+        if let filer = view.requestedBy { lines.append("  filed by:  \(filer)") }
+        if let approval = view.approval {
+            switch approval.state {
+            case "awaiting":
+                lines.append("  approval:  awaiting: nothing runs until someone other than \(view.requestedBy ?? "the filer") runs `lethe approve \(view.id) --by NAME`")
+            case "approved":
+                lines.append("  approval:  approved by \(approval.by ?? "?") at \(approval.at ?? "?")" + (approval.note.map { ": \($0)" } ?? ""))
+            default:
+                lines.append("  rejected:  by \(approval.by ?? "?") at \(approval.at ?? "?"): \(approval.reason ?? "")")
+            }
+        }
+        if let starts = view.startsAt { lines.append("  starts at: \(starts) (grace period; `lethe cancel \(view.id)` until then leaves every target untouched)") }
         for erasure in view.retentionErasures where ["scheduled", "pending", "running", "retrying"].contains(erasure.state) {
             lines.append("  retained data scheduled for erasure on \(erasure.due) (\(erasure.target): \(erasure.attributes.joined(separator: ", ")))")
         }

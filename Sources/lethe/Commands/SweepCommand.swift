@@ -127,6 +127,10 @@ struct SweepCommand: AsyncParsableCommand {
         Output.line("\(s.rows) rows, \(s.subjects) subjects: \(verb) \(s.revocationsFiled) withdrawal\(s.revocationsFiled == 1 ? "" : "s") "
             + "(\(s.purposesFiled) purpose\(s.purposesFiled == 1 ? "" : "s")); \(s.alreadyFiled) already filed; \(s.regrants) consent\(s.regrants == 1 ? "" : "s") granted again (not acted on); "
             + "\(s.invalidRows) invalid row\(s.invalidRows == 1 ? "" : "s"); \(s.durationMs) ms")
+        if s.awaitingApproval > 0 {
+            Output.line("\(s.awaitingApproval) of them \(s.dryRun ? "would wait" : s.awaitingApproval == 1 ? "waits" : "wait") for approval (approval: all in lethe.yaml): "
+                + "someone other than the sweep approves each with `lethe approve ID --by NAME`")
+        }
         if !s.ignoredPurposes.isEmpty {
             Output.line("ignored (no policy shares them under consent): "
                 + s.ignoredPurposes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))

@@ -54,6 +54,7 @@ enum ExitStatus {
                 return ("the request names no identifier of the subject; give --email, --external-id or --user-name; nothing was stored", usage)
             case .unplannable(.noPurpose): return ("a revocation needs at least one purpose (--purpose NAME); nothing was stored", usage)
             case .notTheSubject, .conflictingIdentifier: return ("\(refusal)", dataError)
+            case .filerRequired: return ("\(refusal): pass --requested-by NAME; nothing was stored", usage)
             default: return ("\(refusal); nothing was stored", usage)
             }
         case let runtime as RuntimeError:

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import LetheCore
+
+extension AppDatabase {
+    /// Whether two actor names name the same person: compared without surrounding blanks and
+    /// without regard to case ("Ana" filed it, so "ana " cannot approve it).
+    public static func sameActor(_ a: String, _ b: String) -> Bool {
+        let clean = { (s: String) in s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+        return clean(a) == clean(b)
+    }
+
+    /// Approves a request that awaits approval: its held actions become pending, due at the end
+    /// of its grace period (or now, if that has passed). The approver must not be the person
+    /// who filed it.
+    public func approve(_ requestId: String, by actor: String, note: String? = nil, now: Date) throws -> StoredRequest {
+        try writer.write { db in
+            let request = try Self.request(requestId, in: db)
+            switch request.approval?.state {
+            case nil:
+                throw StoreError.invalid("request \(requestId) does not wait for approval (none was required when it was filed)")
+            case .approved?:
+                throw StoreError.invalid("request \(requestId) was already approved by \(request.approval?.by ?? "someone")")
+            case .rejected?:
+                throw StoreError.invalid("request \(requestId) was rejected; a rejected request cannot be approved")
+            case .awaiting?:
+                break
+            }
+            guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled; there is nothing to approve") }
+            guard let filer = request.requestedBy else {
+                throw StoreError.invalid("request \(requestId) does not say who filed it, so four eyes cannot be checked; file it again with a name")
+            }
+            guard !Self.sameActor(filer, actor) else { throw StoreError.selfApproval(requestId: requestId, by: actor) }
+            let t = now.timeIntervalSince1970
+            let startsAt = max(t, request.startsAt?.timeIntervalSince1970 ?? t)
+            try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ? WHERE request_id = ? AND state = 'held'",
+                           arguments: [startsAt, requestId])
+            try db.execute(sql: """
+                UPDATE request SET approval = 'approved', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?
+                """, arguments: [actor, t, note, requestId])
+            var details: [String: JSONValue] = ["by": .string(actor), "filed_by": .string(filer)]
+            if let note { details["note"] = .string(note) }
+            if startsAt > t { details["starts_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: startsAt))) }
+            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .approvalGranted, details: details)
+            try Self.refreshState(of: requestId, in: db, now: now)
+            return try Self.request(requestId, in: db)
+        }
+    }
+
+    /// Rejects a request before anything was attempted (identity not verified, a manifestly
+    /// unfounded request: GDPR Art. 12(5)): its actions are not carried out, it ends `rejected`
+    /// with the reason, and its identifiers are purged like any ended request. A request some
+    /// system already acted on cannot be rejected (that would misstate what happened): cancel it.
+    public func reject(_ requestId: String, by actor: String, reason: String, now: Date) throws -> StoredRequest {
+        try writer.write { db in
+            let request = try Self.request(requestId, in: db)
+            switch request.state {
+            case .rejected: throw StoreError.invalid("request \(requestId) was already rejected")
+            case .cancelled, .completed, .failed:
+                throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue); only a request nothing was done for can be rejected")
+            case .awaitingApproval, .received, .inProgress, .needsReview: break
+            }
+            let attempted = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(attempts), 0) FROM action WHERE request_id = ?", arguments: [requestId]) ?? 0
+            guard attempted == 0 else {
+                throw StoreError.invalid("request \(requestId) has already been worked on (\(attempted) attempt\(attempted == 1 ? "" : "s")); "
+                    + "a rejection would misstate what happened, so cancel it instead (`lethe cancel`)")
+            }
+            let t = now.timeIntervalSince1970
+            let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.cancellableStates)",
+                                              arguments: [requestId])
+            try db.execute(sql: """
+                UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL, last_error = ?
+                WHERE request_id = ? AND state IN \(Self.cancellableStates)
+                """, arguments: [t, Self.notCarriedOutRejected, requestId])
+            try db.execute(sql: """
+                UPDATE request SET approval = 'rejected', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?
+                """, arguments: [actor, t, reason, requestId])
+            let details: [String: JSONValue] = ["by": .string(actor), "reason": .string(reason)]
+            try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .rejectionRecorded, details: details)
+            for target in targets {
+                try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: details)
+            }
+            try Self.refreshState(of: requestId, in: db, now: now)
+            return try Self.request(requestId, in: db)
+        }
+    }
+
+    /// How many requests are in a state (an index count).
+    public func count(state: RequestState) throws -> Int {
+        try writer.read { db in
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM request WHERE state = ?"), arguments: [state.rawValue]) ?? 0
+        }
+    }
+
+    /// What an action of a rejected request says.
+    public static let notCarriedOutRejected = "not carried out: the request was rejected"
+}
