@@ -91,6 +91,7 @@ public final class EngineHarness: Sendable {
     /// (`crm:429=0.2`, `app:latency=1500ms`, ...).
     public static func sandbox(faults: String = "", customers: Int = 8, maxAttempts: Int = 5, clock: any LetheClock = SystemClock(),
                                hostile: Bool = false, groupsOnUsers: Bool = false, extraEnvironment: [String: String] = [:],
+                               settings: LetheSettings = .defaults,
                                adjust: (inout TargetPolicy) -> Void = { _ in }) async throws -> EngineHarness {
         let targets = ["shop", "app", "newsletter", "crm"]
         let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: customers, randomSeed: 7,
@@ -105,15 +106,16 @@ public final class EngineHarness: Sendable {
         environment.merge(extraEnvironment) { _, new in new }
         let loaded = try DefaultPolicies.load(environment: environment).get()
         var policies = fast(loaded, maxAttempts: maxAttempts, retryMax: TimeSpan(milliseconds: 100))
-        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes, settings: policies.settings)
+        policies = PolicySet(policies: policies.policies.map { var p = $0; adjust(&p); return p }, purposes: policies.purposes, settings: settings)
         return EngineHarness(policies: policies, environment: environment, clock: clock, seeder: nil, peer: nil, sandbox: server, hostile: liar)
     }
 
     public var tenants: [String: SCIMTenant] { seeder?.tenants ?? [:] }
 
     /// Files a request received on 2026-11-29.
-    public func file(_ kind: RequestKind, _ subject: SubjectIdentifiers, ref: String? = nil) throws -> String {
-        try runtime.intake().file(Intake.Submission(kind: kind, subject: subject, ref: ref, received: CalendarDate(iso: "2026-11-29")!),
+    public func file(_ kind: RequestKind, _ subject: SubjectIdentifiers, ref: String? = nil, requestedBy: String? = nil) throws -> String {
+        try runtime.intake().file(Intake.Submission(kind: kind, subject: subject, ref: ref, requestedBy: requestedBy,
+                                                    received: CalendarDate(iso: "2026-11-29")!),
                                   now: clock.now()).request.id
     }
 
