@@ -168,6 +168,10 @@ public enum ReportVerifier {
                    target["attempts"]?.intValue == 0, target["state"]?.stringValue != ActionState.cancelled.rawValue {
                     continue  // settled at filing: no transition of its own to cite
                 }
+                if target["attempts"]?.intValue == 0,
+                   [ActionState.held.rawValue, ActionState.pending.rawValue].contains(target["state"]?.stringValue ?? "") {
+                    continue  // not started (awaiting approval, or its grace period): nothing done to cite
+                }
                 cited.append(Citation(request: request, target: name, message: "request \(request), \(name): the row cites no audit event"))
                 return cited
             }

@@ -12,11 +12,15 @@ public enum CLIJSON {
         public var interrupted: Int
         public var timedOut: Bool
         public var stopped: Bool
+        public var awaitingApproval: Int
+        public var startingLater: Int
 
         enum CodingKeys: String, CodingKey {
             case requests, attempts, rescued, interrupted, stopped
             case byState = "by_state"
             case timedOut = "timed_out"
+            case awaitingApproval = "awaiting_approval"
+            case startingLater = "starting_later"
         }
     }
 
