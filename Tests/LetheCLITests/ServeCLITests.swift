@@ -374,6 +374,46 @@ struct ServeCLITests {
         }
     }
 
+    @Test("four eyes through the API: the filing token cannot approve (403), another officer can (200); a rejection ends it with its reason")
+    func approvalThroughTheAPI() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-serve-approval-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var env = ["LETHE_POLICIES": try policiesWithSettings("approval: erasures\n", in: scratch).path]
+        for target in SandboxTargets.names {
+            env["LETHE_\(target.uppercased())_URL"] = "http://127.0.0.1:1/scim/v2"
+            env["LETHE_\(target.uppercased())_TOKEN"] = "tok"
+        }
+        try await serving(env) { served, _ in
+            let officer = served.tokens["officer"], admin = served.tokens["admin"]
+            let filed = try await served.call(.post, "/api/v1/requests", token: officer, body: Self.erasure("ana@example.com", ref: "FE-1"))
+            #expect(filed.status == 201 && filed.json?["state"]?.stringValue == "awaiting_approval", "\(filed.json.map(CanonicalJSON.string) ?? "")")
+            let id = try #require(filed.json?["id"]?.stringValue)
+            let waiting = try await served.call(.get, "/api/v1/requests?state=awaiting_approval", token: served.tokens["auditor"])
+            #expect(waiting.json?["requests"]?.arrayValue?.map { $0["id"]?.stringValue } == [id])
+
+            let own = try await served.call(.post, "/api/v1/requests/\(id)/approve", token: officer, body: "{}")
+            #expect(own.status == 403 && own.json?["detail"]?.stringValue?.contains("four eyes") == true, "\(own.json.map(CanonicalJSON.string) ?? "")")
+            #expect(try await served.call(.get, "/api/v1/requests/\(id)", token: officer).json?["state"]?.stringValue == "awaiting_approval")
+            let other = try await served.call(.post, "/api/v1/requests/\(id)/approve", token: admin, body: #"{"note":"identity checked"}"#)
+            #expect(other.status == 200, "\(other.json.map(CanonicalJSON.string) ?? "")")
+            #expect(other.json?["approval"]?["by"]?.stringValue == "admin desk" && other.json?["approval"]?["note"]?.stringValue == "identity checked")
+            #expect(other.json?["state"]?.stringValue != "awaiting_approval")
+            let twice = try await served.call(.post, "/api/v1/requests/\(id)/approve", token: admin, body: "{}")
+            #expect(twice.status == 409)
+
+            let second = try await served.call(.post, "/api/v1/requests", token: officer, body: Self.erasure("bea@example.com", ref: "FE-2"))
+            let secondId = try #require(second.json?["id"]?.stringValue)
+            let empty = try await served.call(.post, "/api/v1/requests/\(secondId)/reject", token: officer, body: "{}")
+            #expect(empty.status == 400 && empty.json?["errors"]?.arrayValue?.first?["pointer"]?.stringValue == "#/reason")
+            let rejected = try await served.call(.post, "/api/v1/requests/\(secondId)/reject", token: officer, body: #"{"reason":"manifestly unfounded"}"#)
+            #expect(rejected.status == 200 && rejected.json?["state"]?.stringValue == "rejected")
+            #expect(rejected.json?["approval"]?["reason"]?.stringValue == "manifestly unfounded")
+            let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
+            let decision = try #require(try database.auditEvents(request: secondId).first { $0.event == "rejection_recorded" })
+            #expect(decision.details.contains(#""by":"officer desk""#))
+        }
+    }
+
     @Test("pages of requests follow the cursor in filing order, with filters")
     func pagination() async throws {
         try await serving { served, _ in
