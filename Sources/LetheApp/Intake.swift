@@ -84,8 +84,8 @@ public struct Intake: Sendable {
             case .conflictingIdentifier(let id, let field):
                 "the \(field) given differs from the one request \(id) holds; stored identifiers are never overwritten, and nothing was changed"
             case .filerRequired(let approval, let file):
-                "\(file ?? LetheSettings.fileName) requires approval for \(approval == .all ? "every request" : "erasures"), and the approver must be someone "
-                    + "other than the person who files it: say who files it (requested_by)"
+                "\(file ?? LetheSettings.fileName) requires approval for \(approval == .all ? "every request" : "erasures") by someone other than "
+                    + "whoever files it, so the request must name who files it"
             }
         }
     }

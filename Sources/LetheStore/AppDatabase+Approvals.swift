@@ -30,7 +30,7 @@ extension AppDatabase {
             guard let filer = request.requestedBy else {
                 throw StoreError.invalid("request \(requestId) does not say who filed it, so four eyes cannot be checked; file it again with a name")
             }
-            guard !Self.sameActor(filer, actor) else { throw StoreError.selfApproval(requestId: requestId, by: actor) }
+            guard !Self.sameActor(filer, actor) else { throw StoreError.selfApproval(requestId: requestId, filer: filer) }
             let t = now.timeIntervalSince1970
             let startsAt = max(t, request.startsAt?.timeIntervalSince1970 ?? t)
             try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ? WHERE request_id = ? AND state = 'held'",

@@ -292,7 +292,7 @@ extension AppDatabase {
             let states = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
             gauges.overdue = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request WHERE state IN (\(states)) AND due < ?",
                                               arguments: [today.description]) ?? 0
-            gauges.oldestOpenFiledAt = try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM request WHERE state IN ('received', 'in_progress')")
+            gauges.oldestOpenFiledAt = try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM request WHERE state IN ('awaiting_approval', 'received', 'in_progress')")
                 .map(Date.init(timeIntervalSince1970:))
             return gauges
         }

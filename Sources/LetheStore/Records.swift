@@ -254,7 +254,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidExtension(months: Int)
     case invalid(String)
     /// The approver is the person who filed the request: four eyes need two people.
-    case selfApproval(requestId: String, by: String)
+    case selfApproval(requestId: String, filer: String)
 
     public var description: String {
         switch self {
@@ -266,8 +266,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "the identifiers of request \(id) were purged when it ended; a retry needs them again, and they must match the request's subject"
         case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
-        case .selfApproval(let id, let by):
-            "\(by) filed request \(id), so \(by) cannot approve it: a second person must (four eyes); nothing was changed"
+        case .selfApproval(let id, let filer):
+            "request \(id) was filed by \(filer), who cannot also approve it: another person must (four eyes); nothing was changed"
         }
     }
 }

@@ -76,7 +76,7 @@ struct ApprovalEngineTests {
             let summary = try await h.run()
             #expect(summary.awaitingApproval == 1 && summary.attempts == 0)
             #expect(server.sandbox.callCounts.isEmpty, "\(server.sandbox.callCounts)")
-            #expect(throws: StoreError.selfApproval(requestId: id, by: "ana admin")) {
+            #expect(throws: StoreError.selfApproval(requestId: id, filer: "Ana Admin")) {
                 try h.database.approve(id, by: "ana admin", now: Date())
             }
             try await h.run()

@@ -51,7 +51,7 @@ struct ApprovalTests {
         _ = try db.file(newRequest(), now: now)
         let before = try db.auditEvents().count
         for name in ["Ana Admin", "ana admin", "  ANA ADMIN "] {
-            #expect(throws: StoreError.selfApproval(requestId: "req-1", by: name)) {
+            #expect(throws: StoreError.selfApproval(requestId: "req-1", filer: "Ana Admin")) {
                 try db.approve("req-1", by: name, now: now)
             }
         }
@@ -164,5 +164,39 @@ struct ApprovalTests {
         #expect(throws: DatabaseError.self) {
             try db.writer.write { try $0.execute(sql: "UPDATE request SET state = 'approved' WHERE id = 'req-1'") }
         }
+    }
+}
+
+@Suite("Store: migration v9 keeps what an older database holds")
+struct ApprovalMigrationTests {
+    @Test("a v8 database with requests, actions and audit events migrates: rows, states and the chain are kept; new columns empty")
+    func v8ToV9() throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v8-request-filing-order")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO request (id, kind, ref, purposes, pseudonym, email, received, due, created_at, state)
+                VALUES ('req-old', 'erasure', 'OLD-1', '[]', 'psn_1', 'old@example.com', '2026-11-01', '2026-12-01', 1796083200, 'received');
+                INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at) VALUES ('req-old', 'shop', '{}', 'delete', 'pending', 1796083200);
+                INSERT INTO audit_event (seq, at, request_id, event, details, prev_hash, hash) VALUES (1, '2026-11-30T00:00:00Z', 'req-old', 'request_filed', '{}', '0', 'h1');
+                """)
+        }
+        let database = try AppDatabase(queue)
+        try queue.read { db in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM request WHERE id = 'req-old'"))
+            let (state, email, ref): (String, String?, String?) = (row["state"], row["email"], row["ref"])
+            #expect(state == "received" && email == "old@example.com" && ref == "OLD-1")
+            #expect((row["approval"] as String?) == nil && (row["starts_at"] as Double?) == nil)
+            #expect(try String.fetchOne(db, sql: "SELECT state FROM action WHERE request_id = 'req-old'") == "pending")
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_event") == 1)
+            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
+            for name in ["request_state", "request_received", "request_state_due", "request_created", "action_due", "action_target_due", "audit_event_request"] {
+                #expect(indexes.contains(name), "index \(name)")
+            }
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+        }
+        // An old request, without a start time, is claimed as before.
+        let request = try #require(try database.request("req-old"))
+        #expect(request.approval == nil && request.startsAt == nil)
     }
 }

@@ -45,6 +45,14 @@ struct PolicyCheck: AsyncParsableCommand {
                     let purposes = policy.shares.map { "\($0.purpose) (\($0.basis.rawValue))" }.joined(separator: ", ")
                     Output.line("  \(policy.target.padding(12)) erasure: \(policy.erasure.action.rawValue.padding(10)) shares: \(purposes)")
                 }
+                let settings = set.settings
+                let approval = switch settings.approval {
+                case .none: "none (requests run once filed)"
+                case .erasures: "erasures wait for a second person (`lethe approve`)"
+                case .all: "every request waits for a second person (`lethe approve`)"
+                }
+                Output.line("  approval: \(approval); grace: \(settings.grace.milliseconds == 0 ? "none" : settings.grace.description)"
+                    + " (\(settings.sourceFile ?? "no \(LetheSettings.fileName): the defaults"))")
             }
         case .failure(let error):
             if json {
