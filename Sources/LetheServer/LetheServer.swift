@@ -14,6 +14,8 @@ import Synchronization
 public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var token: APIToken?
+    /// The dashboard session that made `token` (a browser), if any.
+    var session: DashboardSession?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -69,6 +71,10 @@ public struct LetheServer: Sendable {
     public let logger: Logger
     /// The last `POST /api/v1/targets/{name}/check` of each target, with when it ran.
     let checks = CheckBoard()
+    /// The dashboard's signed-in browsers.
+    let sessions = DashboardSessions()
+    /// Whether the server speaks HTTPS (session cookies are then `Secure`).
+    let secure = SecureFlag()
 
     /// `metrics` should be the one the runtime's `observeCall` reports to.
     public init(runtime: Runtime, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "lethe.server")) throws {
@@ -134,6 +140,7 @@ public struct LetheServer: Sendable {
             server = .http1()
         }
         let scheme = tls == nil ? "http" : "https"
+        secure.set(tls != nil)
         return Application(router: router(), server: server,
                            configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "lethe"),
                            onServerRunning: { channel in
@@ -146,10 +153,19 @@ public struct LetheServer: Sendable {
     func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: ProblemMiddleware(logger: logger))
+        router.add(middleware: DashboardAuthMiddleware(database: storage.database, sessions: sessions, clock: { [runtime] in runtime.configuration.clock.now() }))
         router.add(middleware: AuthMiddleware(database: storage.database))
         API(server: self).register(on: router)
+        Dashboard(server: self).register(on: router)
         return router
     }
+}
+
+/// Whether the server speaks HTTPS, set when its application is made.
+final class SecureFlag: Sendable {
+    private let value = Mutex(false)
+    func set(_ on: Bool) { value.withLock { $0 = on } }
+    var isOn: Bool { value.withLock { $0 } }
 }
 
 /// The last health check of each target, kept while the server runs.
@@ -167,7 +183,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/api/v1/") || path == "/api/v1", path != "/api/v1/openapi.yaml" else {
+        guard path.hasPrefix("/api/v1/") || path == "/api/v1", path != "/api/v1/openapi.yaml", context.session == nil else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw Problem.unauthorized }
@@ -188,6 +204,7 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
+            if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
             return try problem.response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try Problem(.contentTooLarge, "Content too large", detail: "the body is over \(context.maxUploadSize) bytes")

@@ -206,6 +206,8 @@ extension AppDatabase {
         public var receivedTo: CalendarDate?
         /// Continue after this request (filing order).
         public var after: RequestCursor?
+        /// Newest first (the cursor then continues before the request it names).
+        public var newestFirst = false
 
         public init() {}
     }
@@ -251,11 +253,12 @@ extension AppDatabase {
             arguments.append(today.description)
         }
         if let after = filter.after {
-            conditions.append("(created_at > ? OR (created_at = ? AND id > ?))")
+            let op = filter.newestFirst ? "<" : ">"
+            conditions.append("(created_at \(op) ? OR (created_at = ? AND id \(op) ?))")
             arguments += [after.createdAt, after.createdAt, after.id]
         }
         let sql = "SELECT * FROM request" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            + " ORDER BY created_at, id LIMIT \(limit + 1)"
+            + (filter.newestFirst ? " ORDER BY created_at DESC, id DESC" : " ORDER BY created_at, id") + " LIMIT \(limit + 1)"
         return try writer.read { db in
             var rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(StoredRequest.init)
             var next: RequestCursor?
@@ -295,6 +298,54 @@ extension AppDatabase {
             gauges.oldestOpenFiledAt = try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM request WHERE state IN ('awaiting_approval', 'received', 'in_progress')")
                 .map(Date.init(timeIntervalSince1970:))
             return gauges
+        }
+    }
+}
+
+extension AppDatabase {
+    /// What the dashboard's overview shows, read in one transaction.
+    public struct Overview: Sendable, Hashable {
+        /// Request state → requests.
+        public var byState: [String: Int] = [:]
+        public var overdue = 0
+        /// Open requests due within the next seven days (not yet overdue).
+        public var dueSoon = 0
+        /// Erasures of retained data waiting for their day.
+        public var scheduledFollowUps = 0
+        /// Target → failed or needs_review actions.
+        public var failingByTarget: [String: Int] = [:]
+        /// When the last attempt finished.
+        public var lastAttemptAt: Date?
+        /// (Monday of the week received, request state) → requests, for the weeks since `since`.
+        public var weekly: [String: [String: Int]] = [:]
+    }
+
+    public func overview(today: CalendarDate, weeksBack: Int = 12) throws -> Overview {
+        let open = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let since = today.adding(days: -7 * weeksBack)
+        return try writer.read { db in
+            var overview = Overview()
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM request GROUP BY state") {
+                overview.byState[row["state"]] = row["n"]
+            }
+            overview.overdue = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request WHERE state IN (\(open)) AND due < ?",
+                                                arguments: [today.description]) ?? 0
+            overview.dueSoon = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM request WHERE state IN ('awaiting_approval', 'received', 'in_progress') AND due >= ? AND due <= ?
+                """, arguments: [today.description, today.adding(days: 7).description]) ?? 0
+            overview.scheduledFollowUps = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM action WHERE state = 'scheduled'") ?? 0
+            for row in try Row.fetchAll(db, sql: "SELECT target, COUNT(*) AS n FROM action WHERE state IN ('failed', 'needs_review') GROUP BY target") {
+                overview.failingByTarget[row["target"]] = row["n"]
+            }
+            overview.lastAttemptAt = try Double.fetchOne(db, sql: "SELECT finished_at FROM attempt ORDER BY id DESC LIMIT 1")
+                .map(Date.init(timeIntervalSince1970:))
+            for row in try Row.fetchAll(db, sql: "SELECT received, state, COUNT(*) AS n FROM request WHERE received >= ? GROUP BY received, state",
+                                        arguments: [since.description]) {
+                guard let day = CalendarDate(iso: row["received"]) else { continue }
+                let monday = day.adding(days: -day.weekdayFromMonday)
+                overview.weekly[monday.description, default: [:]][row["state"], default: 0] += row["n"] as Int
+            }
+            return overview
         }
     }
 }

@@ -55,6 +55,9 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     /// Adds days.
     public func adding(days: Int) -> CalendarDate { CalendarDate(daysSinceEpoch: daysSinceEpoch + days) }
 
+    /// 0 for Monday … 6 for Sunday (1970-01-01 was a Thursday).
+    public var weekdayFromMonday: Int { ((daysSinceEpoch % 7) + 7 + 3) % 7 }
+
     /// Days since 1970-01-01 (negative before).
     public var daysSinceEpoch: Int {
         // Howard Hinnant's days_from_civil.

@@ -1,0 +1,618 @@
+import Foundation
+import Hummingbird
+import LetheApp
+import LetheCore
+import LetheReports
+import LetheStore
+import NIOCore
+
+/// The dashboard `lethe serve` shows at `/`: server-rendered pages over the same store, roles
+/// and engine as the API; every asset is served by Lethe (no CDN, no build step), so it works
+/// on an air-gapped network. Subjects appear only by pseudonym: no page shows an identifier.
+struct Dashboard: Sendable {
+    let server: LetheServer
+
+    var database: AppDatabase { server.storage.database }
+    var runtime: Runtime { server.runtime }
+    var now: Date { runtime.configuration.clock.now() }
+    var today: CalendarDate { CalendarDate(secondsSince1970: now.timeIntervalSince1970) }
+
+    /// Paths the dashboard answers (errors there are pages, not problem documents).
+    static func isPage(_ path: String) -> Bool {
+        !path.hasPrefix("/api/") && !["/healthz", "/readyz", "/metrics"].contains(path)
+    }
+
+    func register(on router: Router<APIContext>) {
+        router.get("/assets/lethe.css") { _, _ in Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8") }
+        router.get("/assets/lethe.js") { _, _ in Self.asset(DashboardAssets.js, type: "text/javascript; charset=utf-8") }
+        router.get("/assets/icon.svg") { _, _ in Self.asset(DashboardAssets.icon, type: "image/svg+xml") }
+        router.get("/favicon.ico") { _, _ in Self.asset(DashboardAssets.icon, type: "image/svg+xml") }
+        router.get("/signin") { _, _ in Self.html(signInPage(error: nil)) }
+        router.post("/signin") { request, _ in try await signIn(request) }
+        router.post("/signout") { request, context in try await signOut(request, context: context) }
+        router.get("/") { _, context in try overview(context) }
+        router.get("/requests") { request, context in try requests(request, context: context) }
+        router.get("/requests/{id}") { request, context in try detail(try context.parameters.require("id"), request: request, context: context) }
+        router.post("/requests/{id}/{change}") { request, context in try await change(request, context: context) }
+        router.get("/requests/{id}/certificate/{file}") { _, context in try certificate(context) }
+        router.get("/new") { _, context in try newRequestPage(context, form: nil, plan: nil, error: nil) }
+        router.post("/new") { request, context in try await newRequest(request, context: context) }
+        router.get("/reports") { request, context in try reportsPage(context, message: request.uri.queryParameters["exported"].map { "Exported \($0)." }) }
+        router.post("/reports") { request, context in try await exportReport(request, context: context) }
+        router.get("/reports/files/{file}") { _, context in try reportFile(context) }
+        router.post("/reports/verify") { request, context in try await verifyReport(request, context: context) }
+        router.get("/systems") { _, context in try systems(context) }
+        router.post("/systems/{name}/check") { request, context in try await check(request, context: context) }
+        router.get("/sweeps") { _, context in try sweepsPage(context) }
+    }
+
+    // MARK: Responses
+
+    static func headers(_ type: String) -> HTTPFields {
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "no-store"]
+        headers[.init("Content-Security-Policy")!] =
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        headers[.init("X-Content-Type-Options")!] = "nosniff"
+        headers[.init("Referrer-Policy")!] = "no-referrer"
+        return headers
+    }
+
+    static func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: headers("text/html; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "max-age=300"]
+        headers[.init("X-Content-Type-Options")!] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    static func download(_ data: Data, name: String, type: String) -> Response {
+        var headers = Self.headers(type)
+        headers[.contentDisposition] = "attachment; filename=\"\(name)\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// An error as a page (a problem thrown by a page handler or a middleware).
+    static func errorPage(_ problem: Problem, context: APIContext) -> Response {
+        let body = "<h1>\(H.e(problem.title))</h1><p class=error role=alert>\(H.e(problem.detail))</p><p><a href=\"/\">Back to the overview</a></p>"
+        var response = html(H.page(title: problem.title, context: context, active: "", body: body), status: problem.status)
+        for field in problem.headers where field.name != .contentType { response.headers.append(field) }
+        return response
+    }
+
+    func requireOfficer(_ context: APIContext) throws -> APIToken { try context.require(.officer) }
+
+    // MARK: Signing in
+
+    func signInPage(error: String?) -> String {
+        var body = "<h1>Sign in to Lethe</h1>"
+        if let error { body += "<p class=error role=alert>\(H.e(error))</p>" }
+        body += """
+            <form method=post action="/signin" class=card>
+            <label for=token>API token</label>
+            <input id=token name=token type=password autocomplete=off required autofocus>
+            <p class=hint>An administrator makes one with <code>lethe token create --name NAME --role officer|auditor|admin</code>.</p>
+            <button type=submit>Sign in</button>
+            </form>
+            """
+        return H.page(title: "Sign in", context: nil, active: "", body: body)
+    }
+
+    func signIn(_ request: Request) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: 4096)
+        let form = Form.parse(String(buffer: buffer))
+        guard let secret = form.text("token"), let token = try database.token(secret: secret), !token.isRevoked else {
+            return Self.html(signInPage(error: "That token is unknown or revoked."), status: .unauthorized)
+        }
+        let session = server.sessions.open(token: token, now: now)
+        var response = Self.redirect("/")
+        response.headers[.setCookie] = DashboardSessions.cookie(session.id, secure: server.secure.isOn, maxAge: Int(DashboardSessions.lifetime))
+        return response
+    }
+
+    func signOut(_ request: Request, context: APIContext) async throws -> Response {
+        _ = try await Form.read(request, context: context)
+        if let session = context.session { server.sessions.close(session.id) }
+        var response = Self.redirect("/signin")
+        response.headers[.setCookie] = DashboardSessions.cookie("", secure: server.secure.isOn, maxAge: 0)
+        return response
+    }
+
+    // MARK: Overview
+
+    func overview(_ context: APIContext) throws -> Response {
+        _ = try context.require(.officer, .auditor)
+        let data = try database.overview(today: today)
+        let open = ["awaiting_approval", "received", "in_progress"].reduce(0) { $0 + data.byState[$1, default: 0] }
+        var body = "<h1>Overview</h1><div class=tiles>"
+        body += H.tile("Open", open, href: "/requests")
+        body += H.tile("Overdue", data.overdue, href: "/requests?overdue=true", alarm: data.overdue > 0)
+        body += H.tile("Due in 7 days", data.dueSoon, href: "/requests")
+        body += H.tile("Awaiting approval", data.byState["awaiting_approval", default: 0], href: "/requests?state=awaiting_approval")
+        body += H.tile("Failed or needs review", data.byState["failed", default: 0] + data.byState["needs_review", default: 0],
+                       href: "/requests?state=failed", alarm: data.byState["failed", default: 0] > 0)
+        body += H.tile("Retained-data erasures scheduled", data.scheduledFollowUps, href: "/requests?scheduled=true")
+        body += "</div>"
+        body += "<section><h2>Requests by state</h2><table><thead><tr><th scope=col>State</th><th scope=col>Requests</th></tr></thead><tbody>"
+        for state in RequestState.allCases {
+            let n = data.byState[state.rawValue, default: 0]
+            body += "<tr><td><a href=\"/requests?state=\(state.rawValue)\">\(H.state(state.rawValue))</a></td><td>\(n)</td></tr>"
+        }
+        body += "</tbody></table></section>"
+        body += "<section><h2>Requests per week, by outcome</h2>" + H.weeklyChart(data.weekly, today: today) + "</section>"
+        body += "<section><h2>Systems</h2><ul>"
+        for name in runtime.policies.targetNames {
+            var line = "<li><a href=\"/systems#\(H.e(name))\">\(H.e(name))</a>: "
+            let failing = data.failingByTarget[name, default: 0]
+            line += failing > 0 ? "<span class=bad>\(failing) failed or needs review</span>" : "nothing failing"
+            if let last = server.checks.get(name) {
+                line += "; last check \(H.time(last.at)): " + (last.check.usable ? "usable" : "<span class=bad>NOT usable</span>")
+            }
+            body += line + "</li>"
+        }
+        body += "</ul><p>Last attempt: \(data.lastAttemptAt.map(H.time) ?? "none yet")</p></section>"
+        return Self.html(H.page(title: "Overview", context: context, active: "/", body: body))
+    }
+
+    // MARK: Requests
+
+    func requests(_ request: Request, context: APIContext) throws -> Response {
+        _ = try context.require(.officer, .auditor)
+        let query = request.uri.queryParameters
+        func value(_ name: String) -> String? {
+            guard let text = query[Substring(name)].map(String.init), !text.isEmpty else { return nil }
+            return text
+        }
+        var filter = AppDatabase.RequestFilter()
+        filter.newestFirst = true
+        var problems: [String] = []
+        if let state = value("state") {
+            if let known = RequestState(rawValue: state) { filter.state = known } else { problems.append("unknown state '\(state)'") }
+        }
+        if let kind = value("kind") {
+            if kind == "erasure" || kind == "revocation" { filter.kind = kind } else { problems.append("kind is erasure or revocation") }
+        }
+        if let target = value("target") {
+            if runtime.policies.targetNames.contains(target) { filter.target = target } else { problems.append("no target named '\(target)'") }
+        }
+        if value("overdue") == "true" { filter.overdueOn = today }
+        if value("scheduled") == "true" { filter.scheduled = true }
+        filter.ref = value("ref")
+        if let cursor = value("cursor") { filter.after = AppDatabase.RequestCursor(cursor) }
+        let page = try database.requests(filter, limit: 50)
+        let actions = try database.actions(of: page.requests.map(\.id))
+        var body = "<h1>Requests</h1>"
+        for problem in problems { body += "<p class=error role=alert>\(H.e(problem)); that filter was left out.</p>" }
+        body += "<form method=get action=\"/requests\" class=filters><fieldset><legend>Filter</legend>"
+        body += H.select("state", label: "State", options: [("", "any")] + RequestState.allCases.map { ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " ")) },
+                         selected: filter.state?.rawValue ?? "")
+        body += H.select("kind", label: "Kind", options: [("", "any"), ("erasure", "erasure"), ("revocation", "withdrawal")], selected: filter.kind ?? "")
+        body += H.select("target", label: "System", options: [("", "any")] + runtime.policies.targetNames.map { ($0, $0) }, selected: filter.target ?? "")
+        body += "<label><input type=checkbox name=overdue value=true\(filter.overdueOn != nil ? " checked" : "")> Overdue only</label>"
+        body += "<label for=ref>Reference</label><input id=ref name=ref value=\"\(H.e(filter.ref ?? ""))\" placeholder=\"DSR-812\">"
+        body += "<button type=submit>Show</button></fieldset></form>"
+        if page.requests.isEmpty {
+            body += "<p>No requests match.</p>"
+        } else {
+            body += "<table class=list><caption>Newest first</caption><thead><tr><th scope=col>Request</th><th scope=col>Kind</th><th scope=col>State</th>"
+                + "<th scope=col>Received</th><th scope=col>Due</th><th scope=col>Systems done</th><th scope=col>Reference</th></tr></thead><tbody>"
+            for stored in page.requests {
+                let view = RequestView(stored, actions: actions[stored.id] ?? [], today: today)
+                let done = view.actions.filter { $0.state == "succeeded" }.count
+                body += "<tr><td><a href=\"/requests/\(H.e(view.id))\">\(H.e(view.id))</a></td><td>\(H.kind(view.kind))</td><td>\(H.state(view.state))</td>"
+                    + "<td>\(H.e(view.received))</td><td>\(H.e(view.due))\(view.overdue ? " <strong class=bad>overdue</strong>" : "")</td>"
+                    + "<td>\(done)/\(view.actions.count)</td><td>\(H.e(view.ref ?? ""))</td></tr>"
+            }
+            body += "</tbody></table>"
+        }
+        if let next = page.next {
+            var items = query.filter { $0.key != "cursor" }.map { "\($0.key)=\(H.query(String($0.value)))" }
+            items.append("cursor=\(H.query(next.description))")
+            body += "<p><a rel=next href=\"/requests?\(H.e(items.joined(separator: "&")))\">Older requests →</a></p>"
+        }
+        return Self.html(H.page(title: "Requests", context: context, active: "/requests", body: body))
+    }
+
+    func find(_ idOrRef: String) throws -> StoredRequest {
+        guard let stored = try database.request(idOrRef) else { throw Problem.notFound("no request with id or reference '\(idOrRef)'") }
+        return stored
+    }
+
+    func detail(_ idOrRef: String, request: Request, context: APIContext, notice: String? = nil, error: String? = nil) throws -> Response {
+        let token = try context.require(.officer, .auditor)
+        let stored = try find(idOrRef)
+        let actions = try database.actions(of: stored.id)
+        let view = RequestView(stored, actions: actions, today: today)
+        var body = "<h1>\(H.kind(view.kind)) <code>\(H.e(view.id))</code> — \(H.state(view.state))</h1>"
+        if let done = request.uri.queryParameters["done"] { body += "<p class=notice role=status>\(H.e(String(done)))</p>" }
+        if let notice { body += "<p class=notice role=status>\(H.e(notice))</p>" }
+        if let error { body += "<p class=error role=alert>\(H.e(error))</p>" }
+        body += "<dl class=facts>"
+        body += "<dt>Subject</dt><dd><code>\(H.e(view.subject))</code> (pseudonym; Lethe shows no identifier)</dd>"
+        if let ref = view.ref { body += "<dt>Reference</dt><dd>\(H.e(ref))</dd>" }
+        if !view.purposes.isEmpty { body += "<dt>Consent withdrawn for</dt><dd>\(H.e(view.purposes.joined(separator: ", ")))</dd>" }
+        body += "<dt>Received</dt><dd>\(H.e(view.received))</dd><dt>Due</dt><dd>\(H.e(view.due))"
+            + (view.extendedMonths > 0 ? " (extended by \(view.extendedMonths) month\(view.extendedMonths == 1 ? "" : "s"))" : "")
+            + (view.overdue ? " <strong class=bad>OVERDUE</strong>" : "") + "</dd>"
+        if let filer = view.requestedBy { body += "<dt>Filed by</dt><dd>\(H.e(filer))</dd>" }
+        if let approval = view.approval {
+            switch approval.state {
+            case "awaiting": body += "<dt>Approval</dt><dd>awaiting: someone other than \(H.e(view.requestedBy ?? "the filer")) must approve it</dd>"
+            case "approved": body += "<dt>Approved</dt><dd>by \(H.e(approval.by ?? "?")) \(approval.at.map(H.isoTime) ?? "")\(approval.note.map { ": " + H.e($0) } ?? "")</dd>"
+            default: body += "<dt>Rejected</dt><dd>by \(H.e(approval.by ?? "?")) \(approval.at.map(H.isoTime) ?? ""): \(H.e(approval.reason ?? ""))</dd>"
+            }
+        }
+        if let starts = view.startsAt { body += "<dt>Starts at</dt><dd>\(H.isoTime(starts)) (grace period: cancelling before then touches no system)</dd>" }
+        if let ended = view.completedAt { body += "<dt>Ended</dt><dd>\(H.isoTime(ended))</dd>" }
+        if let cancellation = view.cancellation { body += "<dt>Cancelled</dt><dd>\(H.e(cancellation))</dd>" }
+        body += "</dl>"
+
+        body += "<section><h2>Per system</h2>"
+        for action in actions where action.follows == nil {
+            let shown = view.actions.first { $0.target == action.target }
+            body += "<article class=card><h3>\(H.e(action.target)): \(H.e(action.plan.operation.rawValue.replacingOccurrences(of: "_", with: " "))) — \(H.state(action.state.rawValue))</h3>"
+            body += "<p><strong>Why:</strong> \(H.e(action.plan.reason))</p>"
+            if let outcome = action.outcome {
+                body += "<p><strong>Outcome:</strong> \(H.e(outcome.rawValue.replacingOccurrences(of: "_", with: " ")))"
+                    + (action.verified == true ? ", verified" : action.verified == false ? ", <strong class=bad>NOT verified</strong>" : "") + "</p>"
+            }
+            if let verification = action.verification { body += "<p><strong>Verified by:</strong> \(H.e(verification))</p>" }
+            if let error = shown?.lastError { body += "<p class=bad><strong>Last error:</strong> \(H.e(error))</p>" }
+            for kept in shown?.retained ?? [] {
+                body += "<p><strong>Kept:</strong> \(H.e(kept.attributes.joined(separator: ", "))) under \(H.e(kept.basis)) (\(H.e(kept.purpose))) until \(H.e(kept.until))"
+                    + (kept.ended ? ", which had passed: erased with the rest" : "") + "</p>"
+            }
+            for erasure in view.retentionErasures where erasure.target == action.target {
+                body += "<p><strong>Retained data:</strong> erasure due \(H.e(erasure.due)), \(H.state(erasure.state))</p>"
+            }
+            let attempts = try database.attempts(of: action.id)
+            if !attempts.isEmpty {
+                body += "<table><caption>Attempts</caption><thead><tr><th scope=col>#</th><th scope=col>Started</th><th scope=col>Result</th><th scope=col>Status</th>"
+                    + "<th scope=col>Duration</th><th scope=col>Error</th></tr></thead><tbody>"
+                for attempt in attempts {
+                    body += "<tr><td>\(attempt.number)</td><td>\(H.time(attempt.startedAt))</td><td>\(H.e(attempt.result))</td>"
+                        + "<td>\(attempt.statusCode.map(String.init) ?? "–")</td><td>\(attempt.durationMs) ms</td><td>\(H.e(attempt.error ?? ""))</td></tr>"
+                }
+                body += "</tbody></table>"
+            }
+            body += "</article>"
+        }
+        body += "</section>"
+
+        if token.role != .auditor {
+            body += officerActions(view, stored: stored, context: context)
+        }
+        body += "<section><h2>Certificate</h2><p>The signed statement of what was done, checkable with openssl.</p><ul class=downloads>"
+        for (file, label) in [("certificate.json", "JSON"), ("certificate.json.sig", "Signature"), ("certificate.html", "HTML")] {
+            body += "<li><a href=\"/requests/\(H.e(stored.id))/certificate/\(file)\" download>\(label)</a></li>"
+        }
+        body += "</ul></section>"
+
+        let events = try database.auditEvents(request: stored.id)
+        body += "<section><h2>Audit trail</h2><table class=trail><thead><tr><th scope=col>#</th><th scope=col>When</th><th scope=col>Event</th>"
+            + "<th scope=col>System</th><th scope=col>Hash</th></tr></thead><tbody>"
+        for event in events {
+            body += "<tr><td>\(event.seq)</td><td>\(H.isoTime(event.at))</td><td>\(H.e(event.event.replacingOccurrences(of: "_", with: " ")))</td>"
+                + "<td>\(H.e(event.target ?? ""))</td><td><code title=\"\(H.e(event.hash))\">\(H.e(String(event.hash.prefix(16))))…</code></td></tr>"
+        }
+        body += "</tbody></table></section>"
+        return Self.html(H.page(title: "Request \(stored.id)", context: context, active: "/requests", body: body))
+    }
+
+    func officerActions(_ view: RequestView, stored: StoredRequest, context: APIContext) -> String {
+        let base = "/requests/\(H.e(stored.id))"
+        var forms: [String] = []
+        if stored.approval?.state == .awaiting, stored.state == .awaitingApproval {
+            forms.append(H.form(base + "/approve", context: context, button: "Approve", fields: "<label for=note>Note (no personal data)</label><input id=note name=note maxlength=500>"))
+        }
+        let untouched = (try? database.actions(of: stored.id).allSatisfy { $0.attempts == 0 }) ?? false
+        if [.awaitingApproval, .received, .needsReview].contains(stored.state), untouched {
+            forms.append(H.form(base + "/reject", context: context, button: "Reject", danger: true,
+                                fields: "<label for=reason-reject>Reason (no personal data)</label><input id=reason-reject name=reason required maxlength=500 placeholder=\"identity not verified\">"))
+        }
+        if stored.state == .failed || stored.state == .needsReview {
+            forms.append(H.form(base + "/retry", context: context, button: "Retry failed systems", fields: ""))
+        }
+        if !stored.state.isTerminal {
+            forms.append(H.form(base + "/cancel", context: context, button: "Cancel request", danger: true,
+                                fields: "<label for=reason-cancel>Reason</label><input id=reason-cancel name=reason required maxlength=500 placeholder=\"filed in error\">"))
+            if stored.extendedMonths < 2 {
+                forms.append(H.form(base + "/extend", context: context, button: "Extend deadline",
+                                    fields: "<label for=months>Months</label><select id=months name=months><option value=1>1</option>\(stored.extendedMonths == 0 ? "<option value=2>2</option>" : "")</select>"
+                                        + "<label for=reason-extend>Reason (told to the subject)</label><input id=reason-extend name=reason required maxlength=500>"))
+            }
+        }
+        guard !forms.isEmpty else { return "" }
+        return "<section><h2>Actions</h2><div class=actions>" + forms.joined() + "</div></section>"
+    }
+
+    /// `POST /requests/{id}/approve|reject|retry|cancel|extend` from the detail page's forms.
+    func change(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let form = try await Form.read(request, context: context)
+        let stored = try find(try context.parameters.require("id"))
+        let change = try context.parameters.require("change")
+        func text(_ name: String) throws -> String {
+            guard let value = form.text(name), value.utf8.count <= 500,
+                  !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw Problem.badRequest("\(name) is 1 to 500 characters of text")
+            }
+            return value
+        }
+        let done: String
+        do {
+            switch change {
+            case "approve":
+                _ = try database.approve(stored.id, by: token.name, note: form.text("note"), now: now)
+                done = "Approved by \(token.name)."
+            case "reject":
+                _ = try database.reject(stored.id, by: token.name, reason: try text("reason"), now: now)
+                done = "Rejected; its identifiers are purged."
+            case "cancel":
+                _ = try database.cancel(stored.id, reason: try text("reason"), by: token.name, now: now)
+                done = "Cancelled."
+            case "extend":
+                guard let months = Int(form["months"] ?? ""), months == 1 || months == 2 else { throw Problem.badRequest("months is 1 or 2") }
+                _ = try database.extend(stored.id, months: months, reason: try text("reason"), by: token.name, now: now)
+                done = "Extended by \(months) month\(months == 1 ? "" : "s")."
+            case "retry":
+                let targets = try runtime.intake().retry(stored, target: nil, identifiers: nil, by: token.name, now: now)
+                done = "Back to pending: \(targets.joined(separator: ", "))."
+            default:
+                throw Problem.notFound("no such change: \(change)")
+            }
+        } catch let error as StoreError {
+            if case .selfApproval = error { throw Problem(.forbidden, "Four eyes", detail: "\(error)") }
+            return try detail(stored.id, request: request, context: context, error: "\(error)")
+        } catch let refusal as Intake.Refusal {
+            return try detail(stored.id, request: request, context: context, error: "\(refusal)")
+        }
+        return Self.redirect("/requests/\(stored.id)?done=\(H.query(done))")
+    }
+
+    /// The signed certificate of a request: JSON, its signature, or the HTML rendering.
+    func certificate(_ context: APIContext) throws -> Response {
+        _ = try context.require(.officer, .auditor)
+        let stored = try find(try context.parameters.require("id"))
+        let file = try context.parameters.require("file")
+        let directory = try reportsDirectory()
+        let base = "lethe-certificate-\(stored.id)"
+        func path(_ suffix: String) -> String { (directory as NSString).appendingPathComponent(base + suffix) }
+        // The JSON is signed afresh (the request may have moved on); the signature and the HTML
+        // are those of the JSON last written, so the pair a browser downloads belongs together.
+        if file == "certificate.json" || !FileManager.default.fileExists(atPath: path(".json.sig")) {
+            _ = try runtime.reports().exportCertificate(stored, into: directory, now: now)
+        }
+        switch file {
+        case "certificate.json": return Self.download(try Data(contentsOf: URL(fileURLWithPath: path(".json"))), name: base + ".json", type: "application/json")
+        case "certificate.json.sig":
+            return Self.download(try Data(contentsOf: URL(fileURLWithPath: path(".json.sig"))), name: base + ".json.sig", type: "application/octet-stream")
+        case "certificate.html":
+            var response = Self.download(try Data(contentsOf: URL(fileURLWithPath: path(".html"))), name: base + ".html", type: "text/html; charset=utf-8")
+            response.headers[.contentDisposition] = "inline; filename=\"\(base).html\""
+            return response
+        default: throw Problem.notFound("no such file: \(file)")
+        }
+    }
+
+    // MARK: New request
+
+    func newRequestPage(_ context: APIContext, form: Form?, plan: [PlannedAction]?, error: String?) throws -> Response {
+        _ = try requireOfficer(context)
+        let kind = form?["kind"] ?? "erasure"
+        var body = "<h1>New request</h1>"
+        if let error { body += "<p class=error role=alert>\(H.e(error))</p>" }
+        let settings = runtime.policies.settings
+        if settings.approval != .none || settings.grace.milliseconds > 0 {
+            body += "<p class=hint>Under \(H.e(settings.sourceFile ?? LetheSettings.fileName)): approval \(H.e(settings.approval.rawValue)), grace \(H.e(settings.grace.description)).</p>"
+        }
+        let step = plan == nil ? "plan" : "file"
+        body += "<form method=post action=\"/new\" class=card>\(H.csrf(context))<input type=hidden name=step value=\(step)>"
+        body += "<fieldset><legend>What the subject asks</legend>"
+        body += "<label><input type=radio name=kind value=erasure\(kind == "erasure" ? " checked" : "")> Erasure (GDPR Art. 17)</label>"
+        body += "<label><input type=radio name=kind value=revocation\(kind == "revocation" ? " checked" : "")> Withdrawal of consent (Art. 7(3))</label>"
+        let chosen = Set(form?.all("purpose") ?? [])
+        body += "<fieldset><legend>Purposes withdrawn (withdrawal only)</legend>"
+        for purpose in runtime.policies.consentPurposes.sorted() {
+            body += "<label><input type=checkbox name=purpose value=\"\(H.e(purpose))\"\(chosen.contains(purpose) ? " checked" : "")> \(H.e(purpose))</label>"
+        }
+        body += "</fieldset></fieldset><fieldset><legend>Who (at least one)</legend>"
+        for (name, label, type) in [("email", "E-mail address", "email"), ("external_id", "External id", "text"), ("user_name", "User name", "text")] {
+            body += "<label for=\(name)>\(label)</label><input id=\(name) name=\(name) type=\(type) autocomplete=off value=\"\(H.e(form?[name] ?? ""))\">"
+        }
+        body += "</fieldset><fieldset><legend>Filing</legend>"
+        body += "<label for=ref>Reference (ticket)</label><input id=ref name=ref maxlength=200 value=\"\(H.e(form?["ref"] ?? ""))\">"
+        body += "<label for=received>Received</label><input id=received name=received type=date value=\"\(H.e(form?["received"] ?? today.description))\">"
+        body += "<label for=note>Note (purged when the request ends)</label><input id=note name=note maxlength=2000 value=\"\(H.e(form?["note"] ?? ""))\">"
+        body += "</fieldset>"
+        if let plan {
+            body += "<section aria-labelledby=plan-heading><h2 id=plan-heading>The plan: what each system will do</h2><table class=plan><thead><tr><th scope=col>System</th>"
+                + "<th scope=col>Operation</th><th scope=col>Why</th></tr></thead><tbody>"
+            for action in plan {
+                body += "<tr><td>\(H.e(action.target))</td><td>\(H.e(action.operation.rawValue.replacingOccurrences(of: "_", with: " ")))</td><td>\(H.e(action.reason))</td></tr>"
+            }
+            body += "</tbody></table></section>"
+            body += "<button type=submit name=confirm value=yes id=file-request>File this request</button> <button type=submit name=step value=plan class=secondary>Plan again</button>"
+        } else {
+            body += "<button type=submit id=show-plan>Show the plan</button>"
+        }
+        body += "</form>"
+        return Self.html(H.page(title: "New request", context: context, active: "/new", body: body))
+    }
+
+    func newRequest(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try requireOfficer(context)
+        let form = try await Form.read(request, context: context)
+        let kind: RequestKind
+        switch form["kind"] {
+        case "erasure": kind = .erasure
+        case "revocation":
+            let purposes = form.all("purpose")
+            guard !purposes.isEmpty else { return try newRequestPage(context, form: form, plan: nil, error: "A withdrawal names at least one purpose.") }
+            kind = .revocation(purposes: purposes.uniqued())
+        default: return try newRequestPage(context, form: form, plan: nil, error: "Choose an erasure or a withdrawal.")
+        }
+        let subject = SubjectIdentifiers(email: form.text("email"), externalId: form.text("external_id"), userName: form.text("user_name"))
+        guard !subject.isEmpty else { return try newRequestPage(context, form: form, plan: nil, error: "Give at least one identifier of the subject.") }
+        guard let received = CalendarDate(iso: form.text("received") ?? today.description) else {
+            return try newRequestPage(context, form: form, plan: nil, error: "The received date is a date (YYYY-MM-DD).")
+        }
+        let submission = Intake.Submission(kind: kind, subject: subject, ref: form.text("ref"), requestedBy: token.name, note: form.text("note"), received: received)
+        let intake = try runtime.intake()
+        let prepared: NewRequest
+        do {
+            prepared = try intake.prepare(submission, today: today)
+        } catch {
+            return try newRequestPage(context, form: form, plan: nil, error: "\(error); nothing was filed.")
+        }
+        guard form["confirm"] == "yes", form["step"] == "file" else {
+            return try newRequestPage(context, form: form, plan: prepared.plan, error: nil)
+        }
+        do {
+            let filed = try await intake.fileGrouped(submission, now: now)
+            return Self.redirect("/requests/\(filed.request.id)?done=\(H.query(filed.request.state == .awaitingApproval ? "Filed; it waits for approval by someone else." : "Filed."))")
+        } catch let error as StoreError {
+            return try newRequestPage(context, form: form, plan: prepared.plan, error: "\(error); nothing was filed.")
+        }
+    }
+
+    // MARK: Reports
+
+    func reportsDirectory() throws -> String {
+        guard let state = server.storage.state else { throw Problem(.serviceUnavailable, "No state directory", detail: "this server keeps no reports") }
+        return state.file("reports")
+    }
+
+    func reportsPage(_ context: APIContext, message: String?, verification: String? = nil) throws -> Response {
+        _ = try context.require(.auditor)
+        var body = "<h1>Reports</h1>"
+        if let message { body += "<p class=notice role=status>\(H.e(message))</p>" }
+        if let verification { body += verification }
+        let firstOfMonth = CalendarDate(iso: String(today.description.prefix(8)) + "01") ?? today
+        body += "<section><h2>Export a period</h2><form method=post action=\"/reports\" class=card>\(H.csrf(context))"
+            + "<label for=from>From</label><input id=from name=from type=date required value=\"\(firstOfMonth)\">"
+            + "<label for=to>To</label><input id=to name=to type=date required value=\"\(today)\">"
+            + "<button type=submit>Export and sign</button></form></section>"
+        body += "<section><h2>Verify a report</h2><form id=verify-form method=post action=\"/reports/verify\" class=card data-csrf=\"\(H.e(context.session?.csrf ?? ""))\">"
+            + "<label for=report-file>Report (.json)</label><input id=report-file type=file accept=\".json,application/json\" required>"
+            + "<label for=signature-file>Signature (.json.sig)</label><input id=signature-file type=file accept=\".sig\" required>"
+            + "<button type=submit>Verify</button><output id=verify-result></output></form></section>"
+        let directory = try reportsDirectory()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(API.isReportFile).sorted(by: >)
+        body += "<section><h2>Earlier reports</h2>"
+        let reports = names.filter { $0.hasSuffix(".json") && $0.hasPrefix("lethe-report-") }
+        if reports.isEmpty { body += "<p>None yet.</p>" }
+        body += "<ul class=downloads>"
+        for report in reports {
+            let stem = String(report.dropLast(".json".count))
+            let files = [(".json", "JSON"), (".json.sig", "signature"), (".csv", "CSV"), (".html", "HTML")].filter { names.contains(stem + $0.0) }
+            body += "<li>\(H.e(stem)): " + files.map { "<a href=\"/reports/files/\(H.e(stem + $0.0))\">\($0.1)</a>" }.joined(separator: " · ") + "</li>"
+        }
+        body += "</ul></section>"
+        return Self.html(H.page(title: "Reports", context: context, active: "/reports", body: body))
+    }
+
+    func exportReport(_ request: Request, context: APIContext) async throws -> Response {
+        _ = try context.require(.auditor)
+        let form = try await Form.read(request, context: context)
+        guard let from = form.text("from").flatMap(CalendarDate.init(iso:)), let to = form.text("to").flatMap(CalendarDate.init(iso:)), from <= to else {
+            return try reportsPage(context, message: nil, verification: "<p class=error role=alert>Give a period: two dates, the first not after the second.</p>")
+        }
+        let written = try runtime.reports().exportPeriod(from: from, to: to, into: try reportsDirectory(), now: now)
+        return Self.redirect("/reports?exported=\(H.query((written.json as NSString).lastPathComponent))")
+    }
+
+    func reportFile(_ context: APIContext) throws -> Response {
+        _ = try context.require(.auditor)
+        let name = try context.parameters.require("file")
+        guard API.isReportFile(name) else { throw Problem.notFound("no report file named \(name)") }
+        let path = (try reportsDirectory() as NSString).appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: path) else { throw Problem.notFound("no report file named \(name)") }
+        let type = name.hasSuffix(".json") ? "application/json" : name.hasSuffix(".csv") ? "text/csv; charset=utf-8"
+            : name.hasSuffix(".html") ? "text/html; charset=utf-8" : "application/octet-stream"
+        var response = Self.download(data, name: name, type: type)
+        if name.hasSuffix(".html") { response.headers[.contentDisposition] = "inline; filename=\"\(name)\"" }
+        return response
+    }
+
+    /// `POST /reports/verify` with `{"report": BASE64, "signature": BASE64}` (the page's script
+    /// reads the two files): checked as `lethe report verify` does, against this state directory.
+    func verifyReport(_ request: Request, context: APIContext) async throws -> Response {
+        _ = try context.require(.auditor)
+        guard context.session != nil, request.headers[.init("X-CSRF-Token")!] != nil else {
+            throw Problem(.forbidden, "Forbidden", detail: "send X-CSRF-Token")
+        }
+        let body = try await JSONBody.object(request, context: context)
+        guard let report = body["report"]?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+              let signature = body["signature"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else {
+            throw Problem.badRequest("send report and signature, base64")
+        }
+        guard let state = server.storage.state else { throw Problem(.serviceUnavailable, "No state directory", detail: "no keys here") }
+        guard let keyId = ReportVerifier.namedKeyId(report), let key = try state.publicKey(id: keyId) else {
+            return Response.json(.object(["valid": .bool(false), "problem": .string("the report names no key of this Lethe")]))
+        }
+        let result = try ReportVerifier.verify(json: report, signature: signature, publicKey: key, database: database)
+        return Response.json(.object(["valid": .bool(result.isValid), "passed": .array(result.passed.map(JSONValue.string)),
+                                      "problem": result.problem.map(JSONValue.string) ?? .null]))
+    }
+
+    // MARK: Systems
+
+    func systems(_ context: APIContext) throws -> Response {
+        let token = try context.require(.officer, .auditor)
+        var body = "<h1>Systems</h1><p>What is shared with each connected system, for which purpose, on which lawful basis, and what an erasure does there.</p>"
+        let purposes = runtime.policies.purposes
+        for policy in runtime.policies.policies {
+            body += "<section id=\"\(H.e(policy.target))\" class=card><h2>\(H.e(policy.target))</h2>"
+            if !policy.description.isEmpty { body += "<p>\(H.e(policy.description))</p>" }
+            body += "<table><thead><tr><th scope=col>Purpose</th><th scope=col>Lawful basis</th><th scope=col>Data</th><th scope=col>Kept</th></tr></thead><tbody>"
+            for share in policy.shares {
+                let data = (share.attributes.map(\.description) + share.groups.map { "group \($0)" }).joined(separator: ", ")
+                body += "<tr><td>\(H.e(share.purpose))<br><small>\(H.e(purposes.description(of: share.purpose) ?? ""))</small></td>"
+                    + "<td>\(H.e(share.basis.rawValue.replacingOccurrences(of: "_", with: " ")))</td><td>\(H.e(data))</td>"
+                    + "<td>\(share.retention.map { "for \(H.e($0.description)) after receipt (legal obligation)" } ?? "until erased or consent is withdrawn")</td></tr>"
+            }
+            body += "</tbody></table>"
+            body += "<p><strong>On erasure:</strong> \(H.e(policy.erasure.action.rawValue)) the account"
+                + (policy.shares.contains { $0.basis == .legalObligation } ? ", keeping what the law requires until its retention ends" : "") + ".</p>"
+            if let last = server.checks.get(policy.target) {
+                body += "<p><strong>Last health check</strong> \(H.time(last.at)): " + (last.check.usable ? "usable" : "<span class=bad>NOT usable</span>")
+                    + (last.check.problems.isEmpty ? "" : " — " + H.e(last.check.problems.joined(separator: "; "))) + "</p>"
+            } else {
+                body += "<p><strong>Last health check:</strong> none since the server started.</p>"
+            }
+            if token.role != .auditor {
+                body += H.form("/systems/\(H.e(policy.target))/check", context: context, button: "Check now", fields: "")
+            }
+            body += "</section>"
+        }
+        return Self.html(H.page(title: "Systems", context: context, active: "/systems", body: body))
+    }
+
+    func check(_ request: Request, context: APIContext) async throws -> Response {
+        _ = try context.require(.officer, .auditor)
+        _ = try await Form.read(request, context: context)
+        let name = try context.parameters.require("name")
+        guard let policy = runtime.policies[name] else { throw Problem.notFound("no target named \(name)") }
+        server.checks.set(await TargetCheck.run(policy, clients: try runtime.clients), at: now)
+        return Self.redirect("/systems#\(name)")
+    }
+
+    // MARK: Sweeps
+
+    func sweepsPage(_ context: APIContext) throws -> Response {
+        _ = try requireOfficer(context)
+        var body = "<h1>Consent sweeps</h1><p>Upload a consent ledger (CSV or JSON Lines: subject_email, purpose, status, changed_at). "
+            + "First see what it would file (a dry run); then file it. A withdrawal already filed is never filed again.</p>"
+        body += "<form id=sweep-form class=card data-csrf=\"\(H.e(context.session?.csrf ?? ""))\"><label for=ledger>Ledger</label>"
+            + "<input id=ledger type=file accept=\".csv,.jsonl,.ndjson,text/csv\" required>"
+            + "<button type=submit id=sweep-dry-run data-dry-run=true>Dry run</button> <button type=submit id=sweep-file data-dry-run=false disabled>File the withdrawals</button>"
+            + "<output id=sweep-result></output></form>"
+        return Self.html(H.page(title: "Consent sweeps", context: context, active: "/sweeps", body: body))
+    }
+}
