@@ -16,6 +16,9 @@ public struct Demo: Sendable {
     public var customers = 14
     /// Rate-limit faults on crm: answered 429 with `Retry-After: 1` one time in eight.
     public var faults = "crm:429=0.125,crm:retry-after=1"
+    /// Runs after the demo's job, with its runtime, while the sandbox still answers (`lethe
+    /// demo --serve` serves the dashboard here until Ctrl-C).
+    public var afterwards: (@Sendable (Runtime, _ say: @escaping @Sendable (String) -> Void) async throws -> Void)?
 
     public init(reportsDirectory: String, keepState: Bool) {
         self.reportsDirectory = reportsDirectory
@@ -77,13 +80,13 @@ public struct Demo: Sendable {
     }
 
     func work(state: StateDirectory, policies: PolicySet, environment: [String: String], port: Int,
-              say: @Sendable (String) -> Void) async throws -> Result {
+              say: @escaping @Sendable (String) -> Void) async throws -> Result {
         try await Runtime.with(Runtime.Configuration(policies: policies, state: state, environment: environment)) { runtime in
             try await work(runtime: runtime, port: port, say: say)
         }
     }
 
-    private func work(runtime: Runtime, port: Int, say: @Sendable (String) -> Void) async throws -> Result {
+    private func work(runtime: Runtime, port: Int, say: @escaping @Sendable (String) -> Void) async throws -> Result {
         let storage = try runtime.requireStorage()
         let database = storage.database
         say("Lethe demo: four SCIM targets (shop, app, newsletter, crm) in a sandbox on 127.0.0.1:\(port), "
@@ -159,6 +162,7 @@ public struct Demo: Sendable {
         say("  lethe verified it: " + (verification.isValid ? verification.passed.joined(separator: "; ") : "INVALID: \(verification.problem ?? "")"))
         say("verify it yourself with nothing but the public key:")
         say("  openssl pkeyutl -verify -pubin -inkey \(publicKeyPath) -rawin -in \(written.json) -sigfile \(written.signature)")
+        if let afterwards { try await afterwards(runtime, say) }
         return Result(allCompleted: allCompleted && !summary.timedOut, reportValid: verification.isValid, reportPath: written.json)
     }
 }

@@ -138,13 +138,13 @@ struct Dashboard: Sendable {
                        href: "/requests?state=failed", alarm: data.byState["failed", default: 0] > 0)
         body += H.tile("Retained-data erasures scheduled", data.scheduledFollowUps, href: "/requests?scheduled=true")
         body += "</div>"
+        body += "<div class=split><section><h2>Requests per week, by outcome</h2>" + H.weeklyChart(data.weekly, today: today) + "</section>"
         body += "<section><h2>Requests by state</h2><table><thead><tr><th scope=col>State</th><th scope=col>Requests</th></tr></thead><tbody>"
         for state in RequestState.allCases {
             let n = data.byState[state.rawValue, default: 0]
             body += "<tr><td><a href=\"/requests?state=\(state.rawValue)\">\(H.state(state.rawValue))</a></td><td>\(n)</td></tr>"
         }
-        body += "</tbody></table></section>"
-        body += "<section><h2>Requests per week, by outcome</h2>" + H.weeklyChart(data.weekly, today: today) + "</section>"
+        body += "</tbody></table></section></div>"
         body += "<section><h2>Systems</h2><ul>"
         for name in runtime.policies.targetNames {
             var line = "<li><a href=\"/systems#\(H.e(name))\">\(H.e(name))</a>: "

@@ -19,7 +19,7 @@ enum DashboardAssets {
         a { color: var(--accent); }
         a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px solid #ffb300; outline-offset: 2px; }
         table { border-collapse: collapse; width: 100%; background: var(--card); margin: .5rem 0; }
-        th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
+        th, td { border-bottom: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
         caption { text-align: left; color: var(--muted); padding: .2rem 0; }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; margin: .6rem 0; }
         form.card label, fieldset label { display: block; margin-top: .4rem; }
@@ -50,12 +50,13 @@ enum DashboardAssets {
         .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 1rem; padding: 0; }
         .swatch { display: inline-block; width: .9rem; height: .9rem; margin-right: .3rem; vertical-align: middle; }
         .swatch.c0 { background: #2e7d32; } .swatch.c1 { background: #1565c0; } .swatch.c2 { background: #c62828; } .swatch.c3 { background: #757575; }
+        .split { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 0 1.5rem; }
         .downloads { display: flex; flex-wrap: wrap; gap: 1rem; }
         output { display: block; margin-top: .6rem; white-space: pre-wrap; }
         code { font-size: .9em; }
         p, dd, td, output { overflow-wrap: anywhere; }
         @media (max-width: 640px) {
-          .facts { grid-template-columns: 1fr; }
+          .facts, .split { grid-template-columns: 1fr; }
           main table:not(.list) { display: block; overflow-x: auto; }
           table.list thead { display: none; }
           table.list tr { display: block; border-bottom: 2px solid var(--line); }

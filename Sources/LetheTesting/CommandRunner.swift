@@ -47,13 +47,18 @@ public struct CommandRunner: Sendable {
 
     /// Starts `lethe ARGS...` without waiting, its output discarded (or its standard error
     /// written to `errorLog`): for tests that kill it.
-    public func start(_ arguments: [String], extraEnvironment: [String: String] = [:], errorLog: URL? = nil) throws -> Process {
+    public func start(_ arguments: [String], extraEnvironment: [String: String] = [:], errorLog: URL? = nil, outputLog: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = environment.merging(extraEnvironment) { _, new in new }
         if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        process.standardOutput = FileHandle.nullDevice
+        if let outputLog {
+            _ = FileManager.default.createFile(atPath: outputLog.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: outputLog)
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+        }
         if let errorLog {
             _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: errorLog)
@@ -115,9 +120,9 @@ public struct CommandRunner: Sendable {
     /// Starts `lethe ARGS...` (output discarded) and runs `body` with the process. Whatever
     /// `body` does, returns or throws, the process is killed if it still runs and waited for:
     /// no test leaves a `lethe` behind to hold a lock or a port for the rest of the suite.
-    public func withStarted<T>(_ arguments: [String], extraEnvironment: [String: String] = [:], errorLog: URL? = nil,
+    public func withStarted<T>(_ arguments: [String], extraEnvironment: [String: String] = [:], errorLog: URL? = nil, outputLog: URL? = nil,
                                _ body: (Process) async throws -> T) async throws -> T {
-        let process = try start(arguments, extraEnvironment: extraEnvironment, errorLog: errorLog)
+        let process = try start(arguments, extraEnvironment: extraEnvironment, errorLog: errorLog, outputLog: outputLog)
         do {
             let value = try await body(process)
             await Self.stop(process)
