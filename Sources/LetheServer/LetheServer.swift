@@ -218,6 +218,7 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let problem = Problem(error.status, error.status.reasonPhrase,
                                   detail: error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase))
+            if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
             return try problem.response(from: request, context: context)
         } catch {
             logger.error("internal error answering \(request.method) \(request.uri.path): \(type(of: error))")

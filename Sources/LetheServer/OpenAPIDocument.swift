@@ -10,7 +10,7 @@ info:
   description: |
     Served by `lethe serve` next to the engine. Every `/api/v1` operation but this document
     needs `Authorization: Bearer TOKEN` (`lethe token create --name NAME --role ROLE`).
-    Roles: officer (file, approve, reject, retry, cancel, extend, plan, sweeps, read), auditor (read, reports,
+    Roles: officer (file, approve, reject, retry, cancel, extend, plan, sweeps, certificates, read), auditor (read, reports,
     certificates, keys, audit verify), admin (everything).
     Errors are RFC 9457 problem documents; a bad field is named by a JSON pointer.
     Subjects appear only as pseudonyms in answers; identifiers are never echoed.
@@ -430,7 +430,7 @@ paths:
   /api/v1/requests/{id}/certificate:
     get:
       operationId: getCertificate
-      summary: "Export the request's signed erasure certificate and answer its JSON; the signature (base64) is in Lethe-Signature. Roles: auditor, admin."
+      summary: "Export the request's signed erasure certificate and answer its JSON; the signature (base64) is in Lethe-Signature. Roles: officer, auditor, admin."
       parameters:
         - {name: id, in: path, required: true, schema: {type: string}}
       responses:

@@ -167,7 +167,7 @@ struct ServeCLITests {
                 Operation(method: .get, path: "/api/v1/reports", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/reports/{file}", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/requests/{id}/certificate",
-                          expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
+                          expected: ["none": 401, "officer": 200, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/keys", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/audit/verify", expected: ["none": 401, "officer": 403, "auditor": 200, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/tokens", expected: ["none": 401, "officer": 403, "auditor": 403, "admin": 200, "revoked": 401]),
@@ -374,7 +374,7 @@ struct ServeCLITests {
         }
     }
 
-    @Test("four eyes through the API: the filing token cannot approve (403), another officer can (200); a rejection ends it with its reason")
+    @Test("four eyes through the API and the dashboard's forms: the filer cannot approve (403), another officer can; a rejection ends it with its reason")
     func approvalThroughTheAPI() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-serve-approval-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -411,6 +411,35 @@ struct ServeCLITests {
             let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
             let decision = try #require(try database.auditEvents(request: secondId).first { $0.event == "rejection_recorded" })
             #expect(decision.details.contains(#""by":"officer desk""#))
+
+            // The same through the dashboard's forms: the filer's approval is refused, another officer's is taken.
+            func signIn(_ token: String?) async throws -> (cookie: String, csrf: String) {
+                let answer = try await served.http.send(HTTPRequest(method: .post, url: served.base + "/signin",
+                                                                    headers: [HTTPHeader("Content-Type", "application/x-www-form-urlencoded")],
+                                                                    body: Data("token=\(token ?? "")".utf8)))
+                let cookie = try #require(answer.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
+                let page = try await served.http.send(HTTPRequest(method: .get, url: served.base + "/", headers: [HTTPHeader("Cookie", cookie)]))
+                let html = String(decoding: page.body, as: UTF8.self)
+                let range = try #require(html.range(of: #"name=csrf value="[0-9a-f]+""#, options: .regularExpression))
+                return (cookie, String(html[range].dropFirst(#"name=csrf value=""#.count).dropLast()))
+            }
+            func post(_ path: String, _ session: (cookie: String, csrf: String), _ form: String) async throws -> (status: Int, location: String?, body: String) {
+                let answer = try await served.http.send(HTTPRequest(method: .post, url: served.base + path, headers: [
+                    HTTPHeader("Cookie", session.cookie), HTTPHeader("Content-Type", "application/x-www-form-urlencoded"),
+                ], body: Data("csrf=\(session.csrf)&\(form)".utf8)))
+                return (answer.status, answer.headers["location"], String(decoding: answer.body, as: UTF8.self))
+            }
+            let filer = try await signIn(officer), approver = try await signIn(admin)
+            let viaForm = try await post("/new", filer, "step=file&confirm=yes&kind=erasure&email=cy%40example.com&ref=FE-3")
+            #expect(viaForm.status == 303, "\(viaForm.body.prefix(500))")
+            let detailPath = try #require(viaForm.location?.split(separator: "?").first.map(String.init))
+            let thirdId = String(detailPath.split(separator: "/").last ?? "")
+            #expect(try database.request(thirdId)?.state == .awaitingApproval)
+            let ownForm = try await post(detailPath + "/approve", filer, "note=mine")
+            #expect(ownForm.status == 403 && ownForm.body.contains("four eyes") && ownForm.body.contains("<h1>Four eyes</h1>"), "\(ownForm.body.prefix(800))")
+            let otherForm = try await post(detailPath + "/approve", approver, "note=checked")
+            #expect(otherForm.status == 303 && otherForm.location?.contains("done=Approved") == true, "\(otherForm.status) \(otherForm.body.prefix(500))")
+            #expect(try database.request(thirdId)?.approval?.by == "admin desk")
         }
     }
 
