@@ -239,12 +239,15 @@ extension AppDatabase {
         if let state = filter.state { conditions.append("state = ?"); arguments.append(state.rawValue) }
         if let kind = filter.kind { conditions.append("kind = ?"); arguments.append(kind) }
         if let ref = filter.ref { conditions.append("ref = ?"); arguments.append(ref) }
+        // Per request, a point lookup in the (request_id, target, not_before) index: a page
+        // stops after `limit` matches instead of first collecting every matching action.
         if let target = filter.target {
-            conditions.append("id IN (SELECT request_id FROM action WHERE target = ?)")
+            conditions.append("EXISTS (SELECT 1 FROM action WHERE action.request_id = request.id AND action.target = ?)")
             arguments.append(target)
         }
         if filter.scheduled {
-            conditions.append("id IN (SELECT request_id FROM action WHERE follows IS NOT NULL AND state NOT IN ('succeeded', 'cancelled'))")
+            conditions.append("EXISTS (SELECT 1 FROM action WHERE action.request_id = request.id AND action.follows IS NOT NULL"
+                + " AND action.state NOT IN ('succeeded', 'cancelled'))")
         }
         if let from = filter.receivedFrom { conditions.append("received >= ?"); arguments.append(from.description) }
         if let to = filter.receivedTo { conditions.append("received <= ?"); arguments.append(to.description) }
