@@ -308,7 +308,12 @@ struct Dashboard: Sendable {
         let base = "/requests/\(H.e(stored.id))"
         var forms: [String] = []
         if stored.approval?.state == .awaiting, stored.state == .awaitingApproval {
-            forms.append(H.form(base + "/approve", context: context, button: "Approve", fields: "<label for=note>Note (no personal data)</label><input id=note name=note maxlength=500>"))
+            if let filer = stored.requestedBy, let me = context.token?.name, AppDatabase.sameActor(filer, me) {
+                forms.append("<p class=\"card hint\">You filed this request: someone else must approve it (four eyes).</p>")
+            } else {
+                forms.append(H.form(base + "/approve", context: context, button: "Approve",
+                                    fields: "<label for=note>Note (no personal data)</label><input id=note name=note maxlength=500>"))
+            }
         }
         let untouched = (try? database.actions(of: stored.id).allSatisfy { $0.attempts == 0 }) ?? false
         if [.awaitingApproval, .received, .needsReview].contains(stored.state), untouched {

@@ -435,6 +435,13 @@ struct ServeCLITests {
             let detailPath = try #require(viaForm.location?.split(separator: "?").first.map(String.init))
             let thirdId = String(detailPath.split(separator: "/").last ?? "")
             #expect(try database.request(thirdId)?.state == .awaitingApproval)
+            func page(_ path: String, _ session: (cookie: String, csrf: String)) async throws -> String {
+                let answer = try await served.http.send(HTTPRequest(method: .get, url: served.base + path, headers: [HTTPHeader("Cookie", session.cookie)]))
+                return String(decoding: answer.body, as: UTF8.self)
+            }
+            let filerView = try await page(detailPath, filer), approverView = try await page(detailPath, approver)
+            #expect(filerView.contains("You filed this request") && !filerView.contains("/approve\""), "the filer is offered no Approve button")
+            #expect(approverView.contains("action=\"\(detailPath)/approve\""), "another officer is")
             let ownForm = try await post(detailPath + "/approve", filer, "note=mine")
             #expect(ownForm.status == 403 && ownForm.body.contains("four eyes") && ownForm.body.contains("<h1>Four eyes</h1>"), "\(ownForm.body.prefix(800))")
             let otherForm = try await post(detailPath + "/approve", approver, "note=checked")
