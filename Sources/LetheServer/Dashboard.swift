@@ -87,6 +87,13 @@ struct Dashboard: Sendable {
 
     func requireOfficer(_ context: APIContext) throws -> APIToken { try context.require(.officer) }
 
+    /// What a change's redirect may announce on the request's page (`?done=CODE`).
+    static let notices: [String: String] = [
+        "Approved": "Approved.", "Rejected": "Rejected; its identifiers are purged.", "Cancelled": "Cancelled.",
+        "Extended": "Extended.", "Retried": "Failed systems back to pending.", "Filed": "Filed.",
+        "FiledAwaiting": "Filed; it waits for approval by someone else.",
+    ]
+
     // MARK: Signing in
 
     func signInPage(error: String?) -> String {
@@ -229,7 +236,8 @@ struct Dashboard: Sendable {
         let actions = try database.actions(of: stored.id)
         let view = RequestView(stored, actions: actions, today: today)
         var body = "<h1>\(H.kind(view.kind)) <code>\(H.e(view.id))</code> — \(H.state(view.state))</h1>"
-        if let done = request.uri.queryParameters["done"] { body += "<p class=notice role=status>\(H.e(String(done)))</p>" }
+        // Only known codes: a link cannot make this page say something Lethe did not do.
+        if let done = request.uri.queryParameters["done"].flatMap({ Self.notices[String($0)] }) { body += "<p class=notice role=status>\(H.e(done))</p>" }
         if let notice { body += "<p class=notice role=status>\(H.e(notice))</p>" }
         if let error { body += "<p class=error role=alert>\(H.e(error))</p>" }
         body += "<dl class=facts>"
@@ -354,20 +362,20 @@ struct Dashboard: Sendable {
             switch change {
             case "approve":
                 _ = try database.approve(stored.id, by: token.name, note: form.text("note"), now: now)
-                done = "Approved by \(token.name)."
+                done = "Approved"
             case "reject":
                 _ = try database.reject(stored.id, by: token.name, reason: try text("reason"), now: now)
-                done = "Rejected; its identifiers are purged."
+                done = "Rejected"
             case "cancel":
                 _ = try database.cancel(stored.id, reason: try text("reason"), by: token.name, now: now)
-                done = "Cancelled."
+                done = "Cancelled"
             case "extend":
                 guard let months = Int(form["months"] ?? ""), months == 1 || months == 2 else { throw Problem.badRequest("months is 1 or 2") }
                 _ = try database.extend(stored.id, months: months, reason: try text("reason"), by: token.name, now: now)
-                done = "Extended by \(months) month\(months == 1 ? "" : "s")."
+                done = "Extended"
             case "retry":
-                let targets = try runtime.intake().retry(stored, target: nil, identifiers: nil, by: token.name, now: now)
-                done = "Back to pending: \(targets.joined(separator: ", "))."
+                _ = try runtime.intake().retry(stored, target: nil, identifiers: nil, by: token.name, now: now)
+                done = "Retried"
             default:
                 throw Problem.notFound("no such change: \(change)")
             }
@@ -377,7 +385,7 @@ struct Dashboard: Sendable {
         } catch let refusal as Intake.Refusal {
             return try detail(stored.id, request: request, context: context, error: "\(refusal)")
         }
-        return Self.redirect("/requests/\(stored.id)?done=\(H.query(done))")
+        return Self.redirect("/requests/\(stored.id)?done=\(done)")
     }
 
     /// The signed certificate of a request: JSON, its signature, or the HTML rendering.
@@ -480,7 +488,7 @@ struct Dashboard: Sendable {
         }
         do {
             let filed = try await intake.fileGrouped(submission, now: now)
-            return Self.redirect("/requests/\(filed.request.id)?done=\(H.query(filed.request.state == .awaitingApproval ? "Filed; it waits for approval by someone else." : "Filed."))")
+            return Self.redirect("/requests/\(filed.request.id)?done=\(filed.request.state == .awaitingApproval ? "FiledAwaiting" : "Filed")")
         } catch let error as StoreError {
             return try newRequestPage(context, form: form, plan: prepared.plan, error: "\(error); nothing was filed.")
         }
