@@ -61,13 +61,21 @@ extension AppDatabase {
                     .map { try StoredAction(row: $0) }
                     .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
                 for action in actions {
-                    let request = try Self.request(action.requestId, in: db)
+                    // Only what the attempt needs: the pseudonym and, while the request is open, the identifiers.
+                    guard let request = try Row.fetchOne(db.cachedStatement(sql: """
+                        SELECT pseudonym, email, external_id, user_name FROM request WHERE id = ?
+                        """), arguments: [action.requestId]) else {
+                        throw StoreError.notFound("no request \(action.requestId)")
+                    }
+                    let email: String? = request[1], externalId: String? = request[2], userName: String? = request[3]
+                    let identifiers = email == nil && externalId == nil && userName == nil
+                        ? nil : SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
                     var details: [String: JSONValue] = ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)]
                     if let due = action.notBefore { details["follow_up"] = .string(due.description) }
                     try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted, details: details)
                     try Self.refreshState(of: action.requestId, in: db, now: now)
-                    claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request.pseudonym,
-                                                 identifiers: request.identifiers, attempt: action.attempts,
+                    claimed.append(ClaimedAction(action: action, requestId: action.requestId, pseudonym: request[0],
+                                                 identifiers: identifiers, attempt: action.attempts,
                                                  attemptsInBudget: action.attempts - action.budgetStart))
                 }
             }
@@ -85,12 +93,12 @@ extension AppDatabase {
         }
         try await commits.write { db in
             if let scimId { try Self.setScimId(scimId, of: actionId, in: db) }
-            let old = try String.fetchOne(db, sql: "SELECT written FROM action WHERE id = ?", arguments: [actionId])
+            let old = try String.fetchOne(db.cachedStatement(sql: "SELECT written FROM action WHERE id = ?"), arguments: [actionId])
             var merged: [String: JSONValue] = [:]
             if let old, case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
             merged.merge(values) { _, new in new }
-            try db.execute(sql: "UPDATE action SET written = ? WHERE id = ? AND state = 'running'",
-                           arguments: [CanonicalJSON.string(.object(merged)), actionId])
+            try db.cachedStatement(sql: "UPDATE action SET written = ? WHERE id = ? AND state = 'running'")
+                .execute(arguments: [CanonicalJSON.string(.object(merged)), actionId])
         }
     }
 

@@ -154,29 +154,33 @@ extension AppDatabase {
     /// raw identifiers and records both in the audit chain.
     @discardableResult
     static func refreshState(of requestId: String, in db: Database, now: Date) throws -> RequestState {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, cancel_reason, approval, pseudonym FROM request WHERE id = ?"), arguments: [requestId]) else {
+        // One statement: the request's own fields, its actions' states and whether any was tried.
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT state, cancel_reason, approval, pseudonym,
+                (SELECT group_concat(state) FROM action WHERE request_id = request.id AND follows IS NULL) AS states,
+                EXISTS (SELECT 1 FROM action WHERE request_id = request.id AND follows IS NULL AND attempts > 0) AS attempted
+            FROM request WHERE id = ?
+            """), arguments: [requestId]) else {
             throw StoreError.notFound("no request \(requestId)")
         }
-        let old = RequestState(rawValue: row["state"]) ?? .received
+        let old = RequestState(rawValue: row[0]) ?? .received
         // A request's state is its own actions'; follow-ups that end a retention years later do
         // not reopen a completed request (they have their own state, shown with it).
-        let states = try String.fetchAll(db.cachedStatement(sql: "SELECT state FROM action WHERE request_id = ? AND follows IS NULL"), arguments: [requestId])
-            .compactMap(ActionState.init(rawValue:))
-        let attempted = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM action WHERE request_id = ? AND follows IS NULL AND attempts > 0)"),
-                                          arguments: [requestId]) ?? false
-        let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row["cancel_reason"] as String?) != nil,
-                                      rejected: (row["approval"] as String?) == Approval.State.rejected.rawValue)
+        let states = ((row[4] as String?) ?? "").split(separator: ",").compactMap { ActionState(rawValue: String($0)) }
+        let attempted: Bool = row[5]
+        let new = RequestState.derive(actions: states, anyAttempt: attempted, cancelled: (row[1] as String?) != nil,
+                                      rejected: (row[2] as String?) == Approval.State.rejected.rawValue)
         guard new != old else { return new }
         let t = now.timeIntervalSince1970
         if new.isTerminal {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE request SET state = ?, completed_at = ?, email = NULL, external_id = NULL, user_name = NULL, note = NULL
                 WHERE id = ?
-                """, arguments: [new.rawValue, t, requestId])
+                """).execute(arguments: [new.rawValue, t, requestId])
         } else {
-            try db.execute(sql: "UPDATE request SET state = ?, completed_at = NULL WHERE id = ?", arguments: [new.rawValue, requestId])
+            try db.cachedStatement(sql: "UPDATE request SET state = ?, completed_at = NULL WHERE id = ?").execute(arguments: [new.rawValue, requestId])
         }
-        let pseudonym: String = row["pseudonym"]
+        let pseudonym: String = row[3]
         try appendAudit(db, at: now, request: requestId, target: nil, event: .requestEntered(new),
                         details: ["from": .string(old.rawValue), "state": .string(new.rawValue), "subject": .string(pseudonym)])
         if new.isTerminal {

@@ -343,6 +343,13 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "CREATE INDEX request_state_created ON request(state, created_at, id)")
             try db.execute(sql: "CREATE INDEX request_received_state ON request(received, state)")
         }
+        migrator.registerMigration("v11-fewer-request-indexes") { db in
+            // request(state) and request(received) are prefixes of request(state, due),
+            // request(state, created_at, id) and request(received, state): every query they served
+            // reads those as well, and each filing paid for two more B-tree inserts (issue #13).
+            try db.execute(sql: "DROP INDEX request_state")
+            try db.execute(sql: "DROP INDEX request_received")
+        }
         return migrator
     }
 

@@ -190,7 +190,8 @@ struct ApprovalMigrationTests {
             #expect(try String.fetchOne(db, sql: "SELECT state FROM action WHERE request_id = 'req-old'") == "pending")
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_event") == 1)
             let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
-            for name in ["request_state", "request_received", "request_state_due", "request_created", "action_due", "action_target_due", "audit_event_request"] {
+            for name in ["request_state_due", "request_created", "request_state_created", "request_received_state", "action_due", "action_target_due",
+                         "audit_event_request"] {
                 #expect(indexes.contains(name), "index \(name)")
             }
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
