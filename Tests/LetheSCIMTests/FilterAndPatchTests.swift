@@ -84,21 +84,44 @@ struct FilterAndPatchTests {
         ])
     }
 
-    @Test("group removal uses the members value filter; group search asks by member, then by name")
+    @Test("group removal uses the members value filter; a filter that finds the user's group answers for the named groups too")
     func groups() async throws {
         let group = #"{"id":"g1","displayName":"Promotions","members":[{"value":"u1"},{"value":"u2"}]}"#
-        let transport = RecordingTransport(responses: [
-            .success(.list([group])), .success(.list([group])), .success(HTTPResponse(status: 204)),
-        ])
+        let transport = RecordingTransport(responses: [.success(.list([group])), .success(HTTPResponse(status: 204))])
         let client = try ClientFixtures.client(transport)
         let groups = try await client.groupsContaining("u1", named: ["Promotions"])
         #expect(groups.groups.map(\.id) == ["g1"] && groups.unknown.isEmpty)
         try await client.removeMember("u1", fromGroup: "g1")
         let requests = transport.requests
+        #expect(requests.count == 2)
         #expect(requests[0].url.contains("/Groups?filter=members.value%20eq%20%22u1%22"))
-        #expect(requests[1].url.contains("/Groups?filter=displayName%20eq%20%22Promotions%22"))
-        #expect(requests[2].url == "https://crm.example.com/scim/v2/Groups/g1")
-        #expect(requests[2].bodyText == #"{"Operations":[{"op":"remove","path":"members[value eq \"u1\"]"}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}"#)
+        #expect(requests[1].url == "https://crm.example.com/scim/v2/Groups/g1")
+        #expect(requests[1].bodyText == #"{"Operations":[{"op":"remove","path":"members[value eq \"u1\"]"}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}"#)
+    }
+
+    @Test("until the member filter has found a user in a group, the named groups are asked for by name too; a filter that finds nobody never stops that")
+    func namedGroupsUntilFilterProven() async throws {
+        let group = #"{"id":"g1","displayName":"Promotions","members":[{"value":"u1"},{"value":"u2"}]}"#
+        let transport = RecordingTransport(responses: [
+            // u9: the filter finds nothing, and nothing proves it works: the name is asked for.
+            .success(.list([])), .success(.list([group])),
+            // u1: the filter finds g1, whose member list holds u1: the filter works on this target.
+            .success(.list([group])),
+            // u2: the filter's empty answer now stands for the named groups too.
+            .success(.list([])),
+        ])
+        let client = try ClientFixtures.client(transport)
+        #expect(try await client.groupsContaining("u9", named: ["Promotions"]).groups.isEmpty)
+        #expect(try await client.groupsContaining("u1", named: ["Promotions"]).groups.map(\.id) == ["g1"])
+        #expect(try await client.groupsContaining("u2", named: ["Promotions"]).groups.isEmpty)
+        #expect(transport.requests.map { $0.url.contains("displayName") } == [false, true, false, false])
+
+        // A server whose member filter answers empty for everyone is asked by name every time.
+        let empty = RecordingTransport(responses: [.success(.list([])), .success(.list([group])), .success(.list([])), .success(.list([group]))])
+        let lying = try ClientFixtures.client(empty)
+        #expect(try await lying.groupsContaining("u1", named: ["Promotions"]).groups.map(\.id) == ["g1"])
+        #expect(try await lying.groupsContaining("u2", named: ["Promotions"]).groups.map(\.id) == ["g1"])
+        #expect(empty.requests.map { $0.url.contains("displayName") } == [false, true, false, true])
     }
 
     @Test("a server that cannot filter groups by member falls back to the named groups")

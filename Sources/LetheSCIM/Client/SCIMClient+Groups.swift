@@ -28,7 +28,9 @@ extension SCIMClient {
     /// is `unknown`: neither in nor out.
     ///
     /// When the user as read lists its `groups` (RFC 7643 §4.1.2, as many servers do), that
-    /// list is the answer and no group is queried: pass the user as `listing`.
+    /// list is the answer and no group is queried: pass the user as `listing`. Once the member
+    /// filter has found a group whose member list shows the user, the target is known to
+    /// evaluate it, and the named groups are no longer asked for separately (one query, not 1 + names).
     public func groupsContaining(_ userId: String, named names: [String], listing user: SCIMResource? = nil) async throws(SCIMClientError) -> Memberships {
         if let listed = user?.json["groups"]?.arrayValue {
             var groups: [SCIMResource] = []
@@ -61,7 +63,13 @@ extension SCIMClient {
             guard let group = try await withMembers(listed) else { continue }
             // Found by the member filter: in, unless its member list says otherwise.
             if group.json["members"] == nil || group.memberIds.contains(userId) { found.groups.append(group) }
+            // The filter found a group whose own member list holds the user: this server
+            // evaluates it (one that ignores it answers with every group, still a superset).
+            if group.json["members"] != nil, group.memberIds.contains(userId) { knowledge.memberFilterProven = true }
         }
+        // Once this target's member filter has been seen to work (above), a named group that
+        // holds the user is one it finds: asking for the named groups too would only repeat it.
+        if byMember != nil, knowledge.memberFilterProven { return found }
         for name in names {
             let named = try await listGroups(filter: SCIMFilter.equals("displayName", name), tolerateUnsupported: false) ?? []
             // displayName is caseExact: false; ASCII case only, never Unicode folding.

@@ -9,6 +9,9 @@ public final class TargetKnowledge: Sendable {
         var returned: ReturnedAttributes?
         /// Set when a PATCH answered 501 or 405: why the rest of the run uses PUT.
         var patchUnsupported: String?
+        /// Set once the `members.value eq` filter found a group whose own member list shows the
+        /// user: the server evaluates that filter, so its answer covers the named groups too.
+        var memberFilterProven = false
     }
 
     private let state = Mutex(State())
@@ -18,6 +21,11 @@ public final class TargetKnowledge: Sendable {
     var patchUnsupported: String? {
         get { state.withLock { $0.patchUnsupported } }
         set { state.withLock { $0.patchUnsupported = newValue } }
+    }
+
+    var memberFilterProven: Bool {
+        get { state.withLock { $0.memberFilterProven } }
+        set { state.withLock { $0.memberFilterProven = newValue } }
     }
 
     var returned: ReturnedAttributes? {
