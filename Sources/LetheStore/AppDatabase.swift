@@ -350,6 +350,29 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "DROP INDEX request_state")
             try db.execute(sql: "DROP INDEX request_received")
         }
+        migrator.registerMigration("v12-audit-hash-not-indexed") { db in
+            // The UNIQUE on audit_event.hash kept an index of random 64-digit keys: every event
+            // (five or more per action) dirtied a random page of it, written whole to the WAL at
+            // each commit, and nothing ever looks an event up by its hash. The chain's integrity is
+            // its recomputation (`verifyAuditChain`), which this does not change. SQLite cannot drop
+            // a UNIQUE constraint, so the table is copied (issue #13).
+            try db.execute(sql: """
+                CREATE TABLE audit_event_v12 (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    at TEXT NOT NULL,
+                    request_id TEXT,
+                    target TEXT,
+                    event TEXT NOT NULL,
+                    details TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                INSERT INTO audit_event_v12 SELECT seq, at, request_id, target, event, details, prev_hash, hash FROM audit_event;
+                DROP TABLE audit_event;
+                ALTER TABLE audit_event_v12 RENAME TO audit_event;
+                CREATE INDEX audit_event_request ON audit_event(request_id);
+                """)
+        }
         return migrator
     }
 
