@@ -228,14 +228,46 @@ struct StoreTests {
         }
     }
 
-    @Test("status --overdue reads (state, due) ranges, not every open request")
+    @Test("status --overdue reads one (state, created_at) range per state, newest first, not every open request")
     func overdueUsesIndex() throws {
-        let states = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let states = DeadlineStanding.statesThatCanBeOverdue
         let plan = try db.writer.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT * FROM request WHERE 1 AND state IN (\(states)) AND due < ? ORDER BY created_at DESC, id",
-                             arguments: ["2026-12-01"]).map { $0["detail"] as String }
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + AppDatabase.newestFirst(states: states.count, dueBefore: true, limit: 50),
+                             arguments: StatementArguments(states.flatMap { [$0.rawValue, "2026-12-01"] }))
+                .map { (id: $0["id"] as Int, parent: $0["parent"] as Int, detail: $0["detail"] as String) }
         }
-        #expect(plan.contains { $0.contains("USING INDEX request_state_due (state=? AND due<?)") }, "\(plan)")
+        // One range per state, read newest first and stopping at the page; a sort happens only
+        // over what those ranges gave (at most 50 rows each), never inside a range read.
+        let text = "\(plan.map(\.detail))"
+        #expect(plan.filter { $0.detail.contains("USING INDEX request_state_created (state=?)") }.count == states.count, "\(text)")
+        #expect(!plan.contains { $0.detail.hasPrefix("SCAN request") }, "\(text)")
+        let ranges = Set(plan.filter { $0.detail.hasPrefix("CO-ROUTINE") }.map(\.id))
+        #expect(ranges.count == states.count, "\(text)")
+        #expect(!plan.contains { $0.detail.contains("TEMP B-TREE") && ranges.contains($0.parent) }, "\(text)")
+    }
+
+    @Test("status lists overdue requests newest first, per state, without sorting every open request")
+    func overduePage() throws {
+        for (index, state) in ["received", "in_progress", "failed", "completed"].enumerated() {
+            for n in 0..<3 {
+                try db.writer.write { db in
+                    try db.execute(sql: """
+                        INSERT INTO request (id, kind, purposes, pseudonym, received, due, created_at, state)
+                        VALUES (?, 'erasure', '[]', 'psn_x', '2026-10-01', ?, ?, ?)
+                        """, arguments: ["req-\(state)-\(n)", n == 2 ? "2027-01-01" : "2026-11-01", Double(index * 10 + n), state])
+                }
+            }
+        }
+        let today = CalendarDate(iso: "2026-12-01")!
+        // Overdue: due before today and still needing work; newest first across the states.
+        #expect(try db.requests(overdueOn: today, limit: 10).map(\.id) == [
+            "req-failed-1", "req-failed-0", "req-in_progress-1", "req-in_progress-0", "req-received-1", "req-received-0",
+        ])
+        #expect(try db.requests(overdueOn: today, limit: 3).map(\.id) == ["req-failed-1", "req-failed-0", "req-in_progress-1"])
+        #expect(try db.requests(state: .inProgress, overdueOn: today, limit: 10).map(\.id) == ["req-in_progress-1", "req-in_progress-0"])
+        #expect(try db.requests(state: .completed, overdueOn: today, limit: 10).isEmpty)
+        #expect(try db.requests(state: .completed, limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
+        #expect(try db.requests(limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
     }
 
     @Test("the claim finds due work through the index, not by scanning the scheduled follow-ups of years to come")
