@@ -275,17 +275,24 @@ public struct ActionExecutor: Sendable {
     }
 
     /// The attribute write and then the group removals of a plan that keeps the account, each
-    /// read back.
+    /// read back. On a server that lists groups on users, the groups are left before the
+    /// attributes are read back, and one read shows both.
     private func change(_ user: SCIMResource, _ plan: PlannedAction, _ claimed: ClaimedAction, unrecorded: UnrecordedId? = nil) async throws -> Change {
-        var seen: [String] = []
-        switch try await write(plan, to: user, claimed: claimed, unrecorded: unrecorded) {
-        case .verified(let how)?: seen.append(how)
-        case let failed?: return .stopped(Self.unsettled(failed))
-        case nil: break
-        }
+        let readBack = try await write(plan, to: user, claimed: claimed, unrecorded: unrecorded)
         // Recorded with the write above when there was one; else now, before any group
         // removal and before the result (a retention follow-up acts on this id years later).
         try await unrecorded?.flush()
+        if let readBack, user.json["groups"]?.arrayValue != nil, !plan.groups.isEmpty {
+            return try await leaveThenReadBack(user, plan, readBack)
+        }
+        var seen: [String] = []
+        if let readBack {
+            let verification = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore)
+            switch readBack.wrote ? noted(verification) : verification {
+            case .verified(let how): seen.append(how)
+            case let failed: return .stopped(Self.unsettled(failed))
+            }
+        }
         switch try await leaveGroups(user.id, plan.groups, all: false, listing: user) {
         case .verified(let how)?: seen.append(how)
         case let failed?: return .stopped(Self.unsettled(failed))
@@ -294,13 +301,54 @@ public struct ActionExecutor: Sendable {
         return .done(seen)
     }
 
-    /// The PATCH for `plan` on `user`, and its read-back; nil when the plan changes no attribute.
+    /// On a server that lists groups on users: leaves the plan's groups the user is listed in,
+    /// then reads the user once, asking for the written attributes and `groups` together. The
+    /// attributes must show as written and no group left may still be listed, as when each is
+    /// read back on its own.
+    private func leaveThenReadBack(_ user: SCIMResource, _ plan: PlannedAction, _ readBack: ReadBack) async throws -> Change {
+        let memberships = try await client.groupsContaining(user.id, named: plan.groups, listing: user)
+        let leaving = memberships.groups.filter { group in plan.groups.contains { ASCIICase.equal($0, group.json["displayName"]?.stringValue ?? "") } }
+        for group in leaving {
+            try await client.removeMember(user.id, fromGroup: group.id)
+        }
+        let (attributes, groups) = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore,
+                                                                    left: leaving.map(\.id))
+        var seen: [String] = []
+        switch readBack.wrote ? noted(attributes) : attributes {
+        case .verified(let how): seen.append(how)
+        case let failed: return .stopped(Self.unsettled(failed))
+        }
+        var left: [String] = []
+        for verification in groups {
+            switch verification {
+            case .verified(let how): left.append(how)
+            case let failed: return .stopped(Self.unsettled(failed))
+            }
+        }
+        if leaving.isEmpty {
+            seen.append("no group of \(plan.groups.joined(separator: ", ")) lists the user")
+        } else if case .verified(let how) = noted(.verified(left.joined(separator: "; "))) {
+            seen.append(how)
+        }
+        return .done(seen)
+    }
+
+    /// What a write leaves to read back: what the account must show, and which of those
+    /// attributes held a value before (`SCIMClient.verifyAttributes`).
+    private struct ReadBack {
+        var expectations: [AttributeExpectation]
+        var heldBefore: Set<AttributePath>
+        /// A PATCH (or its PUT) was sent, not only planned.
+        var wrote: Bool
+    }
+
+    /// Sends the PATCH for `plan` to `user` and returns what to read back; nil when the plan changes no attribute.
     ///
     /// An attribute absent from the default answer is asked for by name before the patch is
     /// built (a server may leave `returned: request` attributes out), so a value it still holds
     /// is not mistaken for none. One the server's schema declares never returned is written
     /// blind (it may hold a value nobody can see), and its read-back is unverifiable.
-    private func write(_ plan: PlannedAction, to user: SCIMResource, claimed: ClaimedAction, unrecorded: UnrecordedId?) async throws -> Verification? {
+    private func write(_ plan: PlannedAction, to user: SCIMResource, claimed: ClaimedAction, unrecorded: UnrecordedId?) async throws -> ReadBack? {
         let planned = plan.attributes.map(\.path)
         let missing = planned.filter { user.values(at: $0).isEmpty }
         let requested = missing.isEmpty ? nil : try await client.getUser(user.id, attributes: missing)
@@ -320,8 +368,7 @@ public struct ActionExecutor: Sendable {
         }
         guard !expectations.isEmpty else { return nil }
         let heldBefore = Set(planned.filter { !current($0).isEmpty && !blind.contains($0) })
-        let verification = try await client.verifyAttributes(user.id, expectations, heldBefore: heldBefore)
-        return operations.isEmpty ? verification : noted(verification)
+        return ReadBack(expectations: expectations, heldBefore: heldBefore, wrote: !operations.isEmpty)
     }
 
     /// A verified change made with PUT says so ("PATCH unsupported (501): replaced with PUT").

@@ -94,4 +94,30 @@ struct VerificationTests {
         #expect(try await client.verifyAttributes("u1", expectation, heldBefore: [phones]).isVerified)
         #expect(transport.requests.filter { $0.url.hasSuffix("/Schemas") }.count == 1)
     }
+
+    @Test("attributes and the groups left are read back in one read on a server that lists groups on users; a group still listed is not verified")
+    func attributesAndGroupsInOneRead() async throws {
+        let phones = AttributePath(name: "phoneNumbers")
+        let expectation = [AttributeExpectation(path: phones, expected: .absent)]
+        let left = #","groups":[{"value":"g2","display":"Staff"}]"#
+        let still = #","groups":[{"value":"g1","display":"Promotions"}]"#
+        let transport = RecordingTransport(responses: [
+            .success(.scim(200, ClientFixtures.user("u1", extra: left))),
+            .success(.scim(200, ClientFixtures.user("u1", extra: still))),
+            // No `groups` in the answer: the group itself is read.
+            .success(.scim(200, ClientFixtures.user("u1"))),
+            .success(.scim(200, #"{"id":"g1","displayName":"Promotions","members":[{"value":"u9"}]}"#)),
+        ])
+        let client = try ClientFixtures.client(transport)
+        let done = try await client.verifyAttributes("u1", expectation, heldBefore: [phones], left: ["g1"])
+        #expect(done.attributes.isVerified && done.groups.count == 1 && done.groups[0].isVerified)
+        #expect(transport.requests[0].url.hasSuffix("/Users/u1?attributes=phoneNumbers%2Cgroups"))
+        let listed = try await client.verifyAttributes("u1", expectation, heldBefore: [phones], left: ["g1"])
+        #expect(listed.attributes.isVerified)
+        #expect(listed.groups.map(\.description) == ["not verified: GET /Users/u1 still lists group g1"])
+        let unlisted = try await client.verifyAttributes("u1", expectation, heldBefore: [phones], left: ["g1"])
+        #expect(unlisted.groups.map(\.isVerified) == [true])
+        #expect(transport.requests[3].url.hasSuffix("/Groups/g1?attributes=members,displayName"))
+        #expect(transport.requests.count == 4)
+    }
 }

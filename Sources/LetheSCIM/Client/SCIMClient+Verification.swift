@@ -43,17 +43,30 @@ extension SCIMClient {
     /// can show it, so its absence proves nothing.
     public func verifyAttributes(_ id: String, _ expectations: [AttributeExpectation],
                                  heldBefore: Set<AttributePath> = []) async throws(SCIMClientError) -> Verification {
-        guard let user = try await getUser(id, attributes: expectations.map(\.path)) else {
-            return .notVerified("GET /Users/\(id) answers 404: the user disappeared instead of being changed")
+        try await verifyAttributes(id, expectations, heldBefore: heldBefore, left: []).attributes
+    }
+
+    /// `verifyAttributes` and, in the same read, `verifyLeft` for each of `groupIds`: on a server
+    /// that lists groups on users, the planned attributes and `groups` are asked for together, so
+    /// a change that also leaves groups is read back once, not once for the attributes and once
+    /// per group. A group the answer does not settle (no `groups` shown) is read as `verifyLeft` does.
+    public func verifyAttributes(_ id: String, _ expectations: [AttributeExpectation], heldBefore: Set<AttributePath>,
+                                 left groupIds: [String]) async throws(SCIMClientError) -> (attributes: Verification, groups: [Verification]) {
+        let asked = expectations.map(\.path) + (groupIds.isEmpty ? [] : [AttributePath(name: "groups")])
+        guard let user = try await getUser(id, attributes: asked) else {
+            let gone = Verification.notVerified("GET /Users/\(id) answers 404: the user disappeared instead of being changed")
+            return (gone, groupIds.map { _ in gone })
         }
+        var groups: [Verification] = []
+        for groupId in groupIds { groups.append(try await left(user, of: id, group: groupId)) }
         let invisible = expectations.map(\.path).filter { !heldBefore.contains($0) && user.values(at: $0).isEmpty }
         let hidden = invisible.isEmpty ? [] : try await neverReturned()
         let blind = invisible.filter { Self.isHidden($0, in: hidden) }
         let result = Self.check(user, expectations.filter { !blind.contains($0.path) })
-        guard result.isVerified, !blind.isEmpty else { return result }
-        return .unverifiable(blind.map { "\($0) is unverifiable" }.joined(separator: "; ")
+        guard result.isVerified, !blind.isEmpty else { return (result, groups) }
+        return (.unverifiable(blind.map { "\($0) is unverifiable" }.joined(separator: "; ")
             + ": the server's schema declares \(blind.count == 1 ? "it" : "them") never returned, so no read can show what "
-            + "\(blind.count == 1 ? "it holds" : "they hold") now; check the account in the target")
+            + "\(blind.count == 1 ? "it holds" : "they hold") now; check the account in the target"), groups)
     }
 
     /// Compares a read-back resource with expectations; the mismatch names attributes, never values.
@@ -101,8 +114,16 @@ extension SCIMClient {
     /// no longer names the group. A small read instead of the group's whole member list; when
     /// the answer shows no `groups` at all (an empty list may be left out), the group is read.
     public func verifyLeft(_ userId: String, group groupId: String) async throws(SCIMClientError) -> Verification {
-        guard let user = try await getUser(userId, attributes: [AttributePath(name: "groups")]),
-              let listed = user.json["groups"]?.arrayValue else {
+        guard let user = try await getUser(userId, attributes: [AttributePath(name: "groups")]) else {
+            return try await verifyNotMember(userId, ofGroup: groupId)
+        }
+        return try await left(user, of: userId, group: groupId)
+    }
+
+    /// Whether the user `userId`, as read, no longer lists a group; when it shows no `groups`, the
+    /// group is read.
+    private func left(_ user: SCIMResource, of userId: String, group groupId: String) async throws(SCIMClientError) -> Verification {
+        guard let listed = user.json["groups"]?.arrayValue else {
             return try await verifyNotMember(userId, ofGroup: groupId)
         }
         if listed.contains(where: { ($0["value"]?.stringValue ?? SCIMResource.integerText($0["value"])) == groupId }) {
