@@ -18,7 +18,7 @@ extension AppDatabase {
     ///
     /// Each state is one range of `request(state, created_at, id)` read newest first, so a page of
     /// overdue requests stops after `limit` rows per state instead of sorting every open request
-    /// (a million of them took 2 s; `StoreTests.overduePageUsesIndex`).
+    /// (a million of them took 2 s; `StoreTests.overdueUsesIndex`, `StoreTests.overduePage`).
     public func requests(state: RequestState? = nil, overdueOn today: CalendarDate? = nil, limit: Int? = nil) throws -> [StoredRequest] {
         try writer.read { db in
             var states = state.map { [$0] }

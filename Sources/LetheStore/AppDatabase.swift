@@ -352,7 +352,7 @@ public struct AppDatabase: Sendable {
         }
         migrator.registerMigration("v12-audit-hash-not-indexed") { db in
             // The UNIQUE on audit_event.hash kept an index of random 64-digit keys: every event
-            // (five or more per action) dirtied a random page of it, written whole to the WAL at
+            // (about three per action) dirtied a random page of it, written whole to the WAL at
             // each commit, and nothing ever looks an event up by its hash. The chain's integrity is
             // its recomputation (`verifyAuditChain`), which this does not change. SQLite cannot drop
             // a UNIQUE constraint, so the table is copied (issue #13).
