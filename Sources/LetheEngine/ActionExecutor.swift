@@ -187,7 +187,8 @@ public struct ActionExecutor: Sendable {
             // Groups are checked again after the delete only when the user was in some (a
             // server may keep a deleted user listed) or when nothing settled it before.
             let settled = memberships.groups.isEmpty && memberships.unknown.isEmpty
-            return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value, groupsSettled: settled)
+            return try await finishDelete(id: user.id, plan: plan, attribute: attribute, value: value, groupsSettled: settled,
+                                          settled: "no group listed the user before the delete (\(memberships.basis))")
         case .anonymize, .deactivate, .removeAttributes, .leaveGroups:
             let seen: [String]
             switch try await change(user, plan, claimed, unrecorded: unrecorded) {
@@ -326,7 +327,7 @@ public struct ActionExecutor: Sendable {
             }
         }
         if leaving.isEmpty {
-            seen.append("no group of \(plan.groups.joined(separator: ", ")) lists the user")
+            seen.append("no group of \(plan.groups.joined(separator: ", ")) lists the user (\(memberships.basis))")
         } else if case .verified(let how) = noted(.verified(left.joined(separator: "; "))) {
             seen.append(how)
         }
@@ -439,8 +440,8 @@ public struct ActionExecutor: Sendable {
                 + "the server shows no member list for it and cannot filter groups by member")
         }
         guard groups.isEmpty else { return noted(.verified(seen.joined(separator: "; "))) }
-        if all { return .verified("no group lists the user") }
-        return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user")
+        if all { return .verified("no group lists the user (\(memberships.basis))") }
+        return names.isEmpty ? nil : .verified("no group of \(names.joined(separator: ", ")) lists the user (\(memberships.basis))")
     }
 
     enum Found {

@@ -111,9 +111,14 @@ struct FilterAndPatchTests {
             .success(.list([])),
         ])
         let client = try ClientFixtures.client(transport)
-        #expect(try await client.groupsContaining("u9", named: ["Promotions"]).groups.isEmpty)
+        let nobody = try await client.groupsContaining("u9", named: ["Promotions"])
+        #expect(nobody.groups.isEmpty)
+        #expect(nobody.basis == "GET /Groups?filter=members.value eq <user> and the member lists of Promotions")
         #expect(try await client.groupsContaining("u1", named: ["Promotions"]).groups.map(\.id) == ["g1"])
-        #expect(try await client.groupsContaining("u2", named: ["Promotions"]).groups.isEmpty)
+        // The statement that u2 is in no group says what it rests on: the filter alone.
+        let byFilter = try await client.groupsContaining("u2", named: ["Promotions"])
+        #expect(byFilter.groups.isEmpty)
+        #expect(byFilter.basis == "GET /Groups?filter=members.value eq <user>, a filter this target was seen to evaluate")
         #expect(transport.requests.map { $0.url.contains("displayName") } == [false, true, false, false])
 
         // A server whose member filter answers empty for everyone is asked by name every time.

@@ -18,6 +18,8 @@ extension SCIMClient {
         /// Groups named in the policy whose membership no answer settles: the server neither
         /// shows their members nor filters groups by member.
         public var unknown: [String]
+        /// What the answer rests on, for the statement that the user is in no group.
+        public var basis: String
     }
 
     /// The groups that list the user as a member: those the server finds with
@@ -55,9 +57,9 @@ extension SCIMClient {
                                           detail: "the user's groups list \(error.description)")
                 }
             }
-            return Memberships(groups: groups, unknown: [])
+            return Memberships(groups: groups, unknown: [], basis: "GET /Users/\(userId) lists its groups")
         }
-        var found = Memberships(groups: [], unknown: [])
+        var found = Memberships(groups: [], unknown: [], basis: "")
         let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true)
         for listed in byMember ?? [] where !found.groups.contains(where: { $0.id == listed.id }) {
             guard let group = try await withMembers(listed) else { continue }
@@ -69,7 +71,16 @@ extension SCIMClient {
         }
         // Once this target's member filter has been seen to work (above), a named group that
         // holds the user is one it finds: asking for the named groups too would only repeat it.
-        if byMember != nil, knowledge.memberFilterProven { return found }
+        if byMember != nil, knowledge.memberFilterProven {
+            found.basis = "GET /Groups?filter=members.value eq <user>, a filter this target was seen to evaluate"
+            return found
+        }
+        found.basis = switch (byMember == nil, names.isEmpty) {
+        case (false, true): "GET /Groups?filter=members.value eq <user>"
+        case (false, false): "GET /Groups?filter=members.value eq <user> and the member lists of \(names.joined(separator: ", "))"
+        case (true, false): "the member lists of \(names.joined(separator: ", ")); the server cannot filter groups by member"
+        case (true, true): "the server cannot filter groups by member and the policy names no group"
+        }
         for name in names {
             let named = try await listGroups(filter: SCIMFilter.equals("displayName", name), tolerateUnsupported: false) ?? []
             // displayName is caseExact: false; ASCII case only, never Unicode folding.
