@@ -57,6 +57,8 @@ let package = Package(
             dependencies: [
                 "LetheCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the audit chain walk that reads columns as bytes.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -60,7 +60,9 @@ extension AppDatabase {
         let db: Database
 
         /// Recomputes every hash and checks every link of the audit chain.
-        public func verifyAuditChain() throws -> ChainVerification { try AppDatabase.verifyAuditChain(db) }
+        /// The chain's head as this snapshot sees it, without walking the chain (see
+        /// `AppDatabase.chainHead`); walk it with `verifyAuditChain(through:)`.
+        public func chainHead() throws -> ChainVerification { try AppDatabase.chainHead(db) }
 
         /// How many requests were received within a period (inclusive).
         public func requestCount(receivedFrom from: CalendarDate, to: CalendarDate) throws -> Int {
@@ -117,7 +119,7 @@ extension AppDatabase {
     /// by due day.
     public func actions(of requestId: String) throws -> [StoredAction] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id = ? ORDER BY target, not_before", arguments: [requestId])
+            try Row.fetchAll(db, sql: "SELECT \(StoredAction.selection) FROM action WHERE request_id = ? ORDER BY target, not_before", arguments: [requestId])
                 .map(StoredAction.init)
         }
     }
@@ -131,7 +133,7 @@ extension AppDatabase {
     static func followUps(_ db: Database, completedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredAction] {
         do {
             return try Row.fetchAll(db, sql: """
-                SELECT * FROM action WHERE follows IS NOT NULL AND completed_at >= ? AND completed_at < ? ORDER BY completed_at, id
+                SELECT \(StoredAction.selection) FROM action WHERE follows IS NOT NULL AND completed_at >= ? AND completed_at < ? ORDER BY completed_at, id
                 """, arguments: [from.secondsSince1970AtMidnightUTC, to.adding(days: 1).secondsSince1970AtMidnightUTC]).map(StoredAction.init)
         }
     }
@@ -160,7 +162,7 @@ extension AppDatabase {
             var result: [String: [StoredAction]] = [:]
             for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM action WHERE request_id IN (\(marks)) ORDER BY target, not_before",
+                for row in try Row.fetchAll(db, sql: "SELECT \(StoredAction.selection) FROM action WHERE request_id IN (\(marks)) ORDER BY target, not_before",
                                             arguments: StatementArguments(chunk)) {
                     let action = try StoredAction(row: row)
                     result[action.requestId, default: []].append(action)

@@ -228,6 +228,27 @@ struct StoreTests {
         }
     }
 
+    @Test("the chain walk, reading columns as bytes, hashes what was appended, whatever the text holds")
+    func chainWalkOverAnyText() throws {
+        let texts: [String?] = [nil, "plain", "quote \" and backslash \\", "line\nbreak\ttab\u{01}\u{1F}", "é😀", "\u{7F}", ""]
+        try db.writer.write { db in
+            for (index, text) in texts.enumerated() {
+                try AppDatabase.appendAudit(db, at: now, request: text, target: texts[(index + 3) % texts.count], event: .requestFiled,
+                                            details: ["note": text.map(JSONValue.string) ?? .null, "n": .number(Double(index))])
+            }
+        }
+        let whole = try db.verifyAuditChain()
+        #expect(whole.problem == nil && whole.events == texts.count && whole.lastSeq == Int64(texts.count))
+        #expect(try db.snapshot { try $0.chainHead() } == whole)
+        let third = try db.verifyAuditChain(through: 3)
+        let events = try db.auditEvents()
+        #expect(third.problem == nil && third.events == 3 && third.headHash == events[2].hash)
+        // One byte of one event's target changed: the walk finds it.
+        try db.writer.write { try $0.execute(sql: "UPDATE audit_event SET target = 'é😀 ' WHERE seq = 5") }
+        #expect(try db.verifyAuditChain().problem == "event 5 was altered (its hash does not match its content)")
+        #expect(try db.verifyAuditChain(through: 4).problem == nil)
+    }
+
     @Test("status --overdue reads one (state, created_at) range per state, newest first, not every open request")
     func overdueUsesIndex() throws {
         let states = DeadlineStanding.statesThatCanBeOverdue

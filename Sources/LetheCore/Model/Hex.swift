@@ -14,7 +14,7 @@ public enum Hex {
     }
 
     @inlinable
-    static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
+    public static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
 
     /// The bytes of lowercase or uppercase hex; nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
