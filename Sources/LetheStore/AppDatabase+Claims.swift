@@ -54,7 +54,7 @@ extension AppDatabase {
             let update = try db.cachedStatement(sql: """
                 UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = :now, claimed_by = :runner
                 WHERE id IN (\(Self.oldestDue))
-                RETURNING *
+                RETURNING \(StoredAction.selection)
                 """)
             for (target, limit) in wanted {
                 let actions = try Row.fetchAll(update, arguments: ["now": t, "runner": runner, "target": target, "limit": limit])

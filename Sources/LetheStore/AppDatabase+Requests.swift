@@ -259,7 +259,7 @@ extension AppDatabase {
             guard request.state != .rejected else { throw StoreError.invalid("request \(requestId) was rejected") }
             // Not yet approved: what is retried waits for the approval like the rest.
             let resumed: ActionState = request.approval?.state == .awaiting ? .held : .pending
-            var sql = "SELECT * FROM action WHERE request_id = ? AND state IN ('failed', 'needs_review')"
+            var sql = "SELECT \(StoredAction.selection) FROM action WHERE request_id = ? AND state IN ('failed', 'needs_review')"
             var args: StatementArguments = [requestId]
             if let target {
                 sql += " AND target = ?"

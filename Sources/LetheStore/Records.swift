@@ -155,34 +155,40 @@ public struct StoredAction: Sendable, Hashable, Codable {
     /// ids that are not one path segment), so no real id can be mistaken for one.
     public static let pseudonymousIdPrefix = "/pseudonym/"
 
+    /// The columns `init(row:)` reads, in its order: select actions with this list (never `*`),
+    /// so each column is read by its index. By name, GRDB lowercases and searches for every
+    /// column of every row, which was a sixth of a report export's time at 100,000 requests.
+    static let selection = "id, request_id, target, plan, state, attempts, budget_start, next_attempt_at, scim_id, outcome, verified, "
+        + "verification, last_error, completed_at, follows, not_before, written"
+
     init(row: Row) throws {
-        id = row["id"]
-        if let text = row["written"] as String?, case .object(let values)? = JSONValue.parse(Data(text.utf8)) {
-            written = values
-        } else {
-            written = [:]
-        }
-        follows = row["follows"]
-        notBefore = (row["not_before"] as String?).flatMap(CalendarDate.init(iso:))
-        requestId = row["request_id"]
-        target = row["target"]
-        plan = try PlanCodec.decode(row["plan"])
-        guard let state = ActionState(rawValue: row["state"]) else { throw StoreError.corrupt("action \(row["id"] as Int64) has an unknown state") }
+        id = row[0]
+        requestId = row[1]
+        target = row[2]
+        plan = try PlanCodec.decode(row[3])
+        guard let state = ActionState(rawValue: row[4]) else { throw StoreError.corrupt("action \(id) has an unknown state") }
         self.state = state
-        attempts = row["attempts"]
-        budgetStart = row["budget_start"]
-        nextAttemptAt = Date(timeIntervalSince1970: row["next_attempt_at"])
-        let recorded: String? = row["scim_id"]
+        attempts = row[5]
+        budgetStart = row[6]
+        nextAttemptAt = Date(timeIntervalSince1970: row[7])
+        let recorded: String? = row[8]
         if let recorded, recorded.hasPrefix(Self.pseudonymousIdPrefix) {
             scimIdPseudonym = String(recorded.dropFirst(Self.pseudonymousIdPrefix.count))
         } else {
             scimId = recorded
         }
-        outcome = (row["outcome"] as String?).flatMap(ActionOutcome.init(rawValue:))
-        verified = row["verified"]
-        verification = row["verification"]
-        lastError = row["last_error"]
-        completedAt = (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        outcome = (row[9] as String?).flatMap(ActionOutcome.init(rawValue:))
+        verified = row[10]
+        verification = row[11]
+        lastError = row[12]
+        completedAt = (row[13] as Double?).map(Date.init(timeIntervalSince1970:))
+        follows = row[14]
+        notBefore = (row[15] as String?).flatMap(CalendarDate.init(iso:))
+        if let text = row[16] as String?, case .object(let values)? = JSONValue.parse(Data(text.utf8)) {
+            written = values
+        } else {
+            written = [:]
+        }
     }
 }
 
