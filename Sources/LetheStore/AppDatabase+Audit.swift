@@ -166,8 +166,10 @@ extension AppDatabase {
         do {
             var result: [String: [String: AuditEvent]] = [:]
             // One pass over the requests' events: SQLite takes the other columns of a group from
-            // its MAX(seq) row, and names the follow-up, so no event is looked up twice or parsed.
-            let followUp = "CASE json_type(details, '$.follow_up') WHEN 'text' THEN json_extract(details, '$.follow_up') END"
+            // its MAX(seq) row, and names the follow-up, so no event is looked up twice. Details
+            // are parsed only when they mention a follow-up (most events do not).
+            let followUp = "CASE WHEN instr(details, '\"follow_up\"') > 0 AND json_type(details, '$.follow_up') = 'text' "
+                + "THEN json_extract(details, '$.follow_up') END"
             for start in stride(from: 0, to: requestIds.count, by: 500) {
                 let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])
                 let cursor = try Row.fetchCursor(db, sql: """
