@@ -75,37 +75,47 @@ public struct ReportService: Sendable {
             var sections = ""  // one page: shown after the summary, which is known only at the end
             var attention: [(row: JSONValue, page: String)] = []
             var first = true
+            // Two stages on two threads: this one reads a page of requests from the snapshot
+            // (which only this thread may use) while the page before is built and encoded on
+            // another; the files are written here, in order.
+            var rendering: (work: ThreadWork<RenderedPage>, name: String)?
+            func write(_ rendering: (work: ThreadWork<RenderedPage>, name: String)?) throws {
+                guard let rendering else { return }
+                let rendered = try rendering.work.join()
+                if !rendered.json.isEmpty {
+                    if !first { json.write(",") }
+                    json.write(bytes: rendered.json)
+                    first = false
+                }
+                csv.write(rendered.csv)
+                if paged {
+                    let file = try StagedFile(path(String(rendering.name.dropFirst(base.count))))
+                    pages.append(file)
+                    file.write(rendered.html)
+                    try file.finish()
+                    attention += rendered.attention.prefix(pageSize - attention.count).map { ($0, rendering.name) }
+                } else {
+                    sections += rendered.html
+                }
+            }
             try snapshot.requests(receivedFrom: from, to: to, pageSize: pageSize) { requests in
                 let ids = requests.map(\.id)
                 let actions = try snapshot.actions(of: ids)
                 let citations = try snapshot.finalTargetEvents(requestIds: ids)
                 let changes = try snapshot.changeEvents(requestIds: ids)
-                let pageName = base + String(format: "-requests-%04d.html", pages.count + 1)
-                var page = paged ? ReportRendering.htmlPageStart(title: "\(title) — requests \(summary.requests + 1) to \(summary.requests + requests.count)")
+                let number = (rendering == nil ? pages.count : pages.count + 1) + 1
+                let name = base + String(format: "-requests-%04d.html", number)
+                let page = paged ? ReportRendering.htmlPageStart(title: "\(title) — requests \(summary.requests + 1) to \(summary.requests + requests.count)")
                     + "<nav><a href=\"\(ReportRendering.escape(base)).html\">Summary</a></nav>\n" + heading
-                    + "<h2>Requests \(summary.requests + 1) to \(summary.requests + requests.count) of \(count)</h2>\n" : ""
-                for request in requests {
-                    summary.add(request)
-                    let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:],
-                                                 changes: changes[request.id] ?? [])
-                    if !first { json.write(",") }
-                    json.write(bytes: CanonicalJSON.bytes(row))
-                    first = false
-                    for line in ReportRendering.csvLines(row) { csv.write(line + "\n") }
-                    if paged {
-                        page += ReportRendering.htmlRequest(row, isCertificate: false)
-                        if ReportRendering.needsAttention(row), attention.count < pageSize { attention.append((row, pageName)) }
-                    } else {
-                        sections += ReportRendering.htmlRequest(row, isCertificate: false)
-                    }
+                    + "<h2>Requests \(summary.requests + 1) to \(summary.requests + requests.count) of \(count)</h2>\n" : nil
+                for request in requests { summary.add(request) }
+                let work = ThreadWork { [builder] in
+                    RenderedPage(requests, builder: builder, actions: actions, citations: citations, changes: changes, page: page)
                 }
-                if paged {
-                    let file = try StagedFile(path(String(format: "-requests-%04d.html", pages.count + 1)))
-                    pages.append(file)
-                    file.write(page + ReportRendering.htmlPageEnd)
-                    try file.finish()
-                }
+                try write(rendering)
+                rendering = (work, name)
             }
+            try write(rendering)
             json.write("],")
             let retention = try snapshot.followUps(completedFrom: from, to: to)
             let retentionCitations = try snapshot.finalTargetEvents(requestIds: retention.map(\.requestId).uniqued())
@@ -171,6 +181,33 @@ public struct ReportService: Sendable {
         // The chain the report was built on: an export appends no event, so it is still the head.
         try state.appendCheckpoint(database: database, chain: chain)
         return WrittenReport(json: path(".json"), signature: path(".json.sig"), csv: nil, html: path(".html"), requests: 1)
+    }
+}
+
+/// One page of a period report's requests, built and encoded: its JSON rows (comma-separated),
+/// CSV lines, and HTML (a whole page when the report is paged, else the page's sections).
+struct RenderedPage: Sendable {
+    var json: [UInt8] = []
+    var csv = ""
+    var html = ""
+    /// Rows that need attention, in order (at most one page's worth).
+    var attention: [JSONValue] = []
+
+    /// - Parameter page: the start of the page's HTML when the report is paged, else nil.
+    init(_ requests: [StoredRequest], builder: ReportBuilder, actions: [String: [StoredAction]], citations: [String: [String: AuditEvent]],
+         changes: [String: [AuditEvent]], page: String?) {
+        json.reserveCapacity(requests.count * 3000)
+        html = page ?? ""
+        for request in requests {
+            let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:],
+                                         changes: changes[request.id] ?? [])
+            if !json.isEmpty { json.append(UInt8(ascii: ",")) }
+            json.append(contentsOf: CanonicalJSON.bytes(row))
+            for line in ReportRendering.csvLines(row) { csv += line + "\n" }
+            html += ReportRendering.htmlRequest(row, isCertificate: false)
+            if page != nil, ReportRendering.needsAttention(row) { attention.append(row) }
+        }
+        if page != nil { html += ReportRendering.htmlPageEnd }
     }
 }
 
