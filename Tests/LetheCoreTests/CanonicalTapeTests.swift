@@ -91,6 +91,17 @@ struct CanonicalTapeTests {
         #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
     }
 
+    @Test("a large object's members are found around escaped quotes and backslashes")
+    func topLevelMembers() throws {
+        let text = #"{"a":"x\"y","b":["\\",{"c":"\"\\\""}],"c":"\\","d":1,"e":"é\n"}"#
+        let data = Data(text.utf8)
+        let members = try #require(CanonicalJSON.topLevelMembers(data))
+        func slice(_ range: Range<Int>) -> String { String(decoding: data[range], as: UTF8.self) }
+        #expect(members.map { slice($0.name) } == [#""a""#, #""b""#, #""c""#, #""d""#, #""e""#])
+        #expect(members.map { slice($0.value) } == [#""x\"y""#, #"["\\",{"c":"\"\\\""}]"#, #""\\""#, "1", #""é\n""#])
+        #expect(CanonicalJSON.topLevelMembers(Data(#"{"a":"unterminated\"}"#.utf8)) == nil)
+    }
+
     @Test("reads members, elements, text and integers as JSONValue does")
     func reading() throws {
         let text = #"{"esc":"a\"b","id":"r-1","n":3,"s":"4","targets":[{"audit":{"hash":"ab","seq":7},"target":"shop"},{"Target":"crm"}],"x":null}"#

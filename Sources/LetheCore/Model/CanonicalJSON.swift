@@ -204,13 +204,15 @@ extension CanonicalJSON {
 
     /// Where the string whose opening quote is at `start` ends (after its closing quote).
     private static func skipString(_ base: UnsafePointer<UInt8>, _ count: Int, from start: Int) -> Int? {
+        // The next quote (memchr, many bytes at a time) ends the string unless an odd number of
+        // backslashes escapes it.
         var i = start + 1
-        while i < count {
-            switch base[i] {
-            case UInt8(ascii: "\\"): i += 2
-            case UInt8(ascii: "\""): return i + 1
-            default: i += 1
-            }
+        while i < count, let found = memchr(base + i, 0x22, count - i) {
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while quote - backslashes - 1 > start, base[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+            if backslashes % 2 == 0 { return quote + 1 }
+            i = quote + 1
         }
         return nil
     }
