@@ -146,6 +146,10 @@ public struct ReportService: Sendable {
             return (chain, count)
         }
         try json.finish()
+        // The file is signed mapped and whole (Ed25519 hashes the message twice): its pages count
+        // as resident while they are read, so first give back what building the rows freed on
+        // the other thread (its heap keeps freed memory otherwise: 12 MiB at 100,000 requests).
+        Heap.trim()
         let signature = try signer.sign(try Data(contentsOf: URL(fileURLWithPath: json.stagingPath), options: .alwaysMapped))
         try state.archivePublicKey()
         try signature.write(to: URL(fileURLWithPath: path(".json.sig")), options: .atomic)
@@ -287,3 +291,18 @@ final class StagedFile {
         if !committed { try? FileManager.default.removeItem(atPath: stagingPath) }
     }
 }
+
+/// Returns freed heap memory to the system (glibc's `malloc_trim`, which Swift's Glibc module
+/// does not declare); nothing elsewhere.
+enum Heap {
+    static func trim() {
+        #if os(Linux)
+        _ = mallocTrim(0)
+        #endif
+    }
+}
+
+#if os(Linux)
+@_silgen_name("malloc_trim")
+private func mallocTrim(_ pad: Int) -> Int32
+#endif
