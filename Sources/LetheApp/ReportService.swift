@@ -54,7 +54,7 @@ public struct ReportService: Sendable {
 
         let (chain, count) = try database.snapshot { [database] snapshot in
             // The chain up to this snapshot's head is walked on another thread while the report
-            // is written (a second at 100,000 requests); nothing is signed until it is whole.
+            // is written (three seconds at 100,000 requests); nothing is signed until it is whole.
             let chain = try snapshot.chainHead()
             let walk = ThreadWork { try database.verifyAuditChain(through: chain.lastSeq ?? 0) }
             let builder = try builder(now: now, chain: chain)

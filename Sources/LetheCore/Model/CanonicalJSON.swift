@@ -146,28 +146,6 @@ extension CanonicalJSON {
         }
     }
 
-    /// The elements of a whitespace-free JSON array at `range` of `data`, as byte ranges; nil
-    /// when it is not laid out that way.
-    public static func arrayElements(_ data: Data, in range: Range<Int>) -> [Range<Int>]? {
-        data.withUnsafeBytes { bytes -> [Range<Int>]? in
-            guard range.count >= 2, range.upperBound <= bytes.count, bytes[range.lowerBound] == UInt8(ascii: "["),
-                  bytes[range.upperBound - 1] == UInt8(ascii: "]") else { return nil }
-            var elements: [Range<Int>] = []
-            var i = range.lowerBound + 1
-            if i == range.upperBound - 1 { return [] }
-            while true {
-                guard let end = skipValue(bytes, from: i), end < range.upperBound else { return nil }
-                elements.append(i..<end)
-                i = end + 1
-                switch bytes[end] {
-                case UInt8(ascii: ","): continue
-                case UInt8(ascii: "]"): return i == range.upperBound ? elements : nil
-                default: return nil
-                }
-            }
-        }
-    }
-
     /// Where the value starting at `start` ends (exclusive), matching brackets and skipping
     /// strings; the value itself is not checked.
     static func skipValue(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
