@@ -20,11 +20,14 @@ public struct CanonicalTape: Sendable {
         public var next: Int
         /// A string that holds an escape (so its text is not its bytes).
         public var escaped = false
+        /// A string with a byte outside ASCII.
+        public var nonASCII = false
     }
 
     public private(set) var tokens: [Token] = []
-    /// The containers being read, innermost last, each with the last member name read in it.
-    private var open: [(container: Int, lastName: Int?)] = []
+    /// The containers being read, innermost last, each with the last member name read in it and
+    /// whether any of its names is not ASCII.
+    private var open: [(container: Int, lastName: Int?, nonASCII: Bool)] = []
 
     public init() {}
 
@@ -51,6 +54,7 @@ public struct CanonicalTape: Sendable {
                 let key = tokens.count - 1
                 if let previous = open[open.count - 1].lastName, !Self.precedes(bytes, tokens[previous], tokens[key]) { return nil }
                 open[open.count - 1].lastName = key
+                if tokens[key].nonASCII { open[open.count - 1].nonASCII = true }
                 i = keyEnd
                 guard i < end, bytes[i] == UInt8(ascii: ":") else { return nil }
                 i += 1
@@ -61,13 +65,13 @@ public struct CanonicalTape: Sendable {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 guard open.count < 511 else { return nil }  // the parser's depth limit
                 let isObject = bytes[i] == UInt8(ascii: "{")
-                open.append((tokens.count, nil))
+                open.append((tokens.count, nil, false))
                 tokens.append(Token(kind: isObject ? .object : .array, start: i, end: i, next: 0))
                 i += 1
                 guard i < end else { return nil }
                 if bytes[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     i += 1
-                    close(at: i)
+                    guard close(bytes, at: i) else { return nil }
                 } else {
                     expectKey = isObject
                     continue
@@ -92,15 +96,27 @@ public struct CanonicalTape: Sendable {
                 }
                 guard bytes[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else { return nil }
                 i += 1
-                close(at: i)
+                guard close(bytes, at: i) else { return nil }
             }
         }
     }
 
-    private mutating func close(at end: Int) {
-        let container = open.removeLast().container
+    /// Ends the innermost container; false when it is an object with two names the parser takes
+    /// for one. Sorted, distinct bytes are distinct names only in ASCII: Swift compares strings
+    /// by canonical equivalence, so "é" and "e" + U+0301, or "K" and the Kelvin sign, are one
+    /// name to the parser (a duplicate, refused), and in the order not always next to each other.
+    private mutating func close(_ bytes: UnsafeRawBufferPointer, at end: Int) -> Bool {
+        let (container, _, nonASCII) = open.removeLast()
         tokens[container].end = end
         tokens[container].next = tokens.count
+        guard nonASCII else { return true }
+        var names = Set<String>()
+        var name = container + 1
+        while name < tokens.count {
+            guard let text = Self.text(bytes, tokens[name]), names.insert(text).inserted else { return false }
+            name = tokens[name + 1].next
+        }
+        return true
     }
 
     private mutating func literal(_ bytes: UnsafeRawBufferPointer, _ i: inout Int, _ end: Int, _ word: StaticString) -> Bool {
@@ -116,11 +132,11 @@ public struct CanonicalTape: Sendable {
     /// valid UTF-8; appends its token and returns where it ends.
     private mutating func string(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int? {
         var i = start + 1
-        var escaped = false
+        var escaped = false, nonASCII = false
         while i < end {
             let b = bytes[i]
             if b == 0x22 {
-                tokens.append(Token(kind: .string, start: start, end: i + 1, next: tokens.count + 1, escaped: escaped))
+                tokens.append(Token(kind: .string, start: start, end: i + 1, next: tokens.count + 1, escaped: escaped, nonASCII: nonASCII))
                 return i + 1
             }
             if b < 0x20 { return nil }
@@ -148,6 +164,7 @@ public struct CanonicalTape: Sendable {
                 continue
             }
             guard let next = Self.utf8Scalar(bytes, i, end) else { return nil }
+            nonASCII = true
             i = next
         }
         return nil
