@@ -50,12 +50,17 @@ export LETHE_STATE_DIR="$WORK/state" LETHE_POLICIES="$WORK/policies"
 "$BIN/lethe-bench" engine-file --state "$WORK/state" --policies "$WORK/policies" --requests "$N" ${LETHE_BENCH_PEER:+--seeded}
 ACTIONS=$("$BIN/lethe-bench" engine-count --state "$WORK/state" | sed -E 's/.*pending=([0-9]+).*/\1/')
 [ -n "$STATS" ] && curl -s "$STATS" >"$WORK/stats-before.json"
+# The sandbox's own CPU (utime + stime in clock ticks, /proc/PID/stat fields 14 and 15): a
+# sandbox that is the limit shows here, not in Lethe's figures.
+sandbox_ticks() { [ -n "${SANDBOX:-}" ] && awk '{print $14 + $15}' "/proc/$SANDBOX/stat" || echo 0; }
+SANDBOX_BEFORE=$(sandbox_ticks)
 
 # LETHE_BENCH_PERF=1 records a profile too (perf record -g, into $WORK/perf.data; the times then include perf's cost).
 PERF=()
 [ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record -F 999 -g -o "$WORK/perf.data" --)
 /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "${PERF[@]}" "$BIN/lethe" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
 read -r WALL USER SYS RSS <"$WORK/time.txt"
+SANDBOX_AFTER=$(sandbox_ticks)
 DONE=$("$BIN/lethe-bench" engine-count --state "$WORK/state")
 echo "actions: $ACTIONS to carry out; after the run: $DONE"
 SUCCEEDED=$(echo "$DONE" | sed -E 's/^done=([0-9]+).*/\1/')
@@ -68,6 +73,7 @@ print(f"CPU per erasure-target: {(user + sys_) * 1000 / max(done, 1):.2f} ms")
 PY
 
 if [ -n "$STATS" ]; then
+  echo "sandbox CPU during the run: $(python3 -c "print(f'{($SANDBOX_AFTER - $SANDBOX_BEFORE) / $(getconf CLK_TCK):.2f} s')")"
   curl -s "$STATS" >"$WORK/stats-after.json"
   python3 - "$WORK/stats-before.json" "$WORK/stats-after.json" "$SUCCEEDED" <<'PY'
 import json, sys

@@ -5,6 +5,11 @@ extension JSONValue {
     func member(_ key: String) -> (key: String, value: JSONValue)? {
         guard case .object(let members) = self else { return nil }
         if let exact = members[key] { return (key, exact) }
+        // ASCII names (all of SCIM's) are compared without building lowercased copies.
+        if key.utf8.allSatisfy({ $0 < 0x80 }) {
+            return members.first { $0.key.utf8.allSatisfy { $0 < 0x80 } ? ASCIICase.equal($0.key, key) : $0.key.lowercased() == key.lowercased() }
+                .map { ($0.key, $0.value) }
+        }
         let lower = key.lowercased()
         return members.first { $0.key.lowercased() == lower }.map { ($0.key, $0.value) }
     }

@@ -217,6 +217,10 @@ extension FilterExpression {
     static func compare(_ actual: JSONValue, _ op: String, _ expected: JSONValue, caseExact: Bool) -> Bool {
         switch (actual, expected) {
         case (.string(var a), .string(var b)):
+            if !caseExact, op == "eq" || op == "ne", a.utf8.allSatisfy({ $0 < 0x80 }), b.utf8.allSatisfy({ $0 < 0x80 }) {
+                // ASCII texts: the same answer as comparing lowercased copies, without making them.
+                return ASCIICase.equal(a, b) == (op == "eq")
+            }
             if !caseExact { a = a.lowercased(); b = b.lowercased() }
             switch op {
             case "eq": return a == b

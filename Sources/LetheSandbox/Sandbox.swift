@@ -72,12 +72,12 @@ public final class Sandbox: SCIMRequestHandler {
 
     /// The customers seeded in every target (target → their users), for demos and tests.
     public func users(in target: String) -> [JSONValue] {
-        stores[target]?.withLock { store in store.order.compactMap { store.users[$0] } } ?? []
+        stores[target]?.withLock { store in store.order.live.compactMap { store.users[$0] } } ?? []
     }
 
     /// The groups of a target, as stored.
     public func groups(in target: String) -> [JSONValue] {
-        stores[target]?.withLock { store in store.groupOrder.compactMap { store.groups[$0] } } ?? []
+        stores[target]?.withLock { store in store.groupOrder.live.compactMap { store.groups[$0] } } ?? []
     }
 
     /// Requests received so far, by "TARGET METHOD /Resource" (e.g. `app DELETE /Users`).

@@ -71,7 +71,8 @@ extension TargetStore {
     /// The user with `groups`: every group whose member list holds it (readOnly, computed).
     func withGroups(_ user: JSONValue) -> JSONValue {
         guard case .object(var members) = user, let id = members["id"]?.stringValue else { return user }
-        let listed = groupOrder.compactMap { groupId -> JSONValue? in
+        let holding = groupIndex.ids(AttributeRef(schema: nil, name: "members", sub: "value"), equal: id) ?? []
+        let listed = groupOrder.sorted(holding).compactMap { groupId -> JSONValue? in
             guard let group = groups[groupId],
                   group.member("members")?.value.arrayValue?.contains(where: { $0.member("value")?.value.stringValue == id }) == true else { return nil }
             return .object(["value": .string(groupId), "display": group.member("displayName")?.value ?? .null,

@@ -47,7 +47,9 @@ extension TargetStore {
         } else {
             expression = nil
         }
-        let all = (kind == .user ? order.compactMap { users[$0] } : groupOrder.compactMap { groups[$0] })
+        let index = kind == .user ? userIndex : groupIndex
+        let ids = (kind == .user ? order : groupOrder).ordered(expression.flatMap(index.candidates))
+        let all = ids.compactMap { (kind == .user ? users : groups)[$0] }
         let matched = expression.map { e in all.filter { e.matches($0) } } ?? all
         let start = max(1, Int(startIndex ?? "1") ?? 1)
         let size = min(1000, max(0, Int(count ?? "100") ?? 100))

@@ -12,8 +12,8 @@ extension TargetStore {
             guard let userName = resource.member("userName")?.value.stringValue, !userName.isEmpty else {
                 throw SCIMFailure.invalidValue("userName is required")
             }
-            let clash = users.first { $0.key != id && $0.value.member("userName")?.value.stringValue?.lowercased() == userName.lowercased() }
-            if clash != nil { throw SCIMFailure(status: 409, scimType: "uniqueness", detail: "userName is already taken") }
+            let holders = userIndex.ids(AttributeRef(schema: nil, name: "userName", sub: nil), equal: userName) ?? []
+            if holders.contains(where: { $0 != id }) { throw SCIMFailure(status: 409, scimType: "uniqueness", detail: "userName is already taken") }
         } else {
             guard let name = resource.member("displayName")?.value.stringValue, !name.isEmpty else {
                 throw SCIMFailure.invalidValue("displayName is required")

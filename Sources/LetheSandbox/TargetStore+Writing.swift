@@ -16,10 +16,12 @@ extension TargetStore {
 
     mutating func store(_ resource: JSONValue, _ kind: Kind, id: String) {
         if kind == .user {
-            if users[id] == nil { order.append(id) }
+            order.append(id)
+            userIndex.update(id: id, from: users[id], to: resource)
             users[id] = resource
         } else {
-            if groups[id] == nil { groupOrder.append(id) }
+            groupOrder.append(id)
+            groupIndex.update(id: id, from: groups[id], to: resource)
             groups[id] = resource
         }
     }
@@ -89,19 +91,22 @@ extension TargetStore {
             return .empty(204)
         }
         if kind == .user {
+            userIndex.update(id: id, from: existing, to: nil)
             users[id] = nil
-            order.removeAll { $0 == id }
-            for groupId in groupOrder {
+            order.remove(id)
+            let holding = groupIndex.ids(AttributeRef(schema: nil, name: "members", sub: "value"), equal: id) ?? []
+            for groupId in groupOrder.sorted(holding) {
                 guard var group = groups[groupId], case .array(let members)? = group.member("members")?.value else { continue }
                 let kept = members.filter { $0.member("value")?.value.stringValue != id }
                 if kept.count != members.count {
                     group.setMember("members", .array(kept))
-                    groups[groupId] = group
+                    store(group, .group, id: groupId)
                 }
             }
         } else {
+            groupIndex.update(id: id, from: existing, to: nil)
             groups[id] = nil
-            groupOrder.removeAll { $0 == id }
+            groupOrder.remove(id)
         }
         return .empty(204)
     }

@@ -8,8 +8,11 @@ struct TargetStore: Sendable {
     var users: [String: JSONValue] = [:]
     var groups: [String: JSONValue] = [:]
     /// Creation order, for stable listing.
-    var order: [String] = []
-    var groupOrder: [String] = []
+    var order = CreationOrder()
+    var groupOrder = CreationOrder()
+    /// What users and groups are looked up by (`TargetStore+Index.swift`).
+    var userIndex = ValueIndex(keys: ["id", "userName", "externalId", "emails.value"])
+    var groupIndex = ValueIndex(keys: ["id", "displayName", "externalId", "members.value"])
     /// Users show `groups`: the groups whose members list them.
     var listsGroups = false
 

@@ -51,6 +51,56 @@ struct SandboxTests {
         #expect(throws: FilterSyntaxError.self) { try FilterParser.parse("userName xx 1") }
     }
 
+    @Test("indexed look-ups answer exactly as a full scan, after renames, deletes and member removals")
+    func indexedLookups() throws {
+        var store = TargetStore(name: "crm", random: SeededRandom(seed: 7))
+        store.seed(60)
+        let base = "http://127.0.0.1/crm/v2"
+        func call(_ method: String, _ path: [String], _ body: String = "", query: [String: String] = [:]) -> SandboxResponse {
+            store.handle(SCIMRequest(method: method, path: path, query: query, body: Data(body.utf8), ifMatch: nil, base: base), faults: FaultSpec())
+        }
+        func ids(_ response: SandboxResponse) -> [String] {
+            (JSONValue.parse(response.body)?["Resources"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        }
+        let users = store.order.live
+        let group = try #require(store.groupOrder.live.first)
+        // Changes the index must follow: a userName changed in case and in value, an e-mail
+        // added, users deleted, a member removed from the group by PATCH.
+        #expect(call("PATCH", ["Users", users[3]], #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"ANA.SILVA3@EXAMPLE.COM"}]}"#).status == 200)
+        #expect(call("PATCH", ["Users", users[4]], #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"someone@else.org"},{"op":"add","path":"emails","value":[{"value":"Second@Else.org"}]}]}"#).status == 200)
+        #expect(call("DELETE", ["Users", users[5]]).status == 204)
+        #expect(call("DELETE", ["Users", users[7]]).status == 204)
+        #expect(call("PATCH", ["Groups", group], #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"\#(users[1])\"]"}]}"#).status == 200)
+        // userName stays unique, case-insensitively, through the index.
+        #expect(call("PATCH", ["Users", users[6]], #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"Someone@Else.org"}]}"#).status == 409)
+
+        let someUser = try #require(store.users[users[9]])
+        let email = try #require(someUser["userName"]?.stringValue)
+        let filters: [(TargetStore.Kind, String)] = [
+            (.user, #"userName eq "ana.silva3@example.com""#), (.user, #"userName eq "\#(email.uppercased())""#),
+            (.user, #"userName eq "someone@else.org""#), (.user, #"emails.value eq "second@else.org""#),
+            (.user, #"emails[value eq "\#(email)"]"#), (.user, #"userName eq "\#(email)" and active eq true"#),
+            (.user, #"userName eq "\#(email)" or userName eq "someone@else.org""#), (.user, #"userName eq "nobody@example.com""#),
+            (.user, #"id eq "\#(users[5])""#), (.user, #"id eq "\#(users[8])""#), (.user, #"userName sw "ana""#),
+            (.group, #"members.value eq "\#(users[1])""#), (.group, #"members.value eq "\#(users[2])""#),
+            (.group, #"members.value eq "\#(users[7])""#), (.group, #"displayName eq "promotions""#),
+            (.group, #"members[value eq "\#(users[2])"]"#),
+        ]
+        for (kind, filter) in filters {
+            let expression = try FilterParser.parse(filter)
+            let scanned = kind == .user
+                ? store.order.live.filter { store.users[$0].map(expression.matches) ?? false }
+                : store.groupOrder.live.filter { store.groups[$0].map(expression.matches) ?? false }
+            let answered = ids(call("GET", [kind == .user ? "Users" : "Groups"], query: ["filter": filter, "count": "1000"]))
+            #expect(answered == scanned, "\(filter)")
+        }
+        // The spot checks above mean something: these filters find what they should.
+        #expect(ids(call("GET", ["Users"], query: ["filter": #"userName eq "ana.silva3@example.com""#])) == [users[3]])
+        #expect(ids(call("GET", ["Groups"], query: ["filter": #"members.value eq "\#(users[1])""#])).isEmpty)
+        #expect(ids(call("GET", ["Groups"], query: ["filter": #"members.value eq "\#(users[2])""#])) == [group])
+        #expect(store.order.live.count == users.count - 2)
+    }
+
     @Test("fault specs are parsed strictly")
     func faultSpecs() throws {
         let specs = try FaultSpec.parse("crm:429=0.2,crm:retry-after=3,app:latency=50ms,app:soft-delete,newsletter:drop=0.05", targets: ["crm", "app", "newsletter"])

@@ -1,0 +1,116 @@
+import LetheCore
+
+/// Equality indexes over the attributes clients look people up by, as a real directory keeps
+/// them: without them every filter, every `groups` listing and every delete walked all
+/// resources, so the sandbox (not the client) set the pace of any run over many customers.
+///
+/// An index only narrows the candidates: each one is still matched against the whole filter,
+/// so an answer is exactly what a full scan gives, in the same order.
+struct ValueIndex: Sendable {
+    /// Indexed attribute (lowercased `name` or `name.sub`) → normalised value → resource ids.
+    private var entries: [String: [String: Set<String>]] = [:]
+    let keys: [AttributeRef]
+
+    init(keys: [String]) {
+        self.keys = keys.compactMap(AttributeRef.parse)
+    }
+
+    static func key(_ ref: AttributeRef) -> String {
+        (ref.sub.map { "\(ref.name).\($0)" } ?? ref.name).lowercased()
+    }
+
+    /// The indexed string values of a resource, normalised as the filter compares them.
+    private func values(of resource: JSONValue?, _ ref: AttributeRef) -> [String] {
+        guard let resource else { return [] }
+        return ref.values(in: resource).compactMap { value in
+            value.stringValue.map { ref.caseExact ? $0 : $0.lowercased() }
+        }
+    }
+
+    /// Moves one resource's entries from how it was to how it is (nil: absent). A group that
+    /// loses one member of thousands changes by that one: the lists are compared in order.
+    mutating func update(id: String, from old: JSONValue?, to new: JSONValue?) {
+        for ref in keys {
+            let before = values(of: old, ref), after = values(of: new, ref)
+            if before == after { continue }
+            let key = Self.key(ref)
+            var removed: Set<String> = [], inserted: Set<String> = []
+            for change in after.difference(from: before) {
+                switch change {
+                case .remove(_, let value, _): removed.insert(value)
+                case .insert(_, let value, _): inserted.insert(value)
+                }
+            }
+            // A value can be listed twice: it leaves the index only when no copy is left.
+            for value in removed where !inserted.contains(value) && !after.contains(value) {
+                entries[key]?[value]?.remove(id)
+                if entries[key]?[value]?.isEmpty == true { entries[key]?[value] = nil }
+            }
+            for value in inserted { entries[key, default: [:]][value, default: []].insert(id) }
+        }
+    }
+
+    /// The ids holding this value, or nil when the attribute is not indexed.
+    func ids(_ ref: AttributeRef, equal value: String) -> Set<String>? {
+        guard ref.schema == nil, let indexed = keys.first(where: { Self.key($0) == Self.key(ref) }) else { return nil }
+        return entries[Self.key(ref)]?[indexed.caseExact ? value : value.lowercased()] ?? []
+    }
+
+    /// A superset of the resources the filter matches, or nil when the index cannot narrow it.
+    func candidates(_ expression: FilterExpression) -> Set<String>? {
+        switch expression {
+        case .compare(let ref, let op, .string(let value)) where op.lowercased() == "eq":
+            return ids(ref, equal: value)
+        case .valuePath(let ref, .compare(let inner, let op, .string(let value)))
+            where op.lowercased() == "eq" && ref.sub == nil && inner.schema == nil && inner.sub == nil:
+            return ids(AttributeRef(schema: ref.schema, name: ref.name, sub: inner.name), equal: value)
+        case .and(let a, let b):
+            switch (candidates(a), candidates(b)) {
+            case let (x?, y?): return x.intersection(y)
+            case let (x?, nil): return x
+            case let (nil, y?): return y
+            case (nil, nil): return nil
+            }
+        case .or(let a, let b):
+            guard let x = candidates(a), let y = candidates(b) else { return nil }
+            return x.union(y)
+        default:
+            return nil
+        }
+    }
+}
+
+/// Creation order with removals in O(1): a removed id stays in the list until there are as
+/// many of them as live ones, then the list is compacted.
+struct CreationOrder: Sendable {
+    private(set) var ids: [String] = []
+    private var position: [String: Int] = [:]
+    private var removed = 0
+
+    mutating func append(_ id: String) {
+        guard position[id] == nil else { return }
+        position[id] = ids.count
+        ids.append(id)
+    }
+
+    mutating func remove(_ id: String) {
+        guard position.removeValue(forKey: id) != nil else { return }
+        removed += 1
+        if removed > 64 && removed * 2 > ids.count {
+            ids.removeAll { position[$0] == nil }
+            for (offset, id) in ids.enumerated() { position[id] = offset }
+            removed = 0
+        }
+    }
+
+    /// The live ids in creation order.
+    var live: [String] { removed == 0 ? ids : ids.filter { position[$0] != nil } }
+
+    /// The given ids in creation order; every live id when none are given.
+    func ordered(_ some: Set<String>?) -> [String] { some.map(sorted) ?? live }
+
+    /// The given ids in creation order.
+    func sorted(_ some: Set<String>) -> [String] {
+        some.compactMap { id in position[id].map { (id, $0) } }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+}
