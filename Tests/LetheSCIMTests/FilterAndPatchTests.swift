@@ -95,7 +95,8 @@ struct FilterAndPatchTests {
         let requests = transport.requests
         #expect(requests.count == 2)
         #expect(requests[0].url.contains("/Groups?filter=members.value%20eq%20%22u1%22"))
-        #expect(requests[1].url == "https://crm.example.com/scim/v2/Groups/g1")
+        // The PATCH's answer is not read: asked for without the member list (RFC 7644 §3.5.2).
+        #expect(requests[1].url == "https://crm.example.com/scim/v2/Groups/g1?excludedAttributes=members")
         #expect(requests[1].bodyText == #"{"Operations":[{"op":"remove","path":"members[value eq \"u1\"]"}],"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}"#)
     }
 
@@ -127,6 +128,33 @@ struct FilterAndPatchTests {
         #expect(try await lying.groupsContaining("u1", named: ["Promotions"]).groups.map(\.id) == ["g1"])
         #expect(try await lying.groupsContaining("u2", named: ["Promotions"]).groups.map(\.id) == ["g1"])
         #expect(empty.requests.map { $0.url.contains("displayName") } == [false, true, false, true])
+    }
+
+    @Test("once the member filter is proven, groups come without their member lists and its answer is the membership, also when checking a removal")
+    func provenFilterWithoutMemberLists() async throws {
+        let group = #"{"id":"g1","displayName":"Promotions","members":[{"value":"u1"},{"value":"u2"}]}"#
+        let bare = #"{"id":"g1","displayName":"Promotions"}"#
+        let transport = RecordingTransport(responses: [
+            // u1 proves the filter (the member list holds u1).
+            .success(.list([group])),
+            // u2: asked without members; the bare group is counted, and not fetched whole.
+            .success(.list([bare])),
+            // After removing u2: the filter no longer finds g1.
+            .success(.list([])),
+            // u3: the filter still finds g1 after the removal: not verified.
+            .success(.list([bare])),
+        ])
+        let client = try ClientFixtures.client(transport)
+        #expect(try await client.groupsContaining("u1", named: ["Promotions"]).groups.map(\.id) == ["g1"])
+        let u2 = try await client.groupsContaining("u2", named: ["Promotions"])
+        #expect(u2.groups.map(\.id) == ["g1"] && u2.unknown.isEmpty)
+        #expect(try await client.verifyNotMember("u2", ofGroup: "g1")
+            == .verified("GET /Groups?filter=members.value eq <user> (a filter this target was seen to evaluate) no longer finds group g1"))
+        #expect(try await client.verifyNotMember("u3", ofGroup: "g1") == .notVerified("GET /Groups?filter=members.value eq <user> still finds group g1"))
+        let urls = transport.requests.map(\.url)
+        #expect(urls.count == 4)
+        #expect(!urls[0].contains("excludedAttributes"))
+        #expect(urls.dropFirst().allSatisfy { $0.contains("/Groups?filter=members.value") && $0.contains("&excludedAttributes=members") }, "\(urls)")
     }
 
     @Test("a server that cannot filter groups by member falls back to the named groups")

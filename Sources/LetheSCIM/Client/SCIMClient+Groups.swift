@@ -60,8 +60,16 @@ extension SCIMClient {
             return Memberships(groups: groups, unknown: [], basis: "GET /Users/\(userId) lists its groups")
         }
         var found = Memberships(groups: [], unknown: [], basis: "")
-        let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true)
+        // Once the filter is proven, its answer is the membership: the groups come without their
+        // member lists (one large group would otherwise be sent whole with every erasure).
+        let proven = knowledge.memberFilterProven
+        let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true,
+                                            withoutMembers: proven)
         for listed in byMember ?? [] where !found.groups.contains(where: { $0.id == listed.id }) {
+            if proven, listed.json["members"] == nil {
+                found.groups.append(listed)
+                continue
+            }
             guard let group = try await withMembers(listed) else { continue }
             // Found by the member filter: in, unless its member list says otherwise.
             if group.json["members"] == nil || group.memberIds.contains(userId) { found.groups.append(group) }
@@ -104,14 +112,17 @@ extension SCIMClient {
     }
 
     /// Lists groups matching a filter, following pagination. With `tolerateUnsupported`, a 400
-    /// or 501 (the server cannot filter on that attribute) gives nil instead of an error.
-    func listGroups(filter: String, tolerateUnsupported: Bool) async throws(SCIMClientError) -> [SCIMResource]? {
+    /// or 501 (the server cannot filter on that attribute) gives nil instead of an error. With
+    /// `withoutMembers`, the groups are asked for without their member lists
+    /// (`excludedAttributes=members`, RFC 7644 §3.4.2.5); a server may send them anyway.
+    func listGroups(filter: String, tolerateUnsupported: Bool, withoutMembers: Bool = false) async throws(SCIMClientError) -> [SCIMResource]? {
         let operation = "GET /Groups?filter=\(filter)"
         var all: [SCIMResource] = []
         var startIndex = 1
+        let excluded = withoutMembers ? "&excludedAttributes=members" : ""
         for _ in 0..<50 {
             let response = try await send(
-                .get, "/Groups?filter=\(SCIMFilter.percentEncoded(filter))&startIndex=\(startIndex)&count=\(pageSize)",
+                .get, "/Groups?filter=\(SCIMFilter.percentEncoded(filter))\(excluded)&startIndex=\(startIndex)&count=\(pageSize)",
                 operation: operation)
             if tolerateUnsupported, response.status == 400 || response.status == 501 { return nil }
             guard response.status == 200 else { throw failure(response, operation) }
@@ -134,8 +145,10 @@ extension SCIMClient {
         let operation = "PATCH /Groups/\(groupId)"
         do {
             try await updating(patch: { () async throws(SCIMClientError) in
+                // The answer is not read; without the member list it stays small (RFC 7644 §3.5.2:
+                // a PATCH answer follows the attribute parameters of §3.9).
                 try await patch(
-                    "/Groups/\(Self.pathComponent(groupId))",
+                    "/Groups/\(Self.pathComponent(groupId))?excludedAttributes=members",
                     [.remove("members[value eq \(SCIMFilter.quoted(userId))]")], etag: nil, operation: operation
                 ) { () async throws(SCIMClientError) -> String? in nil }
             }, put: { () async throws(SCIMClientError) in

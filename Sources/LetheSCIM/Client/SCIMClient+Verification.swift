@@ -89,10 +89,22 @@ extension SCIMClient {
         return .notVerified("GET /Users/\(user.id): " + wrong.joined(separator: "; ") + " (the server accepted the PATCH but did not apply it)")
     }
 
-    /// After a group removal, the group must no longer list the user. A group that shows no
+    /// After a group removal, the group must no longer list the user. On a target whose member
+    /// filter has been seen to work, the filter answers (a small read, where the group's own
+    /// member list may hold every customer); otherwise the group is read. A group that shows no
     /// member list is checked with the member filter instead; when the server offers neither,
     /// the removal is unverifiable.
     public func verifyNotMember(_ userId: String, ofGroup groupId: String) async throws(SCIMClientError) -> Verification {
+        if knowledge.memberFilterProven,
+           let byMember = try await listGroups(filter: SCIMFilter.equals("members.value", userId), tolerateUnsupported: true, withoutMembers: true) {
+            if let still = byMember.first(where: { $0.id == groupId }) {
+                // A server that sent the member list anyway is taken at its word for this group.
+                if still.json["members"] == nil || still.memberIds.contains(userId) {
+                    return .notVerified("GET /Groups?filter=members.value eq <user> still finds group \(groupId)")
+                }
+            }
+            return .verified("GET /Groups?filter=members.value eq <user> (a filter this target was seen to evaluate) no longer finds group \(groupId)")
+        }
         guard let group = try await getGroup(groupId) else { return .verified("group \(groupId) no longer exists") }
         if group.json["members"] != nil {
             if group.memberIds.contains(userId) {
