@@ -48,6 +48,17 @@ struct AttributeRef: Sendable, Equatable {
         return items.compactMap { $0.member(sub)?.value }
     }
 
+    /// Whether any value at this path satisfies the predicate: `values(in:)` without building
+    /// the list (a filter over a group's members runs once per member).
+    func contains(in resource: JSONValue, where predicate: (JSONValue) -> Bool) -> Bool {
+        guard let top = container(in: resource)?.member(name)?.value else { return false }
+        guard case .array(let items) = top else { return (sub.map { top.member($0)?.value } ?? top).map(predicate) ?? false }
+        for item in items {
+            if let value = sub.map({ item.member($0)?.value }) ?? item, predicate(value) { return true }
+        }
+        return false
+    }
+
     /// Attributes compared exactly (RFC 7643 caseExact); the rest ignore case.
     var caseExact: Bool {
         let n = name.lowercased()
@@ -205,12 +216,13 @@ extension FilterExpression {
         case .and(let a, let b): return a.matches(resource) && b.matches(resource)
         case .or(let a, let b): return a.matches(resource) || b.matches(resource)
         case .not(let a): return !a.matches(resource)
-        case .present(let ref): return ref.values(in: resource).contains { !$0.isEmptyValue }
+        case .present(let ref): return ref.contains(in: resource) { !$0.isEmptyValue }
         case .valuePath(let ref, let inner):
             guard let top = ref.container(in: resource)?.member(ref.name)?.value else { return false }
             return (top.arrayValue ?? [top]).contains { inner.matches($0) }
         case .compare(let ref, let op, let expected):
-            return ref.values(in: resource).contains { Self.compare($0, op, expected, caseExact: ref.caseExact) }
+            let caseExact = ref.caseExact
+            return ref.contains(in: resource) { Self.compare($0, op, expected, caseExact: caseExact) }
         }
     }
 

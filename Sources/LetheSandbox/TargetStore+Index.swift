@@ -21,19 +21,34 @@ struct ValueIndex: Sendable {
 
     /// The indexed string values of a resource, normalised as the filter compares them.
     private func values(of resource: JSONValue?, _ ref: AttributeRef) -> [String] {
-        guard let resource else { return [] }
-        return ref.values(in: resource).compactMap { value in
-            value.stringValue.map { ref.caseExact ? $0 : $0.lowercased() }
+        // As `AttributeRef.values(in:)`, without the intermediate arrays (a group's members).
+        guard let top = resource.flatMap(ref.container)?.member(ref.name)?.value else { return [] }
+        var found: [String] = []
+        func add(_ value: JSONValue?) {
+            if case .string(let text)? = value { found.append(ref.caseExact ? text : text.lowercased()) }
         }
+        if case .array(let items) = top {
+            found.reserveCapacity(items.count)
+            for item in items { add(ref.sub.map { item.member($0)?.value } ?? item) }
+        } else {
+            add(ref.sub.map { top.member($0)?.value } ?? top)
+        }
+        return found
     }
 
-    /// Moves one resource's entries from how it was to how it is (nil: absent). A group that
-    /// loses one member of thousands changes by that one: the lists are compared in order.
-    mutating func update(id: String, from old: JSONValue?, to new: JSONValue?) {
+    /// Each resource's indexed values as last stored, by key: what an update moves them from.
+    private var held: [String: [String: [String]]] = [:]
+
+    /// Moves one resource's entries to how it is now (nil: gone). A group that loses one member
+    /// of thousands changes by that one: the lists are compared in order.
+    mutating func update(id: String, to new: JSONValue?) {
+        let previous = held.removeValue(forKey: id) ?? [:]
+        var now: [String: [String]] = [:]
         for ref in keys {
-            let before = values(of: old, ref), after = values(of: new, ref)
-            if before == after { continue }
             let key = Self.key(ref)
+            let before = previous[key] ?? [], after = values(of: new, ref)
+            if !after.isEmpty { now[key] = after }
+            if before == after { continue }
             var removed: Set<String> = [], inserted: Set<String> = []
             for change in after.difference(from: before) {
                 switch change {
@@ -48,6 +63,7 @@ struct ValueIndex: Sendable {
             }
             for value in inserted { entries[key, default: [:]][value, default: []].insert(id) }
         }
+        if new != nil { held[id] = now }
     }
 
     /// The ids holding this value, or nil when the attribute is not indexed.

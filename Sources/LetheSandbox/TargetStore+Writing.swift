@@ -17,11 +17,11 @@ extension TargetStore {
     mutating func store(_ resource: JSONValue, _ kind: Kind, id: String) {
         if kind == .user {
             order.append(id)
-            userIndex.update(id: id, from: users[id], to: resource)
+            userIndex.update(id: id, to: resource)
             users[id] = resource
         } else {
             groupOrder.append(id)
-            groupIndex.update(id: id, from: groups[id], to: resource)
+            groupIndex.update(id: id, to: resource)
             groups[id] = resource
         }
     }
@@ -91,7 +91,7 @@ extension TargetStore {
             return .empty(204)
         }
         if kind == .user {
-            userIndex.update(id: id, from: existing, to: nil)
+            userIndex.update(id: id, to: nil)
             users[id] = nil
             order.remove(id)
             let holding = groupIndex.ids(AttributeRef(schema: nil, name: "members", sub: "value"), equal: id) ?? []
@@ -104,7 +104,7 @@ extension TargetStore {
                 }
             }
         } else {
-            groupIndex.update(id: id, from: existing, to: nil)
+            groupIndex.update(id: id, to: nil)
             groups[id] = nil
             groupOrder.remove(id)
         }
