@@ -3,8 +3,9 @@
 # targets) against `lethe sandbox`, run to idle by one `lethe run --until-idle` process with the
 # durability Lethe ships with (synchronous=FULL, read-back verification). Prints
 # erasure-targets/s, CPU ms per erasure-target (the process's own rusage via GNU time), SCIM
-# calls per action (counted by the sandbox, GET /stats), peak RSS, and the sandbox's raw ceiling
-# for a GET by id measured the same minute with wrk (8 connections).
+# calls per action (counted by the sandbox, GET /stats), peak RSS, the sandbox's own CPU during
+# the run (so that a sandbox that sets the pace shows), and its raw ceiling for a GET by id
+# measured the same minute with wrk (8 connections; installed from Debian's packages if missing).
 #
 # Usage: Benchmarks/run-engine.sh [N] [--groups-on-users]
 #   LETHE_BENCH_PEER=scim2  runs against scim2-server (scripts/peers) instead of the sandbox.
@@ -83,6 +84,8 @@ total = sum(calls.values())
 print(f"SCIM calls: {total} ({total / max(done, 1):.2f} per action)")
 for key in sorted(calls): print(f"  {key}: {calls[key]}")
 PY
+  # wrk comes from Debian's packages, installed here when missing (as run-serve.sh does).
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || true
   if command -v wrk >/dev/null; then
     ID=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/crm/v2/Users?count=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Resources"][0]["id"])')
     echo "sandbox raw ceiling (wrk, 2 threads, 8 connections, 5 s, GET /crm/v2/Users/{id}):"
