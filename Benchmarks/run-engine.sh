@@ -9,6 +9,8 @@
 #
 # Usage: Benchmarks/run-engine.sh [N] [--groups-on-users]
 #   LETHE_BENCH_PEER=scim2  runs against scim2-server (scripts/peers) instead of the sandbox.
+#   LETHE_BENCH_LETHE=PATH  runs the engine with another lethe binary (a copy built at an earlier
+#                           commit, for before/after pairs); everything else uses this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20000}
@@ -59,7 +61,7 @@ SANDBOX_BEFORE=$(sandbox_ticks)
 # LETHE_BENCH_PERF=1 records a profile too (perf record -g, into $WORK/perf.data; the times then include perf's cost).
 PERF=()
 [ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record -F 999 -g -o "$WORK/perf.data" --)
-/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "${PERF[@]}" "$BIN/lethe" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
+/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "${PERF[@]}" "${LETHE_BENCH_LETHE:-$BIN/lethe}" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
 read -r WALL USER SYS RSS <"$WORK/time.txt"
 SANDBOX_AFTER=$(sandbox_ticks)
 DONE=$("$BIN/lethe-bench" engine-count --state "$WORK/state")
