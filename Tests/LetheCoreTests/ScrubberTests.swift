@@ -4,6 +4,21 @@ import Testing
 
 @Suite("Scrubbing what targets say")
 struct ScrubberTests {
+    @Test("the byte-level forms are Foundation's: trimming, the @ replaced, base64 without padding")
+    func formsMatchFoundation() {
+        let values = ["ana@example.com", " ana@example.com\n", "\u{00A0}Zoë\u{2028}", "a@b@c", "@", "plain", "x", "tab\there ",
+                      "é@ü.example", "\u{301}@x", "e\u{301}@café.fr", "\t", "", "  ", "Ng", "a b"]
+        for value in values {
+            #expect(Scrubber.trimmed(value) == value.trimmingCharacters(in: .whitespacesAndNewlines), "\(value.debugDescription)")
+            #expect(Scrubber.replacingAt(value, with: "%40") == value.replacingOccurrences(of: "@", with: "%40"), "\(value.debugDescription)")
+            #expect(Scrubber.replacingAt(value, with: "\\u0040") == value.replacingOccurrences(of: "@", with: "\\u0040"))
+        }
+        for length in 0..<8 {
+            let base64 = Data("abcdefgh".utf8.prefix(length)).base64EncodedString()
+            #expect(String(decoding: base64.utf8.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self) == base64.replacingOccurrences(of: "=", with: ""))
+        }
+    }
+
     @Test("known values go in every encoding; e-mail and phone shapes go too; two-letter names only as whole words")
     func scrubs() {
         let scrubber = Scrubber(values: ["ana@example.com", "Ng", "Silva"])

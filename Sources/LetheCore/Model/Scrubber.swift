@@ -19,7 +19,7 @@ public struct Scrubber: Sendable {
         var forms: Set<String> = []
         var short: Set<String> = []
         for value in values {
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = Self.trimmed(value)
             if trimmed.count == 2 { short.insert(NSRegularExpression.escapedPattern(for: trimmed)) }
             guard trimmed.count >= 3 else { continue }
             forms.insert(trimmed)
@@ -29,12 +29,13 @@ public struct Scrubber: Sendable {
                 forms.insert(trimmed.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? trimmed)
             }
             if trimmed.utf8.contains(UInt8(ascii: "@")) {
-                forms.insert(trimmed.replacingOccurrences(of: "@", with: "\\u0040"))
-                forms.insert(trimmed.replacingOccurrences(of: "@", with: "%40"))
+                forms.insert(Self.replacingAt(trimmed, with: "\\u0040"))
+                forms.insert(Self.replacingAt(trimmed, with: "%40"))
             }
             let base64 = Data(trimmed.utf8).base64EncodedString()
             forms.insert(base64)
-            forms.insert(base64.replacingOccurrences(of: "=", with: ""))
+            // Padding is only ever at the end.
+            forms.insert(String(decoding: base64.utf8.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self))
         }
         // Longest first, so a value is never half-replaced by a shorter one inside it.
         self.forms = forms.sorted { $0.count > $1.count }
@@ -97,6 +98,24 @@ public struct Scrubber: Sendable {
     static func ascii(_ text: String) -> [UInt8]? {
         let bytes = Array(text.utf8)
         return bytes.allSatisfy({ $0 < 0x80 }) ? bytes : nil
+    }
+
+    /// The value without surrounding white space (Unicode's, as Foundation trims it); a value
+    /// that begins and ends with visible ASCII is returned as it is without asking Foundation.
+    static func trimmed(_ value: String) -> String {
+        if let first = value.utf8.first, let last = value.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return value
+        }
+        return value.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The text with each `@` replaced (by scalars: `@` is ASCII, nothing combines into it).
+    static func replacingAt(_ text: String, with replacement: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "@" { out.append(contentsOf: replacement.unicodeScalars) } else { out.append(scalar) }
+        }
+        return String(out)
     }
 
     static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
