@@ -9,6 +9,7 @@
 #
 # Usage: Benchmarks/run-engine.sh [N] [--groups-on-users]
 #   LETHE_BENCH_PEER=scim2  runs against scim2-server (scripts/peers) instead of the sandbox.
+#   LETHE_BENCH_CONCURRENCY=N  sets every target's max_concurrency (the reference policies: 4).
 #   LETHE_BENCH_LETHE=PATH  runs the engine with another lethe binary (a copy built at an earlier
 #                           commit, for before/after pairs); everything else uses this checkout's.
 set -euo pipefail
@@ -23,7 +24,14 @@ TOKEN=bench-token
 
 # The reference policies without their rate limits: the benchmark measures Lethe, not pacing.
 mkdir -p "$WORK/policies"
-for f in policies/*.yaml; do grep -v 'rate_limit:' "$f" >"$WORK/policies/$(basename "$f")"; done
+# LETHE_BENCH_CONCURRENCY=N sets every target's max_concurrency (the reference policies say 4).
+for f in policies/*.yaml; do
+  out="$WORK/policies/$(basename "$f")"
+  grep -v 'rate_limit:' "$f" >"$out"
+  if [ -n "${LETHE_BENCH_CONCURRENCY:-}" ]; then
+    sed -i -E "s/max_concurrency: [0-9]+/max_concurrency: $LETHE_BENCH_CONCURRENCY/" "$out"
+  fi
+done
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 cleanup() { [ -n "${SANDBOX:-}" ] && kill "$SANDBOX" 2>/dev/null || true; [ "${LETHE_BENCH_PEER:-}" = scim2 ] && scripts/peers stop || true; }
