@@ -209,6 +209,29 @@ struct HostileServerTests {
         #expect(stored["emails"] == nil)
     }
 
+    @Test("a group PATCH answered 204 that removed nobody is not verified, also once the member filter is trusted and member lists are no longer read")
+    func groupRemovalIgnored() async throws {
+        let h = try await EngineHarness.sandbox(hostile: true)
+        // crm answers every group PATCH with 204 and changes nothing.
+        h.hostile?.add { request, _ in
+            request.target == "crm" && request.method == "PATCH" && request.path.hasPrefix("/Groups/") ? .respond(SandboxResponse(status: 204), delayMs: 0) : nil
+        }
+        // Customers 1 and 2 are in Promotions; withdrawing marketing must take each out of it.
+        // Each action finds its group by the member filter with the member list holding the user,
+        // which proves the filter: the check after its removal is the filter's answer.
+        let first = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: SandboxCustomers.email(1)))
+        let second = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: SandboxCustomers.email(2)))
+        try await h.with { try await $0.run() }
+        for id in [first, second] {
+            let crm = try h.action(id, "crm")
+            #expect(crm.state != .succeeded && crm.verified != true, "\(crm.state)")
+            #expect(crm.lastError?.contains("still finds group") == true || crm.lastError?.contains("still lists the user") == true, "\(crm.lastError ?? "")")
+        }
+        let promotions = try #require(h.sandbox?.sandbox.groups(in: "crm").first { $0["displayName"]?.stringValue == "Promotions" })
+        let members = (promotions["members"]?.arrayValue ?? []).compactMap { $0["value"]?.stringValue }
+        #expect(members.count > 2, "the group kept its members: nothing was removed behind the 204")
+    }
+
     @Test("a group membership the server can show neither way (no member list, no member filter) is not verified: needs_review")
     func membershipCannotBeEstablished() async throws {
         let h = try await EngineHarness.sandbox(hostile: true)
