@@ -79,7 +79,10 @@ struct ValueIndex: Sendable {
             return ids(ref, equal: value)
         case .valuePath(let ref, .compare(let inner, let op, .string(let value)))
             where op.lowercased() == "eq" && ref.sub == nil && inner.schema == nil && inner.sub == nil:
-            return ids(AttributeRef(schema: ref.schema, name: ref.name, sub: inner.name), equal: value)
+            // Inside brackets the filter compares by the inner name's case rule (`value` ignores
+            // case even under `members`): the index serves only where the two rules agree.
+            let path = AttributeRef(schema: ref.schema, name: ref.name, sub: inner.name)
+            return path.caseExact == inner.caseExact ? ids(path, equal: value) : nil
         case .and(let a, let b):
             switch (candidates(a), candidates(b)) {
             case let (x?, y?): return x.intersection(y)

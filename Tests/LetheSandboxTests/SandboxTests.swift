@@ -84,7 +84,8 @@ struct SandboxTests {
             (.user, #"id eq "\#(users[5])""#), (.user, #"id eq "\#(users[8])""#), (.user, #"userName sw "ana""#),
             (.group, #"members.value eq "\#(users[1])""#), (.group, #"members.value eq "\#(users[2])""#),
             (.group, #"members.value eq "\#(users[7])""#), (.group, #"displayName eq "promotions""#),
-            (.group, #"members[value eq "\#(users[2])"]"#),
+            (.group, #"members[value eq "\#(users[2])"]"#), (.group, #"members[value eq "\#(users[2].uppercased())"]"#),
+            (.user, #"emails[value eq "\#(email.uppercased())"]"#),
         ]
         for (kind, filter) in filters {
             let expression = try FilterParser.parse(filter)
