@@ -100,7 +100,8 @@ struct ValueIndex: Sendable {
 }
 
 /// Creation order with removals in O(1): a removed id stays in the list until there are as
-/// many of them as live ones, then the list is compacted.
+/// many of them as live ones, then the list is compacted. An entry counts only at the place its
+/// id's position names, so an id removed and stored again is listed once, where it came back.
 struct CreationOrder: Sendable {
     private(set) var ids: [String] = []
     private var position: [String: Int] = [:]
@@ -108,6 +109,7 @@ struct CreationOrder: Sendable {
 
     mutating func append(_ id: String) {
         guard position[id] == nil else { return }
+        // An id stored again after removal: its old place stays a dead one (counted in `removed`).
         position[id] = ids.count
         ids.append(id)
     }
@@ -116,14 +118,16 @@ struct CreationOrder: Sendable {
         guard position.removeValue(forKey: id) != nil else { return }
         removed += 1
         if removed > 64 && removed * 2 > ids.count {
-            ids.removeAll { position[$0] == nil }
+            ids = live
             for (offset, id) in ids.enumerated() { position[id] = offset }
             removed = 0
         }
     }
 
     /// The live ids in creation order.
-    var live: [String] { removed == 0 ? ids : ids.filter { position[$0] != nil } }
+    var live: [String] {
+        removed == 0 ? ids : ids.enumerated().filter { position[$0.element] == $0.offset }.map(\.element)
+    }
 
     /// The given ids in creation order; every live id when none are given.
     func ordered(_ some: Set<String>?) -> [String] { some.map(sorted) ?? live }

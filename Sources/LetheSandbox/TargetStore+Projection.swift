@@ -72,9 +72,9 @@ extension TargetStore {
     func withGroups(_ user: JSONValue) -> JSONValue {
         guard case .object(var members) = user, let id = members["id"]?.stringValue else { return user }
         let holding = groupIndex.ids(AttributeRef(schema: nil, name: "members", sub: "value"), equal: id) ?? []
+        // The index holds each member value exactly as listed: no member list is walked here.
         let listed = groupOrder.sorted(holding).compactMap { groupId -> JSONValue? in
-            guard let group = groups[groupId],
-                  group.member("members")?.value.arrayValue?.contains(where: { $0.member("value")?.value.stringValue == id }) == true else { return nil }
+            guard let group = groups[groupId] else { return nil }
             return .object(["value": .string(groupId), "display": group.member("displayName")?.value ?? .null,
                             "$ref": .string("../Groups/\(groupId)"), "type": .string("direct")])
         }

@@ -102,6 +102,18 @@ struct SandboxTests {
         #expect(store.order.live.count == users.count - 2)
     }
 
+    @Test("creation order: removals are O(1) and compacted later; an id stored again is listed once, where it came back")
+    func creationOrder() {
+        var order = CreationOrder()
+        for i in 0..<200 { order.append("u\(i)") }
+        order.remove("u5")
+        order.append("u5")
+        #expect(order.live.filter { $0 == "u5" }.count == 1 && order.live.last == "u5")
+        for i in 0..<150 where i != 5 { order.remove("u\(i)") }
+        #expect(order.live == (150..<200).map { "u\($0)" } + ["u5"], "compacted after more than half were removed")
+        #expect(order.sorted(["u199", "u5", "u150", "u3"]) == ["u150", "u199", "u5"])
+    }
+
     @Test("fault specs are parsed strictly")
     func faultSpecs() throws {
         let specs = try FaultSpec.parse("crm:429=0.2,crm:retry-after=3,app:latency=50ms,app:soft-delete,newsletter:drop=0.05", targets: ["crm", "app", "newsletter"])
