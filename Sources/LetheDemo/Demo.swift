@@ -14,12 +14,11 @@ public struct Demo: Sendable {
     public var reportsDirectory: String
     public var keepState: Bool
     public var customers = 14
-    /// Rate-limit faults on crm: answered 429 with `Retry-After: 1` one time in five. The
-    /// sandbox draws its faults from a seeded generator, so at this rate crm's second call is
-    /// answered 429 in every run, whatever order the calls come in; at one in eight the first 429
-    /// fell on the fifteenth call, and a run that needed fewer (how many group look-ups crm gets
-    /// depends on which action learns first that its member filter works) showed none.
-    public var faults = "crm:429=0.2,crm:retry-after=1"
+    /// A rate limit met for certain: crm answers its second SCIM call with 429 and
+    /// `Retry-After: 1`, once. (A random rate was timing-dependent both ways: at one in eight
+    /// some runs met no 429; at one in five a consent withdrawal that makes seven calls per
+    /// attempt could meet one in each of its eight attempts and fail the demo.)
+    public var faults = "crm:429-at=2,crm:retry-after=1"
     /// Runs after the demo's job, with its runtime, while the sandbox still answers (`lethe
     /// demo --serve` serves the dashboard here until Ctrl-C).
     public var afterwards: (@Sendable (Runtime, _ say: @escaping @Sendable (String) -> Void) async throws -> Void)?
@@ -94,7 +93,7 @@ public struct Demo: Sendable {
         let storage = try runtime.requireStorage()
         let database = storage.database
         say("Lethe demo: four SCIM targets (shop, app, newsletter, crm) in a sandbox on 127.0.0.1:\(port), "
-            + "\(customers) seeded customers each; crm answers 429 with Retry-After: 1 now and then.")
+            + "\(customers) seeded customers each; crm answers one call with 429 and Retry-After: 1.")
         say("State in \(storage.state?.path ?? "memory") (temporary). Policies: the embedded reference set (policies/*.yaml).")
         say("")
 

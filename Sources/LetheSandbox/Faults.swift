@@ -5,6 +5,9 @@ import LetheCore
 /// app:latency=50ms,newsletter:drop=0.05,app:soft-delete,crm:ignore-extension-patch,shop:no-patch`.
 public struct FaultSpec: Sendable, Hashable {
     public var rate429 = 0.0
+    /// The ordinal of the one SCIM call (after authentication, counted per target from 1) that
+    /// is answered 429: a rate limit met for certain, once, whatever the timing.
+    public var call429: Int?
     public var retryAfter = 1
     public var rate503 = 0.0
     public var latencyMs = 0
@@ -39,6 +42,11 @@ public struct FaultSpec: Sendable, Hashable {
             }
             switch parts[0] {
             case "429": spec.rate429 = try rate(parts.count == 2 ? parts[1] : nil)
+            case "429-at":
+                guard parts.count == 2, let ordinal = Int(parts[1]), ordinal >= 1 else {
+                    throw SandboxConfigurationError("fault '\(item)' needs the call's ordinal, e.g. 429-at=2")
+                }
+                spec.call429 = ordinal
             case "503": spec.rate503 = try rate(parts.count == 2 ? parts[1] : nil)
             case "drop": spec.dropRate = try rate(parts.count == 2 ? parts[1] : nil)
             case "retry-after":
@@ -56,7 +64,7 @@ public struct FaultSpec: Sendable, Hashable {
             case "no-patch": spec.noPatch = true
             default:
                 throw SandboxConfigurationError(
-                    "unknown fault '\(parts[0])' in '\(item)'; use 429, retry-after, 503, latency, drop, soft-delete, ignore-extension-patch or no-patch")
+                    "unknown fault '\(parts[0])' in '\(item)'; use 429, 429-at, retry-after, 503, latency, drop, soft-delete, ignore-extension-patch or no-patch")
             }
             specs[target] = spec
         }

@@ -48,6 +48,8 @@ public final class Sandbox: SCIMRequestHandler {
     /// Requests answered, by "TARGET METHOD /Resource" (ids left out), so tests and benchmarks
     /// measure calls instead of computing them.
     private let calls = Mutex<[String: Int]>([:])
+    /// Authenticated SCIM calls per target, for `429-at`.
+    private let faulted = Mutex<[String: Int]>([:])
     let chaos: [String: Locked<SeededRandom>]
 
     public init(_ configuration: Configuration) {
@@ -125,8 +127,9 @@ public final class Sandbox: SCIMRequestHandler {
         }
         let faults = configuration.faults[target] ?? FaultSpec()
         let (roll429, roll503, rollDrop) = chaos[target]!.withLock { ($0.unit(), $0.unit(), $0.unit()) }
+        let ordinal = faulted.withLock { counts -> Int in counts[target, default: 0] += 1; return counts[target]! }
         if rollDrop < faults.dropRate { return .drop }
-        if roll429 < faults.rate429 {
+        if roll429 < faults.rate429 || faults.call429 == ordinal {
             var response = SandboxResponse.error(429, nil, "too many requests (injected)")
             response.headers["Retry-After"] = String(faults.retryAfter)
             return .respond(response, delayMs: faults.latencyMs)

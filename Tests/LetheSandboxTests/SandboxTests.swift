@@ -118,9 +118,10 @@ struct SandboxTests {
     func faultSpecs() throws {
         let specs = try FaultSpec.parse("crm:429=0.2,crm:retry-after=3,app:latency=50ms,app:soft-delete,newsletter:drop=0.05", targets: ["crm", "app", "newsletter"])
         #expect(specs["crm"]?.rate429 == 0.2 && specs["crm"]?.retryAfter == 3)
+        #expect(try FaultSpec.parse("crm:429-at=2", targets: ["crm"])["crm"]?.call429 == 2)
         #expect(specs["app"]?.latencyMs == 50 && specs["app"]?.softDelete == true)
         #expect(specs["newsletter"]?.dropRate == 0.05)
-        for bad in ["crm:429=2", "crm:teleport", "shop:503=0.1", "crm", "app:latency=soon"] {
+        for bad in ["crm:429=2", "crm:429-at=0", "crm:429-at", "crm:teleport", "shop:503=0.1", "crm", "app:latency=soon"] {
             #expect(throws: SandboxConfigurationError.self) { try FaultSpec.parse(bad, targets: ["crm", "app"]) }
         }
     }

@@ -95,6 +95,7 @@ struct SandboxCommand: AsyncParsableCommand {
 
             Faults, per target, reproducible for a given --random-seed:
               crm:429=0.2          answer 429 to 20% of requests (with Retry-After)
+              crm:429-at=2         answer 429 to exactly the second SCIM call
               crm:retry-after=1    the Retry-After seconds (default 1)
               shop:503=0.1         answer 503 to 10% of requests
               app:latency=50ms     answer every request 50 ms late
