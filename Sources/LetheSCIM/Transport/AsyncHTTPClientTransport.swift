@@ -63,12 +63,12 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         }
     }
 
+    /// Closes every connection. The transport cannot be used afterwards.
     /// Set by the deadline's timer: a cancellation it caused is a timeout, not Lethe stopping.
     private final class Expiry: Sendable {
         let flag = Mutex(false)
     }
 
-    /// Closes every connection. The transport cannot be used afterwards.
     public func shutdown() async {
         try? await client.shutdown()
     }
