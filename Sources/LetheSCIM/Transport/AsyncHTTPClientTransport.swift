@@ -3,7 +3,6 @@ import Foundation
 import LetheCore
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// The live transport: one AsyncHTTPClient shared by every target in the process, with
 /// connection reuse. Call `shutdown()` once when done.
@@ -31,44 +30,37 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let timeout = Double(request.timeout.milliseconds) / 1000
         let prepared = outgoing
-        let milliseconds = request.timeout.milliseconds
-        // The deadline covers the whole answer, a body that stalls after its headers included:
-        // the call runs as one task, and a timer on the event loop cancels it when time is up.
-        // (A task group with a sleeping second task did the same with three tasks per call.)
-        let work = Task { [client, maxBodyBytes] () async throws -> HTTPResponse in
-            let response = try await client.execute(prepared, timeout: .milliseconds(milliseconds))
-            var headers: [String: String] = [:]
-            for (name, value) in response.headers where headers[name.lowercased()] == nil {
-                headers[name.lowercased()] = value
-            }
-            let body = try await response.body.collect(upTo: maxBodyBytes)
-            return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
-        }
-        let expired = Expiry()
-        let timer = client.eventLoopGroup.any().scheduleTask(in: .milliseconds(max(0, milliseconds))) {
-            expired.flag.withLock { $0 = true }
-            work.cancel()
-        }
-        defer { timer.cancel() }
         do {
-            return try await withTaskCancellationHandler {
-                try await work.value
-            } onCancel: {
-                work.cancel()
+            return try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
+                group.addTask { [client, maxBodyBytes] in
+                    let response = try await client.execute(prepared, timeout: .milliseconds(request.timeout.milliseconds))
+                    var headers: [String: String] = [:]
+                    for (name, value) in response.headers where headers[name.lowercased()] == nil {
+                        headers[name.lowercased()] = value
+                    }
+                    let body = try await response.body.collect(upTo: maxBodyBytes)
+                    return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
+                }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
+                    return nil  // the deadline
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let response = first else { throw DeadlineExceeded() }
+                return response
             }
+        } catch is DeadlineExceeded {
+            throw .timeout
         } catch {
-            if expired.flag.withLock({ $0 }) && !Task.isCancelled { throw .timeout }
             throw Self.classify(error, url: request.url)
         }
     }
 
-    /// Closes every connection. The transport cannot be used afterwards.
-    /// Set by the deadline's timer: a cancellation it caused is a timeout, not Lethe stopping.
-    private final class Expiry: Sendable {
-        let flag = Mutex(false)
-    }
+    private struct DeadlineExceeded: Error {}
 
+    /// Closes every connection. The transport cannot be used afterwards.
     public func shutdown() async {
         try? await client.shutdown()
     }
