@@ -102,6 +102,7 @@ extension SCIMClient {
                 if still.json["members"] == nil || still.memberIds.contains(userId) {
                     return .notVerified("GET /Groups?filter=members.value eq <user> still finds group \(groupId)")
                 }
+                return .verified("GET /Groups?filter=members.value eq <user> still finds group \(groupId), but the member list it sent no longer holds the user")
             }
             return .verified("GET /Groups?filter=members.value eq <user> (a filter this target was seen to evaluate) no longer finds group \(groupId)")
         }
