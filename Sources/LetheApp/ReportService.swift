@@ -200,17 +200,21 @@ struct RenderedPage: Sendable {
     /// - Parameter page: the start of the page's HTML when the report is paged, else nil.
     init(_ requests: [StoredRequest], builder: ReportBuilder, actions: [String: [StoredAction]], citations: [String: [String: AuditEvent]],
          changes: [String: [AuditEvent]], page: String?) {
-        json.reserveCapacity(requests.count * 3000)
-        html = page ?? ""
+        // Each row is written straight into its three forms (`RequestRowWriter`); the tree of a
+        // row is built only for the few that need attention, which the summary page lists.
+        var writer = RequestRowWriter(builder: builder)
+        writer.json.reserveCapacity(requests.count * 3000)
+        writer.html = page ?? ""
         for request in requests {
-            let row = builder.requestRow(request, actions: actions[request.id] ?? [], citations: citations[request.id] ?? [:],
-                                         changes: changes[request.id] ?? [])
-            if !json.isEmpty { json.append(UInt8(ascii: ",")) }
-            json.append(contentsOf: CanonicalJSON.bytes(row))
-            for line in ReportRendering.csvLines(row) { csv += line + "\n" }
-            html += ReportRendering.htmlRequest(row, isCertificate: false)
-            if page != nil, ReportRendering.needsAttention(row) { attention.append(row) }
+            let actions = actions[request.id] ?? [], citations = citations[request.id] ?? [:], changes = changes[request.id] ?? []
+            let needsAttention = writer.append(request, actions: actions, citations: citations, changes: changes)
+            if page != nil, needsAttention {
+                attention.append(builder.requestRow(request, actions: actions, citations: citations, changes: changes))
+            }
         }
+        json = writer.json
+        csv = writer.csv
+        html = writer.html
         if page != nil { html += ReportRendering.htmlPageEnd }
     }
 }

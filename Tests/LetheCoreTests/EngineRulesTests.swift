@@ -128,6 +128,35 @@ struct CanonicalJSONTests {
         #expect(abs(Timestamp.parse("2026-12-01T00:00:00.123Z")!.timeIntervalSince(date)) < 0.001)
         #expect(Timestamp.iso8601(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
     }
+
+    @Test("timestamps and days written digit by digit are what padded pieces gave, and their days Foundation's calendar's, 1600 to 9999")
+    func timestampsMatchFoundation() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        func pad(_ v: Int, _ w: Int) -> String { String(repeating: "0", count: max(0, w - String(v).count)) + String(v) }
+        var random = SystemRandomNumberGenerator()
+        // From 1600-01-01 (Foundation's calendar is Julian before 1582) to 9999-12-31, milliseconds
+        // included; and the edges of a day.
+        var moments = (0..<2000).map { _ in Int64.random(in: -11_676_096_000_000...253_402_300_799_999, using: &random) }
+        moments += [0, 1, 86_399_999, 1_796_083_200_000, 951_782_400_000, 253_402_300_799_999, -1]
+        for millis in moments {
+            // Half a millisecond in, so the Double holds a moment inside that millisecond.
+            let text = Timestamp.iso8601(Date(timeIntervalSince1970: (Double(millis) + 0.5) / 1000))
+            // The day from Foundation's calendar at the day's noon; the time of day from the milliseconds.
+            let inDay = Int(((millis % 86_400_000) + 86_400_000) % 86_400_000)
+            let noon = Date(timeIntervalSince1970: Double(millis - Int64(inDay) + 43_200_000) / 1000)
+            let parts = calendar.dateComponents([.year, .month, .day], from: noon)
+            let expected = "\(pad(parts.year!, 4))-\(pad(parts.month!, 2))-\(pad(parts.day!, 2))T\(pad(inDay / 3_600_000, 2)):"
+                + "\(pad(inDay / 60_000 % 60, 2)):\(pad(inDay / 1000 % 60, 2)).\(pad(inDay % 1000, 3))Z"
+            #expect(text == expected, "\(millis)")
+            let day = CalendarDate(secondsSince1970: (Double(millis) + 0.5) / 1000)
+            #expect(day.description == String(expected.prefix(10)))
+            #expect(CalendarDate(iso: day.description) == day)
+        }
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000Z")
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: 253_402_300_800)) == "10000-01-01T00:00:00.000Z")
+        #expect(CalendarDate(daysSinceEpoch: -719_163).description == "0000-12-31")
+    }
 }
 
 @Suite("JSON parser")

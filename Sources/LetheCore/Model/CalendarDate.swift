@@ -28,11 +28,30 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// `YYYY-MM-DD`.
     public var description: String {
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day) else {
+            func pad(_ value: Int, _ width: Int) -> String {
+                let digits = String(value)
+                return String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        return String(unsafeUninitializedCapacity: 10) { out in
+            Self.writeDigits(year, 4, into: out, at: 0)
+            out[4] = UInt8(ascii: "-")
+            Self.writeDigits(month, 2, into: out, at: 5)
+            out[7] = UInt8(ascii: "-")
+            Self.writeDigits(day, 2, into: out, at: 8)
+            return 10
+        }
+    }
+
+    /// Writes the last `width` decimal digits of `value` (not negative), zero-padded, at `offset`.
+    static func writeDigits(_ value: Int, _ width: Int, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        var rest = value
+        for index in stride(from: offset + width - 1, through: offset, by: -1) {
+            out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
     }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {

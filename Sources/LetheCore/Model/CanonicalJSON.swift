@@ -20,6 +20,16 @@ public enum CanonicalJSON {
         return out
     }
 
+    /// The canonical form of `value`, appended to `out`.
+    public static func append(_ value: JSONValue, to out: inout [UInt8]) {
+        write(value, to: &out)
+    }
+
+    /// The canonical form of the string `s`, appended to `out`.
+    public static func append(string s: String, to out: inout [UInt8]) {
+        writeString(s, to: &out)
+    }
+
     private static func write(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
