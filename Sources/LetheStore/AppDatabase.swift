@@ -373,25 +373,8 @@ public struct AppDatabase: Sendable {
                 CREATE INDEX audit_event_request ON audit_event(request_id);
                 """)
         }
-        migrator.registerMigration("v13-action-final-event") { db in
-            // Each action names its last audit event, the one a report row cites, so a report reads
-            // one event per action instead of grouping every event of its requests (a third of an
-            // export's reading at 100,000 requests). `appendAudit` keeps it; here it is computed
-            // once from the log, the way reports computed it before (issue #13).
-            try db.execute(sql: "ALTER TABLE action ADD COLUMN final_seq INTEGER")
-            try db.execute(sql: finalSeqFromLog)
-        }
         return migrator
     }
-
-    /// Sets every action's `final_seq` from the log: its target's last event, or for a
-    /// follow-up the last event naming its day (migration v13).
-    static let finalSeqFromLog = """
-        UPDATE action SET final_seq = (
-            SELECT MAX(e.seq) FROM audit_event e
-            WHERE e.request_id = action.request_id AND e.target = action.target
-              AND COALESCE(\(followUpOfDetails), '') = action.not_before)
-        """
 
     /// Action states a claim takes (`next_attempt_at` decides when; for `scheduled`, it is the
     /// due day of the follow-up). The one place the engine's SQL names them.
