@@ -200,8 +200,8 @@ struct RenderedPage: Sendable {
     /// - Parameter page: the start of the page's HTML when the report is paged, else nil.
     init(_ requests: [StoredRequest], builder: ReportBuilder, actions: [String: [StoredAction]], citations: [String: [String: AuditEvent]],
          changes: [String: [AuditEvent]], page: String?) {
-        // Each row is written straight into its three forms (`RequestRowWriter`); the tree of a
-        // row is built only for the few that need attention, which the summary page lists.
+        // Each row is written straight into its three forms (`RequestRowWriter`); a row's tree is
+        // built only when it needs attention, for the summary page's list.
         var writer = RequestRowWriter(builder: builder)
         writer.json.reserveCapacity(requests.count * 3000)
         writer.html = page ?? ""
