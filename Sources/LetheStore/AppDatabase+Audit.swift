@@ -22,6 +22,17 @@ extension AppDatabase {
         let hash = chainHash(prev: prev, seq: seq, at: at, request: request, target: target, event: event, details: detailsJSON)
         try db.cachedStatement(sql: "INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [seq, at, request, target, event, detailsJSON, prev, hash])
+        if let request, let target {
+            // The action this event is about now cites it: a report reads each action's final
+            // event by its number instead of grouping all of a request's events (issue #13). The
+            // action is the target's own, or its follow-up when the details name one. A narrow
+            // table of its own: rewriting the action's wide row for every event cost the engine
+            // 10-15 % more CPU (Benchmarks/README.md, "Seventh round").
+            try db.cachedStatement(sql: """
+                INSERT INTO action_final (action_id, seq) SELECT id, ? FROM action WHERE request_id = ? AND target = ? AND not_before = ?
+                ON CONFLICT (action_id) DO UPDATE SET seq = excluded.seq
+                """).execute(arguments: [seq, request, target, details["follow_up"]?.stringValue ?? ""])
+        }
         return AuditEvent(seq: seq, at: at, requestId: request, target: target, event: event, details: detailsJSON, prevHash: prev, hash: hash)
     }
 
@@ -163,13 +174,36 @@ extension AppDatabase {
     }
 
     static func finalTargetEvents(_ db: Database, requestIds: [String]) throws -> [String: [String: AuditEvent]] {
+        var result: [String: [String: AuditEvent]] = [:]
+        // Each action's last event is recorded as events are appended (`action_final`): one
+        // lookup per action, where grouping every event of the requests read them all (issue #13).
+        for start in stride(from: 0, to: requestIds.count, by: 500) {
+            let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT e.seq, e.at, e.request_id, e.target, e.event, e.details, e.prev_hash, e.hash, a.not_before
+                FROM action a JOIN action_final f ON f.action_id = a.id JOIN audit_event e ON e.seq = f.seq
+                WHERE a.request_id IN (\(databaseQuestionMarks(count: chunk.count)))
+                """, arguments: StatementArguments(chunk))
+            while let row = try cursor.next() {
+                let event = AuditEvent(seq: row[0], at: row[1], requestId: row[2], target: row[3], event: row[4], details: row[5],
+                                       prevHash: row[6], hash: row[7])
+                guard let request = event.requestId, let target = event.target else { continue }
+                let followUp: String = row[8]
+                result[request, default: [:]][followUp.isEmpty ? target : "\(target)@\(followUp)"] = event
+            }
+        }
+        return result
+    }
+
+    /// `finalTargetEvents` from the log alone, without `action_final`: every event of the
+    /// requests grouped by target and follow-up. What the column must always agree with (tests).
+    static func finalTargetEventsFromLog(_ db: Database, requestIds: [String]) throws -> [String: [String: AuditEvent]] {
         do {
             var result: [String: [String: AuditEvent]] = [:]
             // One pass over the requests' events: SQLite takes the other columns of a group from
             // its MAX(seq) row, and names the follow-up, so no event is looked up twice. Details
             // are parsed only when they mention a follow-up (most events do not).
-            let followUp = "CASE WHEN instr(details, '\"follow_up\"') > 0 AND json_type(details, '$.follow_up') = 'text' "
-                + "THEN json_extract(details, '$.follow_up') END"
+            let followUp = followUpOfDetails
             for start in stride(from: 0, to: requestIds.count, by: 500) {
                 let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])
                 let cursor = try Row.fetchCursor(db, sql: """
@@ -187,6 +221,10 @@ extension AppDatabase {
             return result
         }
     }
+
+    /// SQL for the follow-up day an event's `details` name, or NULL.
+    static let followUpOfDetails = "CASE WHEN instr(details, '\"follow_up\"') > 0 AND json_type(details, '$.follow_up') = 'text' "
+        + "THEN json_extract(details, '$.follow_up') END"
 
     /// Events that record a person changing a request after filing: an approval, a rejection,
     /// a retry, a cancellation, an extension. Reports list them with who (`details.by`) and when.

@@ -291,6 +291,70 @@ struct StoreTests {
         #expect(try db.requests(limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
     }
 
+    @Test("each action's recorded final event is the one grouping the whole log gives: retries, failures, follow-ups, cancels, rescues")
+    func finalEventsRecorded() async throws {
+        let retention = RetainedData(purpose: "invoicing", basis: .legalObligation, attributes: [AttributePath(name: "addresses")], groups: [],
+                                     until: CalendarDate(iso: "2027-01-01")!)
+        for i in 0..<5 {
+            let subject = SubjectIdentifiers(email: "p\(i)@example.com")
+            let plan = [PlannedAction(target: "t0", operation: .anonymize, match: .email,
+                                      attributes: [AttributeChange(path: AttributePath(name: "name"), strategy: .remove)], retained: [retention], reason: "r"),
+                        PlannedAction(target: "t1", operation: .delete, match: .email, reason: "r")]
+            _ = try db.file(NewRequest(id: "req-\(i)", kind: .erasure, ref: nil, pseudonym: pseudonymizer.pseudonym(for: subject)!, identifiers: subject,
+                                       received: CalendarDate(iso: "2026-12-01")!, plan: plan), now: now)
+        }
+        _ = try db.cancel("req-4", reason: "withdrawn", now: now)
+        let policy = RetryPolicy(RetrySettings())
+        func record(_ claimed: ClaimedAction, _ result: ActionStateMachine.AttemptResult, at date: Date) async throws {
+            try await db.record(AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: date, finishedAt: date, result: .succeeded),
+                                transition: ActionStateMachine.afterAttempt(result, attemptsUsed: claimed.attemptsInBudget, policy: policy, random: 0), now: date)
+        }
+        for target in ["t0", "t1"] {
+            for claimed in try await db.claim(target: target, limit: 10, runner: "t", now: now) {
+                switch claimed.requestId {
+                case "req-0": // anonymized: the retention's follow-up is scheduled
+                    try await db.recordResolvedId(actionId: claimed.action.id, scimId: "u-0")
+                    try await record(claimed, .succeeded(.anonymized, verification: "read back"), at: now)
+                case "req-1": try await record(claimed, .transientFailure("HTTP 503", retryAfter: nil), at: now)
+                case "req-2": try await record(claimed, .permanentFailure("HTTP 403"), at: now)
+                default: break  // req-3 stays running and is rescued below
+                }
+            }
+        }
+        _ = try await db.rescueRunning(now: now)
+        _ = try db.retry("req-2", target: nil, identifiers: SubjectIdentifiers(email: "p2@example.com"), replans: [:], now: now)
+        // Years later: the follow-up is due and done, the retried and rescued actions too.
+        let later = Date(timeIntervalSince1970: CalendarDate(iso: "2027-01-03")!.secondsSince1970AtMidnightUTC)
+        for target in ["t0", "t1"] {
+            for claimed in try await db.claim(target: target, limit: 10, runner: "t", now: later) {
+                try await record(claimed, .succeeded(claimed.action.follows == nil ? .deleted : .attributesRemoved, verification: "read back"), at: later)
+            }
+        }
+        let ids = (0..<5).map { "req-\($0)" }
+        let actions = try db.actions(of: ids)
+        #expect(actions.values.joined().contains { $0.follows != nil && $0.state == .succeeded }, "a follow-up ran")
+        /// Only the keys a report row looks up: each action's target, or target@day for a follow-up.
+        func cited(_ all: [String: [String: AuditEvent]]) -> [String: [String: AuditEvent]] {
+            Dictionary(uniqueKeysWithValues: ids.map { id in
+                (id, Dictionary(uniqueKeysWithValues: (actions[id] ?? []).compactMap { action -> (String, AuditEvent)? in
+                    let key = action.notBefore.map { "\(action.target)@\($0)" } ?? action.target
+                    return all[id]?[key].map { (key, $0) }
+                }))
+            })
+        }
+        let fromLog = try await db.writer.read { try AppDatabase.finalTargetEventsFromLog($0, requestIds: ids) }
+        let recorded = try db.finalTargetEvents(requestIds: ids)
+        let citedCount: Int = cited(fromLog).values.reduce(0) { $0 + $1.count }
+        let actionCount: Int = actions.values.reduce(0) { $0 + $1.count }
+        #expect(citedCount == actionCount, "every action has a final event")
+        #expect(recorded == cited(fromLog))
+        // The migration computes the same from the log for a database that had no column.
+        try await db.writer.write { try $0.execute(sql: "DELETE FROM action_final") }
+        #expect(try db.finalTargetEvents(requestIds: ids).isEmpty)
+        try await db.writer.write { try $0.execute(sql: AppDatabase.finalSeqFromLog) }
+        #expect(try db.finalTargetEvents(requestIds: ids) == cited(fromLog))
+    }
+
     @Test("the claim finds due work through the index, not by scanning the scheduled follow-ups of years to come")
     func claimUsesIndex() throws {
         let plan = try db.writer.read { db in
