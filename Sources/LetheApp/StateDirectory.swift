@@ -116,7 +116,7 @@ public struct StateDirectory: Sendable {
         guard isInitialized else { throw Problem.notInitialized(path) }
         try requirePrivate()
         try requireDatabase()
-        let database = try AppDatabase.open(path: databasePath)
+        let database = try AppDatabase.open(path: databasePath) { FileHandle.standardError.write(Data("lethe: \($0)\n".utf8)) }
         _ = chmod(databasePath, 0o600)
         return database
     }

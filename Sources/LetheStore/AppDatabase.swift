@@ -23,7 +23,9 @@ public struct AppDatabase: Sendable {
     /// Durability: `synchronous = FULL`, so a commit survives a power loss, not only a
     /// killed process. `secure_delete` zeroes deleted content, so purged identifiers do
     /// not linger in free pages.
-    public static func open(path: String) throws -> AppDatabase {
+    /// - Parameter notice: told, before it starts, when bringing the schema up to date will go
+    ///   through a large database (a migration that computes something for every action).
+    public static func open(path: String, notice: (String) -> Void = { _ in }) throws -> AppDatabase {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -40,7 +42,17 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -32768")
         }
+        if let actions = try pool.read(pendingMigrationWork), actions >= 100_000 {
+            notice("bringing the database of \(actions) actions up to date for this version of Lethe, once; "
+                + "at a million actions this takes about twenty seconds")
+        }
         return try AppDatabase(pool)
+    }
+
+    /// The actions a pending migration may go through, or nil when the schema is up to date.
+    static func pendingMigrationWork(_ db: Database) throws -> Int? {
+        guard try !migrator.hasCompletedMigrations(db), try db.tableExists("action") else { return nil }
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM action")
     }
 
     /// A fresh in-memory database, for tests.

@@ -355,6 +355,28 @@ struct StoreTests {
         #expect(try db.finalTargetEvents(requestIds: ids) == cited(fromLog))
     }
 
+    @Test("a database behind this version's schema is noticed, with its actions, before a migration goes through them; then backfilled")
+    func pendingMigrationNoticed() throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v12-audit-hash-not-indexed")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO request (id, kind, ref, purposes, pseudonym, email, received, due, created_at, state)
+                VALUES ('req-old', 'erasure', 'OLD-1', '[]', 'psn_1', 'old@example.com', '2026-11-01', '2026-12-01', 1796083200, 'in_progress');
+                INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at) VALUES ('req-old', 'shop', '{}', 'delete', 'running', 1796083200);
+                INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at) VALUES ('req-old', 'crm', '{}', 'delete', 'pending', 1796083200);
+                INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash)
+                VALUES (1, '2026-11-30T00:00:00Z', 'req-old', NULL, 'request_filed', '{}', '0', 'h1'),
+                       (2, '2026-11-30T00:00:01Z', 'req-old', 'shop', 'action_started', '{"attempt":1}', 'h1', 'h2');
+                """)
+        }
+        #expect(try queue.read(AppDatabase.pendingMigrationWork) == 2)
+        let database = try AppDatabase(queue)
+        #expect(try queue.read(AppDatabase.pendingMigrationWork) == nil)
+        // The backfill names shop's last event; crm has none yet.
+        #expect(try database.finalTargetEvents(requestIds: ["req-old"])["req-old"]?.mapValues(\.seq) == ["shop": 2])
+    }
+
     @Test("the claim finds due work through the index, not by scanning the scheduled follow-ups of years to come")
     func claimUsesIndex() throws {
         let plan = try db.writer.read { db in
