@@ -104,11 +104,16 @@ public struct StateDirectory: Sendable {
             created = true
         }
         if !fm.fileExists(atPath: databasePath) { created = true }
-        let database = try AppDatabase.open(path: databasePath)
+        let database = try AppDatabase.open(path: databasePath, notice: Self.notice)
         _ = chmod(databasePath, 0o600)
         try database.setMeta("lethe.state.version", "1")
         try archivePublicKey()
         return created
+    }
+
+    /// A line on stderr before slow work starts (a migration going through a large database).
+    static func notice(_ text: String) {
+        FileHandle.standardError.write(Data("lethe: \(text)\n".utf8))
     }
 
     /// Opens the database of an initialized directory: private, and not lost.
@@ -116,7 +121,7 @@ public struct StateDirectory: Sendable {
         guard isInitialized else { throw Problem.notInitialized(path) }
         try requirePrivate()
         try requireDatabase()
-        let database = try AppDatabase.open(path: databasePath) { FileHandle.standardError.write(Data("lethe: \($0)\n".utf8)) }
+        let database = try AppDatabase.open(path: databasePath, notice: Self.notice)
         _ = chmod(databasePath, 0o600)
         return database
     }

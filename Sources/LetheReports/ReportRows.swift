@@ -32,8 +32,10 @@ public struct RequestRowWriter {
         let rejection = request.state == .rejected ? request.approval?.note : nil
         let followUps = Dictionary(grouping: actions.filter { $0.follows != nil }, by: { $0.follows ?? 0 })
         let targets = actions.filter { $0.follows == nil }.map { action in
-            Target(action: action, event: citations[action.target], followUps: (followUps[action.id] ?? []).map { ($0, citations[builder.followUpKey($0)]) },
-                   completedAt: action.completedAt.map(Timestamp.iso8601))
+            let followUps = followUps[action.id] ?? []
+            return Target(action: action, event: citations[action.target], followUps: followUps.map { ($0, citations[builder.followUpKey($0)]) },
+                          completedAt: action.completedAt.map(Timestamp.iso8601),
+                          retentionStatement: ReportBuilder.retentionStatement(action, followUps: followUps))
         }
         let received = request.received.description, due = request.due.description
         let parsedChanges = changes.map(Change.init)
@@ -207,9 +209,10 @@ public struct RequestRowWriter {
         var followUps: [(action: StoredAction, event: AuditEvent?)]
         /// `action.completedAt` as the report writes it.
         var completedAt: String?
+        /// `ReportBuilder.retentionStatement`, written in the JSON and the HTML.
+        var retentionStatement: String?
 
         var reason: String? { action.state == .succeeded ? nil : action.lastError }
-        var retentionStatement: String? { ReportBuilder.retentionStatement(action, followUps: followUps.map(\.action)) }
 
         /// `ReportBuilder.targetRow` in canonical form.
         func writeJSON(to json: inout [UInt8]) {

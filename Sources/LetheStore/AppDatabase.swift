@@ -15,6 +15,12 @@ public struct AppDatabase: Sendable {
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         self.commits = GroupCommit(writer)
+        // A newer Lethe may keep records this one would not (since v13, every event updates
+        // `action_final`, which reports cite): writing to its database could make them false.
+        if try writer.read(Self.migrator.hasBeenSuperseded) {
+            throw StoreError.invalid("the database was brought up to date by a newer version of Lethe, whose records this version "
+                + "does not keep; run that version (or a later one) on it; nothing was changed")
+        }
         try Self.migrator.migrate(writer)
     }
 

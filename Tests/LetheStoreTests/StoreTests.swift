@@ -355,6 +355,20 @@ struct StoreTests {
         #expect(try db.finalTargetEvents(requestIds: ids) == cited(fromLog))
     }
 
+    @Test("a database a newer Lethe brought up to date is refused with a clear error, and left as it was")
+    func newerDatabaseRefused() throws {
+        let queue = try DatabaseQueue()
+        _ = try AppDatabase(queue)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-a-later-lethe')") }
+        let before = try queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        #expect {
+            _ = try AppDatabase(queue)
+        } throws: { error in
+            "\(error)".contains("brought up to date by a newer version of Lethe") && "\(error)".contains("nothing was changed")
+        }
+        #expect(try queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == before)
+    }
+
     @Test("a database behind this version's schema is noticed, with its actions, before a migration goes through them; then backfilled")
     func pendingMigrationNoticed() throws {
         let queue = try DatabaseQueue()
