@@ -28,6 +28,8 @@ public struct TargetClients: SCIMClientSource {
         self.clients = clients
     }
 
+    public var preferredExecutor: (any TaskExecutor)? { transport.preferredExecutor }
+
     public func client(for target: String) throws(SCIMClientError) -> SCIMClient {
         guard let result = clients[target] else {
             throw SCIMClientError(kind: .configuration, target: target, operation: "connect", detail: "no policy names this target")
@@ -41,6 +43,7 @@ struct ObservedTransport: HTTPTransport {
     let base: any HTTPTransport
     let target: String
     let observe: @Sendable (String, String, Int?, Duration) -> Void
+    var preferredExecutor: (any TaskExecutor)? { base.preferredExecutor }
 
     init(_ base: any HTTPTransport, target: String, observe: @escaping @Sendable (String, String, Int?, Duration) -> Void) {
         self.base = base

@@ -10,6 +10,12 @@ import LetheStore
 public protocol SCIMClientSource: Sendable {
     /// The client for a target, or why there is none (a missing secret, a bad URL).
     func client(for target: String) throws(SCIMClientError) -> SCIMClient
+    /// Where an action's task runs: the transport's choice (see `HTTPTransport.preferredExecutor`).
+    var preferredExecutor: (any TaskExecutor)? { get }
+}
+
+extension SCIMClientSource {
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }
 
 /// Claims due actions and carries them out, each target within its own concurrency, so
@@ -200,7 +206,9 @@ public struct Engine: Sendable {
                         for claimed in try await database.claim(wanted, runner: runner, now: clock.now()) {
                             inFlight[claimed.action.target, default: 0] += 1
                             touched.insert(claimed.requestId)
-                            group.addTask {
+                            // On the transport's event loop: each SCIM answer resumes the action
+                            // where it arrived, without a hop to the global pool and back.
+                            group.addTask(executorPreference: clients.preferredExecutor) {
                                 // The task records its own result: results of concurrent actions
                                 // share a commit (`AppDatabase.record` commits in groups).
                                 let done = await perform(claimed)

@@ -36,6 +36,7 @@ public final class FaultyTransport: HTTPTransport {
     }
 
     private let inner: any HTTPTransport
+    public var preferredExecutor: (any TaskExecutor)? { inner.preferredExecutor }
     private let rules: Mutex<[Rule]>
     private let hits = Mutex<Int>(0)
 

@@ -11,9 +11,18 @@ public final class RecordingTransport: HTTPTransport {
 
     private let responder: Responder
     private let log = Mutex<[HTTPRequest]>([])
+    public let preferredExecutor: (any TaskExecutor)?
 
     /// Answers each request with `responder`.
-    public init(_ responder: @escaping Responder) { self.responder = responder }
+    public init(_ responder: @escaping Responder) {
+        self.responder = responder
+        preferredExecutor = nil
+    }
+
+    private init(_ responder: @escaping Responder, preferredExecutor: (any TaskExecutor)?) {
+        self.responder = responder
+        self.preferredExecutor = preferredExecutor
+    }
 
     /// Answers requests in order from `responses`; 599 when they run out.
     public convenience init(responses: [Result<HTTPResponse, TransportError>]) {
@@ -27,7 +36,7 @@ public final class RecordingTransport: HTTPTransport {
 
     /// Forwards to another transport, recording on the way.
     public convenience init(wrapping inner: any HTTPTransport) {
-        self.init { request throws(TransportError) in try await inner.send(request) }
+        self.init({ request throws(TransportError) in try await inner.send(request) }, preferredExecutor: inner.preferredExecutor)
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {

@@ -72,6 +72,41 @@ struct SandboxFaultTests {
         #expect(try h.action(id, "app").state == .succeeded)
         #expect(try h.action(id, "crm").state == .succeeded)
     }
+
+    @Test("each action runs where the transport prefers (the live one: its event loop, through the fault layer)")
+    func actionsOnTheTransportsExecutor() async throws {
+        let h = try await EngineHarness.sandbox()
+        let id = try h.file(.erasure, customer: 0)
+        let counting = CountingExecutor()
+        try await h.with { h in
+            let clients = try h.runtime.clients
+            #expect(clients.preferredExecutor != nil, "the live transport offers its event loop and the fault layer passes it on")
+            let engine = Engine(database: h.database, policies: h.policies, clients: Preferring(base: clients, executor: counting),
+                                pseudonymizer: h.pseudonymizer, clock: h.clock)
+            let summary = try await engine.run(Engine.Options(untilIdle: true, timeout: 60, pollInterval: 0.05))
+            #expect(summary.requests[id] == .completed)
+        }
+        // At least one job per action (its start) and one per SCIM answer it awaited.
+        #expect(counting.jobs >= 4 * 2, "\(counting.jobs) jobs ran on the preferred executor")
+    }
+}
+
+/// The clients of `base`, preferring `executor` for the engine's actions.
+private struct Preferring: SCIMClientSource {
+    let base: TargetClients
+    let executor: CountingExecutor
+    var preferredExecutor: (any TaskExecutor)? { executor }
+    func client(for target: String) throws(SCIMClientError) -> SCIMClient { try base.client(for: target) }
+}
+
+/// Counts the jobs it runs, running each on the global concurrent executor.
+private final class CountingExecutor: TaskExecutor {
+    private let count = Counter()
+    var jobs: Int { count.value }
+    func enqueue(_ job: consuming ExecutorJob) {
+        count.increment()
+        globalConcurrentExecutor.enqueue(job)
+    }
 }
 
 @Suite("Stopping the engine")

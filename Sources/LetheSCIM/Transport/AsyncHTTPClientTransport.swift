@@ -8,6 +8,7 @@ import NIOHTTP1
 /// connection reuse. Call `shutdown()` once when done.
 public final class AsyncHTTPClientTransport: HTTPTransport {
     private let client: HTTPClient
+    public let preferredExecutor: (any TaskExecutor)?
     /// Bodies larger than this are refused rather than buffered.
     private let maxBodyBytes = 16 * 1024 * 1024
 
@@ -21,6 +22,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // One loop for every task that prefers it: measured, spreading tasks over both loops of
+        // this machine kind saved nothing more (Benchmarks/README.md, "Eighth round").
+        preferredExecutor = EventLoopTaskExecutor(client.eventLoopGroup.next())
     }
 
     /// Sends one request. The policy's timeout bounds the whole exchange, the body included: a

@@ -4,6 +4,14 @@ import LetheCore
 /// Sends one HTTP request and returns the whole response. The only way Lethe reaches the network.
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse
+    /// Where work that mostly waits on this transport runs cheapest: the thread its
+    /// connections' answers arrive on, so that resuming after a call is no thread hop. Nil
+    /// (the default): the global concurrent executor.
+    var preferredExecutor: (any TaskExecutor)? { get }
+}
+
+extension HTTPTransport {
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }
 
 /// The HTTP methods SCIM uses.

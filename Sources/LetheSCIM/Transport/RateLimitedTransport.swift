@@ -6,6 +6,7 @@ import LetheCore
 public final class RateLimitedTransport: HTTPTransport {
     private let inner: any HTTPTransport
     private let gate: Gate
+    public var preferredExecutor: (any TaskExecutor)? { inner.preferredExecutor }
 
     public init(_ inner: any HTTPTransport, limit: RateLimit, clock: any LetheClock = SystemClock()) {
         self.inner = inner
