@@ -44,11 +44,14 @@ extension AppDatabase {
     }
 
     /// Claims for several targets, each up to its limit, in one transaction (one commit for the
-    /// engine's whole turn).
+    /// engine's whole turn), shared with the results being recorded meanwhile: a claim is
+    /// committed before it returns, like every group commit, with fewer fsyncs (2,350 -> 1,993
+    /// for 2,500 actions in `Benchmarks/run-engine.sh 1000`). A cancelled caller claims nothing.
     public func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date) async throws -> [ClaimedAction] {
         let wanted = wanted.filter { $0.limit > 0 }
         guard !wanted.isEmpty else { return [] }
-        return try await writer.write { db in
+        try Task.checkCancellation()
+        return try await commits.write { db in
             let t = now.timeIntervalSince1970
             var claimed: [ClaimedAction] = []
             let update = try db.cachedStatement(sql: """
