@@ -69,18 +69,21 @@ SANDBOX_BEFORE=$(sandbox_ticks)
 # LETHE_BENCH_PERF=1 records a profile too (perf record -g, into $WORK/perf.data; the times then include perf's cost).
 PERF=()
 [ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record -F 999 -g -o "$WORK/perf.data" --)
-/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "${PERF[@]}" "${LETHE_BENCH_LETHE:-$BIN/lethe}" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
-read -r WALL USER SYS RSS <"$WORK/time.txt"
+/usr/bin/time -f "%e %U %S %M %w %c" -o "$WORK/time.txt" "${PERF[@]}" "${LETHE_BENCH_LETHE:-$BIN/lethe}" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
+read -r WALL USER SYS RSS WAITS PREEMPTED <"$WORK/time.txt"
 SANDBOX_AFTER=$(sandbox_ticks)
 DONE=$("$BIN/lethe-bench" engine-count --state "$WORK/state")
 echo "actions: $ACTIONS to carry out; after the run: $DONE"
 SUCCEEDED=$(echo "$DONE" | sed -E 's/^done=([0-9]+).*/\1/')
-python3 - "$WALL" "$USER" "$SYS" "$RSS" "$SUCCEEDED" <<'PY'
+python3 - "$WALL" "$USER" "$SYS" "$RSS" "$SUCCEEDED" "$WAITS" "$PREEMPTED" <<'PY'
 import sys
 wall, user, sys_, rss, done = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+waits, preempted = int(sys.argv[6]), int(sys.argv[7])
 print(f"lethe run --until-idle: {wall:.2f} s wall, {user + sys_:.2f} s CPU (user {user:.2f} + sys {sys_:.2f}), peak RSS {rss // 1024} MiB")
 print(f"erasure-targets/s: {done / wall:.0f}")
 print(f"CPU per erasure-target: {(user + sys_) * 1000 / max(done, 1):.2f} ms")
+# Counted, not timed: steadier than CPU time on a VM whose speed drifts.
+print(f"context switches per erasure-target: {(waits + preempted) / max(done, 1):.1f} ({waits} waits, {preempted} preempted)")
 PY
 
 if [ -n "$STATS" ]; then
