@@ -3,12 +3,15 @@ import Foundation
 import LetheCore
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The live transport: one AsyncHTTPClient shared by every target in the process, with
 /// connection reuse. Call `shutdown()` once when done.
 public final class AsyncHTTPClientTransport: HTTPTransport {
     private let client: HTTPClient
-    public let preferredExecutor: (any TaskExecutor)?
+    /// One executor per event loop, handed out in turn.
+    private let executors: [EventLoopTaskExecutor]
+    private let handedOut = Atomic<Int>(0)
     /// Bodies larger than this are refused rather than buffered.
     private let maxBodyBytes = 16 * 1024 * 1024
 
@@ -22,9 +25,14 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        // One loop for every task that prefers it: measured, spreading tasks over both loops of
-        // this machine kind saved nothing more (Benchmarks/README.md, "Eighth round").
-        preferredExecutor = EventLoopTaskExecutor(client.eventLoopGroup.next())
+        executors = client.eventLoopGroup.makeIterator().map(EventLoopTaskExecutor.init)
+    }
+
+    /// The event loops in turn, one per call: a task on a loop sends its calls on connections of
+    /// that loop (AsyncHTTPClient prefers the caller's), so its answers resume it on the thread
+    /// they arrived on, and the tasks are spread over every loop (every core) as on the global pool.
+    public var preferredExecutor: (any TaskExecutor)? {
+        executors[handedOut.add(1, ordering: .relaxed).oldValue % executors.count]
     }
 
     /// Sends one request. The policy's timeout bounds the whole exchange, the body included: a
