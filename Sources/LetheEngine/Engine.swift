@@ -206,8 +206,8 @@ public struct Engine: Sendable {
                         for claimed in try await database.claim(wanted, runner: runner, now: clock.now()) {
                             inFlight[claimed.action.target, default: 0] += 1
                             touched.insert(claimed.requestId)
-                            // On the transport's event loop: each SCIM answer resumes the action
-                            // where it arrived, without a hop to the global pool and back.
+                            // On one of the transport's event loops: each SCIM answer resumes the
+                            // action where it arrived, without a hop to the global pool and back.
                             group.addTask(executorPreference: clients.preferredExecutor) {
                                 // The task records its own result: results of concurrent actions
                                 // share a commit (`AppDatabase.record` commits in groups).

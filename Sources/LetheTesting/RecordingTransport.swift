@@ -11,17 +11,19 @@ public final class RecordingTransport: HTTPTransport {
 
     private let responder: Responder
     private let log = Mutex<[HTTPRequest]>([])
-    public let preferredExecutor: (any TaskExecutor)?
+    /// The transport it forwards to, if any: its executors are the ones to prefer.
+    private let inner: (any HTTPTransport)?
+    public var preferredExecutor: (any TaskExecutor)? { inner?.preferredExecutor }
 
     /// Answers each request with `responder`.
     public init(_ responder: @escaping Responder) {
         self.responder = responder
-        preferredExecutor = nil
+        inner = nil
     }
 
-    private init(_ responder: @escaping Responder, preferredExecutor: (any TaskExecutor)?) {
-        self.responder = responder
-        self.preferredExecutor = preferredExecutor
+    private init(forwardingTo inner: any HTTPTransport) {
+        self.responder = { request throws(TransportError) in try await inner.send(request) }
+        self.inner = inner
     }
 
     /// Answers requests in order from `responses`; 599 when they run out.
@@ -36,7 +38,7 @@ public final class RecordingTransport: HTTPTransport {
 
     /// Forwards to another transport, recording on the way.
     public convenience init(wrapping inner: any HTTPTransport) {
-        self.init({ request throws(TransportError) in try await inner.send(request) }, preferredExecutor: inner.preferredExecutor)
+        self.init(forwardingTo: inner)
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {

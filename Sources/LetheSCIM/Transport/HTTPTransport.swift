@@ -4,9 +4,10 @@ import LetheCore
 /// Sends one HTTP request and returns the whole response. The only way Lethe reaches the network.
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse
-    /// Where work that mostly waits on this transport runs cheapest: the thread its
-    /// connections' answers arrive on, so that resuming after a call is no thread hop. Nil
-    /// (the default): the global concurrent executor.
+    /// Where a task that mostly waits on this transport runs cheapest: a thread its
+    /// connections' answers arrive on, so that resuming after a call is no thread hop. Asked
+    /// once per task (the live transport hands out its loops in turn). Nil (the default): the
+    /// global concurrent executor.
     var preferredExecutor: (any TaskExecutor)? { get }
 }
 
