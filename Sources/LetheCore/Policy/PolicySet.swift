@@ -89,7 +89,7 @@ public struct PolicySet: Sendable {
     }
 
     private static func targetMark(in text: String) -> (line: Int, column: Int) {
-        if let root = try? Yams.compose(yaml: text), case .mapping(let mapping) = root {
+        if let root = try? Yams.compose(yaml: text, .basic), case .mapping(let mapping) = root {
             for (key, value) in mapping where key.scalar?.string == "target" {
                 if let mark = value.mark { return (mark.line, mark.column) }
             }
