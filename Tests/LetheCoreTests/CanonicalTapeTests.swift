@@ -105,6 +105,29 @@ struct CanonicalTapeTests {
         #expect(CanonicalJSON.topLevelMembers(Data(#"{"a":"unterminated\"}"#.utf8)) == nil)
     }
 
+    @Test("a walk over the members visits each once in order, stops when asked, and refuses what is not an object of members")
+    func walkingMembers() throws {
+        let data = Data(#"{"a":"x\"y","b":[1,{"c":"}"}],"c":2}"#.utf8)
+        var seen: [String] = []
+        let walk = CanonicalJSON.walkTopLevelMembers(data) { name, start in
+            seen.append(String(decoding: data[name], as: UTF8.self))
+            return CanonicalJSON.valueEnd(in: data, from: start).map { .next(valueEnd: $0) } ?? .invalid
+        }
+        #expect(walk == .finished)
+        #expect(seen == [#""a""#, #""b""#, #""c""#])
+        var visited = 0
+        #expect(CanonicalJSON.walkTopLevelMembers(data) { _, _ in visited += 1; return .stop } == .stopped)
+        #expect(visited == 1)
+        #expect(CanonicalJSON.walkTopLevelMembers(Data("{}".utf8)) { _, _ in .invalid } == .finished)
+        for broken in [#"{"a":1"#, #"{"a":1}}"#, #"{"a":1,}"#, #"["a"]"#, #"{a:1}"#, "{"] {
+            let data = Data(broken.utf8)
+            let walk = CanonicalJSON.walkTopLevelMembers(data) { _, start in
+                CanonicalJSON.valueEnd(in: data, from: start).map { .next(valueEnd: $0) } ?? .invalid
+            }
+            #expect(walk == .invalid, "\(broken)")
+        }
+    }
+
     @Test("reads members, elements, text and integers as JSONValue does")
     func reading() throws {
         let text = #"{"esc":"a\"b","id":"r-1","n":3,"s":"4","targets":[{"audit":{"hash":"ab","seq":7},"target":"shop"},{"Target":"crm"}],"x":null}"#

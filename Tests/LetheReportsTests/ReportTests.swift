@@ -93,6 +93,34 @@ struct ReportTests {
         }
     }
 
+    @Test("the rows are read in one pass: an empty list, rows up to the closing bracket, and any flaw around them is refused as the kind of flaw it is")
+    func onePassLayout() throws {
+        let key = signer.publicKey.keyId
+        func verify(_ text: String) throws -> ReportVerifier.Result {
+            let bytes = Data(text.utf8)
+            return try ReportVerifier.verify(json: bytes, signature: try signer.sign(bytes), publicKey: signer.publicKey, database: nil)
+        }
+        let row = #"{"id":"r1","targets":[]}"#
+        #expect(try verify(#"{"key_id":"\#(key)","requests":[],"z":true}"#).isValid)
+        #expect(try verify(#"{"key_id":"\#(key)","requests":[\#(row),\#(row)],"z":true}"#).isValid)
+        #expect(try verify(#"{"key_id":"\#(key)","requests":[\#(row)]}"#).isValid)
+        #expect(ReportVerifier.namedKeyId(Data(#"{"key_id":"\#(key)","requests":[\#(row)]}"#.utf8)) == key)
+        #expect(ReportVerifier.namedKeyId(Data(#"{"key_id": "\#(key)"}"#.utf8)) == key, "not canonical: parsed whole")
+        let notJSON = [
+            #"{"key_id":"\#(key)","requests":[\#(row),],"z":true}"#,   // a comma before the bracket
+            #"{"key_id":"\#(key)","requests":[\#(row)"#,               // cut inside the rows
+            #"{"key_id":"\#(key)","requests":[\#(row)]}x"#,            // bytes after the object
+            #"{"key_id":"\#(key)","requests":[\#(row)}"#,              // the list never closes
+        ]
+        for text in notJSON { #expect(try verify(text).problem == "the file is not JSON", "\(text)") }
+        let notCanonical = [
+            #"{"key_id":"\#(key)","requests":[\#(row), \#(row)]}"#,    // a space between rows
+            #"{"key_id":"\#(key)","requests":[{"targets":[],"id":"r1"}]}"#,  // a row's keys out of order
+            #"{"requests":[\#(row)],"key_id":"\#(key)"}"#,             // the report's keys out of order
+        ]
+        for text in notCanonical { #expect(try verify(text).problem?.contains("canonical form") == true, "\(text)") }
+    }
+
     @Test("a report from another log, or another key, is refused with the reason")
     func mismatches() async throws {
         let db = try await store()

@@ -136,24 +136,69 @@ extension CanonicalJSON {
     /// start). Nil when `data` is not laid out that way: then it is not JSON, or not canonical.
     /// Lets a large canonical document be checked and read one member at a time.
     public static func topLevelMembers(_ data: Data) -> [(name: Range<Int>, value: Range<Int>)]? {
-        data.withUnsafeBytes { bytes -> [(name: Range<Int>, value: Range<Int>)]? in
-            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "{") else { return nil }
-            var members: [(name: Range<Int>, value: Range<Int>)] = []
-            var i = 1
-            if bytes[i] == UInt8(ascii: "}") { return i + 1 == bytes.count ? [] : nil }
-            while true {
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let nameEnd = skipValue(bytes, from: i),
-                      nameEnd < bytes.count, bytes[nameEnd] == UInt8(ascii: ":"),
-                      let valueEnd = skipValue(bytes, from: nameEnd + 1), valueEnd < bytes.count else { return nil }
-                members.append((i..<nameEnd, (nameEnd + 1)..<valueEnd))
-                i = valueEnd + 1
-                switch bytes[valueEnd] {
-                case UInt8(ascii: ","): continue
-                case UInt8(ascii: "}"): return i == bytes.count ? members : nil
-                default: return nil
-                }
+        var members: [(name: Range<Int>, value: Range<Int>)] = []
+        let walked = walkTopLevelMembers(data) { name, valueStart in
+            guard let end = valueEnd(in: data, from: valueStart) else { return .invalid }
+            members.append((name, valueStart..<end))
+            return .next(valueEnd: end)
+        }
+        return walked == .finished ? members : nil
+    }
+
+    /// What a visitor of `walkTopLevelMembers` says after a member.
+    public enum MemberStep: Equatable {
+        /// The value ends here (exclusive); go on to the next member.
+        case next(valueEnd: Int)
+        /// Stop here: the visitor has what it wanted.
+        case stop
+        /// The value is not what it should be: the walk ends `.invalid`.
+        case invalid
+    }
+
+    /// How `walkTopLevelMembers` ended.
+    public enum MemberWalk: Equatable {
+        /// Every member was visited and the object closes at the end of `data`.
+        case finished
+        /// A visitor said `.stop`.
+        case stopped
+        /// `data` is not a whitespace-free object of members (or a visitor said `.invalid`).
+        case invalid
+    }
+
+    /// Walks a whitespace-free JSON object's top-level members in order, one pass over the
+    /// bytes: `visit` gets each member's name (still quoted, offsets from `data`'s start) and
+    /// where its value starts, reads or skips the value itself and says where it ends. Unlike
+    /// `topLevelMembers`, a large value is crossed once, by whoever reads it (a report's rows:
+    /// 243 MiB at 100,000 requests), not first skipped to find its end.
+    public static func walkTopLevelMembers(_ data: Data, _ visit: (_ name: Range<Int>, _ valueStart: Int) throws -> MemberStep) rethrows -> MemberWalk {
+        let count = data.count
+        func byte(_ offset: Int) -> UInt8 { data[data.startIndex + offset] }
+        guard count >= 2, byte(0) == UInt8(ascii: "{") else { return .invalid }
+        if byte(1) == UInt8(ascii: "}") { return count == 2 ? .finished : .invalid }
+        var i = 1
+        while true {
+            guard i < count, byte(i) == UInt8(ascii: "\""),
+                  let nameEnd = data.withUnsafeBytes({ skipValue($0, from: i) }),
+                  nameEnd + 1 < count, byte(nameEnd) == UInt8(ascii: ":") else { return .invalid }
+            let valueEnd: Int
+            switch try visit(i..<nameEnd, nameEnd + 1) {
+            case .stop: return .stopped
+            case .invalid: return .invalid
+            case .next(let end): valueEnd = end
+            }
+            guard valueEnd > nameEnd + 1, valueEnd < count else { return .invalid }
+            switch byte(valueEnd) {
+            case UInt8(ascii: ","): i = valueEnd + 1
+            case UInt8(ascii: "}"): return valueEnd + 1 == count ? .finished : .invalid
+            default: return .invalid
             }
         }
+    }
+
+    /// Where the JSON value starting at offset `start` of `data` ends (exclusive), matching
+    /// brackets and skipping strings; the value itself is not checked.
+    public static func valueEnd(in data: Data, from start: Int) -> Int? {
+        data.withUnsafeBytes { skipValue($0, from: start) }
     }
 
     /// Where the value starting at `start` ends (exclusive), matching brackets and skipping
