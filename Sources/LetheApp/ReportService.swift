@@ -100,7 +100,7 @@ public struct ReportService: Sendable {
             }
             try snapshot.requests(receivedFrom: from, to: to, pageSize: pageSize) { requests in
                 let ids = requests.map(\.id)
-                let actions = try snapshot.actions(of: ids)
+                let actions = try snapshot.undecodedActions(of: ids)
                 let citations = try snapshot.finalTargetEvents(requestIds: ids)
                 let changes = try snapshot.changeEvents(requestIds: ids)
                 let number = (rendering == nil ? pages.count : pages.count + 1) + 1
@@ -110,7 +110,7 @@ public struct ReportService: Sendable {
                     + "<h2>Requests \(summary.requests + 1) to \(summary.requests + requests.count) of \(count)</h2>\n" : nil
                 for request in requests { summary.add(request) }
                 let work = ThreadWork { [builder] in
-                    RenderedPage(requests, builder: builder, actions: actions, citations: citations, changes: changes, page: page)
+                    RenderedPage(requests, builder: builder, actions: try actions.decoded(), citations: citations, changes: changes, page: page)
                 }
                 try write(rendering)
                 rendering = (work, name)

@@ -89,6 +89,17 @@ extension AppDatabase {
 
         public func actions(of requestIds: [String]) throws -> [String: [StoredAction]] { try AppDatabase.actions(db, of: requestIds) }
 
+        /// The actions of these requests as read, to be decoded later on any thread: a report
+        /// export reads on one thread and builds rows on another, and decoding (the plan's JSON,
+        /// dates, states) was most of the reading thread's own work.
+        public func undecodedActions(of requestIds: [String]) throws -> UndecodedActions {
+            var rows: [Row] = []
+            for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
+                rows += try Row.fetchAll(db, sql: AppDatabase.actionsOfRequests(chunk.count), arguments: StatementArguments(chunk))
+            }
+            return UndecodedActions(rows: rows)
+        }
+
         public func finalTargetEvents(requestIds: [String]) throws -> [String: [String: AuditEvent]] {
             try AppDatabase.finalTargetEvents(db, requestIds: requestIds)
         }
@@ -158,18 +169,19 @@ extension AppDatabase {
     }
 
     static func actions(_ db: Database, of requestIds: [String]) throws -> [String: [StoredAction]] {
-        do {
-            var result: [String: [StoredAction]] = [:]
-            for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT \(StoredAction.selection) FROM action WHERE request_id IN (\(marks)) ORDER BY target, not_before",
-                                            arguments: StatementArguments(chunk)) {
-                    let action = try StoredAction(row: row)
-                    result[action.requestId, default: []].append(action)
-                }
+        var result: [String: [StoredAction]] = [:]
+        for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
+            for row in try Row.fetchAll(db, sql: actionsOfRequests(chunk.count), arguments: StatementArguments(chunk)) {
+                let action = try StoredAction(row: row)
+                result[action.requestId, default: []].append(action)
             }
-            return result
         }
+        return result
+    }
+
+    /// The actions of `count` requests, by target and due day.
+    static func actionsOfRequests(_ count: Int) -> String {
+        "SELECT \(StoredAction.selection) FROM action WHERE request_id IN (\(databaseQuestionMarks(count: count))) ORDER BY target, not_before"
     }
 
     /// The attempts of an action, in order.
@@ -366,5 +378,24 @@ extension AppDatabase {
             }
             return overview
         }
+    }
+}
+
+/// Actions read from a snapshot and not yet decoded (see `Snapshot.undecodedActions(of:)`).
+///
+/// Unchecked: GRDB's `Row` is not `Sendable` because a row read from a live statement changes
+/// as the statement steps; these come from `Row.fetchAll`, which copies every value into an
+/// immutable row that no statement touches again, so handing them to another thread is safe.
+public struct UndecodedActions: @unchecked Sendable {
+    let rows: [Row]
+
+    /// The actions by request, each request's in the order they were read.
+    public func decoded() throws -> [String: [StoredAction]] {
+        var result: [String: [StoredAction]] = [:]
+        for row in rows {
+            let action = try StoredAction(row: row)
+            result[action.requestId, default: []].append(action)
+        }
+        return result
     }
 }
