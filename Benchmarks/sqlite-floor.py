@@ -13,7 +13,9 @@ one the current migrations build:
     python3 Benchmarks/sqlite-floor.py /tmp/floor-state/lethe.db 30000 --sql "DROP INDEX action_due"
 
 --skip takes a comma-separated list of: select, actions, audit, sweep. --plan replaces the
-stored plan text. Prints the time per request. See Benchmarks/README.md ("Fourth round").
+stored plan text. --targets N stores N action rows per withdrawal instead of four (one: only the
+target that holds the purpose, as if "nothing shared here" were kept on the request instead of
+as rows). Prints the time per request. See Benchmarks/README.md ("Fourth round").
 """
 import argparse
 import hashlib
@@ -37,6 +39,7 @@ def main():
     parser.add_argument("requests", nargs="?", type=int, default=100_000)
     parser.add_argument("--skip", default="", help="select,actions,audit,sweep")
     parser.add_argument("--plan", default=PLAN, help="the plan text stored in each action")
+    parser.add_argument("--targets", type=int, default=4, choices=range(1, 5), help="action rows per withdrawal (1 to 4)")
     parser.add_argument("--sql", action="append", default=[], help="a statement to run after the schema (DROP INDEX ...)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -69,7 +72,7 @@ def main():
                        (request_id, "revocation", None, '["marketing"]', pseudonym, f"w{i}@example.com", None, None,
                         "consent sweep", None, "2026-11-01", "2026-12-01", now, "received", None, now))
             if "actions" not in skip:
-                for target in ("app", "crm", "newsletter", "shop"):
+                for target in ("crm", "app", "newsletter", "shop")[:args.targets]:
                     db.execute("INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
                                (request_id, target, args.plan, "remove_attributes", "pending", now))
             if "audit" not in skip:
@@ -90,6 +93,7 @@ def main():
     os.rmdir(directory)
     print(f"{args.requests} requests: {elapsed:.2f} s ({elapsed / args.requests * 1e6:.0f} µs per request)"
           + (f"; skipped {','.join(sorted(skip))}" if skip else "") + "".join(f"; {sql}" for sql in args.sql)
+          + (f"; {args.targets} action row{'s' if args.targets > 1 else ''} per request" if args.targets != 4 else "")
           + ("; plan text replaced" if args.plan != PLAN else ""))
 
 
