@@ -92,13 +92,7 @@ extension AppDatabase {
         /// The actions of these requests as read, to be decoded later on any thread: a report
         /// export reads on one thread and builds rows on another, and decoding (the plan's JSON,
         /// dates, states) was most of the reading thread's own work.
-        public func undecodedActions(of requestIds: [String]) throws -> UndecodedActions {
-            var rows: [Row] = []
-            for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
-                rows += try Row.fetchAll(db, sql: AppDatabase.actionsOfRequests(chunk.count), arguments: StatementArguments(chunk))
-            }
-            return UndecodedActions(rows: rows)
-        }
+        public func undecodedActions(of requestIds: [String]) throws -> UndecodedActions { try AppDatabase.undecodedActions(db, of: requestIds) }
 
         public func finalTargetEvents(requestIds: [String]) throws -> [String: [String: AuditEvent]] {
             try AppDatabase.finalTargetEvents(db, requestIds: requestIds)
@@ -129,10 +123,19 @@ extension AppDatabase {
     /// The actions of a request, by target; each target's own action first, then its follow-ups
     /// by due day.
     public func actions(of requestId: String) throws -> [StoredAction] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(StoredAction.selection) FROM action WHERE request_id = ? ORDER BY target, not_before", arguments: [requestId])
-                .map(StoredAction.init)
-        }
+        try writer.read { db in try Self.actions(db, of: requestId) }
+    }
+
+    /// `actions(of:)` read on the writer's connection, for a process that has just filed the
+    /// request and reads nothing else (`lethe erase`, `lethe revoke`): it then never opens a
+    /// second connection. Waits behind writes, so not for a server's reads.
+    public func actionsJustFiled(of requestId: String) throws -> [StoredAction] {
+        try writer.writeWithoutTransaction { db in try Self.actions(db, of: requestId) }
+    }
+
+    static func actions(_ db: Database, of requestId: String) throws -> [StoredAction] {
+        try Row.fetchAll(db, sql: "SELECT \(StoredAction.selection) FROM action WHERE request_id = ? ORDER BY target, not_before", arguments: [requestId])
+            .map(StoredAction.init)
     }
 
     /// Follow-ups (retention ends) that finished within a period, inclusive: a period report lists
@@ -169,14 +172,15 @@ extension AppDatabase {
     }
 
     static func actions(_ db: Database, of requestIds: [String]) throws -> [String: [StoredAction]] {
-        var result: [String: [StoredAction]] = [:]
+        try undecodedActions(db, of: requestIds).decoded()
+    }
+
+    static func undecodedActions(_ db: Database, of requestIds: [String]) throws -> UndecodedActions {
+        var rows: [Row] = []
         for chunk in stride(from: 0, to: requestIds.count, by: 500).map({ Array(requestIds[$0..<min($0 + 500, requestIds.count)]) }) {
-            for row in try Row.fetchAll(db, sql: actionsOfRequests(chunk.count), arguments: StatementArguments(chunk)) {
-                let action = try StoredAction(row: row)
-                result[action.requestId, default: []].append(action)
-            }
+            rows += try Row.fetchAll(db, sql: actionsOfRequests(chunk.count), arguments: StatementArguments(chunk))
         }
-        return result
+        return UndecodedActions(rows: rows)
     }
 
     /// The actions of `count` requests, by target and due day.

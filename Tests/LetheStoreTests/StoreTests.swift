@@ -30,6 +30,7 @@ struct StoreTests {
         #expect(request.identifiers?.email == "ana@example.com")
         #expect(try db.request("req-1") == request, "what filing returns is what is stored")
         #expect(try db.actions(of: "req-1").map(\.state) == [.pending, .pending])
+        #expect(try db.actionsJustFiled(of: "req-1") == db.actions(of: "req-1"), "read on the writer, the same actions")
         let events = try db.auditEvents()
         #expect(events.map(\.event) == ["request_filed"])
         #expect(!events[0].details.contains("ana@example.com"))

@@ -41,7 +41,7 @@ struct FilingOptions: ParsableArguments {
         }
         let request = result.request
         if json {
-            try Output.json(RequestView(request, actions: try context.database.actions(of: request.id), today: .today))
+            try Output.json(RequestView(request, actions: try context.database.actionsJustFiled(of: request.id), today: .today))
             return
         }
         if case .existing = result {
@@ -49,7 +49,7 @@ struct FilingOptions: ParsableArguments {
             return
         }
         Output.line(request.id)
-        let actions = try context.database.actions(of: request.id)
+        let actions = try context.database.actionsJustFiled(of: request.id)
         let work = actions.filter { $0.state == .pending || $0.state == .held }.map(\.target)
         let review = actions.filter { $0.state == .needsReview }.map(\.target)
         var summary = "filed \(request.kind) due \(request.due): "
