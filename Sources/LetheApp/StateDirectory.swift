@@ -55,8 +55,10 @@ public struct StateDirectory: Sendable {
 
     /// Refuses a directory with history whose database is missing or empty.
     func requireDatabase() throws(Problem) {
-        let size = (try? FileManager.default.attributesOfItem(atPath: databasePath)[.size] as? NSNumber)?.intValue ?? 0
-        if size == 0 { throw .lost(file: "lethe.db", directory: path) }
+        // stat, not FileManager's attributes, which also look up the owner's name in /etc/passwd
+        // and /etc/group on every command.
+        var info = stat()
+        if stat(databasePath, &info) != 0 || info.st_size == 0 { throw .lost(file: "lethe.db", directory: path) }
     }
 
     /// True when the directory holds Lethe's marker.

@@ -42,6 +42,10 @@ struct StateDirectoryCLITests {
             #expect(result.stderr.contains("lethe.db is missing or empty; restore it from your backup"), "\(command): \(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("lethe.db").path), "nothing recreated it")
+        // An empty file in its place is refused the same way.
+        #expect(FileManager.default.createFile(atPath: scratch.appendingPathComponent("lethe.db").path, contents: Data()))
+        let empty = try await lethe.run(["status"])
+        #expect(empty.status == 66 && empty.stderr.contains("lethe.db is missing or empty"), "\(empty.stderr)")
 
         // The same for a key.
         let other = scratch.deletingLastPathComponent().appendingPathComponent("lethe-lostkey-\(UUID().uuidString)")
