@@ -24,6 +24,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10))
+        // No tracing: by default the client takes the process's tracer, which is a no-op one when
+        // none was set up, and still built every call's span attributes (3 % of the engine's CPU).
+        configuration.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         executors = client.eventLoopGroup.makeIterator().map(EventLoopTaskExecutor.init)
     }
