@@ -147,4 +147,21 @@ struct CanonicalTapeTests {
         #expect(targets[1]["target"]?.stringValue == "crm" && parsed["targets"]?.arrayValue?[1]["target"]?.stringValue == "crm")
         #expect(value["id"]?.arrayValue == nil && value["targets"]?["id"] == nil)
     }
+
+    @Test("a member name found only case-insensitively is found as JSONValue finds it, outside ASCII too")
+    func caseInsensitiveNames() throws {
+        // "\u{212A}" (the Kelvin sign) lowers into "k"; "Ä" into "ä"; "İ" into "i" and a combining dot.
+        let object: [String: JSONValue] = ["AUDIT": .number(1), "Target_Name": .string("x"), "\u{212A}ey": .number(2), "Ärger": .number(3),
+                                           "İd": .number(4), "na\"me": .number(5)]
+        let data = CanonicalJSON.encode(.object(object))
+        var tape = CanonicalTape()
+        #expect(data.withUnsafeBytes { tape.read($0, 0..<data.count) })
+        let value = CanonicalTape.Value(root: tape, in: data)
+        let parsed = try #require(JSONValue.parse(data))
+        for key in ["audit", "Audit", "target_name", "TARGET_NAME", "key", "KEY", "ärger", "ÄRGER", "id", "i\u{307}d", "NA\"ME", "missing", "audi", "auditx", ""] {
+            #expect(value[key]?.intValue == parsed[key]?.intValue && value[key]?.stringValue == parsed[key]?.stringValue, "\(key)")
+            #expect((value[key] == nil) == (parsed[key] == nil), "\(key)")
+        }
+        #expect(value["audit"]?.intValue == 1 && value["key"]?.intValue == 2 && value["ärger"]?.intValue == 3)
+    }
 }
