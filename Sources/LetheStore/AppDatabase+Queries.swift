@@ -390,8 +390,13 @@ extension AppDatabase {
 /// Unchecked: GRDB's `Row` is not `Sendable` because a row read from a live statement changes
 /// as the statement steps; these come from `Row.fetchAll`, which copies every value into an
 /// immutable row that no statement touches again, so handing them to another thread is safe.
+/// Only this file makes one, and only from `fetchAll`.
 public struct UndecodedActions: @unchecked Sendable {
-    let rows: [Row]
+    private let rows: [Row]
+
+    fileprivate init(rows: [Row]) {
+        self.rows = rows
+    }
 
     /// The actions by request, each request's in the order they were read.
     public func decoded() throws -> [String: [StoredAction]] {
