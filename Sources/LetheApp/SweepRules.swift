@@ -120,6 +120,8 @@ struct SweepDecision {
     let policies: PolicySet
     let pseudonymizer: Pseudonymizer
     let history: SweepHistory
+    /// The purposes some policy shares under consent (computed once, not per subject).
+    let consentPurposes: Set<String>
     /// The sweep's time (seconds since 1970): what has expired by now is withdrawn.
     let now: Double
     var today: CalendarDate { CalendarDate(secondsSince1970: now) }
@@ -129,13 +131,21 @@ struct SweepDecision {
     var requestedBy = "consent sweep"
     private var candidates: [String: Candidate] = [:]
     /// Plans depend only on the purposes, which identifiers are known and the day received.
-    private var plans: [String: [PlannedAction]] = [:]
+    private var plans: [PlanKey: [PlannedAction]] = [:]
+
+    struct PlanKey: Hashable {
+        var purposes: [String]
+        var externalId: Bool
+        var userName: Bool
+        var received: CalendarDate
+    }
 
     init(policies: PolicySet, pseudonymizer: Pseudonymizer, history: SweepHistory, now: Double) {
         self.policies = policies
         self.pseudonymizer = pseudonymizer
         self.history = history
         self.now = now
+        consentPurposes = policies.consentPurposes
     }
 
     /// A latest row from pass 2: a withdrawal joins its subject's candidate; a grant of a purpose
@@ -158,7 +168,7 @@ struct SweepDecision {
         guard let candidate = candidates.removeValue(forKey: email) else { return nil }
         let subject = SubjectIdentifiers(email: candidate.email, externalId: candidate.externalId, userName: candidate.userName)
         guard let pseudonym = pseudonymizer.pseudonym(for: subject) else { return nil }
-        let consent = policies.consentPurposes
+        let consent = consentPurposes
         var entries: [(purpose: String, changedAt: Double)] = []
         var lines: [Int] = []
         for (purpose, changedAt, line) in candidate.purposes.sorted(by: { $0.purpose < $1.purpose }) {
@@ -174,7 +184,8 @@ struct SweepDecision {
         guard let newest = entries.map(\.changedAt).max() else { return nil }
         let received = min(today, CalendarDate(secondsSince1970: newest))
         let kind = RequestKind.revocation(purposes: entries.map(\.purpose))
-        let planKey = "\(entries.map(\.purpose))|\(subject.externalId != nil)|\(subject.userName != nil)|\(received)"
+        let planKey = PlanKey(purposes: entries.map(\.purpose), externalId: subject.externalId != nil, userName: subject.userName != nil,
+                              received: received)
         let plan: [PlannedAction]
         if let cached = plans[planKey] {
             plan = cached

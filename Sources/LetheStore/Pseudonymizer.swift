@@ -5,14 +5,17 @@ import LetheCore
 /// Turns a subject's identifier into the pseudonym that logs, audit events and reports carry:
 /// a keyed HMAC-SHA256, so nobody without the state directory's key can link it back.
 public struct Pseudonymizer: Sendable {
-    private let key: SymmetricKey
+    /// HMAC-SHA256 with the key already absorbed; each token copies it (the hash state is a
+    /// value) instead of keying a new one.
+    private let keyed: HMAC<SHA256>
 
-    public init(key: Data) { self.key = SymmetricKey(data: key) }
+    public init(key: Data) { keyed = HMAC<SHA256>(key: SymmetricKey(data: key)) }
 
     /// `psn_` and 32 hex digits (128 bits) of HMAC-SHA256 over the primary identifier, typed
     /// and normalised (e-mails lowercased), so the same person always gets the same pseudonym.
     public func pseudonym(for subject: SubjectIdentifiers) -> String? {
-        inputs(subject).first.map(token)
+        if let email = subject.value(for: .email) { return token("email:" + email.lowercased()) }
+        return inputs(subject).first.map(token)
     }
 
     /// True when any of the identifiers gives this pseudonym (used to check re-supplied identifiers).
@@ -35,7 +38,10 @@ public struct Pseudonymizer: Sendable {
 
     /// A keyed hash of any text, for the `pseudonym` anonymization strategy.
     public func token(_ text: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
+        var hmac = keyed
+        var text = text
+        text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        let mac = hmac.finalize()
         return "psn_" + Hex.encode(mac.prefix(16))
     }
 }

@@ -23,6 +23,29 @@ struct LedgerParserTests {
         #expect(try parser.row("   ", line: 3) == nil)
     }
 
+    @Test("plain fields are trimmed slices; statuses and purposes in any ASCII case; unknown purposes suggested")
+    func slicedFields() throws {
+        var parser = LedgerParser(format: .csv, now: now, purposes: PurposeCatalog.builtIn)
+        try parser.readHeader("subject_email , PURPOSE,status,changed_at,user_name")
+        let row = try #require(try parser.row(" ana@example.com\t,Marketing, REVOKED ,2026-11-03T10:00:00+01:00,\r", line: 2))
+        #expect(row.email == "ana@example.com" && row.purpose == "marketing" && row.status == .revoked)
+        #expect(row.changedAt == CalendarDate(iso: "2026-11-03")!.secondsSince1970AtMidnightUTC + 9 * 3600)
+        #expect(row.userName == nil, "a blank field is no value")
+        let short = try #require(try parser.row("b@example.com,newsletter,granted,2026-11-01", line: 3))
+        #expect(short.userName == nil && short.status == .granted, "a missing optional column at the end")
+        #expect(try parser.row("c@example.com,loyalty,Expired,2026-11-01,  C 3  ", line: 4)?.userName == "C 3")
+        // As `lowercased()` reads it, the Kelvin sign is a k.
+        #expect(try parser.row("d@example.com,loyalty,revo\u{212A}ed,2026-11-01,", line: 5)?.status == .revoked)
+        do {
+            _ = try parser.row("e@example.com,marketting,revoked,2026-11-01,", line: 6)
+            Issue.record("an unknown purpose was accepted")
+        } catch {
+            #expect(error.field == "purpose" && error.message.contains("did you mean 'marketing'?"), "\(error)")
+        }
+        #expect(throws: LedgerProblem.self) { try parser.row("f@example.com,marketing,re voked,2026-11-01,", line: 7) }
+        #expect(try parser.row(" \t \r", line: 8) == nil)
+    }
+
     @Test("JSON Lines rows")
     func jsonl() throws {
         let parser = LedgerParser(format: .jsonl, now: now)

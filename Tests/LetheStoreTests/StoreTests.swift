@@ -22,6 +22,16 @@ struct StoreTests {
                           received: CalendarDate(iso: "2026-12-01")!, plan: plan)
     }
 
+    @Test("pseudonyms are HMAC-SHA256 of the typed identifier, e-mails lowercased, as any HMAC tool computes them")
+    func pseudonymKnownAnswers() {
+        // python3 -c "import hmac,hashlib; print(hmac.new(bytes([7]*32), b'email:ana@example.com', hashlib.sha256).hexdigest()[:32])"
+        #expect(pseudonymizer.pseudonym(for: SubjectIdentifiers(email: "Ana@Example.com")) == "psn_5adc878baae7df0dc0f3049d1afc720a")
+        #expect(pseudonymizer.pseudonym(for: SubjectIdentifiers(externalId: "C-42")) == "psn_a431235365671e1a61f6e2fd5fa30678")
+        #expect(pseudonymizer.matches(SubjectIdentifiers(email: "x@example.com", externalId: "C-42"), "psn_a431235365671e1a61f6e2fd5fa30678"))
+        // The keyed state is copied for each token: one token does not change the next.
+        #expect(pseudonymizer.token("email:ana@example.com") == "psn_5adc878baae7df0dc0f3049d1afc720a")
+    }
+
     @Test("filing stores the request, one action per target and an audit event together")
     func filing() throws {
         let result = try db.file(newRequest(), now: now)

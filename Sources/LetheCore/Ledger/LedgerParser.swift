@@ -26,12 +26,15 @@ public struct LedgerParser: Sendable {
         self.purposes = purposes
     }
 
-    /// The known purpose a ledger names: itself, its ASCII-case variant, or a problem.
-    func knownPurpose(_ purpose: String, line: Int) throws(LedgerProblem) -> String {
-        guard let purposes, !purposes.contains(purpose) else { return purpose }
-        if let known = purposes.names.first(where: { ASCIICase.equal($0, purpose) }) { return known }
+    /// The known purpose a ledger names: itself, its ASCII-case variant, or a problem. A known
+    /// purpose comes back as the catalog's own string (no copy per row).
+    func knownPurpose(_ purpose: Substring, line: Int) throws(LedgerProblem) -> String {
+        guard let purposes else { return String(purpose) }
+        let names = purposes.entries
+        if let exact = names.first(where: { $0.name == purpose }) { return exact.name }
+        if let known = names.first(where: { ASCIICase.equal($0.name, purpose) }) { return known.name }
         throw LedgerProblem(line: line, field: "purpose", message: "unknown purpose '\(purpose)'"
-            + (Suggest.closest(to: purpose, in: purposes.names).map { "; did you mean '\($0)'?" } ?? "")
+            + (Suggest.closest(to: String(purpose), in: purposes.names).map { "; did you mean '\($0)'?" } ?? "")
             + " (known: \(purposes.names.joined(separator: ", ")))")
     }
 
@@ -49,16 +52,18 @@ public struct LedgerParser: Sendable {
         for name in Self.requiredFields where columns[name] == nil {
             throw LedgerProblem(line: 1, field: name, message: "the header has no '\(name)' column (needs \(Self.requiredFields.joined(separator: ", ")))")
         }
+        slots = Fields.names.map { columns[$0] }
         headerRead = true
     }
 
     /// Parses one data line; nil for a blank line.
     public func row(_ text: Substring, line: Int) throws(LedgerProblem) -> LedgerRow? {
-        if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { return nil }
+        if text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
         var fields = Fields()
         switch format {
         case .csv:
-            let values = text.utf8.contains(UInt8(ascii: "\"")) ? try Self.csvFields(text, line: line) : Self.plainFields(text)
+            let values: [Substring]
+            if let plain = Self.plainFields(text) { values = plain } else { values = try Self.csvFields(text, line: line).map { $0[...] } }
             for (slot, index) in slots.enumerated() {
                 guard let index, index < values.count else { continue }
                 let value = Self.trimmed(values[index])
@@ -74,9 +79,10 @@ public struct LedgerParser: Sendable {
             guard case .object(let members) = json else {
                 throw LedgerProblem(line: line, field: nil, message: "not a JSON object")
             }
-            for (name, value) in members where Self.requiredFields.contains(name) || Self.optionalFields.contains(name) {
+            for (name, value) in members {
+                guard let slot = Fields.names.firstIndex(of: name) else { continue }
                 switch value {
-                case .string(let s): if !s.isEmpty { fields[name] = s }
+                case .string(let s): if !s.isEmpty { fields.values[slot] = s[...] }
                 case .null: continue
                 default: throw LedgerProblem(line: line, field: name, message: "must be a string")
                 }
@@ -85,66 +91,114 @@ public struct LedgerParser: Sendable {
         return try row(from: fields, line: line)
     }
 
-    /// The values of one row, by field.
+    /// The values of one row, in `names` order, as slices of the line.
     struct Fields {
         static let names = requiredFields + optionalFields
-        var values: [String?] = Array(repeating: nil, count: names.count)
-
-        subscript(name: String) -> String? {
-            get { Self.names.firstIndex(of: name).flatMap { values[$0] } }
-            set { if let index = Self.names.firstIndex(of: name) { values[index] = newValue } }
-        }
+        static let email = 0, purpose = 1, status = 2, changedAt = 3, externalId = 4, userName = 5, expiresAt = 6
+        var values: [Substring?] = Array(repeating: nil, count: names.count)
     }
 
-    /// The CSV column of each field, in `Fields.names` order.
-    private var slots: [Int?] { Fields.names.map { columns[$0] } }
+    /// The CSV column of each field, in `Fields.names` order (set by the header).
+    private var slots: [Int?] = []
 
     func row(from fields: Fields, line: Int) throws(LedgerProblem) -> LedgerRow {
-        for name in Self.requiredFields where fields[name] == nil {
+        for (slot, name) in Self.requiredFields.enumerated() where fields.values[slot] == nil {
             throw LedgerProblem(line: line, field: name, message: "is missing")
         }
-        let email = fields["subject_email"]!
+        let email = String(fields.values[Fields.email]!)
         guard IdentifierSyntax.isPlausibleEmail(email) else {
             throw LedgerProblem(line: line, field: "subject_email", message: "is not an e-mail address")
         }
-        let purpose = try knownPurpose(fields["purpose"]!, line: line)
-        guard let statusText = fields["status"], let status = LedgerRow.Status(rawValue: statusText.lowercased()) else {
-            throw LedgerProblem(line: line, field: "status", message: "'\(fields["status"] ?? "")' is not granted, revoked or expired")
+        let purpose = try knownPurpose(fields.values[Fields.purpose]!, line: line)
+        let statusText = fields.values[Fields.status]!
+        guard let status = Self.status(statusText) else {
+            throw LedgerProblem(line: line, field: "status", message: "'\(statusText)' is not granted, revoked or expired")
         }
-        guard let changedAt = Self.moment(fields["changed_at"]!) else {
-            throw LedgerProblem(line: line, field: "changed_at", message: "'\(fields["changed_at"]!)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
+        let changedText = fields.values[Fields.changedAt]!
+        guard let changedAt = Self.moment(changedText) else {
+            throw LedgerProblem(line: line, field: "changed_at", message: "'\(changedText)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
         }
         guard changedAt <= latestAllowed else {
-            throw LedgerProblem(line: line, field: "changed_at", message: "'\(fields["changed_at"]!)' is in the future")
+            throw LedgerProblem(line: line, field: "changed_at", message: "'\(changedText)' is in the future")
         }
         var expiresAt: Double?
-        if let text = fields["expires_at"] {
+        if let text = fields.values[Fields.expiresAt] {
             guard let moment = Self.moment(text) else {
                 throw LedgerProblem(line: line, field: "expires_at", message: "'\(text)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
             }
             expiresAt = moment
         }
         return LedgerRow(email: email, purpose: purpose, status: status, changedAt: changedAt,
-                         externalId: fields["external_id"], userName: fields["user_name"], expiresAt: expiresAt, line: line)
+                         externalId: fields.values[Fields.externalId].map { String($0) },
+                         userName: fields.values[Fields.userName].map { String($0) }, expiresAt: expiresAt, line: line)
     }
 
-    /// Fields of a CSV line without quotes: a plain split on commas.
-    static func plainFields(_ line: Substring) -> [String] {
-        line.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    /// A status, in any case.
+    static func status(_ text: Substring) -> LedgerRow.Status? {
+        for status in LedgerRow.Status.allCases where ASCIICase.equal(status.rawValue, text) { return status }
+        // Outside ASCII, as `lowercased()` reads it (the Kelvin sign lowers into k).
+        if text.utf8.contains(where: { $0 >= 0x80 }) { return LedgerRow.Status(rawValue: text.lowercased()) }
+        return nil
     }
 
-    /// Trims spaces and tabs (and a stray carriage return) only when there are any.
-    static func trimmed(_ text: String) -> String {
-        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+    /// Fields of a CSV line without quotes, as slices of it: a plain split on commas. Nil when
+    /// the line holds a quote (`csvFields` reads it).
+    static func plainFields(_ line: Substring) -> [Substring]? {
+        var commas: [Int] = []
+        commas.reserveCapacity(8)
+        let quoted: Bool? = line.utf8.withContiguousStorageIfAvailable { bytes in
+            for (offset, byte) in bytes.enumerated() {
+                if byte == UInt8(ascii: ",") { commas.append(offset) } else if byte == UInt8(ascii: "\"") { return true }
+            }
+            return false
+        }
+        switch quoted {
+        case true?:
+            return nil
+        case false?:
+            var fields: [Substring] = []
+            fields.reserveCapacity(commas.count + 1)
+            let utf8 = line.utf8
+            var start = utf8.startIndex
+            for offset in commas {
+                let comma = utf8.index(utf8.startIndex, offsetBy: offset)
+                fields.append(line[start..<comma])
+                start = utf8.index(after: comma)
+            }
+            fields.append(line[start...])
+            return fields
+        case nil:
+            // Not contiguous UTF-8 (a bridged string): the plain way.
+            guard !line.utf8.contains(UInt8(ascii: "\"")) else { return nil }
+            return line.split(separator: ",", omittingEmptySubsequences: false)
+        }
+    }
+
+    /// Trims spaces and tabs (and a stray carriage return).
+    static func trimmed(_ text: Substring) -> Substring {
         let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-        guard blank(first) || blank(last) else { return text }
-        return text.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r"))
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last, blank(first) || blank(last) else { return text }
+        guard let start = utf8.firstIndex(where: { !blank($0) }) else { return text[text.endIndex...] }
+        let end = utf8.lastIndex(where: { !blank($0) })!
+        return text[start...end]
     }
 
     /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM`, as seconds since 1970.
     public static func moment(_ text: String) -> Double? {
-        let utf8 = Array(text.utf8)
-        func digits(_ range: Range<Int>) -> Int? {
+        moment(text[...])
+    }
+
+    /// The same, read from a slice of a line.
+    public static func moment(_ text: Substring) -> Double? {
+        var text = text
+        return text.withUTF8 { moment(utf8: $0) }
+    }
+
+    static func moment(utf8: UnsafeBufferPointer<UInt8>) -> Double? {
+        /// The decimal number in `range`, or nil when it is not all digits (or past the end).
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= utf8.count else { return nil }
             var value = 0
             for k in range {
                 let b = utf8[k]
@@ -154,15 +208,11 @@ public struct LedgerParser: Sendable {
             return value
         }
         guard utf8.count >= 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-"),
-              let year = digits(0..<4), let month = digits(5..<7), let dayOfMonth = digits(8..<10),
+              let year = number(0..<4), let month = number(5..<7), let dayOfMonth = number(8..<10),
               let day = CalendarDate(year: year, month: month, day: dayOfMonth) else { return nil }
         var seconds = day.secondsSince1970AtMidnightUTC
         if utf8.count == 10 { return seconds }
         guard utf8[10] == UInt8(ascii: "T") || utf8[10] == UInt8(ascii: " "), utf8.count >= 16 else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            guard range.upperBound <= utf8.count, utf8[range].allSatisfy({ (48...57).contains($0) }) else { return nil }
-            return Int(String(decoding: utf8[range], as: UTF8.self))
-        }
         guard let h = number(11..<13), utf8[13] == UInt8(ascii: ":"), let m = number(14..<16), h < 24, m < 60 else { return nil }
         seconds += Double(h * 3600 + m * 60)
         var i = 16

@@ -12,6 +12,16 @@ public enum ASCIICase {
         return true
     }
 
+    /// The same, for a slice of a line (a ledger's field) against a known name.
+    public static func equal(_ a: String, _ b: Substring) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        for (p, q) in zip(x, y) where p != q {
+            guard lower(p) == lower(q) else { return false }
+        }
+        return true
+    }
+
     @inline(__always) static func lower(_ byte: UInt8) -> UInt8 {
         (65...90).contains(byte) ? byte + 32 : byte
     }
