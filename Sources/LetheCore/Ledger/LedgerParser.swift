@@ -67,7 +67,7 @@ public struct LedgerParser: Sendable {
             for (slot, index) in slots.enumerated() {
                 guard let index, index < values.count else { continue }
                 let value = Self.trimmed(values[index])
-                if !value.isEmpty { fields.values[slot] = value }
+                if !value.isEmpty { fields[slot] = value }
             }
         case .jsonl:
             let json: JSONValue
@@ -82,7 +82,7 @@ public struct LedgerParser: Sendable {
             for (name, value) in members {
                 guard let slot = Fields.names.firstIndex(of: name) else { continue }
                 switch value {
-                case .string(let s): if !s.isEmpty { fields.values[slot] = s[...] }
+                case .string(let s): if !s.isEmpty { fields[slot] = s[...] }
                 case .null: continue
                 default: throw LedgerProblem(line: line, field: name, message: "must be a string")
                 }
@@ -95,26 +95,52 @@ public struct LedgerParser: Sendable {
     struct Fields {
         static let names = requiredFields + optionalFields
         static let email = 0, purpose = 1, status = 2, changedAt = 3, externalId = 4, userName = 5, expiresAt = 6
-        var values: [Substring?] = Array(repeating: nil, count: names.count)
+        // One stored property per field: no array to allocate per row.
+        private var a, b, c, d, e, f, g: Substring?
+
+        subscript(slot: Int) -> Substring? {
+            get {
+                switch slot {
+                case 0: a
+                case 1: b
+                case 2: c
+                case 3: d
+                case 4: e
+                case 5: f
+                default: g
+                }
+            }
+            set {
+                switch slot {
+                case 0: a = newValue
+                case 1: b = newValue
+                case 2: c = newValue
+                case 3: d = newValue
+                case 4: e = newValue
+                case 5: f = newValue
+                default: g = newValue
+                }
+            }
+        }
     }
 
     /// The CSV column of each field, in `Fields.names` order (set by the header).
     private var slots: [Int?] = []
 
     func row(from fields: Fields, line: Int) throws(LedgerProblem) -> LedgerRow {
-        for (slot, name) in Self.requiredFields.enumerated() where fields.values[slot] == nil {
+        for (slot, name) in Self.requiredFields.enumerated() where fields[slot] == nil {
             throw LedgerProblem(line: line, field: name, message: "is missing")
         }
-        let email = String(fields.values[Fields.email]!)
+        let email = String(fields[Fields.email]!)
         guard IdentifierSyntax.isPlausibleEmail(email) else {
             throw LedgerProblem(line: line, field: "subject_email", message: "is not an e-mail address")
         }
-        let purpose = try knownPurpose(fields.values[Fields.purpose]!, line: line)
-        let statusText = fields.values[Fields.status]!
+        let purpose = try knownPurpose(fields[Fields.purpose]!, line: line)
+        let statusText = fields[Fields.status]!
         guard let status = Self.status(statusText) else {
             throw LedgerProblem(line: line, field: "status", message: "'\(statusText)' is not granted, revoked or expired")
         }
-        let changedText = fields.values[Fields.changedAt]!
+        let changedText = fields[Fields.changedAt]!
         guard let changedAt = Self.moment(changedText) else {
             throw LedgerProblem(line: line, field: "changed_at", message: "'\(changedText)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
         }
@@ -122,15 +148,15 @@ public struct LedgerParser: Sendable {
             throw LedgerProblem(line: line, field: "changed_at", message: "'\(changedText)' is in the future")
         }
         var expiresAt: Double?
-        if let text = fields.values[Fields.expiresAt] {
+        if let text = fields[Fields.expiresAt] {
             guard let moment = Self.moment(text) else {
                 throw LedgerProblem(line: line, field: "expires_at", message: "'\(text)' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
             }
             expiresAt = moment
         }
         return LedgerRow(email: email, purpose: purpose, status: status, changedAt: changedAt,
-                         externalId: fields.values[Fields.externalId].map { String($0) },
-                         userName: fields.values[Fields.userName].map { String($0) }, expiresAt: expiresAt, line: line)
+                         externalId: fields[Fields.externalId].map { String($0) },
+                         userName: fields[Fields.userName].map { String($0) }, expiresAt: expiresAt, line: line)
     }
 
     /// A status, in any case.
@@ -144,34 +170,27 @@ public struct LedgerParser: Sendable {
     /// Fields of a CSV line without quotes, as slices of it: a plain split on commas. Nil when
     /// the line holds a quote (`csvFields` reads it).
     static func plainFields(_ line: Substring) -> [Substring]? {
+        var line = line
         var commas: [Int] = []
         commas.reserveCapacity(8)
-        let quoted: Bool? = line.utf8.withContiguousStorageIfAvailable { bytes in
+        let quoted = line.withUTF8 { bytes in
             for (offset, byte) in bytes.enumerated() {
                 if byte == UInt8(ascii: ",") { commas.append(offset) } else if byte == UInt8(ascii: "\"") { return true }
             }
             return false
         }
-        switch quoted {
-        case true?:
-            return nil
-        case false?:
-            var fields: [Substring] = []
-            fields.reserveCapacity(commas.count + 1)
-            let utf8 = line.utf8
-            var start = utf8.startIndex
-            for offset in commas {
-                let comma = utf8.index(utf8.startIndex, offsetBy: offset)
-                fields.append(line[start..<comma])
-                start = utf8.index(after: comma)
-            }
-            fields.append(line[start...])
-            return fields
-        case nil:
-            // Not contiguous UTF-8 (a bridged string): the plain way.
-            guard !line.utf8.contains(UInt8(ascii: "\"")) else { return nil }
-            return line.split(separator: ",", omittingEmptySubsequences: false)
+        if quoted { return nil }
+        var fields: [Substring] = []
+        fields.reserveCapacity(commas.count + 1)
+        let utf8 = line.utf8
+        var start = utf8.startIndex
+        for offset in commas {
+            let comma = utf8.index(utf8.startIndex, offsetBy: offset)
+            fields.append(line[start..<comma])
+            start = utf8.index(after: comma)
         }
+        fields.append(line[start...])
+        return fields
     }
 
     /// Trims spaces and tabs (and a stray carriage return).
