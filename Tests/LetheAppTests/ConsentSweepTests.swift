@@ -65,6 +65,24 @@ final class ConsentSweepTests {
         #expect(try database.requests().count == 3)
     }
 
+    @Test("request ids sort in filing order (the second first), and ids filed in the same second differ")
+    func requestIds() throws {
+        let id = Intake.randomId(at: 1_796_083_200.7)
+        #expect(id.hasPrefix("req-6b0e0e00") && id.count == 24, "\(id)")
+        #expect(id.dropFirst(4).allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(Intake.randomId(at: 1_796_083_199) < Intake.randomId(at: 1_796_083_200))
+        #expect(Intake.randomId(at: 0).hasPrefix("req-00000000"))
+        let sameSecond = (0..<10_000).map { _ in Intake.randomId(at: 1_796_083_200) }
+        #expect(Set(sameSecond).count == sameSecond.count)
+        // Filed ids come from the clock: a sweep's requests sort after earlier ones.
+        let filed = try run(try ledger(["ana@example.com,marketing,revoked,2026-11-01,", "bo@example.com,marketing,revoked,2026-11-01,"]))
+        let now = UInt64(Date().timeIntervalSince1970)
+        for id in filed.requestIds {
+            let seconds = try #require(UInt64(id.dropFirst(4).prefix(8), radix: 16))
+            #expect(seconds <= now && now - seconds < 600, "\(id)")
+        }
+    }
+
     @Test("a granted consent past its expires_at counts as expired")
     func expiry() throws {
         let summary = try run(try ledger([

@@ -30,7 +30,7 @@ struct ApproveCommand: AsyncParsableCommand {
 
             Examples:
               lethe status --state awaiting_approval
-              lethe approve req-3f2a9c1b7d4e --by "Bo Berg" --note "identity checked by phone"
+              lethe approve req-6b0e0e003f2a9c1b7d4e --by "Bo Berg" --note "identity checked by phone"
 
             Its actions start at once, or when the grace period (`grace` in lethe.yaml, counted \
             from filing) ends. The approval, the approver and the note go to the audit log, the \
@@ -89,7 +89,7 @@ struct RejectCommand: AsyncParsableCommand {
             still inside its grace period); once work has started, use `lethe cancel`.
 
             Example:
-              lethe reject req-3f2a9c1b7d4e --by "Bo Berg" --reason "identity not verified after two requests"
+              lethe reject req-6b0e0e003f2a9c1b7d4e --by "Bo Berg" --reason "identity not verified after two requests"
 
             Exit status: 0 rejected; 65 the request cannot be rejected (nothing is changed); \
             66 no such request.

@@ -12,9 +12,9 @@ struct RetryCommand: AsyncParsableCommand {
         abstract: "Put failed and needs_review actions of a request back to pending, with a fresh retry budget.",
         discussion: """
             Examples:
-              lethe retry req-3f2a9c1b7d4e                  every failed or needs_review action
-              lethe retry req-3f2a9c1b7d4e --target crm
-              lethe retry req-3f2a9c1b7d4e --email ana@example.com
+              lethe retry req-6b0e0e003f2a9c1b7d4e          every failed or needs_review action
+              lethe retry req-6b0e0e003f2a9c1b7d4e --target crm
+              lethe retry req-6b0e0e003f2a9c1b7d4e --email ana@example.com
 
             Identifiers are purged when a request ends; give them again to retry it. They must \
             belong to the request's subject (checked against its pseudonym). Actions planned as \

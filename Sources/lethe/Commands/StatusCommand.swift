@@ -11,13 +11,13 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show one request in full, or list requests.",
         discussion: """
             Examples:
-              lethe status                       the latest requests
-              lethe status --overdue             requests past their due date that still need work
-              lethe status --scheduled           retained data waiting for the end of its retention
-              lethe status --state failed        requests in one state
-              lethe status --state awaiting_approval   requests waiting for a second person
-              lethe status req-3f2a9c1b7d4e      one request, per target (also by --ref value)
-              lethe status req-3f2a9c1b7d4e --json
+              lethe status                              the latest requests
+              lethe status --overdue                    requests past their due date that still need work
+              lethe status --scheduled                  retained data waiting for the end of its retention
+              lethe status --state failed               requests in one state
+              lethe status --state awaiting_approval    requests waiting for a second person
+              lethe status req-6b0e0e003f2a9c1b7d4e     one request, per target (also by --ref value)
+              lethe status req-6b0e0e003f2a9c1b7d4e --json
 
             --state filters by request state (the state directory is --state-dir, as on every \
             command). Subjects are shown by pseudonym only. Exit status 66 for an unknown request.
