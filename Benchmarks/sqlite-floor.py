@@ -12,7 +12,8 @@ one the current migrations build:
     python3 Benchmarks/sqlite-floor.py /tmp/floor-state/lethe.db 30000 --skip actions
     python3 Benchmarks/sqlite-floor.py /tmp/floor-state/lethe.db 30000 --sql "DROP INDEX action_due"
 
---skip takes a comma-separated list of: select, actions, audit, sweep. --plan replaces the
+--skip takes a comma-separated list of: select, actions, audit, sweep. --random-ids makes request
+ids wholly random, as Lethe did before they began with the filing second. --plan replaces the
 stored plan text. --targets N stores N action rows per withdrawal instead of four (one: only the
 target that holds the purpose, as if "nothing shared here" were kept on the request instead of
 as rows). Prints the time per request. See Benchmarks/README.md ("Fourth round").
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("--skip", default="", help="select,actions,audit,sweep")
     parser.add_argument("--plan", default=PLAN, help="the plan text stored in each action")
     parser.add_argument("--targets", type=int, default=4, choices=range(1, 5), help="action rows per withdrawal (1 to 4)")
+    parser.add_argument("--random-ids", action="store_true", help="request ids without the filing second in front (as before 2026-12-01)")
     parser.add_argument("--sql", action="append", default=[], help="a statement to run after the schema (DROP INDEX ...)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -61,9 +63,10 @@ def main():
     for batch in range(0, args.requests, 5000):
         db.execute("BEGIN IMMEDIATE")
         for i in range(batch, min(args.requests, batch + 5000)):
-            request_id = "req-%012x" % random.getrandbits(48)
-            pseudonym = "psn_" + os.urandom(16).hex()
             now = time.time()
+            # As Lethe makes them: the filing second, then 48 random bits (--random-ids: random only, as before).
+            request_id = ("req-%012x" % random.getrandbits(48)) if args.random_ids else ("req-%08x%012x" % (int(now), random.getrandbits(48)))
+            pseudonym = "psn_" + os.urandom(16).hex()
             if "select" not in skip:
                 db.execute("SELECT * FROM request WHERE ref = ?", (None,)).fetchall()
             db.execute("""INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by,
@@ -94,7 +97,8 @@ def main():
     print(f"{args.requests} requests: {elapsed:.2f} s ({elapsed / args.requests * 1e6:.0f} µs per request)"
           + (f"; skipped {','.join(sorted(skip))}" if skip else "") + "".join(f"; {sql}" for sql in args.sql)
           + (f"; {args.targets} action row{'s' if args.targets > 1 else ''} per request" if args.targets != 4 else "")
-          + ("; plan text replaced" if args.plan != PLAN else ""))
+          + ("; plan text replaced" if args.plan != PLAN else "")
+          + ("; random request ids" if args.random_ids else ""))
 
 
 if __name__ == "__main__":

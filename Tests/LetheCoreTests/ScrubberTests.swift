@@ -12,6 +12,12 @@ struct ScrubberTests {
             #expect(Scrubber.trimmed(value) == value.trimmingCharacters(in: .whitespacesAndNewlines), "\(value.debugDescription)")
             #expect(Scrubber.replacingAt(value, with: "%40") == value.replacingOccurrences(of: "@", with: "%40"), "\(value.debugDescription)")
             #expect(Scrubber.replacingAt(value, with: "\\u0040") == value.replacingOccurrences(of: "@", with: "\\u0040"))
+            #expect(Scrubber.percentEncoded(value) == value.addingPercentEncoding(withAllowedCharacters: .alphanumerics), "\(value.debugDescription)")
+        }
+        // Every ASCII character, alone and in an address.
+        for byte in UInt8(0)..<0x80 {
+            let text = "a" + String(UnicodeScalar(byte)) + "b@x.org"
+            #expect(Scrubber.percentEncoded(text) == text.addingPercentEncoding(withAllowedCharacters: .alphanumerics), "\(text.debugDescription)")
         }
         for length in 0..<8 {
             let base64 = Data("abcdefgh".utf8.prefix(length)).base64EncodedString()

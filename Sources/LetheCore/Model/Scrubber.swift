@@ -20,14 +20,13 @@ public struct Scrubber: Sendable {
         var short: Set<String> = []
         for value in values {
             let trimmed = Self.trimmed(value)
-            if trimmed.count == 2 { short.insert(NSRegularExpression.escapedPattern(for: trimmed)) }
-            guard trimmed.count >= 3 else { continue }
+            let length = trimmed.count
+            if length == 2 { short.insert(NSRegularExpression.escapedPattern(for: trimmed)) }
+            guard length >= 3 else { continue }
             forms.insert(trimmed)
             // Each other form only where it differs from the value (the checks are cheaper than the forms).
             if trimmed.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) { forms.insert(Self.jsonEscaped(trimmed)) }
-            if !trimmed.utf8.allSatisfy(Self.isASCIIAlphanumeric) {
-                forms.insert(trimmed.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? trimmed)
-            }
+            if !trimmed.utf8.allSatisfy(Self.isASCIIAlphanumeric) { forms.insert(Self.percentEncoded(trimmed)) }
             if trimmed.utf8.contains(UInt8(ascii: "@")) {
                 forms.insert(Self.replacingAt(trimmed, with: "\\u0040"))
                 forms.insert(Self.replacingAt(trimmed, with: "%40"))
@@ -37,10 +36,17 @@ public struct Scrubber: Sendable {
             // Padding is only ever at the end.
             forms.insert(String(decoding: base64.utf8.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self))
         }
-        // Longest first, so a value is never half-replaced by a shorter one inside it.
-        self.forms = forms.sorted { $0.count > $1.count }
+        // Longest first, so a value is never half-replaced by a shorter one inside it (each
+        // length counted once, not at every comparison; ties in text order, so the same values
+        // always scrub the same way).
+        let measured: [(form: String, length: Int)] = forms.map { ($0, $0.count) }
+        self.forms = measured.sorted(by: Self.longerFirst).map(\.form)
         asciiForms = self.forms.map(Self.ascii)
         shortWords = short.sorted()
+    }
+
+    static func longerFirst(_ a: (form: String, length: Int), _ b: (form: String, length: Int)) -> Bool {
+        a.length != b.length ? a.length > b.length : a.form < b.form
     }
 
     /// The text with every known value replaced, and (with `shapes`) every e-mail or phone shape.
@@ -109,13 +115,38 @@ public struct Scrubber: Sendable {
         return value.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The text with each `@` replaced (by scalars: `@` is ASCII, nothing combines into it).
+    /// The text with each `@` replaced. `@` is one ASCII byte, which never occurs inside a
+    /// longer UTF-8 sequence, so bytes are replaced as they are.
     static func replacingAt(_ text: String, with replacement: String) -> String {
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            if scalar == "@" { out.append(contentsOf: replacement.unicodeScalars) } else { out.append(scalar) }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 8)
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "@") { out.append(contentsOf: replacement.utf8) } else { out.append(byte) }
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Percent-encoded with every character but letters and digits escaped, as Foundation's
+    /// `addingPercentEncoding(withAllowedCharacters: .alphanumerics)` does; ASCII text is
+    /// encoded here (the same bytes, uppercase hex), anything else by Foundation (whose
+    /// letters and digits include non-ASCII ones).
+    static func percentEncoded(_ text: String) -> String {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+        }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 2)
+        for byte in text.utf8 {
+            if isASCIIAlphanumeric(byte) {
+                out.append(byte)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
