@@ -124,16 +124,16 @@ public struct Demo: Sendable {
         say("")
 
         // The outcome table.
-        say("REF     REQUEST           KIND        STATE       TARGET      OPERATION          OUTCOME             VERIFIED  ATTEMPTS")
+        say("REF     REQUEST                   KIND        STATE       TARGET      OPERATION          OUTCOME             VERIFIED  ATTEMPTS")
         var allCompleted = true
         for ((ref, _, _, _), id) in zip(filings, requestIds) {
             guard let request = try database.request(id) else { continue }
             if request.state != .completed { allCompleted = false }
             for (index, action) in try database.actions(of: id).enumerated() {
                 let prefix = index == 0
-                    ? ref.padding(toLength: 8, withPad: " ", startingAt: 0) + id.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    ? ref.padding(toLength: 8, withPad: " ", startingAt: 0) + id.padding(toLength: max(26, id.count + 2), withPad: " ", startingAt: 0)
                         + request.kind.padding(toLength: 12, withPad: " ", startingAt: 0) + request.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: 50)
+                    : String(repeating: " ", count: 58)
                 let verified = action.outcome == .notApplicable ? "-" : action.verified.map { $0 ? "yes" : "NO" } ?? "-"
                 say(prefix + action.target.padding(toLength: 12, withPad: " ", startingAt: 0)
                     + (action.notBefore.map { "erase \($0)" } ?? action.plan.operation.rawValue).padding(toLength: 19, withPad: " ", startingAt: 0)

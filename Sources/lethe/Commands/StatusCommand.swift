@@ -74,13 +74,13 @@ struct StatusCommand: AsyncParsableCommand {
             Output.line(overdue ? "no overdue requests" : scheduled ? "no scheduled erasures of retained data" : "no requests")
             return
         }
-        Output.line("ID".padding(18) + "KIND".padding(12) + "STATE".padding(18) + "RECEIVED".padding(12) + "DUE".padding(12) + "TARGETS".padding(10) + "REF")
+        Output.line("ID".padding(26) + "KIND".padding(12) + "STATE".padding(18) + "RECEIVED".padding(12) + "DUE".padding(12) + "TARGETS".padding(10) + "REF")
         for view in views {
             let done = view.actions.filter { $0.state == "succeeded" }.count
             let due = view.due + (view.overdue ? "!" : "")
             let pending = view.retentionErasures.filter { $0.state != "succeeded" && $0.state != "cancelled" }
             let erasures = pending.isEmpty ? "" : "  retained data: erasure \(pending.map { "\($0.target) \($0.due) \($0.state)" }.joined(separator: ", "))"
-            Output.line(view.id.padding(18) + view.kind.padding(12) + view.state.padding(18) + view.received.padding(12)
+            Output.line(view.id.padding(26) + view.kind.padding(12) + view.state.padding(18) + view.received.padding(12)
                 + due.padding(12) + "\(done)/\(view.actions.count)".padding(10) + (view.ref ?? "") + erasures)
         }
     }
