@@ -4,12 +4,7 @@
 public enum ASCIICase {
     /// True when the two texts are byte-for-byte equal after mapping ASCII A–Z to a–z.
     public static func equal(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        for (p, q) in zip(x, y) where p != q {
-            guard lower(p) == lower(q) else { return false }
-        }
-        return true
+        equal(a, b[...])
     }
 
     /// The same, for a slice of a line (a ledger's field) against a known name.
