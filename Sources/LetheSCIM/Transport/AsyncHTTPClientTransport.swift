@@ -45,7 +45,6 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        let timeout = Double(request.timeout.milliseconds) / 1000
         let prepared = outgoing
         do {
             return try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
@@ -58,8 +57,21 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
                     let body = try await response.body.collect(upTo: maxBodyBytes)
                     return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
                 }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1_000_000_000))
+                group.addTask { [client] in
+                    // The deadline is a timer on this task's own event loop. `Task.sleep` set a
+                    // dispatch timer for every call, armed and torn down through libdispatch's
+                    // manager thread: a third of `lethe run`'s thread switches (issue #13).
+                    // Cancelled once the answer is in, it ends this child at once.
+                    let deadline = client.eventLoopGroup.any().scheduleTask(in: .milliseconds(request.timeout.milliseconds)) {}
+                    do {
+                        try await withTaskCancellationHandler {
+                            try await deadline.futureResult.get()
+                        } onCancel: {
+                            deadline.cancel()
+                        }
+                    } catch {
+                        throw CancellationError()  // cancelled, or the event loops are shutting down
+                    }
                     return nil  // the deadline
                 }
                 defer { group.cancelAll() }
