@@ -10,9 +10,9 @@ import Synchronization
 /// state change before its next side effect. Each write runs in its own savepoint: one that
 /// throws is rolled back alone and its caller gets the error; the others commit.
 ///
-/// The committer is an unstructured task that lives while writes are queued and ends when the
-/// queue is empty; it is not cancelled with a caller, so a result an engine has seen is still
-/// recorded while its run is being cancelled.
+/// The commits run on the database writer's queue, one batch after another while writes are
+/// queued; they belong to no caller's task, so a result an engine has seen is still recorded
+/// while its run is being cancelled.
 final class GroupCommit: Sendable {
     private struct Pending {
         var body: @Sendable (Database) throws -> any Sendable
@@ -42,44 +42,48 @@ final class GroupCommit: Sendable {
                 queue.committing = true
                 return true
             }
-            if start { Task { await self.drain() } }
+            if start { commitNext() }
         }
         // The value is the one `body` returned: always a T.
         return try result.get() as! T
     }
 
-    /// Commits batches until the queue is empty.
-    private func drain() async {
-        while true {
-            let batch = queue.withLock { queue -> [Pending] in
-                let batch = queue.pending
-                queue.pending = []
-                if batch.isEmpty { queue.committing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            do {
-                let results = try await writer.write { db in
-                    try batch.map { pending -> Result<any Sendable, any Error> in
-                        var result: Result<any Sendable, any Error> = .failure(CancellationError())
-                        try db.inSavepoint {
-                            do {
-                                result = .success(try pending.body(db))
-                                return .commit
-                            } catch {
-                                result = .failure(error)
-                                return .rollback
-                            }
-                        }
-                        return result
+    /// Commits the queued writes in one transaction on the writer's own queue, then the writes
+    /// queued meanwhile, until none are left. The writer's completion starts the next batch on
+    /// that queue: no task of the cooperative pool stands between a caller and its commit, so a
+    /// write costs the caller's thread and the writer's, not a third (issue #13).
+    private func commitNext() {
+        let batch = queue.withLock { queue -> [Pending] in
+            let batch = queue.pending
+            queue.pending = []
+            if batch.isEmpty { queue.committing = false }
+            return batch
+        }
+        if batch.isEmpty { return }
+        writer.asyncWrite({ db in
+            try batch.map { pending -> Result<any Sendable, any Error> in
+                var result: Result<any Sendable, any Error> = .failure(CancellationError())
+                try db.inSavepoint {
+                    do {
+                        result = .success(try pending.body(db))
+                        return .commit
+                    } catch {
+                        result = .failure(error)
+                        return .rollback
                     }
                 }
+                return result
+            }
+        }, completion: { _, outcome in
+            switch outcome {
+            case .success(let results):
                 for (pending, result) in zip(batch, results) { pending.resume(result) }
-            } catch {
+            case .failure(let error):
                 // The transaction itself failed (the disk is full, the file is locked too long):
                 // nothing of the batch committed.
                 for pending in batch { pending.resume(.failure(error)) }
             }
-        }
+            self.commitNext()
+        })
     }
 }
