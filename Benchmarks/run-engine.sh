@@ -68,7 +68,7 @@ SANDBOX_BEFORE=$(sandbox_ticks)
 
 # LETHE_BENCH_PERF=1 records a profile too (perf record -g, into $WORK/perf.data; the times then include perf's cost).
 PERF=()
-[ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record -F 999 -g -o "$WORK/perf.data" --)
+[ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record ${LETHE_BENCH_PERF_EVENT:+-e $LETHE_BENCH_PERF_EVENT} -F 999 -g -o "$WORK/perf.data" --)
 /usr/bin/time -f "%e %U %S %M %w %c" -o "$WORK/time.txt" "${PERF[@]}" "${LETHE_BENCH_LETHE:-$BIN/lethe}" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
 read -r WALL USER SYS RSS WAITS PREEMPTED <"$WORK/time.txt"
 SANDBOX_AFTER=$(sandbox_ticks)
