@@ -67,6 +67,7 @@ sandbox_ticks() { [ -n "${SANDBOX:-}" ] && awk '{print $14 + $15}' "/proc/$SANDB
 SANDBOX_BEFORE=$(sandbox_ticks)
 
 # LETHE_BENCH_PERF=1 records a profile too (perf record -g, into $WORK/perf.data; the times then include perf's cost).
+# LETHE_BENCH_PERF_EVENT=sched:sched_switch (with LETHE_BENCH_PERF=1) samples thread switches instead of CPU time.
 PERF=()
 [ -n "${LETHE_BENCH_PERF:-}" ] && PERF=(perf record ${LETHE_BENCH_PERF_EVENT:+-e $LETHE_BENCH_PERF_EVENT} -F 999 -g -o "$WORK/perf.data" --)
 /usr/bin/time -f "%e %U %S %M %w %c" -o "$WORK/time.txt" "${PERF[@]}" "${LETHE_BENCH_LETHE:-$BIN/lethe}" run --until-idle --timeout 30m >/dev/null 2>"$WORK/run.log" || true
