@@ -346,6 +346,24 @@ extension HostileServerTests {
         #expect(try h.action(id, "app").attempts >= 1, "the other targets were not held up behind crm")
     }
 
+    @Test("an answer larger than Lethe reads (16 MiB) is refused, not buffered: that action is not done, the other targets finish")
+    func oversizedAnswer() async throws {
+        let h = try await EngineHarness.sandbox(maxAttempts: 1, hostile: true)
+        // A list answer of 17 MiB: whitespace around an empty list, so only its size is wrong.
+        var body = Data(repeating: UInt8(ascii: " "), count: 17 * 1024 * 1024)
+        body.append(contentsOf: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}"#.utf8)
+        let answer = Sandbox.Outcome.respond(SandboxResponse(status: 200, headers: ["Content-Type": "application/scim+json"], body: body), delayMs: 0)
+        lookups(h, in: "crm", answer: { answer })
+        let before = h.sandbox?.sandbox.users(in: "crm")
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        try await h.with { try await $0.run() }
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .failed && crm.outcome == nil, "\(crm.state): not 'absent' from an answer never read")
+        #expect(crm.lastError?.contains("larger than 16 MiB") == true, "\(crm.lastError ?? "")")
+        #expect(h.sandbox?.sandbox.users(in: "crm") == before, "nothing changed in crm")
+        #expect(try h.action(id, "app").state == .succeeded, "the other targets were not held up behind crm")
+    }
+
     @Test("the rate limiter never sleeps past the run's deadline: a paced target is interrupted at the timeout, the others finish")
     func rateLimiterDeadline() async throws {
         // One request an hour: the second crm call would wait 3,600 s for its slot.

@@ -13,7 +13,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     private let executors: [EventLoopTaskExecutor]
     private let handedOut = Atomic<Int>(0)
     /// Bodies larger than this are refused rather than buffered.
-    private let maxBodyBytes = 16 * 1024 * 1024
+    static let maxBodyBytes = 16 * 1024 * 1024
 
     /// - Parameter connectionsPerHost: connections kept per host (AsyncHTTPClient's default of 8
     ///   caps concurrency below what the engine may ask for).
@@ -40,52 +40,35 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
 
     /// Sends one request. The policy's timeout bounds the whole exchange, the body included: a
     /// server that sends its headers and then stalls is cut off at the same deadline.
+    ///
+    /// This uses AsyncHTTPClient's delegate interface, whose deadline covers the body as well
+    /// (its async interface stops watching once the head has arrived) and which answers on the
+    /// calling event loop. The async interface also started a task on the cooperative pool for
+    /// every call, only to register it for cancellation, and needed a second task here for the
+    /// deadline: together about a third of `lethe run`'s thread switches (issue #13).
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
-        var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
-        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        let prepared = outgoing
         do {
-            return try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
-                group.addTask { [client, maxBodyBytes] in
-                    let response = try await client.execute(prepared, timeout: .milliseconds(request.timeout.milliseconds))
-                    var headers: [String: String] = [:]
-                    for (name, value) in response.headers where headers[name.lowercased()] == nil {
-                        headers[name.lowercased()] = value
-                    }
-                    let body = try await response.body.collect(upTo: maxBodyBytes)
-                    return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
-                }
-                group.addTask { [client] in
-                    // The deadline is a timer on this task's own event loop. `Task.sleep` set a
-                    // dispatch timer for every call, armed and torn down through libdispatch's
-                    // manager thread: a third of `lethe run`'s thread switches (issue #13).
-                    // Cancelled once the answer is in, it ends this child at once.
-                    let deadline = client.eventLoopGroup.any().scheduleTask(in: .milliseconds(request.timeout.milliseconds)) {}
-                    do {
-                        try await withTaskCancellationHandler {
-                            try await deadline.futureResult.get()
-                        } onCancel: {
-                            deadline.cancel()
-                        }
-                    } catch {
-                        throw CancellationError()  // cancelled, or the event loops are shutting down
-                    }
-                    return nil  // the deadline
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else { throw DeadlineExceeded() }
-                return response
+            var headers = HTTPHeaders()
+            for header in request.headers { headers.add(name: header.name, value: header.value) }
+            let outgoing = try HTTPClient.Request(url: request.url, method: HTTPMethod(rawValue: request.method.rawValue),
+                                                  headers: headers, body: request.body.map { .bytes($0) })
+            let task = client.execute(request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: Self.maxBodyBytes),
+                                      eventLoop: .indifferent, deadline: .now() + .milliseconds(request.timeout.milliseconds))
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
-        } catch is DeadlineExceeded {
-            throw .timeout
+            var fields: [String: String] = [:]
+            for (name, value) in response.headers where fields[name.lowercased()] == nil {
+                fields[name.lowercased()] = value
+            }
+            return HTTPResponse(status: Int(response.status.code), headers: fields,
+                                body: response.body.map { Data($0.readableBytesView) } ?? Data())
         } catch {
             throw Self.classify(error, url: request.url)
         }
     }
-
-    private struct DeadlineExceeded: Error {}
 
     /// Closes every connection. The transport cannot be used afterwards.
     public func shutdown() async {
@@ -96,6 +79,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         // Cancellation comes from Lethe (shutdown, deadline), not from the target: it must
         // not be mistaken for a reset connection, which would spend the action's retries.
         if error is CancellationError || Task.isCancelled { return .cancelled }
+        if error is ResponseAccumulator.ResponseTooBigError {
+            return .other("the answer was larger than \(maxBodyBytes / 1024 / 1024) MiB, more than Lethe reads from a target; it was not read")
+        }
         if let error = error as? HTTPClientError {
             if error == .cancelled { return .cancelled }
             switch error {
