@@ -532,6 +532,16 @@ struct ServeCLITests {
             #expect(ok.status == 0 && ok.stdout.contains(#""targets""#), "\(ok.stderr)")
             let plain = try await curl.run(["curl", "-sS", "--max-time", "5", "http://127.0.0.1:\(port)/healthz"])
             #expect(plain.status != 0 || !plain.stdout.contains("ok"), "plain HTTP is not answered on the HTTPS port")
+            // Lethe's own client (the one that calls targets) refuses a certificate this machine
+            // does not trust, and says so in words, not in BoringSSL's codes and source paths.
+            do {
+                let answer = try await served.http.send(HTTPRequest(method: .get, url: "https://127.0.0.1:\(port)/healthz"))
+                Issue.record("a self-signed certificate was accepted: \(answer.status)")
+            } catch {
+                let said = String(describing: error)
+                #expect(said.hasPrefix("TLS: the certificate 127.0.0.1 presented is not trusted on this machine"), "\(said)")
+                #expect(!said.contains(".cc:"), "\(said)")
+            }
         }
         // A key that is not one is refused before anything starts, naming the file.
         let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)

@@ -102,6 +102,24 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             return .connectionReset
         }
         if lower.contains("timeout") || lower.contains("timed out") { return .timeout }
+        if let tls = tlsProblem(text, url: url) { return .other(tls) }
         return .other(text)
+    }
+
+    /// What a refused TLS handshake means for the person who configured the target, instead of
+    /// BoringSSL's codes and the source file they come from.
+    static func tlsProblem(_ text: String, url: String) -> String? {
+        let host = URLComponents(string: url)?.host ?? url
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS: the certificate \(host) presented is not trusted on this machine (CERTIFICATE_VERIFY_FAILED): "
+                + "it must chain to a certificate authority in the system's trust store"
+        }
+        if text.contains("failedToValidateHostname") {
+            return "TLS: the certificate \(host) presented does not name \(host); check the host in base_url"
+        }
+        guard text.contains("NIOSSL") || text.contains("handshakeFailed") else { return nil }
+        // Other handshake failures keep their reason, without the source path BoringSSL adds.
+        let reason = text.replacingOccurrences(of: #" at /[^\]]*:\d+"#, with: "", options: .regularExpression)
+        return "TLS handshake with \(host) failed: \(reason)"
     }
 }
