@@ -346,6 +346,21 @@ extension HostileServerTests {
         #expect(try h.action(id, "app").attempts >= 1, "the other targets were not held up behind crm")
     }
 
+    @Test("never hung: a server that sends nothing at all (not even headers) is cut off at the policy's timeout")
+    func silentServer() async throws {
+        // The policy allows 1 s; crm answers after 20 s. With one attempt, crm fails on the timeout.
+        let h = try await EngineHarness.sandbox(faults: "crm:latency=20000ms", maxAttempts: 1) { policy in
+            policy.connection.timeout = .seconds(1)
+        }
+        let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
+        let started = Date()
+        try await h.with { try await $0.run() }
+        #expect(Date().timeIntervalSince(started) < 15, "waited for the answer instead of the 1 s timeout")
+        let crm = try h.action(id, "crm")
+        #expect(crm.state == .failed && crm.lastError?.contains("no answer before the timeout") == true, "\(crm.state) \(crm.lastError ?? "")")
+        #expect(try h.action(id, "app").state == .succeeded, "the other targets were not held up behind crm")
+    }
+
     @Test("an answer larger than Lethe reads (16 MiB) is refused, not buffered: that action is not done, the other targets finish")
     func oversizedAnswer() async throws {
         let h = try await EngineHarness.sandbox(maxAttempts: 1, hostile: true)
