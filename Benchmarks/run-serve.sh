@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-20s}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product lethe >/dev/null
-LETHE="$(swift build -c release --show-bin-path)/lethe"
+# LETHE_BENCH_LETHE=PATH serves with another lethe binary (one built at an earlier commit, for pairs).
+LETHE="${LETHE_BENCH_LETHE:-$(swift build -c release --show-bin-path)/lethe}"
 WORK=$(mktemp -d /tmp/lethe-serve-bench-XXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
@@ -35,6 +36,9 @@ echo "== filing: POST /api/v1/requests, 8 connections, $DURATION, engine working
 wrk -t2 -c8 -d"$DURATION" --latency -s Benchmarks/wrk/file-requests.lua "$BASE/api/v1/requests" | sed -n '/Thread Stats/,$p'
 FILED=$(curl -s -H "Authorization: Bearer $LETHE_TOKEN" "$BASE/metrics" | awk '/^lethe_requests\{/ {s += $2} END {print s}')
 echo "requests in the database: $FILED"
+# The engine inside shares the cores with the API: how far it got shows where the CPU went.
+DONE=$(curl -s -H "Authorization: Bearer $LETHE_TOKEN" "$BASE/metrics" | awk '/^lethe_requests\{state="completed"/ {s += $2} END {print s + 0}')
+echo "completed by the engine meanwhile: ${DONE:-0}"
 
 ID=$(curl -s -H "Authorization: Bearer $LETHE_TOKEN" "$BASE/api/v1/requests?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"][0]["id"])')
 echo "== GET /api/v1/requests/$ID, 8 connections, 10s"
