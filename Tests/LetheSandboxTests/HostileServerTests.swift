@@ -348,9 +348,10 @@ extension HostileServerTests {
 
     @Test("never hung: a server that sends nothing at all (not even headers) is cut off at the policy's timeout")
     func silentServer() async throws {
-        // The policy allows 1 s; crm answers after 20 s. With one attempt, crm fails on the timeout.
+        // crm's policy allows 1 s and crm answers after 20 s: with one attempt, crm fails on the
+        // timeout. The other targets keep the default 30 s, so a busy machine does not fail them.
         let h = try await EngineHarness.sandbox(faults: "crm:latency=20000ms", maxAttempts: 1) { policy in
-            policy.connection.timeout = .seconds(1)
+            if policy.target == "crm" { policy.connection.timeout = .seconds(1) }
         }
         let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
         let started = Date()
