@@ -24,8 +24,9 @@ public struct ConsentSweep: Sendable {
         public var skipInvalid: Bool
         public var now: Date
         public var batchSize: Int
-        /// Who files the withdrawals, in the request and the audit log.
-        public var requestedBy = "consent sweep"
+        /// Who files the withdrawals: the name shown in the request and the audit log, and the
+        /// principals the four-eyes check compares (the uploader's token behind "consent sweep by alice").
+        public var filer = Principal.person("consent sweep")
         /// Called now and then with the rows read so far (for a progress line).
         public var progress: (@Sendable (Int) -> Void)?
 
@@ -156,7 +157,7 @@ public struct ConsentSweep: Sendable {
         var needed = passOne.neededLines(history: history)
         passOne = SweepPassOne(now: now)
         var decision = SweepDecision(policies: policies, pseudonymizer: pseudonymizer, history: history, now: now)
-        decision.requestedBy = options.requestedBy
+        decision.filer = options.filer
         parser = LedgerParser(format: options.format, now: now, purposes: policies.purposes)
         for (number, record) in LedgerLines(path: path, csv: options.format == .csv) {
             guard case .success(let text) = record else { continue }

@@ -50,7 +50,11 @@ public struct Intake: Sendable {
         public var kind: RequestKind
         public var subject: SubjectIdentifiers
         public var ref: String?
+        /// Who files it, as shown; `filer`'s name when a filer is given.
         public var requestedBy: String?
+        /// Who files it, as the four-eyes check knows them (an API token); nil: the person named
+        /// by `requestedBy`.
+        public var filer: Principal?
         public var note: String?
         public var received: CalendarDate
 
@@ -62,6 +66,12 @@ public struct Intake: Sendable {
             self.requestedBy = requestedBy
             self.note = note
             self.received = received
+        }
+
+        /// A submission filed by `filer` (an API token or a dashboard session).
+        public init(kind: RequestKind, subject: SubjectIdentifiers, ref: String? = nil, filer: Principal, note: String? = nil, received: CalendarDate) {
+            self.init(kind: kind, subject: subject, ref: ref, requestedBy: filer.name, note: note, received: received)
+            self.filer = filer
         }
     }
 
@@ -116,15 +126,19 @@ public struct Intake: Sendable {
         if submission.received < Self.gdprApplies {
             throw .receivedBeforeGDPR(submission.received)
         }
-        if let ref = submission.ref, ref.isEmpty || ref.utf8.count > 200 {
+        if let ref = submission.ref, ref.isEmpty || ref.utf8.count > FreeText.referenceLimit {
             throw .invalidReference(length: ref.utf8.count)
         }
-        for (field, text, limit) in [("ref", submission.ref, 200), ("note", submission.note, 2000), ("requested_by", submission.requestedBy, 200)] {
+        for (field, text, limit) in [("ref", submission.ref, FreeText.referenceLimit), ("note", submission.note, FreeText.noteLimit),
+                                     ("requested_by", submission.requestedBy, FreeText.nameLimit)] {
             guard let text else { continue }
-            if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            do throws(FreeText.Problem) {
+                try FreeText.check(text, field: field, limit: limit)
+            } catch .tooLong(_, let limit) {
+                throw .tooLong(field: field, limit: limit)
+            } catch {
                 throw .controlCharacter(field: field)
             }
-            if text.utf8.count > limit { throw .tooLong(field: field, limit: limit) }
         }
         let plan: [PlannedAction]
         do {
@@ -143,6 +157,7 @@ public struct Intake: Sendable {
         }
         var new = NewRequest(id: newId(), kind: submission.kind, ref: submission.ref, pseudonym: pseudonym, identifiers: submission.subject,
                              requestedBy: submission.requestedBy, note: submission.note, received: submission.received, plan: plan)
+        if let filer = submission.filer { new.filers = filer.identities }
         new.apply(settings)
         return new
     }
@@ -161,7 +176,7 @@ public struct Intake: Sendable {
 
     /// Re-plans needs_review actions with the identifiers given now, and puts failed and
     /// needs_review actions back to pending. Identifiers, when given, must be the subject's.
-    public func retry(_ request: StoredRequest, target: String?, identifiers: SubjectIdentifiers?, by actor: String? = nil, now: Date) throws -> [String] {
+    public func retry(_ request: StoredRequest, target: String?, identifiers: SubjectIdentifiers?, by actor: Principal? = nil, now: Date) throws -> [String] {
         if let identifiers, !identifiers.isEmpty {
             guard pseudonymizer.matches(identifiers, request.pseudonym) else {
                 throw Refusal.notTheSubject(requestId: request.id)

@@ -170,7 +170,27 @@ public struct ReportService: Sendable {
         let reportBuilder = try builder(now: now, chain: try database.verifyAuditChain())
         let report = reportBuilder.certificate(request, actions: try database.actions(of: request.id),
                                          events: try database.auditEvents(request: request.id))
-        return try write(report, chain: reportBuilder.chain, base: "lethe-certificate-\(request.id)", into: directory)
+        let base = "lethe-certificate-\(request.id)"
+        if let unchanged = Self.existing(report, base: base, in: directory) { return unchanged }
+        return try write(report, chain: reportBuilder.chain, base: base, into: directory)
+    }
+
+    /// The certificate already written for the same statement, if there is one: asking again
+    /// when nothing about the request changed writes no file and signs nothing new. Only when
+    /// and over which log head it was made differ (`generated_at`, `audit_chain`); the key,
+    /// the rows, the events and the statement (which says "overdue" once it is) must be equal.
+    static func existing(_ report: JSONValue, base: String, in directory: String) -> WrittenReport? {
+        func path(_ suffix: String) -> String { (directory as NSString).appendingPathComponent(base + suffix) }
+        let files = [".json", ".json.sig", ".html"].map(path)
+        guard files.allSatisfy(FileManager.default.fileExists(atPath:)),
+              let data = FileManager.default.contents(atPath: path(".json")),
+              case .object(var old) = try? JSONValue.parsing(data), case .object(var new) = report else { return nil }
+        for key in ["generated_at", "audit_chain"] {
+            old[key] = nil
+            new[key] = nil
+        }
+        guard old == new else { return nil }
+        return WrittenReport(json: files[0], signature: files[1], csv: nil, html: files[2], requests: 1)
     }
 
     private func write(_ report: JSONValue, chain: AppDatabase.ChainVerification, base: String, into directory: String) throws -> WrittenReport {

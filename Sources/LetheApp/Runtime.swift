@@ -148,6 +148,11 @@ public final class Runtime: Sendable {
         return Intake(database: storage.database, policies: policies, pseudonymizer: storage.pseudonymizer, newId: newId)
     }
 
+    /// Approve, reject, cancel, extend: the one door every front end uses.
+    public func decisions() throws(RuntimeError) -> RequestDecisions {
+        RequestDecisions(database: try requireStorage().database)
+    }
+
     /// Consent sweeps over this state directory.
     public func sweep() throws(RuntimeError) -> ConsentSweep {
         let storage = try requireStorage()

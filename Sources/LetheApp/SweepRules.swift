@@ -127,8 +127,8 @@ struct SweepDecision {
     var today: CalendarDate { CalendarDate(secondsSince1970: now) }
     /// New request ids.
     var newId: @Sendable () -> String = Intake.randomId
-    /// Who files the withdrawals (the audit log's `by`).
-    var requestedBy = "consent sweep"
+    /// Who files the withdrawals (the audit log's `by`, and the principals four eyes compare).
+    var filer = Principal.person("consent sweep")
     private var candidates: [String: Candidate] = [:]
     /// Plans depend only on the purposes, which identifiers are known and the day received.
     private var plans: [PlanKey: [PlannedAction]] = [:]
@@ -194,7 +194,8 @@ struct SweepDecision {
             plans[planKey] = plan
         }
         var request = NewRequest(id: newId(), kind: kind, ref: nil, pseudonym: pseudonym, identifiers: subject,
-                                 requestedBy: requestedBy, received: received, plan: plan)
+                                 requestedBy: filer.name, received: received, plan: plan)
+        request.filers = filer.identities
         // `approval: all` holds withdrawals too; the approver must not be "consent sweep".
         request.apply(policies.settings)
         if request.needsApproval { summary.awaitingApproval += 1 }

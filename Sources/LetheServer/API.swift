@@ -86,7 +86,8 @@ struct API: Sendable {
             return Response.json(.object(["targets": .array(try runtime.policies.policies.map(targetJSON))]))
         }
         router.post("/api/v1/targets/{name}/check") { _, context in
-            _ = try context.require(.officer, .auditor)
+            // Calls the target: officers and admins only (auditors change and trigger nothing).
+            _ = try context.require(.officer)
             let name = try context.parameters.require("name")
             guard let policy = runtime.policies.policies.first(where: { $0.target == name }) else {
                 throw Problem.notFound("no target named '\(name)'; the targets are \(runtime.policies.targetNames.joined(separator: ", "))")
@@ -162,7 +163,7 @@ struct API: Sendable {
     func file(_ request: Request, context: APIContext) async throws -> Response {
         let token = try context.require(.officer)
         let body = try await JSONBody.object(request, context: context)
-        let (submission, purposes) = try Self.submission(body, requestedBy: token.name, today: today)
+        let (submission, purposes) = try Self.submission(body, filer: token.actor, today: today)
         let result: FilingResult
         do {
             result = try await runtime.intake().fileGrouped(submission, now: runtime.configuration.clock.now())
@@ -184,7 +185,7 @@ struct API: Sendable {
 
     /// A filing (or a plan) read from a request body, field by field, with the purposes as
     /// given (to point at a bad one).
-    static func submission(_ body: [String: JSONValue], requestedBy: String?, today: CalendarDate) throws -> (Intake.Submission, [String]) {
+    static func submission(_ body: [String: JSONValue], filer: Principal, today: CalendarDate) throws -> (Intake.Submission, [String]) {
         for key in body.keys.sorted() where !requestFields.contains(key) {
             throw Problem.badRequest("unknown field '\(key)'; a request has \(requestFields.sorted().joined(separator: ", "))", pointer: "#/\(key)")
         }
@@ -207,7 +208,7 @@ struct API: Sendable {
             guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("received is a date, YYYY-MM-DD", pointer: "#/received") }
             received = date
         }
-        return (Intake.Submission(kind: kind, subject: subject, ref: try JSONBody.string(body, "ref"), requestedBy: requestedBy,
+        return (Intake.Submission(kind: kind, subject: subject, ref: try JSONBody.string(body, "ref"), filer: filer,
                                   note: try JSONBody.string(body, "note"), received: received), purposes)
     }
 
@@ -309,10 +310,10 @@ struct API: Sendable {
         for key in body.keys.sorted() where key != "reason" {
             throw Problem.badRequest("unknown field '\(key)'; a cancellation has reason", pointer: "#/\(key)")
         }
-        let reason = try JSONBody.text(body, "reason")
+        let reason = try JSONBody.string(body, "reason", required: true)
         let cancelled: StoredRequest
         do {
-            cancelled = try database.cancel(stored.id, reason: reason, by: token.name, now: runtime.configuration.clock.now())
+            cancelled = try runtime.decisions().cancel(stored.id, by: token.actor, reason: reason, now: runtime.configuration.clock.now())
         } catch StoreError.invalid(let why) {
             throw Problem(.conflict, "Cannot cancel", detail: why)
         }
@@ -336,7 +337,7 @@ extension API {
         }
         let subject = try JSONBody.subject(body, required: false)
         do {
-            let targets = try runtime.intake().retry(stored, target: target, identifiers: subject, by: token.name, now: runtime.configuration.clock.now())
+            let targets = try runtime.intake().retry(stored, target: target, identifiers: subject, by: token.actor, now: runtime.configuration.clock.now())
             let view = RequestView(try find(stored.id), actions: try database.actions(of: stored.id), today: today)
             return Response.json(.object(["retried": .array(targets.map(JSONValue.string)), "request": try JSONBody.value(view)]))
         } catch let refusal as Intake.Refusal {
@@ -357,9 +358,10 @@ extension API {
         guard case .number(let number)? = body["months"], number == 1 || number == 2 else {
             throw Problem.badRequest("months is 1 or 2", pointer: "#/months")
         }
-        let reason = try JSONBody.text(body, "reason")
+        let reason = try JSONBody.string(body, "reason", required: true)
         do {
-            let extended = try database.extend(stored.id, months: Int(number), reason: reason, by: token.name, now: runtime.configuration.clock.now())
+            let extended = try runtime.decisions().extend(stored.id, months: Int(number), by: token.actor, reason: reason,
+                                                          now: runtime.configuration.clock.now())
             return try Response.encoded(RequestView(extended, actions: try database.actions(of: extended.id), today: today))
         } catch let error as StoreError {
             throw Problem(.conflict, "Cannot extend", detail: "\(error)")
@@ -375,9 +377,9 @@ extension API {
         for key in body.keys.sorted() where key != "note" {
             throw Problem.badRequest("unknown field '\(key)'; an approval has note", pointer: "#/\(key)")
         }
-        let note = body["note"] == nil ? nil : try JSONBody.text(body, "note")
+        let note = try JSONBody.string(body, "note")
         do {
-            let approved = try database.approve(stored.id, by: token.name, note: note, now: runtime.configuration.clock.now())
+            let approved = try runtime.decisions().approve(stored.id, by: token.actor, note: note, now: runtime.configuration.clock.now())
             return try Response.encoded(RequestView(approved, actions: try database.actions(of: approved.id), today: today))
         } catch let error as StoreError {
             if case .selfApproval = error { throw Problem(.forbidden, "Four eyes", detail: "\(error)") }
@@ -394,9 +396,9 @@ extension API {
         for key in body.keys.sorted() where key != "reason" {
             throw Problem.badRequest("unknown field '\(key)'; a rejection has reason", pointer: "#/\(key)")
         }
-        let reason = try JSONBody.text(body, "reason")
+        let reason = try JSONBody.string(body, "reason", required: true)
         do {
-            let rejected = try database.reject(stored.id, by: token.name, reason: reason, now: runtime.configuration.clock.now())
+            let rejected = try runtime.decisions().reject(stored.id, by: token.actor, reason: reason, now: runtime.configuration.clock.now())
             return try Response.encoded(RequestView(rejected, actions: try database.actions(of: rejected.id), today: today))
         } catch let error as StoreError {
             throw Problem(.conflict, "Cannot reject", detail: "\(error)")
@@ -407,7 +409,7 @@ extension API {
     func plan(_ request: Request, context: APIContext) async throws -> Response {
         let token = try context.require(.officer)
         let body = try await JSONBody.object(request, context: context)
-        let (submission, purposes) = try Self.submission(body, requestedBy: token.name, today: today)
+        let (submission, purposes) = try Self.submission(body, filer: token.actor, today: today)
         let intake = try runtime.intake()
         do {
             _ = try intake.prepare(submission, today: today)
@@ -529,7 +531,8 @@ extension API {
         }
         var options = ConsentSweep.Options(format: format, dryRun: try flag("dry_run"), skipInvalid: try flag("skip_invalid"),
                                            now: runtime.configuration.clock.now())
-        options.requestedBy = "consent sweep by \(token.name)"
+        // Shown as "consent sweep by alice"; compared as alice's token (four eyes).
+        options.filer = token.actor.shown(as: "consent sweep by \(token.name)")
         // The ledger can be large: written to a private file as it arrives, never held whole.
         // In the state directory (mode 0700), not /tmp: a ledger holds e-mail addresses.
         let path = try stateDirectory().file(".ledger-\(UUID().uuidString).partial")
@@ -538,9 +541,25 @@ extension API {
             throw Problem(.internalServerError, "Internal error", detail: "cannot store the ledger")
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
+        let limit = server.options.maxLedgerBytes
+        let tooLarge = Problem(.contentTooLarge, "Content too large",
+                               detail: "the ledger is over this server's limit of \(limit) bytes (lethe serve --max-ledger-bytes); nothing was filed. "
+                                   + "Split it, or run `lethe sweep --ledger FILE` on the server")
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            try? file.close()
+            throw tooLarge
+        }
+        var received = 0
         do {
-            for try await chunk in request.body { try file.write(contentsOf: Data(chunk.readableBytesView)) }
+            for try await chunk in request.body {
+                received += chunk.readableBytes
+                guard received <= limit else { throw tooLarge }
+                try file.write(contentsOf: Data(chunk.readableBytesView))
+            }
             try file.close()
+        } catch let problem as Problem {
+            try? file.close()
+            throw problem
         } catch {
             try? file.close()
             throw Problem.badRequest("the ledger did not arrive whole")
@@ -618,15 +637,6 @@ enum JSONBody {
             throw Problem.badRequest("the subject needs an email, external_id or user_name", pointer: "#/subject")
         }
         return subject
-    }
-
-    /// A required reason: 1 to 500 bytes without control characters.
-    static func text(_ fields: [String: JSONValue], _ name: String) throws -> String {
-        guard let text = try string(fields, name, required: true), !text.isEmpty, text.utf8.count <= 500,
-              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw Problem.badRequest("\(name) is 1 to 500 bytes of text without control characters", pointer: "#/\(name)")
-        }
-        return text
     }
 
     /// An `Encodable` as a `JSONValue`, to nest it in an answer.

@@ -19,7 +19,8 @@ struct Dashboard: Sendable {
 
     /// Paths the dashboard answers (errors there are pages, not problem documents).
     static func isPage(_ path: String) -> Bool {
-        !path.hasPrefix("/api/") && !["/healthz", "/readyz", "/metrics"].contains(path)
+        let path = RoutePath.normalised(path)
+        return !RoutePath.isAPI(path) && !["/healthz", "/readyz", "/metrics"].contains(path)
     }
 
     func register(on router: Router<APIContext>) {
@@ -28,7 +29,7 @@ struct Dashboard: Sendable {
         router.get("/assets/icon.svg") { _, _ in Self.asset(DashboardAssets.icon, type: "image/svg+xml") }
         router.get("/favicon.ico") { _, _ in Self.asset(DashboardAssets.icon, type: "image/svg+xml") }
         router.get("/signin") { _, _ in Self.html(signInPage(error: nil)) }
-        router.post("/signin") { request, _ in try await signIn(request) }
+        router.post("/signin") { request, context in try await signIn(request, context: context) }
         router.post("/signout") { request, context in try await signOut(request, context: context) }
         router.get("/") { _, context in try overview(context) }
         router.get("/requests") { request, context in try requests(request, context: context) }
@@ -37,7 +38,7 @@ struct Dashboard: Sendable {
         router.get("/requests/{id}/certificate/{file}") { _, context in try certificate(context) }
         router.get("/new") { _, context in try newRequestPage(context, form: nil, plan: nil, error: nil) }
         router.post("/new") { request, context in try await newRequest(request, context: context) }
-        router.get("/reports") { request, context in try reportsPage(context, message: request.uri.queryParameters["exported"].map { "Exported \($0)." }) }
+        router.get("/reports") { request, context in try reportsPage(context, message: try exportedNotice(request)) }
         router.post("/reports") { request, context in try await exportReport(request, context: context) }
         router.get("/reports/files/{file}") { _, context in try reportFile(context) }
         router.post("/reports/verify") { request, context in try await verifyReport(request, context: context) }
@@ -110,23 +111,59 @@ struct Dashboard: Sendable {
         return H.page(title: "Sign in", context: nil, active: "", body: body)
     }
 
-    func signIn(_ request: Request) async throws -> Response {
+    /// `POST /signin`: only from Lethe's own page (login CSRF), at most `SignInGuard.limit`
+    /// failures per address in its window (each logged with the address, never the token text),
+    /// and a new session replaces the browser's previous one.
+    func signIn(_ request: Request, context: APIContext) async throws -> Response {
+        let address = context.clientAddress ?? "unknown"
+        guard Self.isSameOrigin(request, publicURL: server.options.publicURL) else {
+            server.logger.warning("sign-in refused: the form came from another site", metadata: ["client": .string(address)])
+            throw Problem(.forbidden, "Forbidden", detail: "sign in from Lethe's own sign-in page: a form on another site cannot sign anyone in")
+        }
+        if let wait = server.signIns.wait(for: address, now: now) {
+            server.logger.warning("sign-in refused: too many failures", metadata: ["client": .string(address)])
+            var problem = Problem(.tooManyRequests, "Too many sign-ins",
+                                  detail: "too many failed sign-ins from this address; try again in \(Int(wait.rounded(.up))) seconds")
+            problem.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
+            throw problem
+        }
         let buffer = try await request.body.collect(upTo: 4096)
         let form = Form.parse(String(buffer: buffer))
         guard let secret = form.text("token"), let token = try database.token(secret: secret), !token.isRevoked else {
+            let failures = server.signIns.fail(address, now: now)
+            server.logger.warning("sign-in failed: unknown or revoked token",
+                                  metadata: ["client": .string(address), "failures_in_window": .stringConvertible(failures)])
             return Self.html(signInPage(error: "That token is unknown or revoked."), status: .unauthorized)
         }
+        server.signIns.succeed(address)
+        // Signing in again ends the browser's previous session (a shared machine, a second person).
+        if let previous = server.sessions.id(in: request) { server.sessions.close(previous) }
         let session = server.sessions.open(token: token, now: now)
         var response = Self.redirect("/")
-        response.headers[.setCookie] = DashboardSessions.cookie(session.id, secure: server.secure.isOn, maxAge: Int(DashboardSessions.lifetime))
+        response.headers[.setCookie] = server.sessions.cookie(session.id, maxAge: Int(DashboardSessions.lifetime))
         return response
+    }
+
+    /// Whether a form post comes from this server's own pages: `Sec-Fetch-Site` (when the
+    /// browser sends it) is same-origin, and `Origin` (browsers send it with every POST) names
+    /// this server's host, as the request reached it or as `--public-url` says. A client that
+    /// sends neither (curl, a script) is not a browser another site could drive.
+    static func isSameOrigin(_ request: Request, publicURL: URL?) -> Bool {
+        if let site = request.headers[.init("Sec-Fetch-Site")!]?.lowercased(), site != "same-origin", site != "none" { return false }
+        guard let origin = request.headers[.origin] else { return true }
+        guard let url = URL(string: origin), let host = url.host?.lowercased() else { return false }  // "null" too
+        let claimed = host + (url.port.map { ":\($0)" } ?? "")
+        var own: [String] = []
+        if let authority = request.head.authority?.lowercased() { own.append(authority) }
+        if let publicURL, let host = publicURL.host?.lowercased() { own.append(host + (publicURL.port.map { ":\($0)" } ?? "")) }
+        return own.contains(claimed)
     }
 
     func signOut(_ request: Request, context: APIContext) async throws -> Response {
         _ = try await Form.read(request, context: context)
         if let session = context.session { server.sessions.close(session.id) }
         var response = Self.redirect("/signin")
-        response.headers[.setCookie] = DashboardSessions.cookie("", secure: server.secure.isOn, maxAge: 0)
+        response.headers[.setCookie] = server.sessions.cookie("", maxAge: 0)
         return response
     }
 
@@ -316,7 +353,7 @@ struct Dashboard: Sendable {
         let base = "/requests/\(H.e(stored.id))"
         var forms: [String] = []
         if stored.approval?.state == .awaiting, stored.state == .awaitingApproval {
-            if let filer = stored.requestedBy, let me = context.token?.name, AppDatabase.sameActor(filer, me) {
+            if let me = context.token?.actor, stored.isFiled(by: me) {
                 forms.append("<p class=\"card hint\">You filed this request: someone else must approve it (four eyes).</p>")
             } else {
                 forms.append(H.form(base + "/approve", context: context, button: "Approve",
@@ -350,31 +387,25 @@ struct Dashboard: Sendable {
         let form = try await Form.read(request, context: context)
         let stored = try find(try context.parameters.require("id"))
         let change = try context.parameters.require("change")
-        func text(_ name: String) throws -> String {
-            guard let value = form.text(name), value.utf8.count <= 500,
-                  !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw Problem.badRequest("\(name) is 1 to 500 characters of text")
-            }
-            return value
-        }
+        let decisions = try runtime.decisions()
         let done: String
         do {
             switch change {
             case "approve":
-                _ = try database.approve(stored.id, by: token.name, note: form.text("note"), now: now)
+                _ = try decisions.approve(stored.id, by: token.actor, note: form["note"], now: now)
                 done = "Approved"
             case "reject":
-                _ = try database.reject(stored.id, by: token.name, reason: try text("reason"), now: now)
+                _ = try decisions.reject(stored.id, by: token.actor, reason: form["reason"], now: now)
                 done = "Rejected"
             case "cancel":
-                _ = try database.cancel(stored.id, reason: try text("reason"), by: token.name, now: now)
+                _ = try decisions.cancel(stored.id, by: token.actor, reason: form["reason"], now: now)
                 done = "Cancelled"
             case "extend":
                 guard let months = Int(form["months"] ?? ""), months == 1 || months == 2 else { throw Problem.badRequest("months is 1 or 2") }
-                _ = try database.extend(stored.id, months: months, reason: try text("reason"), by: token.name, now: now)
+                _ = try decisions.extend(stored.id, months: months, by: token.actor, reason: form["reason"], now: now)
                 done = "Extended"
             case "retry":
-                _ = try runtime.intake().retry(stored, target: nil, identifiers: nil, by: token.name, now: now)
+                _ = try runtime.intake().retry(stored, target: nil, identifiers: nil, by: token.actor, now: now)
                 done = "Retried"
             default:
                 throw Problem.notFound("no such change: \(change)")
@@ -384,6 +415,8 @@ struct Dashboard: Sendable {
             return try detail(stored.id, request: request, context: context, error: "\(error)")
         } catch let refusal as Intake.Refusal {
             return try detail(stored.id, request: request, context: context, error: "\(refusal)")
+        } catch let text as FreeText.Problem {
+            return try detail(stored.id, request: request, context: context, error: "\(text); nothing was changed")
         }
         return Self.redirect("/requests/\(stored.id)?done=\(done)")
     }
@@ -475,7 +508,7 @@ struct Dashboard: Sendable {
         guard let received = CalendarDate(iso: form.text("received") ?? today.description) else {
             return try newRequestPage(context, form: form, plan: nil, error: "The received date is a date (YYYY-MM-DD).")
         }
-        let submission = Intake.Submission(kind: kind, subject: subject, ref: form.text("ref"), requestedBy: token.name, note: form.text("note"), received: received)
+        let submission = Intake.Submission(kind: kind, subject: subject, ref: form.text("ref"), filer: token.actor, note: form.text("note"), received: received)
         let intake = try runtime.intake()
         let prepared: NewRequest
         do {
@@ -528,6 +561,14 @@ struct Dashboard: Sendable {
         }
         body += "</ul></section>"
         return Self.html(H.page(title: "Reports", context: context, active: "/reports", body: body))
+    }
+
+    /// What `?exported=NAME` may announce: only the name of a report file this server wrote, so a
+    /// crafted link cannot make the page say anything else.
+    func exportedNotice(_ request: Request) throws -> String? {
+        guard let name = request.uri.queryParameters["exported"].map(String.init), API.isReportFile(name),
+              FileManager.default.fileExists(atPath: (try reportsDirectory() as NSString).appendingPathComponent(name)) else { return nil }
+        return "Exported \(name)."
     }
 
     func exportReport(_ request: Request, context: APIContext) async throws -> Response {
@@ -607,8 +648,9 @@ struct Dashboard: Sendable {
         return Self.html(H.page(title: "Systems", context: context, active: "/systems", body: body))
     }
 
+    /// A health check makes calls to the target: officers and admins only (auditors change nothing).
     func check(_ request: Request, context: APIContext) async throws -> Response {
-        _ = try context.require(.officer, .auditor)
+        _ = try context.require(.officer)
         _ = try await Form.read(request, context: context)
         let name = try context.parameters.require("name")
         guard let policy = runtime.policies[name] else { throw Problem.notFound("no target named \(name)") }

@@ -16,16 +16,24 @@ struct DashboardSession: Sendable, Hashable {
 /// The dashboard's sessions, in memory: a restart signs everyone out (nothing about a session
 /// is kept on disk). The cookie carries a random id only.
 final class DashboardSessions: Sendable {
-    static let cookieName = "lethe_session"
+    /// The cookie's name over plain HTTP (loopback, or a trusted network).
+    static let plainCookieName = "lethe_session"
+    /// Its name when the outside is HTTPS: browsers accept a `__Host-` cookie only with
+    /// `Secure`, `Path=/` and no `Domain`, so no other host or plain-HTTP page can set it.
+    static let secureCookieName = "__Host-lethe_session"
     /// Eight hours: a working day.
     static let lifetime: TimeInterval = 8 * 3600
 
     private let state = Mutex<[String: DashboardSession]>([:])
+    /// Whether browsers reach the server over HTTPS (its own TLS, or a proxy's `--public-url https://`).
+    let secure = SecureFlag()
 
     static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<4).map { _ in String(format: "%016llx", generator.next()) }.joined()
     }
+
+    var cookieName: String { secure.isOn ? Self.secureCookieName : Self.plainCookieName }
 
     func open(token: APIToken, now: Date) -> DashboardSession {
         let session = DashboardSession(id: Self.random(), tokenId: token.id, csrf: Self.random(), expires: now.addingTimeInterval(Self.lifetime))
@@ -49,17 +57,19 @@ final class DashboardSessions: Sendable {
 
     func close(_ id: String) { _ = state.withLock { $0.removeValue(forKey: id) } }
 
-    /// The `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure under TLS, expiring with the session.
-    static func cookie(_ value: String, secure: Bool, maxAge: Int) -> String {
-        "\(cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
+    /// The `Set-Cookie` value: HttpOnly, SameSite=Strict, expiring with the session; under HTTPS
+    /// also Secure, with the `__Host-` prefix.
+    func cookie(_ value: String, maxAge: Int) -> String {
+        "\(cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure.isOn ? "; Secure" : "")
     }
 
-    /// The session id a request's `Cookie` header carries.
-    static func id(in request: Request) -> String? {
+    /// The session id a request's `Cookie` header carries (under the name in use).
+    func id(in request: Request) -> String? {
+        let name = cookieName
         for header in request.headers[values: .cookie] {
             for part in header.split(separator: ";") {
                 let pair = part.trimmingCharacters(in: .whitespaces)
-                if pair.hasPrefix(cookieName + "=") { return String(pair.dropFirst(cookieName.count + 1)) }
+                if pair.hasPrefix(name + "=") { return String(pair.dropFirst(name.count + 1)) }
             }
         }
         return nil
@@ -86,34 +96,49 @@ struct DashboardAuthMiddleware: RouterMiddleware {
     static let open: Set<String> = ["/signin", "/favicon.ico", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml"]
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
+        // Decided on the path the router will route, never on the raw text (`//api/v1/...`).
+        let path = RoutePath.normalised(request.uri.path)
         if Self.open.contains(path) || path.hasPrefix("/assets/") { return try await next(request, context) }
-        let isAPI = path.hasPrefix("/api/")
+        let isAPI = RoutePath.isAPI(path)
         // A bearer token is the API's own way in; the auth middleware after this one checks it.
         if isAPI, request.headers[.authorization] != nil { return try await next(request, context) }
-        guard let id = DashboardSessions.id(in: request), let session = sessions.find(id, now: clock()),
+        guard let id = sessions.id(in: request), let session = sessions.find(id, now: clock()),
               let token = try database.tokens().first(where: { $0.id == session.tokenId }), !token.isRevoked else {
             if isAPI { throw Problem.unauthorized }
             var response = Response(status: .seeOther, headers: [.location: "/signin"])
-            if DashboardSessions.id(in: request) != nil {
-                response.headers[.setCookie] = DashboardSessions.cookie("", secure: false, maxAge: 0)
+            if sessions.id(in: request) != nil {
+                response.headers[.setCookie] = sessions.cookie("", maxAge: 0)
             }
             return response
         }
         var context = context
         context.token = token
         context.session = session
-        if request.method != .get && request.method != .head {
-            let header = request.headers[.init("X-CSRF-Token")!]
-            if let header {
-                guard DashboardSessions.same(header, session.csrf) else { throw Problem(.forbidden, "Forbidden", detail: "the form is stale or forged (CSRF check failed); reload the page") }
-            } else if isAPI {
-                throw Problem(.forbidden, "Forbidden", detail: "a browser session must send X-CSRF-Token")
-            }
-            // Forms: the CSRF field is checked where the form is read (`Form.read`).
-        }
+        guard request.method != .get && request.method != .head else { return try await next(request, context) }
+        // Anything else a cookie authenticates changes something: it carries the session's CSRF
+        // secret, whatever its path looks like, or it is refused here.
+        var request = request
+        try await Self.checkCSRF(&request, session: session, limit: context.maxUploadSize)
         return try await next(request, context)
     }
+
+    /// The CSRF secret is in the `X-CSRF-Token` header (the dashboard's scripts) or in the
+    /// `csrf` field of a URL-encoded form (its forms). A form body is read here and put back
+    /// for the handler.
+    static func checkCSRF(_ request: inout Request, session: DashboardSession, limit: Int) async throws {
+        if let header = request.headers[.init("X-CSRF-Token")!] {
+            guard DashboardSessions.same(header, session.csrf) else { throw forged }
+            return
+        }
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw Problem(.forbidden, "Forbidden", detail: "a browser session must send X-CSRF-Token (or a form with its csrf field)")
+        }
+        let buffer = try await request.collectBody(upTo: limit)
+        guard let csrf = Form.parse(String(buffer: buffer))["csrf"], DashboardSessions.same(csrf, session.csrf) else { throw forged }
+    }
+
+    static let forged = Problem(.forbidden, "Forbidden", detail: "the form is stale or forged (CSRF check failed); reload the page and try again")
 }
 
 /// A URL-encoded form body (`application/x-www-form-urlencoded`).

@@ -17,8 +17,12 @@ public struct APIContext: RequestContext {
     /// The dashboard session that made `token` (a browser), if any.
     var session: DashboardSession?
 
+    /// The client's IP address (a proxy's, behind one), for the sign-in limit.
+    var clientAddress: String?
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Bodies larger than this are refused with 413.
@@ -32,6 +36,11 @@ public struct APIContext: RequestContext {
         }
         return token
     }
+}
+
+extension APIToken {
+    /// The token as an actor: compared by its id, shown by its name.
+    var actor: Principal { .token(id: id, name: name) }
 }
 
 /// Where `lethe serve` listens: `HOST:PORT`, `[IPv6]:PORT`, or `:PORT` for 127.0.0.1.
@@ -55,9 +64,17 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = number
     }
 
-    /// Only this machine can reach it.
+    /// Only this machine can reach it: `localhost`, or an address (parsed, not matched as text)
+    /// in 127.0.0.0/8 or `::1`. A host name such as `127.example.com` is not loopback.
     public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host.lowercased() == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, host, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -73,15 +90,54 @@ public struct LetheServer: Sendable {
     let checks = CheckBoard()
     /// The dashboard's signed-in browsers.
     let sessions = DashboardSessions()
-    /// Whether the server speaks HTTPS (session cookies are then `Secure`).
-    let secure = SecureFlag()
+    /// Whether browsers reach the server over HTTPS: its own TLS, or a TLS proxy in front
+    /// (`publicURL`). Cookies are then `Secure` and `__Host-`, and HSTS is sent.
+    var secure: SecureFlag { sessions.secure }
+
+    public let options: Options
+    /// Failed sign-ins by client address.
+    let signIns = SignInGuard()
+
+    /// What a deployment sets about the server itself (the `lethe serve` flags).
+    public struct Options: Sendable {
+        /// How browsers reach the server when a TLS proxy stands in front (`--public-url`): an
+        /// `https` URL makes cookies `Secure` and `__Host-` and sends HSTS, as the server's own
+        /// TLS does.
+        public var publicURL: URL?
+        /// Slow clients: header deadlines and the cap on open connections.
+        public var limits = ConnectionLimits()
+        /// The largest consent ledger `POST /api/v1/sweeps` takes (`--max-ledger-bytes`).
+        public var maxLedgerBytes = 100 << 20
+
+        public init(publicURL: URL? = nil, limits: ConnectionLimits = ConnectionLimits(), maxLedgerBytes: Int = 100 << 20) {
+            self.publicURL = publicURL
+            self.limits = limits
+            self.maxLedgerBytes = maxLedgerBytes
+        }
+    }
 
     /// `metrics` should be the one the runtime's `observeCall` reports to.
-    public init(runtime: Runtime, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "lethe.server")) throws {
+    public init(runtime: Runtime, metrics: ServerMetrics = ServerMetrics(), options: Options = Options(),
+                logger: Logger = Logger(label: "lethe.server")) throws {
         self.runtime = runtime
         storage = try runtime.requireStorage()
         self.metrics = metrics
+        self.options = options
         self.logger = logger
+        secure.set(options.publicURL?.scheme?.lowercased() == "https")
+    }
+
+    /// Directories of this machine that error texts may name, and what to call them instead.
+    var machinePaths: [(path: String, name: String)] {
+        var paths: [(String, String)] = []
+        if let state = storage.state { paths.append((state.path, "the state directory")) }
+        if let source = runtime.policies.settings.sourceFile {
+            paths.append(((source as NSString).deletingLastPathComponent, "the policy directory"))
+        }
+        paths.append((NSTemporaryDirectory(), "the temporary directory/"))
+        paths.append((FileManager.default.currentDirectoryPath, "the working directory"))
+        // Longest first, so a state directory inside the working directory is named as such.
+        return paths.filter { $0.0.count > 1 }.sorted { $0.0.count > $1.0.count }
     }
 
     /// A certificate chain and its private key, PEM files, for HTTPS.
@@ -109,7 +165,10 @@ public struct LetheServer: Sendable {
             } catch {
                 throw .tls("\(privateKey) is not a readable PEM private key (\(error))")
             }
-            return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            // TLS 1.0 and 1.1 are broken and deprecated (RFC 8996): a client that offers only them is refused.
+            configuration.minimumTLSVersion = .tlsv12
+            return configuration
         }
     }
 
@@ -128,21 +187,25 @@ public struct LetheServer: Sendable {
     /// `tls`. `onListening` gets the address bound (the port, when 0 was asked for).
     public func application(listen: ListenAddress, tls: TLSFiles? = nil, onListening: @escaping @Sendable (String) async -> Void = { _ in })
         throws(ServeError) -> some ApplicationProtocol & Service {
+        let limits = options.limits
+        let http1 = HTTPServerBuilder.http1(configuration: HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestHeaderDeadline(limits: limits)], idleTimeout: TimeAmount(limits.keepAlive)))
         let server: HTTPServerBuilder
         if let tls {
             let configuration = try tls.configuration()
             do {
-                server = try .tls(.http1(), tlsConfiguration: configuration)
+                server = try .tls(http1, tlsConfiguration: configuration)
             } catch {
                 throw .tls("the certificate and key cannot be used together (\(error))")
             }
         } else {
-            server = .http1()
+            server = http1
         }
         let scheme = tls == nil ? "http" : "https"
-        secure.set(tls != nil)
+        if tls != nil { secure.set(true) }
         return Application(router: router(), server: server,
-                           configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "lethe"),
+                           configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "lethe",
+                                                                   availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
                            onServerRunning: { channel in
                                let port = channel.localAddress?.port ?? listen.port
                                await onListening("\(scheme)://\(ListenAddress("\(listen.host):\(port)")?.description ?? listen.description)")
@@ -152,7 +215,8 @@ public struct LetheServer: Sendable {
 
     func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
-        router.add(middleware: ProblemMiddleware(logger: logger))
+        router.add(middleware: SecurityHeadersMiddleware(secure: secure))
+        router.add(middleware: ProblemMiddleware(logger: logger, machinePaths: machinePaths))
         router.add(middleware: DashboardAuthMiddleware(database: storage.database, sessions: sessions, clock: { [runtime] in runtime.configuration.clock.now() }))
         router.add(middleware: AuthMiddleware(database: storage.database))
         API(server: self).register(on: router)
@@ -176,14 +240,14 @@ final class CheckBoard: Sendable {
     func get(_ target: String) -> (check: TargetCheck, at: Date)? { state.withLock { $0[target] } }
 }
 
-/// Authenticates `Authorization: Bearer TOKEN` under `/api/v1` (the OpenAPI document aside):
-/// an unknown or revoked token is 401 before any handler runs.
+/// Authenticates `Authorization: Bearer TOKEN` under `/api/` (the OpenAPI document aside), as
+/// the router will route the path: an unknown or revoked token is 401 before any handler runs.
 struct AuthMiddleware: RouterMiddleware {
     let database: AppDatabase
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path.hasPrefix("/api/v1/") || path == "/api/v1", path != "/api/v1/openapi.yaml", context.session == nil else {
+        let path = RoutePath.normalised(request.uri.path)
+        guard RoutePath.isAPI(path), path != "/api/v1/openapi.yaml", context.session == nil else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw Problem.unauthorized }
@@ -199,11 +263,28 @@ struct AuthMiddleware: RouterMiddleware {
 /// text could hold personal data from a target) and answered 500 without detail.
 struct ProblemMiddleware: RouterMiddleware {
     let logger: Logger
+    /// Directories of this machine (state, policies, temporary files) that an error's text may
+    /// name; a problem document says "the state directory" instead of where it is.
+    let machinePaths: [(path: String, name: String)]
+
+    /// `text` with every machine path replaced by what it is.
+    func withoutPaths(_ text: String) -> String {
+        var text = text
+        for (path, name) in machinePaths {
+            text = text.replacingOccurrences(of: path, with: name)
+        }
+        return text
+    }
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let problem as Problem {
+        } catch var problem as Problem {
+            problem.detail = withoutPaths(problem.detail)
+            if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
+            return try problem.response(from: request, context: context)
+        } catch let text as FreeText.Problem {
+            let problem = Problem.badRequest(withoutPaths("\(text); nothing was changed"), pointer: "#/\(text.field)")
             if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
             return try problem.response(from: request, context: context)
         } catch is NIOTooManyBytesError {
@@ -217,7 +298,7 @@ struct ProblemMiddleware: RouterMiddleware {
             return try problem.response(from: request, context: context)
         } catch let error as HTTPError {
             let problem = Problem(error.status, error.status.reasonPhrase,
-                                  detail: error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase))
+                                  detail: withoutPaths(error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? error.status.reasonPhrase)))
             if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
             return try problem.response(from: request, context: context)
         } catch {

@@ -10,8 +10,10 @@ info:
   description: |
     Served by `lethe serve` next to the engine. Every `/api/v1` operation but this document
     needs `Authorization: Bearer TOKEN` (`lethe token create --name NAME --role ROLE`).
-    Roles: officer (file, approve, reject, retry, cancel, extend, plan, sweeps, certificates, read), auditor (read, reports,
-    certificates, keys, audit verify), admin (everything).
+    Roles: officer (file, approve, reject, retry, cancel, extend, plan, sweeps, target checks, certificates, read), auditor
+    (read, reports, certificates, keys, audit verify: nothing that changes anything or calls a target), admin (everything).
+    A browser session (the dashboard's cookie) may call the API too; then every method but GET and HEAD carries the
+    session's X-CSRF-Token, whatever the path looks like. Answers carry `Cache-Control: no-store`.
     Errors are RFC 9457 problem documents; a bad field is named by a JSON pointer.
     Subjects appear only as pseudonyms in answers; identifiers are never echoed.
 servers:
@@ -431,6 +433,9 @@ paths:
     get:
       operationId: getCertificate
       summary: "Export the request's signed erasure certificate and answer its JSON; the signature (base64) is in Lethe-Signature. Roles: officer, auditor, admin."
+      description: |
+        Asked again while nothing about the request has changed, it answers the certificate
+        already written: no file is written and nothing is signed again.
       parameters:
         - {name: id, in: path, required: true, schema: {type: string}}
       responses:
@@ -473,6 +478,8 @@ paths:
       description: |
         The body is the ledger (CSV with a header row, or JSON Lines), streamed to disk. An
         invalid row refuses the whole ledger (422, with line numbers) unless skip_invalid=true.
+        A ledger over the server's --max-ledger-bytes (default 100 MiB) is refused with 413;
+        nothing is filed and the part received is deleted.
       parameters:
         - {name: dry_run, in: query, schema: {type: boolean}}
         - {name: skip_invalid, in: query, schema: {type: boolean}}
@@ -506,6 +513,7 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
         "415": {$ref: "#/components/responses/Problem"}
         "422": {$ref: "#/components/responses/Problem"}
   /api/v1/targets:
@@ -549,7 +557,7 @@ paths:
   /api/v1/targets/{name}/check:
     post:
       operationId: checkTarget
-      summary: "Connect to a target, authenticate, read /ServiceProviderConfig and probe filtering; writes nothing. Roles: officer, auditor, admin."
+      summary: "Connect to a target, authenticate, read /ServiceProviderConfig and probe filtering; writes nothing. Roles: officer, admin."
       parameters:
         - {name: name, in: path, required: true, schema: {type: string}}
       responses:

@@ -39,9 +39,23 @@ public final class WebhookDispatcher: Service, Sendable {
         self.logger = logger
     }
 
-    /// The header a receiver checks: `sha256=` and the hex HMAC-SHA256 of the body.
-    public static func signature(_ body: Data, secret: Data) -> String {
-        "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)))
+    /// The shortest `LETHE_WEBHOOK_SECRET` accepted: 32 bytes, a SHA-256 block's worth of key
+    /// (`openssl rand -hex 32` makes one).
+    public static let minimumSecretBytes = 32
+
+    /// How far a receiver should let `Lethe-Webhook-Timestamp` stray from its own clock before
+    /// it refuses a delivery as replayed (README, "Webhooks").
+    public static let timestampTolerance: TimeInterval = 300
+
+    /// The signature header a receiver checks: `sha256=` and the hex HMAC-SHA256 of
+    /// `TIMESTAMP.BODY`, where TIMESTAMP is the `Lethe-Webhook-Timestamp` header (seconds since
+    /// 1970). Signing the time with the body means a captured delivery cannot be replayed later
+    /// by whoever saw it: the receiver refuses a timestamp outside its tolerance, and deduplicates
+    /// by `Lethe-Webhook-Id` inside it.
+    public static func signature(_ body: Data, timestamp: Int, secret: Data) -> String {
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(body)
+        return "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: secret)))
     }
 
     /// A webhook URL as logs show it: scheme, host and port only. Receivers often put a secret in
@@ -99,8 +113,10 @@ public final class WebhookDispatcher: Service, Sendable {
             ]),
         ])
         let body = CanonicalJSON.encode(payload)
+        let timestamp = Int(now().timeIntervalSince1970)
         let headers = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Lethe-Webhook-Id", id),
-                       HTTPHeader("Lethe-Webhook-Signature", Self.signature(body, secret: settings.secret))]
+                       HTTPHeader("Lethe-Webhook-Timestamp", String(timestamp)),
+                       HTTPHeader("Lethe-Webhook-Signature", Self.signature(body, timestamp: timestamp, secret: settings.secret))]
         var problem: String
         do {
             let response = try await transport.send(HTTPRequest(method: .post, url: url, headers: headers, body: body, timeout: .seconds(10)))

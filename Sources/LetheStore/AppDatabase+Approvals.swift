@@ -3,17 +3,10 @@ import GRDB
 import LetheCore
 
 extension AppDatabase {
-    /// Whether two actor names name the same person: compared without surrounding blanks and
-    /// without regard to case ("Ana" filed it, so "ana " cannot approve it).
-    public static func sameActor(_ a: String, _ b: String) -> Bool {
-        let clean = { (s: String) in s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
-        return clean(a) == clean(b)
-    }
-
     /// Approves a request that awaits approval: its held actions become pending, due at the end
     /// of its grace period (or now, if that has passed). The approver must not be the person
-    /// who filed it.
-    public func approve(_ requestId: String, by actor: String, note: String? = nil, now: Date) throws -> StoredRequest {
+    /// who filed it: no principal of the approver may be among the filing's (`StoredRequest.isFiled(by:)`).
+    public func approve(_ requestId: String, by actor: Principal, note: String? = nil, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             switch request.approval?.state {
@@ -30,15 +23,15 @@ extension AppDatabase {
             guard let filer = request.requestedBy else {
                 throw StoreError.invalid("request \(requestId) does not say who filed it, so four eyes cannot be checked; file it again with a name")
             }
-            guard !Self.sameActor(filer, actor) else { throw StoreError.selfApproval(requestId: requestId, filer: filer) }
+            guard !request.isFiled(by: actor) else { throw StoreError.selfApproval(requestId: requestId, filer: filer) }
             let t = now.timeIntervalSince1970
             let startsAt = max(t, request.startsAt?.timeIntervalSince1970 ?? t)
             try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ? WHERE request_id = ? AND state = 'held'",
                            arguments: [startsAt, requestId])
             try db.execute(sql: """
                 UPDATE request SET approval = 'approved', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?
-                """, arguments: [actor, t, note, requestId])
-            var details: [String: JSONValue] = ["by": .string(actor), "filed_by": .string(filer)]
+                """, arguments: [actor.name, t, note, requestId])
+            var details: [String: JSONValue] = ["by": .string(actor.name), "filed_by": .string(filer)]
             if let note { details["note"] = .string(note) }
             if startsAt > t { details["starts_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: startsAt))) }
             try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .approvalGranted, details: details)

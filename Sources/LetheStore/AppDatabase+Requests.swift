@@ -10,10 +10,13 @@ public struct NewRequest: Sendable, Hashable {
     public var pseudonym: String
     public var identifiers: SubjectIdentifiers
     public var requestedBy: String?
+    /// Who files it, as the four-eyes check compares people (`Principal.identities`); empty when
+    /// only `requestedBy` is known, which then stands for a person of that name.
+    public var filers: Set<String> = []
     public var note: String?
     public var received: CalendarDate
     public var plan: [PlannedAction]
-    /// Nothing runs until someone other than `requestedBy` approves (`approve`).
+    /// Nothing runs until someone other than the filer approves (`approve`).
     public var needsApproval = false
     /// No action is claimed before the filing time plus this many seconds.
     public var grace: Double = 0
@@ -54,7 +57,20 @@ public enum FilingResult: Sendable, Hashable {
     }
 }
 
+extension NewRequest {
+    /// The filers' identities, or the named person's when only a name was given.
+    var filerIdentities: Set<String> {
+        if !filers.isEmpty { return filers }
+        return requestedBy.map { [Principal.identity(name: $0)] } ?? []
+    }
+}
+
 extension AppDatabase {
+    /// Identities as stored: a sorted JSON array, or NULL for none.
+    static func identitiesJSON(_ identities: Set<String>) -> String? {
+        identities.isEmpty ? nil : String(decoding: CanonicalJSON.bytes(.array(identities.sorted().map(JSONValue.string))), as: UTF8.self)
+    }
+
     /// Files a request: the request, one action per target and an audit event, in one transaction.
     /// Filing a `ref` again for the same subject and kind returns the existing request.
     public func file(_ new: NewRequest, now: Date) throws -> FilingResult {
@@ -94,12 +110,12 @@ extension AppDatabase {
         let initial = RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .awaitingApproval ? RequestState.awaitingApproval : .received
         try db.cachedStatement(sql: """
             INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note,
-                                 received, due, created_at, state, approval, starts_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 received, due, created_at, state, approval, starts_at, filer_identities)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, new.identifiers.email,
                              new.identifiers.externalId, new.identifiers.userName, new.requestedBy, new.note,
                              new.received.description, new.due.description, t, initial.rawValue,
-                             new.needsApproval ? Approval.State.awaiting.rawValue : nil, startsAt])
+                             new.needsApproval ? Approval.State.awaiting.rawValue : nil, startsAt, Self.identitiesJSON(new.filerIdentities)])
         for action in new.plan {
             let plan = try PlanCodec.encode(action)
             switch action.operation {
@@ -146,6 +162,7 @@ extension AppDatabase {
             requestedBy: new.requestedBy, note: new.note, received: new.received, due: new.due, extendedMonths: 0,
             createdAt: Date(timeIntervalSince1970: t), completedAt: nil, state: initial, cancelReason: nil)
         filed.approval = new.needsApproval ? Approval(state: .awaiting) : nil
+        filed.filerIdentities = new.filerIdentities
         filed.startsAt = Date(timeIntervalSince1970: startsAt)
         return .filed(filed)
     }
@@ -252,7 +269,7 @@ extension AppDatabase {
     ///   - replans: new plans for actions planned as needs_review (identifiers were missing).
     /// - Returns: the targets put back.
     public func retry(_ requestId: String, target: String?, identifiers: SubjectIdentifiers?,
-                      replans: [String: PlannedAction], by actor: String? = nil, now: Date) throws -> [String] {
+                      replans: [String: PlannedAction], by actor: Principal? = nil, now: Date) throws -> [String] {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled") }
@@ -295,12 +312,17 @@ extension AppDatabase {
                     """, arguments: [resumed.rawValue, max(t, request.startsAt?.timeIntervalSince1970 ?? t),
                                      String(decoding: try encoder.encode(plan), as: UTF8.self), plan.operation.rawValue, action.id])
                 var details: [String: JSONValue] = ["from": .string(action.state.rawValue), "operation": .string(plan.operation.rawValue)]
-                if let actor { details["by"] = .string(actor) }
+                if let actor { details["by"] = .string(actor.name) }
                 try Self.appendAudit(db, at: now, request: requestId, target: action.target, event: .actionRetried, details: details)
                 put.append(action.target)
             }
             guard !put.isEmpty else {
                 throw StoreError.invalid("nothing to retry: the needs_review actions still lack an identifier their target can match on")
+            }
+            if let actor, request.approval?.state == .awaiting {
+                // Whoever puts work back while it awaits approval shares the filing: they may not approve it.
+                try db.execute(sql: "UPDATE request SET filer_identities = ? WHERE id = ?",
+                               arguments: [Self.identitiesJSON(request.filerIdentities.union(actor.identities)), requestId])
             }
             try Self.refreshState(of: requestId, in: db, now: now)
             return put

@@ -406,6 +406,14 @@ public struct AppDatabase: Sendable {
                 """)
             try db.execute(sql: finalSeqFromLog)
         }
+        migrator.registerMigration("v14-filer-identities") { db in
+            // Who filed a request, as principals (`token:ID`, `name:alice`), apart from the text
+            // shown as its filer: "consent sweep by alice" must not approve what alice's token
+            // filed (issue #30). A JSON array; NULL for requests filed before, where the check
+            // falls back to the filer's name as it did then. People who retry a request while it
+            // awaits approval are added: they too may not approve it.
+            try db.execute(sql: "ALTER TABLE request ADD COLUMN filer_identities TEXT")
+        }
         return migrator
     }
 

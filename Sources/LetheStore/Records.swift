@@ -13,6 +13,9 @@ public struct StoredRequest: Sendable, Hashable, Codable {
     /// Raw identifiers; nil once the request is terminal (purged).
     public var identifiers: SubjectIdentifiers?
     public var requestedBy: String?
+    /// Who filed it (and who retried it while it awaited approval), as principals: none of
+    /// them may approve it. For a request filed before principals were kept, the filer's name.
+    public var filerIdentities: Set<String> = []
     public var note: String?
     public var received: CalendarDate
     public var due: CalendarDate
@@ -91,6 +94,19 @@ public struct StoredRequest: Sendable, Hashable, Codable {
                                      note: row["decision_note"])
         }
         startsAt = (row["starts_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        if let text = row["filer_identities"] as String? {
+            guard case .array(let items)? = JSONValue.parse(Data(text.utf8)) else {
+                throw StoreError.corrupt("request \(id) has unreadable filer principals")
+            }
+            filerIdentities = Set(items.compactMap(\.stringValue))
+        } else if let requestedBy {
+            filerIdentities = [Principal.identity(name: requestedBy)]
+        }
+    }
+
+    /// Whether `actor` filed this request (or shares its filing): four eyes refuse them.
+    public func isFiled(by actor: Principal) -> Bool {
+        actor.isAmong(filerIdentities) || requestedBy.map { actor.isAmong([Principal.identity(name: $0)]) } == true
     }
 
     static func date(_ text: String) throws -> CalendarDate {

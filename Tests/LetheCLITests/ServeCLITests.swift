@@ -15,6 +15,7 @@ final class WebhookReceiver: SCIMRequestHandler {
     struct Delivery: Sendable {
         var id: String
         var signature: String
+        var timestamp: String
         var body: Data
     }
 
@@ -27,7 +28,8 @@ final class WebhookReceiver: SCIMRequestHandler {
 
     func handle(method: String, uri: String, headers: [(String, String)], body: Data, host: String) -> Sandbox.Outcome {
         func header(_ name: String) -> String { headers.first { $0.0.lowercased() == name.lowercased() }?.1 ?? "" }
-        let delivery = Delivery(id: header("Lethe-Webhook-Id"), signature: header("Lethe-Webhook-Signature"), body: body)
+        let delivery = Delivery(id: header("Lethe-Webhook-Id"), signature: header("Lethe-Webhook-Signature"),
+                                timestamp: header("Lethe-Webhook-Timestamp"), body: body)
         let seenBefore = state.withLock { list in
             defer { list.append(delivery) }
             return list.contains { $0.id == delivery.id }
@@ -159,7 +161,9 @@ struct ServeCLITests {
                           body: { "subject_email,purpose,status,changed_at,expires_at\nsweep-\($0)@example.com,marketing,revoked,2026-11-01,\n" },
                           contentType: "text/csv", expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .get, path: "/api/v1/targets", expected: readAll),
-                Operation(method: .post, path: "/api/v1/targets/{name}/check", expected: readAll),
+                // A check makes calls to the target: auditors change and trigger nothing.
+                Operation(method: .post, path: "/api/v1/targets/{name}/check",
+                          expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/requests/{id}/cancel", body: { _ in #"{"reason":"filed in error"}"# },
                           expected: ["none": 401, "officer": 200, "auditor": 403, "admin": 200, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/reports", body: { _ in #"{"from":"2026-01-01","to":"2026-11-30"}"# },
@@ -555,7 +559,7 @@ struct ServeCLITests {
         let receiver = WebhookReceiver(firstDelayMs: 4000)
         let hookServer = try await SandboxServer.start(handler: receiver, sandbox: Sandbox(Sandbox.Configuration(targets: ["hook"])))
         let hook = hookServer.baseURL("hook") + "/events"
-        let secret = "webhook-test-secret"
+        let secret = "webhook-test-secret-of-32-bytes-at-least"
         var env = targets.environment(stateDir: URL(fileURLWithPath: "/unused")).filter { $0.key != "LETHE_STATE_DIR" && $0.key != "LETHE_POLICIES" }
         env["LETHE_WEBHOOK_SECRET"] = secret
         let arguments: (URL) -> [String] = { _ in ["--listen", "127.0.0.1:0", "--webhook", hook] }
@@ -588,7 +592,9 @@ struct ServeCLITests {
             #expect(Set(completed.compactMap { $0["request"]?["id"]?.stringValue }) == Set(ids), "each completion once per event id")
             #expect(deliveries.contains { d in deliveries.filter { $0.id == d.id }.count >= 2 }, "the one in flight at the kill came again")
             for delivery in deliveries {
-                #expect(delivery.signature == WebhookDispatcher.signature(delivery.body, secret: Data(secret.utf8)), "signed: \(delivery.id)")
+                #expect(delivery.signature == WebhookDispatcher.signature(delivery.body, timestamp: Int(delivery.timestamp) ?? -1, secret: Data(secret.utf8)),
+                        "signed with its timestamp: \(delivery.id)")
+                #expect(abs((Double(delivery.timestamp) ?? 0) - Date().timeIntervalSince1970) < WebhookDispatcher.timestampTolerance)
                 for customer in [0, 1] { #expect(!String(decoding: delivery.body, as: UTF8.self).contains(SandboxCustomers.email(customer))) }
             }
         }
@@ -636,7 +642,7 @@ struct ServeCLITests {
         let receiver = WebhookReceiver(firstDelayMs: 0)
         let hookServer = try await SandboxServer.start(handler: receiver, sandbox: Sandbox(Sandbox.Configuration(targets: ["hook"])))
         let hook = hookServer.baseURL("hook") + "/events"
-        var env = ["LETHE_WEBHOOK_SECRET": "s3cret"]
+        var env = ["LETHE_WEBHOOK_SECRET": "s3cret-s3cret-s3cret-s3cret-s3cret"]
         for target in SandboxTargets.names {  // unreachable: the request stays open, and is overdue
             env["LETHE_\(target.uppercased())_URL"] = "http://127.0.0.1:1/scim/v2"
             env["LETHE_\(target.uppercased())_TOKEN"] = "tok"
@@ -656,7 +662,11 @@ struct ServeCLITests {
             let event = try #require(overdue.first.flatMap { JSONValue.parse($0.body) })
             #expect(event["type"]?.stringValue == "request.overdue" && event["request"]?["ref"]?.stringValue == "LATE-1")
             let delivery = try #require(overdue.first)
-            #expect(delivery.signature == WebhookDispatcher.signature(delivery.body, secret: Data("s3cret".utf8)))
+            #expect(delivery.signature == WebhookDispatcher.signature(delivery.body, timestamp: Int(delivery.timestamp) ?? -1,
+                                                                      secret: Data("s3cret-s3cret-s3cret-s3cret-s3cret".utf8)))
+            #expect(delivery.signature != WebhookDispatcher.signature(delivery.body, timestamp: (Int(delivery.timestamp) ?? 0) + 1,
+                                                                      secret: Data("s3cret-s3cret-s3cret-s3cret-s3cret".utf8)),
+                    "another time, another signature: a replay cannot move the timestamp")
             let text = String(decoding: delivery.body, as: UTF8.self)
             #expect(!text.contains("late@example.com"))
         }
@@ -668,8 +678,10 @@ struct ServeCLITests {
         let lethe = CommandRunner(environment: ["LETHE_STATE_DIR": "/nonexistent"], workingDirectory: Repository.root)
         let noSecret = try await lethe.run(["serve", "--webhook", "http://127.0.0.1:9/hook"])
         #expect(noSecret.status == 64 && noSecret.stderr.contains("LETHE_WEBHOOK_SECRET"))
-        let badURL = try await lethe.run(["serve", "--webhook", "ftp://x"], extraEnvironment: ["LETHE_WEBHOOK_SECRET": "s"])
+        let badURL = try await lethe.run(["serve", "--webhook", "ftp://x"], extraEnvironment: ["LETHE_WEBHOOK_SECRET": String(repeating: "k", count: 32)])
         #expect(badURL.status == 64 && badURL.stderr.contains("not an http or https URL"))
+        let short = try await lethe.run(["serve", "--webhook", "http://127.0.0.1:9/hook"], extraEnvironment: ["LETHE_WEBHOOK_SECRET": String(repeating: "k", count: 31)])
+        #expect(short.status == 64 && short.stderr.contains("at least 32"), "a 31-byte secret is refused: \(short.stderr)")
         // Logs name a webhook by scheme and host: receivers put secrets in paths and queries.
         #expect(WebhookDispatcher.redacted("https://hooks.example.com:8443/services/T0/B1/s3cr3t?token=abc") == "https://hooks.example.com:8443/…")
     }

@@ -77,11 +77,11 @@ struct ApprovalEngineTests {
             #expect(summary.awaitingApproval == 1 && summary.attempts == 0)
             #expect(server.sandbox.callCounts.isEmpty, "\(server.sandbox.callCounts)")
             #expect(throws: StoreError.selfApproval(requestId: id, filer: "Ana Admin")) {
-                try h.database.approve(id, by: "ana admin", now: Date())
+                try h.database.approve(id, by: .person("ana admin"), now: Date())
             }
             try await h.run()
             #expect(server.sandbox.callCounts.isEmpty)
-            _ = try h.database.approve(id, by: "Bo Berg", note: "identity checked", now: Date())
+            _ = try h.database.approve(id, by: .person("Bo Berg"), note: "identity checked", now: Date())
             try await h.run()
             let request = try #require(try h.database.request(id))
             #expect(request.state == .completed)

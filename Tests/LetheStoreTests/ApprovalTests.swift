@@ -52,34 +52,34 @@ struct ApprovalTests {
         let before = try db.auditEvents().count
         for name in ["Ana Admin", "ana admin", "  ANA ADMIN "] {
             #expect(throws: StoreError.selfApproval(requestId: "req-1", filer: "Ana Admin")) {
-                try db.approve("req-1", by: name, now: now)
+                try db.approve("req-1", by: .person(name), now: now)
             }
         }
         #expect(try db.auditEvents().count == before, "a refused approval records nothing")
         #expect(try db.request("req-1")?.state == .awaitingApproval)
         #expect(try db.actions(of: "req-1").map(\.state) == [.held, .held])
 
-        let approved = try db.approve("req-1", by: "Bo Berg", note: "identity checked", now: now)
+        let approved = try db.approve("req-1", by: .person("Bo Berg"), note: "identity checked", now: now)
         #expect(approved.state == .received)
         #expect(approved.approval == Approval(state: .approved, by: "Bo Berg", at: now, note: "identity checked"))
         #expect(try db.actions(of: "req-1").map(\.state) == [.pending, .pending])
         #expect(try await claimAll(at: now).count == 2)
         let event = try #require(try db.auditEvents().first { $0.event == AuditEventKind.approvalGranted.rawValue })
         #expect(event.details.contains(#""by":"Bo Berg""#) && event.details.contains(#""filed_by":"Ana Admin""#))
-        #expect(throws: StoreError.self) { try db.approve("req-1", by: "Cy Chen", now: now) }
+        #expect(throws: StoreError.self) { try db.approve("req-1", by: .person("Cy Chen"), now: now) }
     }
 
     @Test("approval is refused for a request filed without a name, one that needs none, and one cancelled while it waited")
     func approvalRefusals() throws {
         _ = try db.file(newRequest("req-1", ref: "A", by: nil), now: now)
-        #expect(throws: StoreError.self) { try db.approve("req-1", by: "Bo Berg", now: now) }
+        #expect(throws: StoreError.self) { try db.approve("req-1", by: .person("Bo Berg"), now: now) }
         _ = try db.file(newRequest("req-2", ref: "B", approval: false), now: now)
-        #expect(throws: StoreError.self) { try db.approve("req-2", by: "Bo Berg", now: now) }
+        #expect(throws: StoreError.self) { try db.approve("req-2", by: .person("Bo Berg"), now: now) }
         _ = try db.file(newRequest("req-3", ref: "C"), now: now)
         let cancelled = try db.cancel("req-3", reason: "filed in error", now: now)
         #expect(cancelled.state == .cancelled)
         #expect(try db.actions(of: "req-3").map(\.state) == [.cancelled, .cancelled])
-        #expect(throws: StoreError.self) { try db.approve("req-3", by: "Bo Berg", now: now) }
+        #expect(throws: StoreError.self) { try db.approve("req-3", by: .person("Bo Berg"), now: now) }
     }
 
     @Test("the grace period: nothing is claimed before filing time + grace; approval after it ends starts at once")
@@ -94,11 +94,11 @@ struct ApprovalTests {
 
         // Approved two hours after filing, with a one-hour grace: due at once.
         _ = try db.file(newRequest("req-2", ref: "B", grace: 3600), now: now)
-        _ = try db.approve("req-2", by: "Bo Berg", now: now.addingTimeInterval(7200))
+        _ = try db.approve("req-2", by: .person("Bo Berg"), now: now.addingTimeInterval(7200))
         #expect(try db.actions(of: "req-2").allSatisfy { $0.nextAttemptAt == now.addingTimeInterval(7200) })
         // Approved at once, with a one-hour grace: due when the grace ends.
         _ = try db.file(newRequest("req-3", ref: "C", grace: 3600), now: now)
-        _ = try db.approve("req-3", by: "Bo Berg", now: now.addingTimeInterval(60))
+        _ = try db.approve("req-3", by: .person("Bo Berg"), now: now.addingTimeInterval(60))
         #expect(try db.actions(of: "req-3").allSatisfy { $0.nextAttemptAt == now.addingTimeInterval(3600) })
     }
 
@@ -122,7 +122,7 @@ struct ApprovalTests {
         let events = try db.auditEvents(request: "req-1").map(\.event)
         #expect(events.contains("rejection_recorded") && events.contains("request_rejected") && events.contains("identifiers_purged"))
         #expect(rejected.standing(today: CalendarDate(iso: "2027-03-01")!) == .rejected, "rejected is never overdue")
-        #expect(throws: StoreError.self) { try db.approve("req-1", by: "Cy Chen", now: now) }
+        #expect(throws: StoreError.self) { try db.approve("req-1", by: .person("Cy Chen"), now: now) }
         #expect(throws: StoreError.self) { try db.retry("req-1", target: nil, identifiers: nil, replans: [:], now: now) }
 
         // Work has started: a rejection would misstate what happened.

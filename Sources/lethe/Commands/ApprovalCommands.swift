@@ -4,17 +4,24 @@ import LetheApp
 import LetheCore
 import LetheStore
 
-/// A person's name as `--by` takes it: what the audit log records as the actor.
-private func validateActor(_ name: String, flag: String) throws {
-    guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("\(flag) must name a person") }
-    try validateText(name, flag: flag, limit: 200)
+/// A person's name as `--by` takes it: what the audit log records as the actor. The rule is
+/// `FreeText`'s, the same the API and the dashboard apply.
+func validateActor(_ name: String, flag: String) throws {
+    do throws(FreeText.Problem) {
+        try FreeText.required(name, field: flag, limit: FreeText.nameLimit)
+    } catch .missing {
+        throw ValidationError("\(flag) must name a person")
+    } catch {
+        throw ValidationError("\(error)")
+    }
 }
 
-private func validateText(_ text: String, flag: String, limit: Int) throws {
-    if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
-        throw ValidationError("\(flag) contains a control character (a line break, tab or escape)")
+func validateText(_ text: String, flag: String, limit: Int) throws {
+    do {
+        try FreeText.check(text, field: flag, limit: limit)
+    } catch {
+        throw ValidationError("\(error)")
     }
-    if text.utf8.count > limit { throw ValidationError("\(flag) is longer than \(limit) bytes") }
 }
 
 /// `lethe approve`
@@ -62,12 +69,12 @@ struct ApproveCommand: AsyncParsableCommand {
         let request = try context.request(id)
         let approved: StoredRequest
         do {
-            approved = try context.database.approve(request.id, by: by, note: note, now: Date())
+            approved = try context.runtime.decisions().approve(request.id, by: .person(by), note: note, now: context.runtime.configuration.clock.now())
         } catch {
             throw ExitStatus.report(error)
         }
         var line = "\(approved.id): approved by \(by); \(approved.state.rawValue)"
-        if let starts = approved.startsAt, starts > Date() {
+        if let starts = approved.startsAt, starts > context.runtime.configuration.clock.now() {
             line += "; nothing starts before \(Timestamp.iso8601(starts)) (grace period)"
         }
         Output.line(line + ". Run `lethe run --until-idle` to carry it out.")
@@ -117,7 +124,7 @@ struct RejectCommand: AsyncParsableCommand {
         let context = try AppContext.open(global, needsPolicies: false)
         let request = try context.request(id)
         do {
-            let rejected = try context.database.reject(request.id, by: by, reason: reason, now: Date())
+            let rejected = try context.runtime.decisions().reject(request.id, by: .person(by), reason: reason, now: context.runtime.configuration.clock.now())
             Output.line("\(rejected.id): \(rejected.state.rawValue) by \(by): \(reason); no target was touched and its identifiers are purged")
         } catch {
             throw ExitStatus.report(error)

@@ -32,13 +32,20 @@ struct RetryCommand: AsyncParsableCommand {
 
     @OptionGroup var subject: SubjectOptions
 
+    @Option(help: ArgumentHelp("Who retries (recorded; while the request awaits approval, they may not approve it).", valueName: "name"))
+    var by: String?
+
+    func validate() throws {
+        if let by { try validateActor(by, flag: "--by") }
+    }
+
     func run() async throws {
         let context = try AppContext.open(global)
         let request = try context.request(id)
-        let intake = Intake(database: context.database, policies: context.policies, pseudonymizer: context.pseudonymizer)
         do {
             let given = subject.identifiers
-            let targets = try intake.retry(request, target: target, identifiers: given.isEmpty ? nil : given, now: Date())
+            let targets = try context.runtime.intake().retry(request, target: target, identifiers: given.isEmpty ? nil : given,
+                                                             by: by.map(Principal.person), now: context.runtime.configuration.clock.now())
             Output.line("\(request.id): \(targets.joined(separator: ", ")) back to pending. Run `lethe run --until-idle`.")
         } catch {
             throw ExitStatus.report(error)
@@ -59,14 +66,23 @@ struct CancelCommand: AsyncParsableCommand {
     @Argument(help: "The request id or reference.")
     var id: String
 
-    @Option(help: ArgumentHelp("Why (recorded in the audit log).", valueName: "text"))
+    @Option(help: ArgumentHelp("Why (recorded in the audit log; no personal data).", valueName: "text"))
     var reason = "cancelled by operator"
+
+    @Option(help: ArgumentHelp("Who cancels (recorded in the audit log).", valueName: "name"))
+    var by: String?
+
+    func validate() throws {
+        try validateText(reason, flag: "--reason", limit: FreeText.reasonLimit)
+        if let by { try validateActor(by, flag: "--by") }
+    }
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         let request = try context.request(id)
         do {
-            let cancelled = try context.database.cancel(request.id, reason: reason, now: Date())
+            let cancelled = try context.runtime.decisions().cancel(request.id, by: by.map(Principal.person), reason: reason,
+                                                                   now: context.runtime.configuration.clock.now())
             Output.line("\(cancelled.id): \(cancelled.state.rawValue)")
         } catch {
             throw ExitStatus.report(error)
@@ -93,16 +109,22 @@ struct ExtendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Why the extension is necessary (recorded in the audit log).", valueName: "text"))
     var reason: String
 
+    @Option(help: ArgumentHelp("Who extends it (recorded in the audit log).", valueName: "name"))
+    var by: String?
+
     func validate() throws {
         guard months == 1 || months == 2 else { throw ValidationError("--months must be 1 or 2") }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why") }
+        try validateText(reason, flag: "--reason", limit: FreeText.reasonLimit)
+        if let by { try validateActor(by, flag: "--by") }
     }
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         let request = try context.request(id)
         do {
-            let extended = try context.database.extend(request.id, months: months, reason: reason, now: Date())
+            let extended = try context.runtime.decisions().extend(request.id, months: months, by: by.map(Principal.person), reason: reason,
+                                                                  now: context.runtime.configuration.clock.now())
             Output.line("\(extended.id): due \(extended.due) (extended \(extended.extendedMonths) month\(extended.extendedMonths == 1 ? "" : "s") in all)")
         } catch {
             throw ExitStatus.report(error)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LetheApp
+import LetheCore
 import LetheEngine
 import LetheSCIM
 import LetheServer
@@ -32,9 +33,19 @@ struct ServeCommand: AsyncParsableCommand {
             and SIGTERM stop it gracefully: no new connections or claims, actions in flight \
             recorded, then exit 0.
 
-            With --tls-cert and --tls-key (PEM files) it serves HTTPS. Without them, an address \
-            other machines can reach would carry tokens in clear text: it needs --insecure-http \
-            (or listen on loopback behind a TLS-terminating proxy).
+            With --tls-cert and --tls-key (PEM files) it serves HTTPS (TLS 1.2 or later). Without \
+            them, an address other machines can reach would carry tokens in clear text: it needs \
+            --insecure-http (or listen on loopback behind a TLS-terminating proxy, and say so with \
+            --public-url https://... so session cookies are Secure and HSTS is sent).
+
+            Each delivery carries Lethe-Webhook-Id, Lethe-Webhook-Timestamp and \
+            Lethe-Webhook-Signature: sha256=HMAC(secret, TIMESTAMP + "." + BODY). Receivers refuse a \
+            timestamp more than 5 minutes from their clock and deduplicate by id. The secret is at \
+            least 32 bytes (openssl rand -hex 32).
+
+            Slow clients: a connection must send its first request header within --header-timeout \
+            (10s) and an idle one is closed after --keep-alive (60s); at most --max-connections \
+            (256) are open at once. Ledger uploads above --max-ledger-bytes are refused with 413.
             """
     )
 
@@ -66,8 +77,27 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--webhook '\(url)' is not an http or https URL")
             }
         }
-        if !webhooks.isEmpty, (ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").isEmpty {
-            throw ValidationError("--webhook needs LETHE_WEBHOOK_SECRET in the environment: the key each event is signed with (HMAC-SHA256)")
+        if !webhooks.isEmpty {
+            let secret = ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? ""
+            if secret.isEmpty {
+                throw ValidationError("--webhook needs LETHE_WEBHOOK_SECRET in the environment: the key each event is signed with (HMAC-SHA256)")
+            }
+            if secret.utf8.count < WebhookDispatcher.minimumSecretBytes {
+                throw ValidationError("LETHE_WEBHOOK_SECRET is \(secret.utf8.count) bytes; it must be at least \(WebhookDispatcher.minimumSecretBytes) "
+                    + "so the signatures cannot be guessed (make one with `openssl rand -hex 32`)")
+            }
+        }
+        if let publicURL {
+            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                throw ValidationError("--public-url '\(publicURL)' is not an http or https URL (e.g. https://lethe.example.com)")
+            }
+        }
+        guard maxLedgerBytes > 0 else { throw ValidationError("--max-ledger-bytes must be a positive number of bytes") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
+        for (flag, text) in [("--header-timeout", headerTimeout), ("--keep-alive", keepAlive)] {
+            guard let span = TimeSpan(parsing: text), span.milliseconds > 0 else {
+                throw ValidationError("\(flag) '\(text)' is not a duration (e.g. 10s, 1m)")
+            }
         }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: give both PEM files, or neither for plain HTTP")
@@ -76,6 +106,34 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--listen \(address) is reachable from other machines, and Lethe serves plain HTTP: API tokens would cross "
                 + "the network in clear text. Listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http if the network is trusted")
         }
+    }
+
+    @Option(name: .customLong("public-url"), help: ArgumentHelp(
+        "How browsers reach this server when a TLS proxy is in front (e.g. https://lethe.example.com): an https URL makes cookies Secure and __Host- and sends HSTS.",
+        valueName: "url"))
+    var publicURL: String?
+
+    @Option(name: .customLong("max-ledger-bytes"), help: ArgumentHelp(
+        "The largest consent ledger POST /api/v1/sweeps accepts, in bytes (a 1,000,000-row ledger is about 50 MB).", valueName: "bytes"))
+    var maxLedgerBytes = 100 << 20
+
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Open connections at most; more wait until one closes.", valueName: "n"))
+    var maxConnections = 256
+
+    @Option(name: .customLong("header-timeout"), help: ArgumentHelp(
+        "How long a new connection may take to send its first request header before it is closed.", valueName: "duration"))
+    var headerTimeout = "10s"
+
+    @Option(name: .customLong("keep-alive"), help: ArgumentHelp(
+        "How long an idle kept-alive connection waits for its next request before it is closed.", valueName: "duration"))
+    var keepAlive = "60s"
+
+    /// What the flags say about the server itself.
+    var serverOptions: LetheServer.Options {
+        let header = TimeSpan(parsing: headerTimeout)?.milliseconds ?? 10_000, idle = TimeSpan(parsing: keepAlive)?.milliseconds ?? 60_000
+        return LetheServer.Options(publicURL: publicURL.flatMap(URL.init(string:)),
+                                   limits: ConnectionLimits(firstHeader: .milliseconds(header), keepAlive: .milliseconds(idle), maxConnections: maxConnections),
+                                   maxLedgerBytes: maxLedgerBytes)
     }
 
     func run() async throws {
@@ -90,7 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
                 metrics.recordCall(target: target, method: method, status: status, duration: duration)
             }
         }) { context in
-            let server = try LetheServer(runtime: context.runtime, metrics: metrics)
+            let server = try LetheServer(runtime: context.runtime, metrics: metrics, options: serverOptions)
             let application: any Service
             do {
                 application = try server.application(listen: address, tls: tls) { url in

@@ -57,6 +57,8 @@ enum ExitStatus {
             case .filerRequired: return ("\(refusal): pass --requested-by NAME; nothing was stored", usage)
             default: return ("\(refusal); nothing was stored", usage)
             }
+        case let text as FreeText.Problem:
+            return ("\(text); nothing was changed", usage)
         case let runtime as RuntimeError:
             switch runtime {
             case .runLockHeld(let state, let holder):
