@@ -289,7 +289,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
         case .selfApproval(let id, let filer):
-            "request \(id) was filed by \(filer), who cannot also approve it: another person must (four eyes); nothing was changed"
+            "request \(id) was filed by \(filer); whoever filed it (or retried it while it awaited approval) cannot also approve it: another person must (four eyes); nothing was changed"
         }
     }
 }
