@@ -9,6 +9,9 @@ public struct ExecutionResult: Sendable, Hashable {
     public var result: ActionStateMachine.AttemptResult
     /// The HTTP status of the failing call, if any.
     public var statusCode: Int?
+    /// What the target wrote in its own words about the failure (scrubbed of what Lethe knows):
+    /// shown while the request is open, never in anything kept after it.
+    public var serverMessage: String?
 
     /// The attempt's result in the attempt table.
     public var kind: AttemptResultKind { AttemptResultKind(result) }
@@ -94,6 +97,7 @@ public struct ActionExecutor: Sendable {
         case .permanentFailure(let why): out.result = .permanentFailure(clean(why))
         case .interrupted(let why): out.result = .interrupted(clean(why))
         }
+        out.serverMessage = result.serverMessage.map(clean)
         return out
     }
 
@@ -106,9 +110,11 @@ public struct ActionExecutor: Sendable {
                 return ExecutionResult(result: .interrupted("interrupted: Lethe stopped before \(policy.target) answered (shutdown or the run's deadline); taken up again next run"))
             }
             if error.isTransient {
-                return ExecutionResult(result: .transientFailure(clean(error.description), retryAfter: error.retryAfter), statusCode: error.status)
+                return ExecutionResult(result: .transientFailure(clean(error.description), retryAfter: error.retryAfter), statusCode: error.status,
+                                       serverMessage: error.serverMessage.map(clean))
             }
-            return ExecutionResult(result: .permanentFailure(clean(error.description)), statusCode: error.status)
+            return ExecutionResult(result: .permanentFailure(clean(error.description)), statusCode: error.status,
+                                   serverMessage: error.serverMessage.map(clean))
         } catch {
             if error is CancellationError || Task.isCancelled {
                 return ExecutionResult(result: .interrupted("interrupted: Lethe stopped before \(policy.target) answered (shutdown or the run's deadline); taken up again next run"))
@@ -288,7 +294,8 @@ public struct ActionExecutor: Sendable {
         }
         var seen: [String] = []
         if let readBack {
-            let verification = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore)
+            var verification = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore, method: readBack.method)
+            if case .notVerified = verification, let replaced = try await replaceIgnoredPatch(user, readBack) { verification = replaced }
             switch readBack.wrote ? noted(verification) : verification {
             case .verified(let how): seen.append(how)
             case let failed: return .stopped(Self.unsettled(failed))
@@ -312,8 +319,9 @@ public struct ActionExecutor: Sendable {
         for group in leaving {
             try await client.removeMember(user.id, fromGroup: group.id)
         }
-        let (attributes, groups) = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore,
-                                                                    left: leaving.map(\.id))
+        var (attributes, groups) = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore,
+                                                                    left: leaving.map(\.id), method: readBack.method)
+        if case .notVerified = attributes, let replaced = try await replaceIgnoredPatch(user, readBack) { attributes = replaced }
         var seen: [String] = []
         switch readBack.wrote ? noted(attributes) : attributes {
         case .verified(let how): seen.append(how)
@@ -341,6 +349,21 @@ public struct ActionExecutor: Sendable {
         var heldBefore: Set<AttributePath>
         /// A PATCH (or its PUT) was sent, not only planned.
         var wrote: Bool
+        /// What was sent, and how (PATCH, or PUT when the target takes no PATCH).
+        var operations: [PatchOperation] = []
+        var method = "PATCH"
+    }
+
+    /// Under `connection.update: auto`, a PATCH the server answered 2xx but did not apply is
+    /// tried once more as a PUT of the whole account before the action fails; the read-back
+    /// then says which method made it. nil when that does not apply (PUT already used, another
+    /// update setting, nothing written).
+    private func replaceIgnoredPatch(_ user: SCIMResource, _ readBack: ReadBack) async throws -> Verification? {
+        guard readBack.wrote, readBack.method == "PATCH", client.updateMethod == .auto, !readBack.operations.isEmpty else { return nil }
+        try await client.replaceUser(user.id, readBack.operations)
+        let again = try await client.verifyAttributes(user.id, readBack.expectations, heldBefore: readBack.heldBefore, method: "PUT")
+        guard case .verified(let how) = again else { return again }
+        return .verified("the server answered the PATCH 2xx without applying it; made with PUT: " + how)
     }
 
     /// Sends the PATCH for `plan` to `user` and returns what to read back; nil when the plan changes no attribute.
@@ -369,7 +392,8 @@ public struct ActionExecutor: Sendable {
         }
         guard !expectations.isEmpty else { return nil }
         let heldBefore = Set(planned.filter { !current($0).isEmpty && !blind.contains($0) })
-        return ReadBack(expectations: expectations, heldBefore: heldBefore, wrote: !operations.isEmpty)
+        return ReadBack(expectations: expectations, heldBefore: heldBefore, wrote: !operations.isEmpty, operations: operations,
+                        method: client.replacesWithPut == nil ? "PATCH" : "PUT")
     }
 
     /// A verified change made with PUT says so ("PATCH unsupported (501): replaced with PUT").

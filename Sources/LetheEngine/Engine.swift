@@ -307,7 +307,8 @@ public struct Engine: Sendable {
         let claimed = done.claimed
         let transition = ActionStateMachine.afterAttempt(done.result.result, attemptsUsed: claimed.attemptsInBudget, policy: done.retry, random: random())
         let report = AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: done.startedAt, finishedAt: done.finishedAt,
-                                   result: done.result.kind, statusCode: done.result.statusCode, error: done.result.error)
+                                   result: done.result.kind, statusCode: done.result.statusCode, error: done.result.error,
+                                   serverMessage: done.result.serverMessage)
         let now = clock.now()
         // Not cancelled with the run: a result Lethe has seen is recorded even while the run is
         // being cancelled (the group commit's writer is its own task).

@@ -144,12 +144,15 @@ struct Dashboard: Sendable {
         return response
     }
 
-    /// Whether a form post comes from this server's own pages: `Sec-Fetch-Site` (when the
-    /// browser sends it) is same-origin, and `Origin` (browsers send it with every POST) names
-    /// this server's host, as the request reached it or as `--public-url` says. A client that
-    /// sends neither (curl, a script) is not a browser another site could drive.
+    /// Whether a form post comes from this server's own pages. A browser says so in
+    /// `Sec-Fetch-Site` (every current one sends it): same-origin, or none for a typed address.
+    /// Without it, `Origin` must name this server's host, as the request reached it or as
+    /// `--public-url` says; an opaque `null` origin is refused. (Lethe's pages send
+    /// `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` even for their
+    /// own forms, so `Sec-Fetch-Site` decides when present.) A client that sends neither (curl,
+    /// a script) is not a browser another site could drive.
     static func isSameOrigin(_ request: Request, publicURL: URL?) -> Bool {
-        if let site = request.headers[.init("Sec-Fetch-Site")!]?.lowercased(), site != "same-origin", site != "none" { return false }
+        if let site = request.headers[.init("Sec-Fetch-Site")!]?.lowercased() { return site == "same-origin" || site == "none" }
         guard let origin = request.headers[.origin] else { return true }
         guard let url = URL(string: origin), let host = url.host?.lowercased() else { return false }  // "null" too
         let claimed = host + (url.port.map { ":\($0)" } ?? "")
@@ -298,6 +301,7 @@ struct Dashboard: Sendable {
         body += "</dl>"
 
         body += "<section><h2>Per system</h2>"
+        let serverMessages = try database.serverMessages(of: stored.id)
         for action in actions where action.follows == nil {
             let shown = view.actions.first { $0.target == action.target }
             body += "<article class=card><h3>\(H.e(action.target)): \(H.e(action.plan.operation.rawValue.replacingOccurrences(of: "_", with: " "))) — \(H.state(action.state.rawValue))</h3>"
@@ -308,6 +312,10 @@ struct Dashboard: Sendable {
             }
             if let verification = action.verification { body += "<p><strong>Verified by:</strong> \(H.e(verification))</p>" }
             if let error = shown?.lastError { body += "<p class=bad><strong>Last error:</strong> \(H.e(error))</p>" }
+            if let said = serverMessages[action.target] {
+                body += "<p><strong>The system said:</strong> \(H.e(said)) <small>(its own words, shown while the request is open and deleted with "
+                    + "its identifiers; never in the audit log or a report)</small></p>"
+            }
             for kept in shown?.retained ?? [] {
                 body += "<p><strong>Kept:</strong> \(H.e(kept.attributes.joined(separator: ", "))) under \(H.e(kept.basis)) (\(H.e(kept.purpose))) until \(H.e(kept.until))"
                     + (kept.ended ? ", which had passed: erased with the rest" : "") + "</p>"

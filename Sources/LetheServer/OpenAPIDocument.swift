@@ -620,9 +620,11 @@ webhooks:
     post:
       summary: "What each `lethe serve --webhook URL` receives when a request completes, fails, needs review or becomes overdue."
       description: |
-        Signed: `Lethe-Webhook-Signature: sha256=HEX`, the HMAC-SHA256 of the body under
-        LETHE_WEBHOOK_SECRET. Delivered at least once (retried with backoff, resent after a
-        restart until a 2xx); deduplicate by `id`, also sent as `Lethe-Webhook-Id`.
+        Signed over its time and body: `Lethe-Webhook-Timestamp: SECONDS` (since 1970) and
+        `Lethe-Webhook-Signature: sha256=HEX`, the HMAC-SHA256 of `SECONDS.BODY` under
+        LETHE_WEBHOOK_SECRET (at least 32 bytes). Refuse a timestamp more than 5 minutes from
+        your clock. Delivered at least once (retried with backoff, resent after a restart
+        until a 2xx); deduplicate by `id`, also sent as `Lethe-Webhook-Id`.
       requestBody:
         content:
           application/json:

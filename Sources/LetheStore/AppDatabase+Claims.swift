@@ -24,8 +24,12 @@ public struct AttemptReport: Sendable, Hashable {
     public var result: AttemptResultKind
     public var statusCode: Int?
     public var error: String?
+    /// The target's own words about a failure, kept only while the request is open.
+    public var serverMessage: String?
 
-    public init(actionId: Int64, number: Int, startedAt: Date, finishedAt: Date, result: AttemptResultKind, statusCode: Int? = nil, error: String? = nil) {
+    public init(actionId: Int64, number: Int, startedAt: Date, finishedAt: Date, result: AttemptResultKind, statusCode: Int? = nil, error: String? = nil,
+                serverMessage: String? = nil) {
+        self.serverMessage = serverMessage
         self.actionId = actionId
         self.number = number
         self.startedAt = startedAt
@@ -147,10 +151,11 @@ extension AppDatabase {
             let t = now.timeIntervalSince1970
             try db.cachedStatement(sql: """
                 UPDATE action SET state = ?, next_attempt_at = ?, outcome = COALESCE(?, outcome), verified = ?, verification = ?,
-                    last_error = ?, completed_at = ?, claimed_by = NULL
+                    last_error = ?, completed_at = ?, claimed_by = NULL, server_message = ?
                 WHERE id = ?
                 """).execute(arguments: [transition.state.rawValue, t + (transition.retryIn ?? 0), transition.outcome?.rawValue, verified,
-                                 transition.verification, transition.reason, transition.state.isTerminal ? t : nil, attempt.actionId])
+                                 transition.verification, transition.reason, transition.state.isTerminal ? t : nil, attempt.serverMessage,
+                                 attempt.actionId])
             var details: [String: JSONValue] = ["attempt": .number(Double(attempt.number)), "state": .string(transition.state.rawValue)]
             if let outcome = transition.outcome { details["outcome"] = .string(outcome.rawValue) }
             if let verified { details["verified"] = .bool(verified) }

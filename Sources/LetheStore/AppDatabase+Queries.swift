@@ -188,6 +188,19 @@ extension AppDatabase {
         "SELECT \(StoredAction.selection) FROM action WHERE request_id IN (\(databaseQuestionMarks(count: count))) ORDER BY target, not_before"
     }
 
+    /// What each target of an open request said in its own words about its last failure, by
+    /// target (purged when the request ends; see migration v15).
+    public func serverMessages(of requestId: String) throws -> [String: String] {
+        try writer.read { db in
+            var messages: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT target, server_message FROM action WHERE request_id = ? AND server_message IS NOT NULL AND follows IS NULL",
+                                        arguments: [requestId]) {
+                messages[row["target"]] = row["server_message"]
+            }
+            return messages
+        }
+    }
+
     /// The attempts of an action, in order.
     public func attempts(of actionId: Int64) throws -> [StoredAttempt] {
         try writer.read { db in

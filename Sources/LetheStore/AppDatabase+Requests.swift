@@ -194,6 +194,9 @@ extension AppDatabase {
                 UPDATE request SET state = ?, completed_at = ?, email = NULL, external_id = NULL, user_name = NULL, note = NULL
                 WHERE id = ?
                 """).execute(arguments: [new.rawValue, t, requestId])
+            // What targets said in their own words goes with the identifiers.
+            try db.cachedStatement(sql: "UPDATE action SET server_message = NULL WHERE request_id = ? AND server_message IS NOT NULL")
+                .execute(arguments: [requestId])
         } else {
             try db.cachedStatement(sql: "UPDATE request SET state = ?, completed_at = NULL WHERE id = ?").execute(arguments: [new.rawValue, requestId])
         }

@@ -414,6 +414,13 @@ public struct AppDatabase: Sendable {
             // awaits approval are added: they too may not approve it.
             try db.execute(sql: "ALTER TABLE request ADD COLUMN filer_identities TEXT")
         }
+        migrator.registerMigration("v15-action-server-message") { db in
+            // What a target said in its own words about the last failed attempt. Kept apart from
+            // last_error (Lethe's own structured sentence, which audit events and reports carry)
+            // because a server's text can name the subject's name or street, which Lethe cannot
+            // scrub: it is shown while the request is open and purged with its identifiers.
+            try db.execute(sql: "ALTER TABLE action ADD COLUMN server_message TEXT")
+        }
         return migrator
     }
 

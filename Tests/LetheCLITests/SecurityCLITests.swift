@@ -222,7 +222,8 @@ struct SecurityCLITests {
         try await serve.serving(Self.unreachable) { served, _ in
             let officer = try #require(served.tokens["officer"])
             let form = ["Content-Type": "application/x-www-form-urlencoded"]
-            for hostile in [["Origin": "https://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"]] {
+            for hostile in [["Origin": "https://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"],
+                            ["Origin": "null", "Sec-Fetch-Site": "cross-site"], ["Origin": "http://127.0.0.1.evil.example"], ["Sec-Fetch-Site": "same-site"]] {
                 let answer = try await Curl.call("POST", served.base + "/signin", headers: form.merging(hostile) { a, _ in a }, body: "token=\(officer)")
                 #expect(answer.status == 403 && answer.sessionCookie == nil, "\(hostile): \(answer.status)")
             }
@@ -231,6 +232,11 @@ struct SecurityCLITests {
                                                headers: form.merging(["Origin": "http://\(host)", "Sec-Fetch-Site": "same-origin"]) { a, _ in a },
                                                body: "token=\(officer)")
             #expect(sameSite.status == 303 && sameSite.sessionCookie != nil, "Lethe's own page signs in")
+            // What Chromium sends for Lethe's own form under `Referrer-Policy: no-referrer`.
+            let chromium = try await Curl.call("POST", served.base + "/signin",
+                                               headers: form.merging(["Origin": "null", "Sec-Fetch-Site": "same-origin"]) { a, _ in a },
+                                               body: "token=\(officer)")
+            #expect(chromium.status == 303 && chromium.sessionCookie != nil)
 
             // Signing in again from the same browser ends the session it had.
             let first = try await BrowserSession.signIn(served.base, token: officer)
@@ -290,8 +296,9 @@ struct SecurityCLITests {
         try await serve.serving(Self.unreachable, arguments: { _ in ["--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key] }) { served, _ in
             #expect(served.base.hasPrefix("https://"))
             let hostPort = served.base.replacingOccurrences(of: "https://", with: "")
-            let old = try await openssl.run(["s_client", "-connect", hostPort, "-tls1_1"], input: "")
-            #expect(old.status != 0, "TLS 1.1 is refused: \(old.stdout.suffix(200))")
+            // SECLEVEL=0: the client itself would offer TLS 1.1, so only the server can refuse it.
+            let old = try await openssl.run(["s_client", "-connect", hostPort, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], input: "")
+            #expect(old.status != 0 && (old.stdout + old.stderr).contains("protocol version"), "TLS 1.1 is refused by the server: \(old.stderr.suffix(300))")
             let current = try await openssl.run(["s_client", "-connect", hostPort, "-tls1_2"], input: "")
             #expect(current.status == 0, "TLS 1.2 is accepted: \(current.stderr.suffix(300))")
             let health = try await Curl.call("GET", served.base + "/healthz", extra: ["-k"])
@@ -435,14 +442,19 @@ extension SecurityCLITests {
     @Test("problem documents never carry a path of the machine")
     func noPathsInProblems() async throws {
         try await serve.serving(Self.unreachable) { served, _ in
-            // An empty ledger's message names nothing; a ledger that cannot be read names its
-            // file: the state directory must not appear in the answer.
-            let root = served.scratch.path
+            // A report that cannot be written names its file: the answer says where in words.
+            let reports = served.scratch.appendingPathComponent("state/reports")
+            try FileManager.default.createDirectory(at: reports.appendingPathComponent(".lethe-report-2026-01-01-2026-01-31.json.partial"),
+                                                    withIntermediateDirectories: true)
+            let answer = try await served.call(.post, "/api/v1/reports", token: served.tokens["auditor"], body: #"{"from":"2026-01-01","to":"2026-01-31"}"#)
+            let text = answer.json.map { String(decoding: CanonicalJSON.bytes($0), as: UTF8.self) } ?? ""
+            #expect(answer.status == 409 && text.contains("cannot write the state directory/reports/lethe-report-2026-01-01-2026-01-31.json"), "\(text)")
+            #expect(!text.contains(served.scratch.path) && !text.contains(FileManager.default.temporaryDirectory.path), "\(text)")
             for (body, type) in [("", "text/csv"), ("\u{FFFD}not,a,ledger", "text/csv"), ("{", "application/x-ndjson")] {
                 let answer = try await served.call(.post, "/api/v1/sweeps", token: served.tokens["officer"], body: body, contentType: type)
                 #expect(answer.status >= 400)
                 let text = answer.json.map { String(decoding: CanonicalJSON.bytes($0), as: UTF8.self) } ?? ""
-                #expect(!text.contains(root) && !text.contains(FileManager.default.temporaryDirectory.path), "\(text)")
+                #expect(!text.contains(served.scratch.path) && !text.contains(FileManager.default.temporaryDirectory.path), "\(text)")
             }
         }
         #expect(ListenAddress("127.evil.example:8080")?.isLoopback == false, "a host name that starts with 127. is not loopback")

@@ -37,6 +37,35 @@ struct ErasurePatchTests {
         #expect(expected["name.familyName"] == .equals(.string(ErasurePatch.redacted)))
     }
 
+    /// crm's plan with `emails` erased by `strategy` instead of removed.
+    func crmWithEmails(_ strategy: AnonymizeStrategy) -> PlannedAction {
+        var plan = crm
+        plan.attributes = plan.attributes.map { $0.path.description == "emails" ? AttributeChange(path: $0.path, strategy: strategy) : $0 }
+        return plan
+    }
+
+    @Test("random and redact on a multi-valued attribute: one placeholder item replaces them all (an address at erased.invalid for e-mails)")
+    func multiValuedPlaceholder() throws {
+        let emails: [String: [JSONValue]] = ["emails": [.array([.object(["value": .string("ana@example.com"), "primary": .bool(true)]),
+                                                                .object(["value": .string("ana@work.example")])])]]
+        let random = build(crmWithEmails(.random), emails)
+        // userName takes the first random token (r1), the e-mails the second.
+        #expect(random.changes.contains(.replace(path: "emails", value: .array([.object(["value": .string("erased-r2@erased.invalid")])]))))
+        #expect(random.expectations.contains(AttributeExpectation(path: AttributePath(name: "emails"), expected: .onlyItem(value: "erased-r2@erased.invalid"))))
+        let redact = build(crmWithEmails(.redact), emails)
+        #expect(redact.changes.contains(.replace(path: "emails", value: .array([.object(["value": .string("redacted@erased.invalid")])]))))
+        // Nothing held: nothing written, and the read-back expects none.
+        let none = build(crmWithEmails(.random), [:])
+        #expect(!none.changes.contains { if case .replace("emails", _) = $0 { true } else { false } })
+        #expect(none.expectations.contains(AttributeExpectation(path: AttributePath(name: "emails"), expected: .absent)))
+        // A rerun after the placeholder was written (the server added primary): nothing again.
+        let written: [String: JSONValue] = ["emails": .array([.object(["value": .string("erased-x9@erased.invalid")])])]
+        let rerun = build(crmWithEmails(.random), ["emails": [.array([.object(["value": .string("erased-x9@erased.invalid"), "primary": .bool(true)])])]],
+                          written: written)
+        #expect(!rerun.changes.contains { if case .replace("emails", _) = $0 { true } else { false } })
+        #expect(rerun.expectations.contains(AttributeExpectation(path: AttributePath(name: "emails"), expected: .onlyItem(value: "erased-x9@erased.invalid"))))
+    }
+
     @Test("a rerun writes nothing that is already erased, and still checks every attribute")
     func idempotent() throws {
         let patch = build(crm, [

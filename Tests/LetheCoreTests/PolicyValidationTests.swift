@@ -79,6 +79,15 @@ struct PolicyValidationTests {
         #expect(set.warnings.contains { $0.message.contains("Recital 26") && $0.line == 17 })
     }
 
+    @Test("random and redact apply to a multi-valued attribute with values (one placeholder), pseudonym does not")
+    func placeholdersOnMultiValued() throws {
+        for strategy in ["random", "redact"] {
+            let set = try Fixtures.policy(Self.minimal(anonymize: "    userName: random\n    emails: \(strategy)\n"))
+            #expect(set.policies.first?.erasure.anonymize[AttributePath(name: "emails")]?.rawValue == strategy)
+        }
+        #expect(throws: (any Error).self) { try Fixtures.policy(Self.minimal(anonymize: "    userName: random\n    emails: pseudonym\n")) }
+    }
+
     @Test("every error is reported, not only the first")
     func allErrorsReported() {
         let yaml = Self.minimal(anonymize: "    name.givenName: scramble\n").replacingOccurrences(of: "basis: contract", with: "basis: contrat")

@@ -36,6 +36,34 @@ struct DjangoPeerTests {
         #expect(untouched["userName"]?.stringValue == bystander && untouched["name"]?["familyName"]?.stringValue == "Reis")
     }
 
+    @Test("a server that keeps an e-mail whatever PATCH and PUT say: `emails: remove` fails naming PUT and suggesting random; `emails: random` leaves one placeholder, verified")
+    func emailsThatStay() async throws {
+        for strategy in [AnonymizeStrategy.remove, .random] {
+            let h = try EngineHarness.django { policy in
+                policy.shares[0].attributes.append(AttributePath(name: "emails"))
+                policy.erasure.anonymize[AttributePath(name: "emails")] = strategy
+            }
+            let portal = try #require(h.tenants["portal"])
+            let email = person("eve")
+            let id = try await portal.createUser(userName: email, email: email, givenName: "Eve", familyName: "Dias")
+            let request = try h.file(.erasure, SubjectIdentifiers(email: email))
+            try await h.with { try await $0.run() }
+            let action = try h.action(request, "portal")
+            let raw = try #require(try await portal.user(id))
+            let held = raw["emails"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? []
+            if strategy == .remove {
+                #expect(action.state == .failed && action.verified == false, "\(action.state) \(action.lastError ?? "")")
+                #expect(action.lastError?.contains("the server accepted the PUT") == true, "names the method used: \(action.lastError ?? "")")
+                #expect(action.lastError?.contains("consider `emails: random`") == true, "\(action.lastError ?? "")")
+                #expect(held == [email], "django kept the address")
+            } else {
+                #expect(action.state == .succeeded && action.verified == true, "\(action.state) \(action.lastError ?? "")")
+                #expect(held.count == 1 && held[0].hasPrefix("erased-") && held[0].hasSuffix("@erased.invalid"), "\(held)")
+                #expect(!held.contains(email))
+            }
+        }
+    }
+
     @Test("an erasure that deletes is verified by a 404 and an empty lookup; a raw read confirms the account is gone")
     func delete() async throws {
         let h = try EngineHarness.django { $0.erasure = ErasureRule(action: .delete) }

@@ -54,7 +54,8 @@ struct ErrorHandlingTests {
         }
         let html = RecordingTransport(responses: [.success(HTTPResponse(status: 502, headers: ["Content-Type": "text/html"], body: Data("<html>Bad Gateway</html>".utf8)))])
         do { _ = try await ClientFixtures.client(html).getUser("u1"); Issue.record("a 502 was accepted") } catch let error as SCIMClientError {
-            #expect(error.isTransient && error.description.contains("non-SCIM answer (text/html)"))
+            #expect(error.isTransient && error.description.contains("[text/html, 24 bytes]") && error.description.contains("not a SCIM error document"))
+            #expect(error.serverMessage == nil, "an HTML page is not kept as the server's message")
         }
         let garbage = RecordingTransport(responses: [.success(HTTPResponse(status: 200, body: Data("not json".utf8)))])
         do { _ = try await ClientFixtures.client(garbage).getUser("u1"); Issue.record("accepted") } catch let error as SCIMClientError {

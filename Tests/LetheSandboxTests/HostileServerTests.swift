@@ -400,7 +400,7 @@ extension HostileServerTests {
 }
 
 extension HostileServerTests {
-    @Test("error texts full of personal data are scrubbed before anything is stored: names, phones, e-mails in any encoding")
+    @Test("error texts full of personal data are kept nowhere permanent: names, phones, e-mails in any encoding")
     func personalDataInErrors() async throws {
         let h = try await EngineHarness.sandbox(maxAttempts: 2, hostile: true)
         let email = SandboxCustomers.email(0)
@@ -424,9 +424,41 @@ extension HostileServerTests {
         stored += try h.database.attempts(of: crm.id).compactMap(\.error)
         stored += try h.database.auditEvents().map(\.details)
         let text = stored.joined(separator: "\n")
-        #expect(text.contains("cannot patch"), "the server's words are kept, without the data")
+        #expect(text.contains("answered 400"), "the structure of the failure is kept")
+        #expect(!text.contains("cannot patch"), "the server's own words are not: they can name what Lethe never saw")
+        #expect(try h.database.serverMessages(of: id).isEmpty, "and what was shown while it was open went with the identifiers")
         for secret in [email, given, family, "912 345 678", base64, percent, "jo.doe@corp.example", "\\u0040"] {
             #expect(!text.contains(secret), "\(secret) was stored")
+        }
+    }
+}
+
+extension HostileServerTests {
+    @Test("a PATCH answered 204 that changed nothing is tried once more as a PUT under update: auto, and the result says PUT made it; with update: patch it fails, naming PATCH")
+    func ignoredPatchThenPut() async throws {
+        let customer = try #require((0..<8).first { SandboxCustomers.isPresent($0, in: "crm") })
+        for method in [UpdateMethod.auto, .patch] {
+            let h = try await EngineHarness.sandbox(hostile: true) { policy in
+                if policy.target == "crm" { policy.connection.update = method }
+            }
+            let puts = Counter()
+            h.hostile?.add { request, _ in
+                guard request.target == "crm", request.path.hasPrefix("/Users/") else { return nil }
+                if request.method == "PUT" { puts.increment() }
+                return request.method == "PATCH" ? .respond(SandboxResponse(status: 204), delayMs: 0) : nil
+            }
+            let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(customer)))
+            try await h.with { try await $0.run() }
+            let crm = try h.action(id, "crm")
+            if method == .auto {
+                #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
+                #expect(crm.verification?.contains("answered the PATCH 2xx without applying it; made with PUT") == true, "\(crm.verification ?? "")")
+                #expect(puts.value == 1, "one PUT, once")
+            } else {
+                #expect(crm.state == .failed && crm.verified == false, "\(crm.state)")
+                #expect(crm.lastError?.contains("the server accepted the PATCH but did not apply it") == true, "\(crm.lastError ?? "")")
+                #expect(puts.value == 0, "update: patch never PUTs")
+            }
         }
     }
 }

@@ -43,13 +43,19 @@ struct SandboxFaultTests {
         #expect(try h.action(id, "shop").state == .succeeded)
     }
 
-    @Test("a PATCH that ignores extension paths ends failed, not verified")
+    @Test("a PATCH that ignores extension paths ends failed, not verified, under update: patch; under auto the PUT that follows makes it")
     func ignoredPatch() async throws {
-        let h = try await EngineHarness.sandbox(faults: "crm:ignore-extension-patch")
-        let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
-        _ = try await h.with { try await $0.run() }
-        let crm = try h.action(id, "crm")
-        #expect(crm.state == .failed && crm.verified == false && crm.lastError?.contains("marketingSegment still holds a value") == true)
+        for method in [UpdateMethod.patch, .auto] {
+            let h = try await EngineHarness.sandbox(faults: "crm:ignore-extension-patch") { $0.connection.update = method }
+            let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
+            _ = try await h.with { try await $0.run() }
+            let crm = try h.action(id, "crm")
+            if method == .patch {
+                #expect(crm.state == .failed && crm.verified == false && crm.lastError?.contains("marketingSegment still holds a value") == true)
+            } else {
+                #expect(crm.state == .succeeded && crm.verified == true && crm.verification?.contains("made with PUT") == true, "\(crm.verification ?? crm.lastError ?? "")")
+            }
+        }
     }
 
     @Test("dropped connections are retried until the work is done")

@@ -5,6 +5,9 @@ public struct AttributeExpectation: Sendable, Hashable {
         case absent
         /// Exactly this value.
         case equals(JSONValue)
+        /// A multi-valued attribute holding exactly one item, whose `value` is this (a server
+        /// may add `primary` or `type` to the placeholder Lethe wrote).
+        case onlyItem(value: String)
     }
 
     public var path: AttributePath
@@ -52,6 +55,12 @@ public struct ErasurePatch: Sendable, Hashable {
             let path = change.path.description
             let values = current(change.path)
             let present = !values.isEmpty
+            if change.strategy == .random || change.strategy == .redact, AttributeCatalog.standard.takesPlaceholder(change.path) {
+                let (write, expect) = placeholder(change, values: values, written: written[path], randomToken: randomToken)
+                if let write { changes.append(.replace(path: path, value: write)) }
+                expectations.append(expect)
+                continue
+            }
             switch change.strategy {
             case .remove:
                 if present { changes.append(.remove(path: path)) }
@@ -86,6 +95,29 @@ public struct ErasurePatch: Sendable, Hashable {
             expectations.append(AttributeExpectation(path: AttributePath(name: "active"), expected: .equals(.bool(false))))
         }
         return ErasurePatch(changes: changes, expectations: expectations)
+    }
+
+    /// `random` or `redact` on a multi-valued attribute (`emails: random`): the whole attribute
+    /// becomes one item whose value is a placeholder, an address at `erased.invalid` for e-mails
+    /// (RFC 2606 reserves `.invalid`: no mail can reach it). Nothing is written when the account
+    /// holds none, or already holds exactly the placeholder (a rerun).
+    static func placeholder(_ change: AttributeChange, values: [JSONValue], written: JSONValue?,
+                            randomToken: () -> String) -> (write: JSONValue?, expect: AttributeExpectation) {
+        let items = values.flatMap { $0.arrayValue ?? [$0] }
+        guard !items.isEmpty else { return (nil, AttributeExpectation(path: change.path, expected: .absent)) }
+        let email = change.path.name.lowercased() == "emails"
+        let text: String
+        if change.strategy == .redact {
+            text = email ? "redacted@erased.invalid" : redacted
+        } else if let mine = written?.arrayValue?.first?["value"]?.stringValue, items.count == 1, items[0]["value"]?.stringValue == mine {
+            // An earlier attempt already wrote its random placeholder; leave it.
+            return (nil, AttributeExpectation(path: change.path, expected: .onlyItem(value: mine)))
+        } else {
+            text = email ? "erased-\(randomToken())@erased.invalid" : "erased-\(randomToken())"
+        }
+        let expect = AttributeExpectation(path: change.path, expected: .onlyItem(value: text))
+        if items.count == 1, items[0]["value"]?.stringValue == text { return (nil, expect) }
+        return (.array([.object(["value": .string(text)])]), expect)
     }
 
     private static func isRequired(_ path: AttributePath) -> Bool {

@@ -6,6 +6,17 @@ public struct AttributeCatalog: Sendable {
     public struct Resolved: Sendable, Hashable {
         public var path: AttributePath
         public var shape: AttributeShape
+        /// A whole multi-valued attribute whose items carry a `value` (emails, phoneNumbers,
+        /// ims, photos, entitlements, roles, x509Certificates): `random` and `redact` replace it
+        /// with one placeholder item (`ErasurePatch`).
+        public var takesPlaceholder = false
+    }
+
+    /// Whether `path` is a whole multi-valued attribute of the core schema whose items carry a
+    /// `value` (see `Resolved.takesPlaceholder`).
+    public func takesPlaceholder(_ path: AttributePath) -> Bool {
+        guard path.schema == nil, path.subAttribute == nil, let entry = core[path.name.lowercased()] else { return false }
+        return entry.shape.multiValued && entry.subAttributes["value"] != nil
     }
 
     struct Entry: Sendable {
@@ -137,7 +148,8 @@ public struct AttributeCatalog: Sendable {
                 hint: nil))
         }
         guard pieces.count == 2 else {
-            return .success(Resolved(path: AttributePath(schema: schema, name: entry.name), shape: entry.shape))
+            let path = AttributePath(schema: schema, name: entry.name)
+            return .success(Resolved(path: path, shape: entry.shape, takesPlaceholder: takesPlaceholder(path)))
         }
         guard let (subName, subShape) = entry.subAttributes.first(where: { $0.key.lowercased() == pieces[1].lowercased() }) else {
             let subs = entry.subAttributes.keys.sorted()

@@ -77,9 +77,13 @@ extension PolicyParser {
             return nil
         case .redact, .random, .pseudonym:
             if resolved.shape.kind == .string && !resolved.shape.multiValued { return nil }
+            // A multi-valued attribute becomes one placeholder item (a server that will not
+            // drop an e-mail by PATCH or PUT still takes a replacement).
+            if resolved.takesPlaceholder && strategy != .pseudonym { return nil }
             if resolved.shape.kind == .other && resolved.path.schema != nil { return nil }
             return ("'\(strategy.rawValue)' needs a single text value, and \(resolved.path) is not one",
-                    resolved.shape.kind == .complex || resolved.shape.multiValued
+                    resolved.takesPlaceholder ? "use remove, random or redact (one placeholder value replaces them all)"
+                        : resolved.shape.kind == .complex || resolved.shape.multiValued
                         ? "use remove, or name a single-valued sub-attribute (e.g. name.givenName)" : "use remove")
         }
     }

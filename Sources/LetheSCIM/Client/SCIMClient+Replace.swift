@@ -7,6 +7,9 @@ extension SCIMClient {
         update == .put ? "connection.update is put: replaced with PUT" : knowledge.patchUnsupported
     }
 
+    /// The policy's `connection.update`.
+    public var updateMethod: UpdateMethod { update }
+
     /// Runs `patch`, or its PUT equivalent `put` when the target has no PATCH: by policy, by what
     /// this run already learnt, or (with `auto`) by the 501 or 405 the PATCH answers now, which
     /// is then remembered for the rest of the run.

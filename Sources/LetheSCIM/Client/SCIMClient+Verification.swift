@@ -41,9 +41,10 @@ extension SCIMClient {
     /// An attribute that held no value in any read before the write (`heldBefore`), shows none
     /// now, and that the server's schemas declare `returned: never` is unverifiable: no answer
     /// can show it, so its absence proves nothing.
+    /// `method` names the write the server accepted (PATCH or PUT) in what a failure says.
     public func verifyAttributes(_ id: String, _ expectations: [AttributeExpectation],
-                                 heldBefore: Set<AttributePath> = []) async throws(SCIMClientError) -> Verification {
-        try await verifyAttributes(id, expectations, heldBefore: heldBefore, left: []).attributes
+                                 heldBefore: Set<AttributePath> = [], method: String = "PATCH") async throws(SCIMClientError) -> Verification {
+        try await verifyAttributes(id, expectations, heldBefore: heldBefore, left: [], method: method).attributes
     }
 
     /// `verifyAttributes` and, in the same read, `verifyLeft` for each of `groupIds`: on a server
@@ -51,7 +52,7 @@ extension SCIMClient {
     /// a change that also leaves groups is read back once, not once for the attributes and once
     /// per group. A group the answer does not settle (no `groups` shown) is read as `verifyLeft` does.
     public func verifyAttributes(_ id: String, _ expectations: [AttributeExpectation], heldBefore: Set<AttributePath>,
-                                 left groupIds: [String]) async throws(SCIMClientError) -> (attributes: Verification, groups: [Verification]) {
+                                 left groupIds: [String], method: String = "PATCH") async throws(SCIMClientError) -> (attributes: Verification, groups: [Verification]) {
         let asked = expectations.map(\.path) + (groupIds.isEmpty ? [] : [AttributePath(name: "groups")])
         guard let user = try await getUser(id, attributes: asked) else {
             let gone = Verification.notVerified("GET /Users/\(id) answers 404: the user disappeared instead of being changed")
@@ -62,7 +63,7 @@ extension SCIMClient {
         let invisible = expectations.map(\.path).filter { !heldBefore.contains($0) && user.values(at: $0).isEmpty }
         let hidden = invisible.isEmpty ? [] : try await neverReturned()
         let blind = invisible.filter { Self.isHidden($0, in: hidden) }
-        let result = Self.check(user, expectations.filter { !blind.contains($0.path) })
+        let result = Self.check(user, expectations.filter { !blind.contains($0.path) }, method: method)
         guard result.isVerified, !blind.isEmpty else { return (result, groups) }
         return (.unverifiable(blind.map { "\($0) is unverifiable" }.joined(separator: "; ")
             + ": the server's schema declares \(blind.count == 1 ? "it" : "them") never returned, so no read can show what "
@@ -70,15 +71,23 @@ extension SCIMClient {
     }
 
     /// Compares a read-back resource with expectations; the mismatch names attributes, never values.
-    public static func check(_ user: SCIMResource, _ expectations: [AttributeExpectation]) -> Verification {
+    public static func check(_ user: SCIMResource, _ expectations: [AttributeExpectation], method: String = "PATCH") -> Verification {
         var wrong: [String] = []
+        var kept: [String] = []
         for expectation in expectations {
             let values = user.values(at: expectation.path)
             switch expectation.expected {
             case .absent where !values.isEmpty:
                 wrong.append("\(expectation.path) still holds a value")
+                if AttributeCatalog.standard.takesPlaceholder(expectation.path) { kept.append(expectation.path.name) }
             case .equals(let value) where values.isEmpty || values.contains(where: { $0 != value }):
                 wrong.append(values.isEmpty ? "\(expectation.path) is missing" : "\(expectation.path) holds another value than was written")
+            case .onlyItem(let value):
+                let items = values.flatMap { $0.arrayValue ?? [$0] }
+                if items.count != 1 || items[0]["value"]?.stringValue != value {
+                    wrong.append(items.isEmpty ? "\(expectation.path) is missing"
+                                 : "\(expectation.path) holds \(items.count == 1 ? "another value" : "\(items.count) values") instead of the one placeholder written")
+                }
             default:
                 continue
             }
@@ -86,7 +95,14 @@ extension SCIMClient {
         if wrong.isEmpty {
             return .verified("GET /Users/\(user.id) shows \(expectations.count) attribute\(expectations.count == 1 ? "" : "s") as written")
         }
-        return .notVerified("GET /Users/\(user.id): " + wrong.joined(separator: "; ") + " (the server accepted the PATCH but did not apply it)")
+        var text = "GET /Users/\(user.id): " + wrong.joined(separator: "; ") + " (the server accepted the \(method) but did not apply it)"
+        if !kept.isEmpty {
+            // Some servers (django-scim2's default adapter) keep a multi-valued attribute's last
+            // value whatever PATCH or PUT says; they do take a replacement.
+            text += "; the server kept \(kept.joined(separator: ", ")): consider " + kept.map { "`\($0): random`" }.joined(separator: ", ")
+                + " (one placeholder value at erased.invalid replaces \(kept.count == 1 ? "it" : "them"))"
+        }
+        return .notVerified(text)
     }
 
     /// After a group removal, the group must no longer list the user. On a target whose member

@@ -78,17 +78,26 @@ public struct SCIMClient: Sendable {
     }
 
     /// The error for a non-success answer, with the server's words scrubbed of `scrub`.
+    ///
+    /// The server's words go to `serverMessage` only; `detail` is Lethe's own sentence.
     func failure(_ response: HTTPResponse, _ operation: String, scrub: [String] = []) -> SCIMClientError {
         let body = SCIMErrorBody(response.body)
-        var detail = body?.detail
-        if detail == nil, !response.body.isEmpty {
+        var message = body?.detail
+        var detail: String?
+        if body == nil, !response.body.isEmpty {
             let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-            detail = text.contains("<") ? "non-SCIM answer (\(response.header("content-type") ?? "no content type"))" : text
+            if text.contains("<") {
+                detail = "not a SCIM error document (an HTML page?)"
+            } else {
+                message = text
+            }
         }
         return SCIMClientError(
             kind: .http, target: target, operation: operation, status: response.status, scimType: body?.scimType,
-            detail: detail.map { Self.scrub($0, removing: scrub) },
-            retryAfter: RetryAfter.seconds(response.header("retry-after"), now: now()))
+            detail: detail, retryAfter: RetryAfter.seconds(response.header("retry-after"), now: now()),
+            serverMessage: message.map { Self.scrub(String($0.prefix(500)), removing: scrub) },
+            contentType: response.body.isEmpty ? nil : response.header("content-type") ?? "no content type",
+            bodyLength: response.body.count)
     }
 
     /// Replaces each sensitive value (in every form `Scrubber` knows) with `<subject>`. Shapes

@@ -58,7 +58,7 @@ struct StatusCommand: AsyncParsableCommand {
         if let id {
             let request = try context.request(id)
             let view = RequestView(request, actions: try context.database.actions(of: request.id), today: today)
-            if json { try Output.json(view) } else { Output.line(Self.detail(view)) }
+            if json { try Output.json(view) } else { Output.line(Self.detail(view, serverMessages: try context.database.serverMessages(of: request.id))) }
             return
         }
         let requests = scheduled
@@ -85,7 +85,8 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 
-    static func detail(_ view: RequestView) -> String {
+    /// - Parameter serverMessages: what targets said in their own words (open requests only).
+    static func detail(_ view: RequestView, serverMessages: [String: String] = [:]) -> String {
         var lines = ["\(view.id)  \(view.kind)  \(view.state)" + (view.overdue ? "  OVERDUE" : "")]
         if let ref = view.ref { lines.append("  reference: \(ref)") }
         if !view.purposes.isEmpty { lines.append("  purposes:  \(view.purposes.joined(separator: ", "))") }
@@ -115,6 +116,11 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("  " + action.target.padding(12) + action.operation.padding(19) + action.state.padding(13)
                 + (action.outcome ?? "-").padding(20) + verified.padding(10) + "\(action.attempts)")
             if let error = action.lastError { lines.append("      \(action.state == "retrying" ? "retrying: " : "")\(error)") }
+            if let said = serverMessages[action.target] {
+                // A target's text is untrusted: no escape sequence of its reaches the terminal.
+                let printable = String(String.UnicodeScalarView(said.unicodeScalars.map { FreeText.isForbidden($0) ? "?" : $0 }))
+                lines.append("      the system said (shown while the request is open): \(printable)")
+            }
             if let next = action.nextAttemptAt, action.state == "retrying" { lines.append("      next attempt at \(next)") }
             for kept in action.retained {
                 if kept.ended {

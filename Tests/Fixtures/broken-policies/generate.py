@@ -47,7 +47,7 @@ cases = {
  "retention-not-legal": ("    basis: consent\n", "    basis: consent\n    retention: @@1y\n", "retention applies only to basis legal_obligation"),
  "legal-without-retention": ("  - purpose: invoicing\n    basis: legal_obligation\n    retention: 10y\n", "  - @@purpose: invoicing\n    basis: legal_obligation\n", "needs a retention period"),
  "remove-username": ("    userName: random", "    userName: @@remove", "'remove' cannot apply to userName"),
- "redact-complex": ("    emails: remove", "    emails: @@redact", "'redact' needs a single text value"),
+ "pseudonym-multivalued": ("    emails: remove", "    emails: @@pseudonym", "'pseudonym' needs a single text value"),
  "unset-variable": ("${LETHE_TEST_CRM_URL:-http://127.0.0.1:9104/v2}", "@@${LETHE_TEST_UNSET_URL}", "${LETHE_TEST_UNSET_URL}, which is not set and has no default"),
  "consent-shares-nothing": ('  - purpose: marketing\n    basis: consent\n    attributes: ["urn:example:params:scim:schemas:extension:gdpr:2.0:User:marketingSegment"]\n    groups: [Promotions]\n', "  - @@purpose: marketing\n    basis: consent\n    attributes: []\n", "shares no attributes and no groups under consent"),
  "bad-attribute": ("name.givenName, name.familyName, emails]", "@@name.givenNmae, name.familyName, emails]", "'name' has no sub-attribute 'givenNmae'"),
