@@ -49,12 +49,17 @@ struct Dashboard: Sendable {
 
     // MARK: Responses
 
+    /// What a page may load and who may frame it: only Lethe's own assets, no inline script,
+    /// no framing. HTML reports get it too (`SecurityHeadersMiddleware`).
+    static let contentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    static let referrerPolicy = "no-referrer"
+
     static func headers(_ type: String) -> HTTPFields {
         var headers: HTTPFields = [.contentType: type, .cacheControl: "no-store"]
-        headers[.init("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        headers[.init("Content-Security-Policy")!] = contentSecurityPolicy
         headers[.init("X-Content-Type-Options")!] = "nosniff"
-        headers[.init("Referrer-Policy")!] = "no-referrer"
+        headers[.init("Referrer-Policy")!] = referrerPolicy
         return headers
     }
 

@@ -15,16 +15,14 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        let headers = Dashboard.headers("")
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
         if RoutePath.isAPI(RoutePath.normalised(request.uri.path)) {
             response.headers[.cacheControl] = "no-store"
         }
         if response.headers[.contentType]?.lowercased().hasPrefix("text/html") == true,
            response.headers[.init("Content-Security-Policy")!] == nil {
-            for name in ["Content-Security-Policy", "Referrer-Policy"] {
-                response.headers[.init(name)!] = headers[.init(name)!]
-            }
+            response.headers[.init("Content-Security-Policy")!] = Dashboard.contentSecurityPolicy
+            response.headers[.init("Referrer-Policy")!] = Dashboard.referrerPolicy
         }
         if secure.isOn { response.headers[.init("Strict-Transport-Security")!] = Self.hsts }
         return response

@@ -88,4 +88,68 @@ struct ServerTextCLITests {
         #expect(try database.serverMessages(of: id).isEmpty)
         await server.stop()
     }
+
+    /// A state directory, policies (crm's `emails` strategy set to `emails`) and a hostile
+    /// sandbox for `lethe` to run against.
+    func scene(emails: String, _ body: (CommandRunner, HostileSCIM, Sandbox) async throws -> Void) async throws {
+        let targets = ["shop", "app", "newsletter", "crm"]
+        let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: 4, randomSeed: 3))
+        let hostile = HostileSCIM(sandbox)
+        let server = try await SandboxServer.start(handler: hostile, sandbox: sandbox)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-keeps-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let policies = scratch.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: Repository.path("policies").path) where file.hasSuffix(".yaml") {
+            var text = try String(contentsOf: Repository.path("policies").appendingPathComponent(file), encoding: .utf8)
+            if file == "crm.yaml" { text = text.replacingOccurrences(of: "    emails: remove", with: "    emails: \(emails)") }
+            try text.write(to: policies.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+        var env = ["LETHE_STATE_DIR": scratch.appendingPathComponent("state").path, "LETHE_POLICIES": policies.path]
+        for target in targets {
+            env["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
+            env["LETHE_\(target.uppercased())_TOKEN"] = "tok"
+        }
+        let lethe = CommandRunner(environment: env, workingDirectory: Repository.root)
+        #expect(try await lethe.run(["init"]).status == 0)
+        try await body(lethe, hostile, sandbox)
+        await server.stop()
+    }
+
+    @Test("a server that answers PATCH 204 and changes nothing, then keeps e-mails whatever PUT says: lethe says which method made it, names PUT when it fails, and `emails: random` erases")
+    func serversThatKeepWhatTheyWereToldToDrop() async throws {
+        for emails in ["remove", "random"] {
+            try await scene(emails: emails) { lethe, hostile, sandbox in
+                let crmUser = try #require(sandbox.users(in: "crm").first { $0["emails"]?.arrayValue?.isEmpty == false })
+                let email = try #require(crmUser["emails"]?.arrayValue?.first?["value"]?.stringValue)
+                let original = try #require(crmUser["emails"])
+                hostile.add { request, sandbox in
+                    guard request.target == "crm", request.path.hasPrefix("/Users/") else { return nil }
+                    if request.method == "PATCH" { return .respond(SandboxResponse(status: 204), delayMs: 0) }  // accepted, ignored
+                    guard request.method == "PUT", case .object(var body)? = JSONValue.parse(request.body) else { return nil }
+                    // A PUT that drops the e-mails keeps them (django-scim2's default adapter does);
+                    // a replacement value is taken.
+                    if body["emails"] == nil { body["emails"] = original }
+                    return sandbox.handle(method: "PUT", uri: "/crm/v2" + request.path, headers: [("Content-Type", "application/scim+json"), ("Authorization", "Bearer tok")],
+                                          body: CanonicalJSON.encode(.object(body)), host: "127.0.0.1")
+                }
+                let filed = try await lethe.run(["erase", "--email", email, "--ref", "KEEP-\(emails)"])
+                let id = filed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                _ = try await lethe.run(["run", "--until-idle", "--timeout", "20s"])
+                let status = try await lethe.run(["status", id, "--json"])
+                let crm = try #require(JSONValue.parse(Data(status.stdout.utf8))?["actions"]?.arrayValue?.first { $0["target"]?.stringValue == "crm" })
+                let held = sandbox.users(in: "crm").first { $0["id"] == crmUser["id"] }?["emails"]?.arrayValue?.compactMap { $0["value"]?.stringValue } ?? []
+                if emails == "remove" {
+                    #expect(crm["state"]?.stringValue == "failed", "\(status.stdout)")
+                    let error = crm["last_error"]?.stringValue ?? ""
+                    #expect(error.contains("the server accepted the PUT") && error.contains("consider `emails: random`"), "\(error)")
+                    #expect(held == [email], "the server kept it, and Lethe does not call that erased")
+                } else {
+                    #expect(crm["state"]?.stringValue == "succeeded" && crm["verified"]?.boolValue == true, "\(status.stdout)")
+                    #expect(crm["verification"]?.stringValue?.contains("answered the PATCH 2xx without applying it; made with PUT") == true, "\(status.stdout)")
+                    #expect(held.count == 1 && held[0].hasSuffix("@erased.invalid") && !held.contains(email), "\(held)")
+                }
+            }
+        }
+    }
 }
