@@ -79,6 +79,14 @@ struct FilterParser {
 
     private var tokens: [Token]
     private var index = 0
+    /// Groups open around the current token: `(`, `not (` and `[` nest the parser (and later the
+    /// evaluation) one level deeper, so a filter of a thousand `(` would exhaust the stack
+    /// (found by `scripts/fuzz FuzzFilter`). No filter a client means nests this deep.
+    private var depth = 0
+    static let maxDepth = 32
+    /// `and`/`or` chains build a tree evaluated recursively; bounded for the same reason.
+    private var connectives = 0
+    static let maxConnectives = 256
 
     init(_ text: String) throws(FilterSyntaxError) {
         tokens = try Self.tokenize(text)
@@ -144,6 +152,7 @@ struct FilterParser {
         var left = try parseAnd()
         while peekWord() == "or" {
             index += 1
+            try connective()
             left = .or(left, try parseAnd())
         }
         return left
@@ -153,9 +162,25 @@ struct FilterParser {
         var left = try parseUnary()
         while peekWord() == "and" {
             index += 1
+            try connective()
             left = .and(left, try parseUnary())
         }
         return left
+    }
+
+    private mutating func connective() throws(FilterSyntaxError) {
+        connectives += 1
+        guard connectives <= Self.maxConnectives else {
+            throw FilterSyntaxError(detail: "the filter joins more than \(Self.maxConnectives) conditions with and/or")
+        }
+    }
+
+    /// Parses one nested group (`(...)` or `[...]`) with `body`, at most `maxDepth` deep.
+    private mutating func nested(_ body: (inout FilterParser) throws(FilterSyntaxError) -> FilterExpression) throws(FilterSyntaxError) -> FilterExpression {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw FilterSyntaxError(detail: "the filter nests more than \(Self.maxDepth) groups deep") }
+        return try body(&self)
     }
 
     mutating func parseUnary() throws(FilterSyntaxError) -> FilterExpression {
@@ -163,11 +188,11 @@ struct FilterParser {
         if peekWord() == "not" {
             index += 1
             guard index < tokens.count, tokens[index] == .open else { throw FilterSyntaxError(detail: "'not' needs parentheses") }
-            return .not(try parseUnary())
+            return .not(try nested { parser throws(FilterSyntaxError) in try parser.parseUnary() })
         }
         if tokens[index] == .open {
             index += 1
-            let inner = try parseOr()
+            let inner = try nested { parser throws(FilterSyntaxError) in try parser.parseOr() }
             guard index < tokens.count, tokens[index] == .close else { throw FilterSyntaxError(detail: "a parenthesis is not closed") }
             index += 1
             return inner
@@ -178,7 +203,7 @@ struct FilterParser {
         index += 1
         if index < tokens.count, tokens[index] == .openBracket {
             index += 1
-            let inner = try parseOr()
+            let inner = try nested { parser throws(FilterSyntaxError) in try parser.parseOr() }
             guard index < tokens.count, tokens[index] == .closeBracket else { throw FilterSyntaxError(detail: "a '[' is not closed") }
             index += 1
             return .valuePath(ref, inner)

@@ -51,6 +51,29 @@ struct SandboxTests {
         #expect(throws: FilterSyntaxError.self) { try FilterParser.parse("userName xx 1") }
     }
 
+    @Test("a filter nested or chained past the limits is a 400 invalidFilter, not a stack overflow (scripts/fuzz FuzzFilter, issue #30)")
+    func deepFilters() throws {
+        // The input the fuzzer found: 1,417 '(' crashed the sandbox with a stack overflow.
+        let bytes = try Data(contentsOf: Self.root.appendingPathComponent("Tests/Fixtures/fuzz/FuzzFilter-crash-a59d5405f586c1fbae289a249871489b027b227c"))
+        let found = String(decoding: bytes, as: UTF8.self)  // as the fuzz target reads its input
+        #expect(throws: FilterSyntaxError.self) { try FilterParser.parse(found) }
+        let sandbox = Sandbox(Sandbox.Configuration(targets: ["crm"], seedCustomers: 2, randomSeed: 1))
+        let query = found.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        guard case .respond(let response, _) = sandbox.handle(method: "GET", uri: "/crm/v2/Users?filter=\(query)", headers: [], body: Data(), host: "127.0.0.1") else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(response.status == 400 && JSONValue.parse(response.body)?["scimType"]?.stringValue == "invalidFilter")
+        // At the limit it parses; one deeper, or one connective too many, it does not.
+        let deepest = String(repeating: "(", count: FilterParser.maxDepth) + #"userName eq "ana""# + String(repeating: ")", count: FilterParser.maxDepth)
+        #expect(throws: Never.self) { try FilterParser.parse(deepest) }
+        #expect(throws: FilterSyntaxError.self) { try FilterParser.parse("(" + deepest + ")") }
+        #expect(throws: FilterSyntaxError.self) { try FilterParser.parse(String(repeating: "not (", count: 40) + "active pr" + String(repeating: ")", count: 40)) }
+        #expect(throws: FilterSyntaxError.self) { try FilterParser.parse(String(repeating: "emails[", count: 40) + "value pr" + String(repeating: "]", count: 40)) }
+        let chain = Array(repeating: #"userName eq "a""#, count: FilterParser.maxConnectives + 2).joined(separator: " or ")
+        #expect(throws: FilterSyntaxError.self) { try FilterParser.parse(chain) }
+    }
+
     @Test("indexed look-ups answer exactly as a full scan, after renames, deletes and member removals")
     func indexedLookups() throws {
         var store = TargetStore(name: "crm", random: SeededRandom(seed: 7))
