@@ -152,6 +152,15 @@ struct SecurityCLITests {
                     "the officer who retried it cannot approve it")
             #expect(try await served.call(.post, "/api/v1/requests/\(boId)/approve", token: bo, body: "{}").status == 403)
             #expect(try await served.call(.post, "/api/v1/requests/\(boId)/approve", token: served.tokens["admin"], body: "{}").status == 200)
+            // The same through the CLI: whoever retries with `--by` may not approve.
+            let byAdmin = try await served.call(.post, "/api/v1/requests", token: served.tokens["admin"],
+                                                body: #"{"kind":"erasure","subject":{"external_id":"ext-78"},"ref":"FE-3"}"#)
+            let adminId = try #require(byAdmin.json?["id"]?.stringValue)
+            let cliRetry = try await served.lethe.run(["retry", adminId, "--external-id", "ext-78", "--email", "ext78@example.com", "--by", "Cy Chen"])
+            #expect(cliRetry.status == 0, "\(cliRetry.stderr)")
+            let cyApproves = try await served.lethe.run(["approve", adminId, "--by", "cy chen"])
+            #expect(cyApproves.status == 65, "the CLI retrier cannot approve: \(cyApproves.stderr)")
+            #expect(try await served.call(.post, "/api/v1/requests/\(adminId)/approve", token: bo, body: "{}").status == 200)
 
             // Someone else approves the officer's sweep and filing.
             #expect(try await served.call(.post, "/api/v1/requests/\(sweepId)/approve", token: bo, body: #"{"note":"checked"}"#).status == 200)
