@@ -264,21 +264,6 @@ public enum ReportRendering {
         (value?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \(CanonicalJSON.string($0.value))" }.joined(separator: ", ")
     }
 
-    public static func escape(_ text: String) -> String {
-        // Most text holds none of the four: return it as it is.
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") })
-        else { return text }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// `HTMLText.escape`: the same escaper as the dashboard's.
+    public static func escape(_ text: String) -> String { HTMLText.escape(text) }
 }

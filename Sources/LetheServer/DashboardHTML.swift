@@ -4,23 +4,9 @@ import LetheStore
 
 /// Small pieces of the dashboard's HTML. Every text that reaches a page goes through `e`.
 enum H {
-    /// Escapes text for HTML content and quoted attribute values.
-    static func e(_ text: String) -> String {
-        guard text.contains(where: { "&<>\"'".contains($0) }) else { return text }
-        var out = ""
-        out.reserveCapacity(text.count + 16)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Escapes text for HTML content and quoted attribute values (`HTMLText.escape`, the one
+    /// escaper the reports use too).
+    static func e(_ text: String) -> String { HTMLText.escape(text) }
 
     /// Percent-encodes a query value.
     static func query(_ text: String) -> String {
