@@ -113,14 +113,7 @@ public final class Runtime: Sendable {
             try connections.withLock { (state: inout Connections) throws(RuntimeError) -> TargetClients in
                 if let clients = state.clients { return clients }
                 guard !state.shutDown else { throw .shutDown }
-                var transport: any HTTPTransport
-                if let override = configuration.transport {
-                    transport = override
-                } else {
-                    let live = AsyncHTTPClientTransport()
-                    state.live = live
-                    transport = live
-                }
+                var transport = Self.unwrapped(&state, configuration)
                 if let wrap = configuration.wrapTransport { transport = wrap(transport) }
                 let clients = TargetClients(policies: configuration.policies, environment: configuration.environment, transport: transport,
                                             now: { [clock = configuration.clock] in clock.now() }, observeCall: configuration.observeCall)
@@ -128,6 +121,27 @@ public final class Runtime: Sendable {
                 return clients
             }
         }
+    }
+
+    /// The transport for Lethe's own calls that are not to a target (webhook deliveries): the
+    /// runtime's one HTTP client, without the targets' wrappers (faults, pacing). Closed by
+    /// `shutdown()` like the rest.
+    public var outgoing: any HTTPTransport {
+        get throws(RuntimeError) {
+            try connections.withLock { (state: inout Connections) throws(RuntimeError) -> any HTTPTransport in
+                guard !state.shutDown else { throw .shutDown }
+                return Self.unwrapped(&state, configuration)
+            }
+        }
+    }
+
+    /// The configured transport, or the live client (created here once).
+    private static func unwrapped(_ state: inout Connections, _ configuration: Configuration) -> any HTTPTransport {
+        if let override = configuration.transport { return override }
+        if let live = state.live { return live }
+        let live = AsyncHTTPClientTransport()
+        state.live = live
+        return live
     }
 
     /// Closes the HTTP client the runtime created. Idempotent; the runtime cannot reach

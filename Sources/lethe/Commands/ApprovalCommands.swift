@@ -69,12 +69,12 @@ struct ApproveCommand: AsyncParsableCommand {
         let request = try context.request(id)
         let approved: StoredRequest
         do {
-            approved = try context.runtime.decisions().approve(request.id, by: .person(by), note: note, now: context.runtime.configuration.clock.now())
+            approved = try context.runtime.decisions().approve(request.id, by: .person(by), note: note, now: context.now)
         } catch {
             throw ExitStatus.report(error)
         }
         var line = "\(approved.id): approved by \(by); \(approved.state.rawValue)"
-        if let starts = approved.startsAt, starts > context.runtime.configuration.clock.now() {
+        if let starts = approved.startsAt, starts > context.now {
             line += "; nothing starts before \(Timestamp.iso8601(starts)) (grace period)"
         }
         Output.line(line + ". Run `lethe run --until-idle` to carry it out.")
@@ -124,7 +124,7 @@ struct RejectCommand: AsyncParsableCommand {
         let context = try AppContext.open(global, needsPolicies: false)
         let request = try context.request(id)
         do {
-            let rejected = try context.runtime.decisions().reject(request.id, by: .person(by), reason: reason, now: context.runtime.configuration.clock.now())
+            let rejected = try context.runtime.decisions().reject(request.id, by: .person(by), reason: reason, now: context.now)
             Output.line("\(rejected.id): \(rejected.state.rawValue) by \(by): \(reason); no target was touched and its identifiers are purged")
         } catch {
             throw ExitStatus.report(error)

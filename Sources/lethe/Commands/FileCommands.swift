@@ -29,19 +29,18 @@ struct FilingOptions: ParsableArguments {
 
     func file(_ kind: RequestKind, subject: SubjectIdentifiers, global: GlobalOptions) throws {
         let context = try AppContext.open(global)
-        let intake = Intake(database: context.database, policies: context.policies, pseudonymizer: context.pseudonymizer)
         let submission = Intake.Submission(
             kind: kind, subject: subject, ref: ref, requestedBy: requestedBy, note: note,
-            received: received.flatMap(CalendarDate.init(iso:)) ?? .today)
+            received: received.flatMap(CalendarDate.init(iso:)) ?? context.today)
         let result: FilingResult
         do {
-            result = try intake.file(submission, now: Date())
+            result = try context.runtime.intake().file(submission, now: context.now)
         } catch {
             throw ExitStatus.report(error)
         }
         let request = result.request
         if json {
-            try Output.json(RequestView(request, actions: try context.database.actionsJustFiled(of: request.id), today: .today))
+            try Output.json(RequestView(request, actions: try context.database.actionsJustFiled(of: request.id), today: context.today))
             return
         }
         if case .existing = result {

@@ -45,7 +45,7 @@ struct RetryCommand: AsyncParsableCommand {
         do {
             let given = subject.identifiers
             let targets = try context.runtime.intake().retry(request, target: target, identifiers: given.isEmpty ? nil : given,
-                                                             by: by.map(Principal.person), now: context.runtime.configuration.clock.now())
+                                                             by: by.map(Principal.person), now: context.now)
             Output.line("\(request.id): \(targets.joined(separator: ", ")) back to pending. Run `lethe run --until-idle`.")
         } catch {
             throw ExitStatus.report(error)
@@ -82,7 +82,7 @@ struct CancelCommand: AsyncParsableCommand {
         let request = try context.request(id)
         do {
             let cancelled = try context.runtime.decisions().cancel(request.id, by: by.map(Principal.person), reason: reason,
-                                                                   now: context.runtime.configuration.clock.now())
+                                                                   now: context.now)
             Output.line("\(cancelled.id): \(cancelled.state.rawValue)")
         } catch {
             throw ExitStatus.report(error)
@@ -124,7 +124,7 @@ struct ExtendCommand: AsyncParsableCommand {
         let request = try context.request(id)
         do {
             let extended = try context.runtime.decisions().extend(request.id, months: months, by: by.map(Principal.person), reason: reason,
-                                                                  now: context.runtime.configuration.clock.now())
+                                                                  now: context.now)
             Output.line("\(extended.id): due \(extended.due) (extended \(extended.extendedMonths) month\(extended.extendedMonths == 1 ? "" : "s") in all)")
         } catch {
             throw ExitStatus.report(error)

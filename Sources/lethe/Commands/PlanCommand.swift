@@ -53,9 +53,11 @@ struct PlanCommand: AsyncParsableCommand {
             Output.error(error.description)
             throw ExitStatus.dataError
         }
-        let day = received.flatMap(CalendarDate.init(iso:)) ?? CalendarDate(secondsSince1970: Date().timeIntervalSince1970)
+        // No state directory is needed to plan, so no runtime: the same system clock it would use.
+        let today = CalendarDate(secondsSince1970: SystemClock().now().timeIntervalSince1970)
+        let day = received.flatMap(CalendarDate.init(iso:)) ?? today
         let kind: RequestKind = erase ? .erasure : .revocation(purposes: revoke.uniqued())
-        let request = PlanningRequest(kind: kind, subject: subject.identifiers, received: day, today: .today)
+        let request = PlanningRequest(kind: kind, subject: subject.identifiers, received: day, today: today)
         let actions: [PlannedAction]
         do {
             actions = try Planner(policies: policies).plan(request)

@@ -55,7 +55,7 @@ struct ReportExportCommand: AsyncParsableCommand {
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         let policies = try? PolicyDirectory.load(global.policyDirectory).get()
-        let end = to.flatMap(CalendarDate.init(iso:)) ?? .today
+        let end = to.flatMap(CalendarDate.init(iso:)) ?? context.today
         let start = try from.flatMap(CalendarDate.init(iso:)) ?? context.database.earliestReceived() ?? end
         do {
             let written = try ReportService(state: context.state, database: context.database, policies: policies)

@@ -3,7 +3,6 @@ import Foundation
 import LetheApp
 import LetheCore
 import LetheEngine
-import LetheSCIM
 import LetheServer
 import ServiceLifecycle
 
@@ -159,22 +158,16 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitStatus.noInput
             }
             var services: [any Service] = [application]
-            let webhookTransport = webhooks.isEmpty ? nil : AsyncHTTPClientTransport()
-            if let webhookTransport {
+            if !webhooks.isEmpty {
                 let secret = Data((ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").utf8)
+                // The runtime's one HTTP client, closed with the runtime when serve ends.
                 services.append(WebhookDispatcher(database: context.database, settings: .init(urls: webhooks, secret: secret),
-                                                  transport: webhookTransport))
+                                                  transport: try context.runtime.outgoing))
             }
             do {
-                let summary = try await context.runtime.runEngine(Engine.Options(untilIdle: false, timeout: nil), alongside: services)
-                await webhookTransport?.shutdown()
-                return summary
+                return try await context.runtime.runEngine(Engine.Options(untilIdle: false, timeout: nil), alongside: services)
             } catch let error as RuntimeError {
-                await webhookTransport?.shutdown()
                 if case .runLockHeld = error { throw ExitStatus.report(error, command: "lethe serve") }
-                throw error
-            } catch {
-                await webhookTransport?.shutdown()
                 throw error
             }
         }

@@ -54,7 +54,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
-        let today = CalendarDate.today
+        let today = context.today
         if let id {
             let request = try context.request(id)
             let view = RequestView(request, actions: try context.database.actions(of: request.id), today: today)

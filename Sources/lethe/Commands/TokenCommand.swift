@@ -48,7 +48,7 @@ struct TokenCreateCommand: AsyncParsableCommand {
         let context = try AppContext.open(global, needsPolicies: false)
         let created: (token: APIToken, secret: String)
         do {
-            created = try context.database.createToken(name: name, role: role, now: Date())
+            created = try context.database.createToken(name: name, role: role, now: context.now)
         } catch {
             throw ExitStatus.report(error)
         }
@@ -106,7 +106,7 @@ struct TokenRevokeCommand: AsyncParsableCommand {
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         do {
-            let revoked = try context.database.revokeToken(token, now: Date())
+            let revoked = try context.database.revokeToken(token, now: context.now)
             Output.line("revoked \(revoked.id) '\(revoked.name)' (\(revoked.role.rawValue))")
         } catch {
             throw ExitStatus.report(error)

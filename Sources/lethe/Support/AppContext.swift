@@ -51,7 +51,9 @@ struct AppContext {
     }
 }
 
-extension CalendarDate {
-    /// Today in UTC.
-    static var today: CalendarDate { CalendarDate(secondsSince1970: Date().timeIntervalSince1970) }
+extension AppContext {
+    /// Now, by the runtime's clock (the one clock every door uses).
+    var now: Date { runtime.configuration.clock.now() }
+    /// Today in UTC, by the same clock.
+    var today: CalendarDate { CalendarDate(secondsSince1970: now.timeIntervalSince1970) }
 }
