@@ -35,19 +35,19 @@ public struct ActionExecutor: Sendable {
     /// Random text for the `random` strategy.
     let randomToken: @Sendable () -> String
     /// Records the subject's id in the target before anything is written.
-    let checkpoint: @Sendable (_ actionId: Int64, _ scimId: String) async throws -> Void
+    let recordAccountId: @Sendable (_ actionId: Int64, _ scimId: String) async throws -> Void
     /// Records what is about to be written (path → value) before the write, with the subject's
     /// id when it is not recorded yet (one commit for both).
     let recordWritten: @Sendable (_ actionId: Int64, _ values: [String: JSONValue], _ scimId: String?) async throws -> Void
 
     public init(client: SCIMClient, pseudonymizer: Pseudonymizer,
                 randomToken: @escaping @Sendable () -> String = { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16).description },
-                checkpoint: @escaping @Sendable (Int64, String) async throws -> Void,
+                recordAccountId: @escaping @Sendable (Int64, String) async throws -> Void,
                 recordWritten: @escaping @Sendable (Int64, [String: JSONValue], String?) async throws -> Void = { _, _, _ in }) {
         self.client = client
         self.pseudonymizer = pseudonymizer
         self.randomToken = randomToken
-        self.checkpoint = checkpoint
+        self.recordAccountId = recordAccountId
         self.recordWritten = recordWritten
     }
 
@@ -103,7 +103,7 @@ public struct ActionExecutor: Sendable {
 
     private func attempt(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues, clean: (String) -> String) async -> ExecutionResult {
         do {
-            let unrecorded = UnrecordedId { [checkpoint] id in try await checkpoint(claimed.action.id, id) }
+            let unrecorded = UnrecordedId { [recordAccountId] id in try await recordAccountId(claimed.action.id, id) }
             return try await run(claimed, policy: policy, seen: seen, unrecorded: unrecorded)
         } catch let error as SCIMClientError {
             if error.isInterruption || Task.isCancelled {

@@ -267,7 +267,7 @@ public struct Engine: Sendable {
             }
             group.cancelAll()
         }
-        try database.checkpoint()
+        try database.truncateWriteAheadLog()
         let left = try database.openWork(now: clock.now())
         var summary = Summary(requests: try database.states(of: touched), attempts: attempts, rescued: rescued, interrupted: interrupted,
                               timedOut: timedOut && left.count > 0, stopped: stopped)
@@ -286,7 +286,7 @@ public struct Engine: Sendable {
             retry = RetryPolicy(policy.connection.retry)
             do {
                 let client = try clients.client(for: policy.target)
-                let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer, checkpoint: { [database] actionId, scimId in
+                let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer, recordAccountId: { [database] actionId, scimId in
                     try await database.recordResolvedId(actionId: actionId, scimId: scimId)
                 }, recordWritten: { [database] actionId, values, scimId in
                     try await database.recordWritten(actionId: actionId, values: values, scimId: scimId)

@@ -69,8 +69,9 @@ public struct AppDatabase: Sendable {
     }
 
     /// Writes outstanding WAL content into the main file and truncates the WAL, so nothing
-    /// purged survives in it.
-    public func checkpoint() throws {
+    /// purged survives in it (SQLite calls this a WAL checkpoint; not the signed chain heads of
+    /// `lethe audit checkpoint`).
+    public func truncateWriteAheadLog() throws {
         try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
