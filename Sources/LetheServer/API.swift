@@ -12,27 +12,6 @@ import NIOCore
 struct API: Sendable {
     let server: LetheServer
 
-    /// Every route, as method and path template: a known path asked with another method is
-    /// answered 405 with `Allow`.
-    static let routes: [(method: String, path: String)] = [
-        ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.yaml"),
-        ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{id}"),
-        ("POST", "/api/v1/requests/{id}/cancel"), ("POST", "/api/v1/requests/{id}/retry"), ("POST", "/api/v1/requests/{id}/extend"),
-        ("POST", "/api/v1/requests/{id}/approve"), ("POST", "/api/v1/requests/{id}/reject"),
-        ("POST", "/api/v1/plan"), ("GET", "/api/v1/targets"), ("POST", "/api/v1/targets/{name}/check"),
-        ("POST", "/api/v1/reports"), ("GET", "/api/v1/reports"), ("GET", "/api/v1/reports/{file}"),
-        ("GET", "/api/v1/requests/{id}/certificate"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/sweeps"), ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/tokens"),
-    ]
-
-    /// The methods a path answers to (empty for a path that is not a route).
-    static func methods(for path: String) -> [String] {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        return routes.filter { route in
-            let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
-            return template.count == segments.count && zip(template, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-        }.map(\.method).uniqued()
-    }
-
     var database: AppDatabase { server.storage.database }
     var runtime: Runtime { server.runtime }
 

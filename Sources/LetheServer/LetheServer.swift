@@ -216,11 +216,14 @@ public struct LetheServer: Sendable {
     func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: SecurityHeadersMiddleware(secure: secure))
-        router.add(middleware: ProblemMiddleware(logger: logger, machinePaths: machinePaths))
+        let routes = RouteTable()
+        router.add(middleware: ProblemMiddleware(logger: logger, machinePaths: machinePaths, routes: routes))
         router.add(middleware: DashboardAuthMiddleware(database: storage.database, sessions: sessions, clock: { [runtime] in runtime.configuration.clock.now() }))
         router.add(middleware: AuthMiddleware(database: storage.database))
         API(server: self).register(on: router)
         Dashboard(server: self).register(on: router)
+        // What 405 knows is what was registered: no second list to keep in step.
+        routes.set(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
         return router
     }
 }
@@ -230,6 +233,29 @@ final class SecureFlag: Sendable {
     private let value = Mutex(false)
     func set(_ on: Bool) { value.withLock { $0 = on } }
     var isOn: Bool { value.withLock { $0 } }
+}
+
+/// The API's routes as the router registered them: a known API path asked with another method
+/// is answered 405 with `Allow` (dashboard pages keep their 404 page).
+final class RouteTable: Sendable {
+    private let routes = Mutex<[(method: String, path: String)]>([])
+
+    func set(_ all: [(method: String, path: String)]) {
+        let api = all.filter { RoutePath.isAPI($0.path) || ["/healthz", "/readyz", "/metrics"].contains($0.path) }
+        routes.withLock { $0 = api }
+    }
+
+    /// The methods a path answers to (empty for a path that is not an API route), matched as
+    /// the router matches it.
+    func methods(for path: String) -> [String] {
+        let segments = RoutePath.normalised(path).split(separator: "/")
+        return routes.withLock { routes in
+            routes.filter { route in
+                let template = route.path.split(separator: "/")
+                return template.count == segments.count && zip(template, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+            }.map(\.method).uniqued()
+        }
+    }
 }
 
 /// The last health check of each target, kept while the server runs.
@@ -266,6 +292,8 @@ struct ProblemMiddleware: RouterMiddleware {
     /// Directories of this machine (state, policies, temporary files) that an error's text may
     /// name; a problem document says "the state directory" instead of where it is.
     let machinePaths: [(path: String, name: String)]
+    /// The API's routes, for 405 and `Allow`.
+    let routes: RouteTable
 
     /// `text` with every machine path replaced by what it is.
     func withoutPaths(_ text: String) -> String {
@@ -290,8 +318,8 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return try Problem(.contentTooLarge, "Content too large", detail: "the body is over \(context.maxUploadSize) bytes")
                 .response(from: request, context: context)
-        } catch let error as HTTPError where error.status == .notFound && !API.methods(for: request.uri.path).isEmpty {
-            let allowed = API.methods(for: request.uri.path)
+        } catch let error as HTTPError where error.status == .notFound && !routes.methods(for: request.uri.path).isEmpty {
+            let allowed = routes.methods(for: request.uri.path)
             var problem = Problem(.methodNotAllowed, "Method not allowed",
                                   detail: "\(request.uri.path) answers \(allowed.joined(separator: " and ")), not \(request.method)")
             problem.headers[.allow] = allowed.joined(separator: ", ")

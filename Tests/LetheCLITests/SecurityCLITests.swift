@@ -451,6 +451,21 @@ extension SecurityCLITests {
         }
     }
 
+    @Test("a known API path asked with another method is 405 with Allow, from the routes the router holds, whatever the path's spelling")
+    func methodNotAllowed() async throws {
+        try await serve.serving(Self.unreachable) { served, _ in
+            let admin = try #require(served.tokens["admin"])
+            for (method, path, allow) in [("DELETE", "/api/v1/requests", "GET, POST"), ("GET", "/api/v1/plan", "POST"),
+                                          ("PUT", "/healthz", "GET"), ("GET", "//api/v1/requests/req-1/cancel/", "POST"),
+                                          ("PATCH", "/api/v1/targets/shop/check", "POST")] {
+                let answer = try await Curl.call(method, served.base + path, headers: ["Authorization": "Bearer \(admin)"])
+                #expect(answer.status == 405 && answer.header("Allow") == allow, "\(method) \(path): \(answer.status) \(answer.header("Allow") ?? "-")")
+            }
+            let unknown = try await Curl.call("GET", served.base + "/api/v1/nothing-here", headers: ["Authorization": "Bearer \(admin)"])
+            #expect(unknown.status == 404)
+        }
+    }
+
     @Test("problem documents never carry a path of the machine")
     func noPathsInProblems() async throws {
         try await serve.serving(Self.unreachable) { served, _ in
