@@ -11,6 +11,9 @@ let package = Package(
     products: [
         .executable(name: "lethe", targets: ["lethe"]),
         .library(name: "LetheCore", targets: ["LetheCore"]),
+        .library(name: "LetheHTTP", targets: ["LetheHTTP"]),
+        .library(name: "LetheStorage", targets: ["LetheStorage"]),
+        .library(name: "LetheDrivers", targets: ["LetheDrivers"]),
         .library(name: "LetheSCIM", targets: ["LetheSCIM"]),
         .library(name: "LetheStore", targets: ["LetheStore"]),
         .library(name: "LetheEngine", targets: ["LetheEngine"]),
@@ -42,23 +45,47 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        // SCIM 2.0 client: filters, PatchOp, errors, transport protocol and its AsyncHTTPClient implementation.
+        // HTTP for every outgoing call (SCIM targets, webhooks): the one-method transport protocol,
+        // its AsyncHTTPClient implementation and the pacing wrapper.
         .target(
-            name: "LetheSCIM",
+            name: "LetheHTTP",
             dependencies: [
                 "LetheCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What any store is: the protocols (cut by who uses them), the records, StoreError, the
+        // pseudonymiser and the audit chain's hashing. No database here.
+        .target(
+            name: "LetheStorage",
+            dependencies: ["LetheCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // The target-driver seam: what the engine asks of any kind of target.
+        .target(
+            name: "LetheDrivers",
+            dependencies: ["LetheCore", "LetheStorage"],
+            swiftSettings: swiftSettings
+        ),
+        // SCIM 2.0: the client (filters, PatchOp, errors, verification reads) and the SCIM driver
+        // (`SCIMDriver`, `ActionExecutor`).
+        .target(
+            name: "LetheSCIM",
+            dependencies: [
+                "LetheCore", "LetheHTTP", "LetheStorage", "LetheDrivers",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        // The store: requests, actions, attempts and the hash-chained audit log in SQLite (GRDB).
+        // The SQLite store (GRDB), the embedded default: requests, actions, attempts and the
+        // hash-chained audit log, behind LetheStorage's protocols.
         .target(
             name: "LetheStore",
             dependencies: [
-                "LetheCore",
+                "LetheCore", "LetheStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the audit chain walk that reads columns as bytes.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -70,7 +97,7 @@ let package = Package(
         .target(
             name: "LetheEngine",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore",
+                "LetheCore", "LetheStorage", "LetheDrivers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -91,7 +118,7 @@ let package = Package(
         // Signed reports and certificates: canonical JSON, Ed25519, CSV and HTML renderings.
         .target(
             name: "LetheReports",
-            dependencies: ["LetheCore", "LetheStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["LetheCore", "LetheStorage", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // The composition root (Runtime): state directory, policies from disk, clients, engine,
@@ -99,7 +126,7 @@ let package = Package(
         .target(
             name: "LetheApp",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports",
+                "LetheCore", "LetheHTTP", "LetheStorage", "LetheDrivers", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,7 +137,7 @@ let package = Package(
         .target(
             name: "LetheServer",
             dependencies: [
-                "LetheCore", "LetheApp", "LetheStore", "LetheEngine", "LetheReports", "LetheSCIM",
+                "LetheCore", "LetheApp", "LetheStorage", "LetheEngine", "LetheReports", "LetheHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -128,7 +155,7 @@ let package = Package(
         .target(
             name: "LetheDemo",
             dependencies: [
-                "LetheCore", "LetheApp", "LetheEngine", "LetheReports", "LetheSandbox", "LetheStore",
+                "LetheCore", "LetheApp", "LetheEngine", "LetheReports", "LetheSandbox", "LetheStorage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -136,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo", "LetheServer",
+                "LetheCore", "LetheHTTP", "LetheSCIM", "LetheStorage", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo", "LetheServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -152,7 +179,7 @@ let package = Package(
         .executableTarget(
             name: "lethe-bench",
             dependencies: [
-                "LetheCore", "LetheStore", "LetheReports", "LetheApp", "LetheSandbox", "LetheTesting",
+                "LetheCore", "LetheStorage", "LetheStore", "LetheReports", "LetheApp", "LetheSandbox", "LetheTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -162,37 +189,37 @@ let package = Package(
         // Test support shared by every test target: the command runner, fakes, peers.
         .target(
             name: "LetheTesting",
-            dependencies: ["LetheCore", "LetheSCIM", "LetheStore", "LetheEngine", "LetheApp", "LetheSandbox", "LetheDemo"],
+            dependencies: ["LetheCore", "LetheHTTP", "LetheSCIM", "LetheStorage", "LetheStore", "LetheDrivers", "LetheEngine", "LetheApp", "LetheSandbox", "LetheDemo"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheSCIMTests",
-            dependencies: ["LetheCore", "LetheSCIM", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheHTTP", "LetheSCIM", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheStoreTests",
-            dependencies: ["LetheCore", "LetheStore", "LetheTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["LetheCore", "LetheStorage", "LetheStore", "LetheTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheEngineTests",
-            dependencies: ["LetheCore", "LetheEngine", "LetheStore", "LetheSCIM", "LetheApp", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheEngine", "LetheStorage", "LetheStore", "LetheHTTP", "LetheSCIM", "LetheDrivers", "LetheApp", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheReportsTests",
-            dependencies: ["LetheCore", "LetheReports", "LetheStore"],
+            dependencies: ["LetheCore", "LetheReports", "LetheStorage", "LetheStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheAppTests",
-            dependencies: ["LetheApp", "LetheStore", "LetheCore", "LetheTesting"],
+            dependencies: ["LetheApp", "LetheStorage", "LetheStore", "LetheCore", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LetheSandboxTests",
-            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheDemo", "LetheEngine", "LetheReports", "LetheStore", "LetheSCIM", "LetheTesting"],
+            dependencies: ["LetheCore", "LetheSandbox", "LetheApp", "LetheDemo", "LetheEngine", "LetheReports", "LetheStorage", "LetheStore", "LetheHTTP", "LetheSCIM", "LetheDrivers", "LetheTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -204,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "LetheCLITests",
             dependencies: [
-                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStore", "LetheSCIM", "LetheServer",
+                "lethe", "LetheCore", "LetheApp", "LetheReports", "LetheTesting", "LetheSandbox", "LetheStorage", "LetheStore", "LetheHTTP", "LetheSCIM", "LetheServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -13,7 +13,7 @@ import time
 FOLLOW_UP = ("CASE WHEN instr(details, '\"follow_up\"') > 0 AND json_type(details, '$.follow_up') = 'text' "
              "THEN json_extract(details, '$.follow_up') END")
 KINDS = "'action_retried','approval_granted','cancel_requested','rejection_recorded','request_extended'"
-ACTION_COLUMNS = ("id, request_id, target, plan, state, attempts, budget_start, next_attempt_at, scim_id, outcome, verified, "
+ACTION_COLUMNS = ("id, request_id, target, plan, state, attempts, budget_start, next_attempt_at, account_ref, outcome, verified, "
                   "verification, last_error, completed_at, follows, not_before, written")
 QUERIES = {
     "finals": lambda marks: f"SELECT MAX(seq), at, request_id, target, event, details, prev_hash, hash, {FOLLOW_UP} FROM audit_event "

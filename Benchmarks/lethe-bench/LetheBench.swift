@@ -6,6 +6,7 @@ import LetheCore
 import LetheReports
 import LetheSandbox
 import LetheTesting
+import LetheStorage
 import LetheStore
 
 /// Benchmarks that exercise Lethe's libraries at scale. See Benchmarks/README.md.
@@ -263,7 +264,7 @@ struct ClaimsBench: AsyncParsableCommand {
                     """, arguments: [id, plan])
                 let due = CalendarDate(iso: "2036-11-01")!.adding(days: i % 3650)
                 try db.execute(sql: """
-                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before)
+                    INSERT INTO action (request_id, target, plan, operation, state, next_attempt_at, account_ref, follows, not_before)
                     VALUES (?, 'shop', ?, 'remove_attributes', 'scheduled', ?, 'u', last_insert_rowid(), ?)
                     """, arguments: [id, plan, due.secondsSince1970AtMidnightUTC, due.description])
             }

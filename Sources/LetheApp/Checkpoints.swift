@@ -1,7 +1,7 @@
 import Foundation
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 
 /// A signed statement of how far the audit chain reached at a moment: sequence number, head
 /// hash, time and key id, with an Ed25519 signature over their canonical JSON. Appended to
@@ -72,7 +72,7 @@ extension StateDirectory {
     /// Signs and appends a checkpoint of the chain as it is now (`chain`, when the caller has just
     /// walked it and written nothing since). Nothing is written for an empty or broken log.
     @discardableResult
-    public func appendCheckpoint(database: AppDatabase, chain known: AppDatabase.ChainVerification? = nil,
+    public func appendCheckpoint(database: any AuditLog, chain known: ChainVerification? = nil,
                                  now: Date = Date()) throws -> AuditCheckpoint? {
         let chain = try known ?? database.verifyAuditChain()
         guard let seq = chain.lastSeq, chain.problem == nil else { return nil }
@@ -103,7 +103,7 @@ extension StateDirectory {
 
     /// Checks every checkpoint: signed by one of this directory's keys, and its event still in
     /// the log with the same hash. Returns how many were checked and the latest.
-    public func verifyCheckpoints(database: AppDatabase) throws -> (count: Int, latest: AuditCheckpoint?) {
+    public func verifyCheckpoints(database: any AuditLog) throws -> (count: Int, latest: AuditCheckpoint?) {
         var latest: AuditCheckpoint?
         let all = try checkpoints()
         for (line, parsed) in all {

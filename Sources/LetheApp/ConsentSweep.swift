@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// Turns a consent ledger into withdrawals, idempotently: one request per subject with all
 /// its withdrawn purposes, never the same (subject, purpose, changed_at) twice.
@@ -8,11 +8,11 @@ import LetheStore
 /// The ledger is read twice, streaming: the first pass keeps only a compact latest state per
 /// (subject, purpose); the second picks up the identifiers of the subjects that need a request.
 public struct ConsentSweep: Sendable {
-    public let database: AppDatabase
+    public let database: any RequestLedger
     public let policies: PolicySet
     public let pseudonymizer: Pseudonymizer
 
-    public init(database: AppDatabase, policies: PolicySet, pseudonymizer: Pseudonymizer) {
+    public init(database: any RequestLedger, policies: PolicySet, pseudonymizer: Pseudonymizer) {
         self.database = database
         self.policies = policies
         self.pseudonymizer = pseudonymizer

@@ -1,17 +1,17 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// Turns what a privacy officer (or a sweep) asks for into a filed request: validated,
 /// planned against the policies, pseudonymised, stored with its actions and audit event.
 public struct Intake: Sendable {
-    public let database: AppDatabase
+    public let database: any RequestLedger & RequestQueries
     public let policies: PolicySet
     public let pseudonymizer: Pseudonymizer
     /// New request ids.
     public let newId: @Sendable () -> String
 
-    public init(database: AppDatabase, policies: PolicySet, pseudonymizer: Pseudonymizer,
+    public init(database: any RequestLedger & RequestQueries, policies: PolicySet, pseudonymizer: Pseudonymizer,
                 newId: @escaping @Sendable () -> String = Intake.randomId) {
         self.database = database
         self.policies = policies

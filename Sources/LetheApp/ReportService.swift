@@ -1,7 +1,7 @@
 import Foundation
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 
 /// The files one export wrote.
 public struct WrittenReport: Sendable, Hashable {
@@ -17,10 +17,10 @@ public struct WrittenReport: Sendable, Hashable {
 /// Exports signed period reports and erasure certificates.
 public struct ReportService: Sendable {
     public let state: StateDirectory
-    public let database: AppDatabase
+    public let database: any AuditLog & RequestQueries
     public let policies: PolicySet?
 
-    public init(state: StateDirectory, database: AppDatabase, policies: PolicySet?) {
+    public init(state: StateDirectory, database: any AuditLog & RequestQueries, policies: PolicySet?) {
         self.state = state
         self.database = database
         self.policies = policies
@@ -29,7 +29,7 @@ public struct ReportService: Sendable {
     /// Requests per HTML page of a period report, and per read of the database.
     public var pageSize = 1000
 
-    func builder(now: Date, chain: AppDatabase.ChainVerification) throws -> ReportBuilder {
+    func builder(now: Date, chain: ChainVerification) throws -> ReportBuilder {
         if let problem = chain.problem { throw ReportError("the audit log is broken (\(problem)); no report is signed over a broken log") }
         let recipients = Dictionary(uniqueKeysWithValues: (policies?.policies ?? []).map { ($0.target, $0.description) })
         return ReportBuilder(keyId: try state.signer().publicKey.keyId, generatedAt: now, chain: chain, recipients: recipients)
@@ -193,7 +193,7 @@ public struct ReportService: Sendable {
         return WrittenReport(json: files[0], signature: files[1], csv: nil, html: files[2], requests: 1)
     }
 
-    private func write(_ report: JSONValue, chain: AppDatabase.ChainVerification, base: String, into directory: String) throws -> WrittenReport {
+    private func write(_ report: JSONValue, chain: ChainVerification, base: String, into directory: String) throws -> WrittenReport {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let bytes = CanonicalJSON.encode(report)
         let signature = try state.signer().sign(bytes)

@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// What a person decides about a filed request: approve, reject, cancel, extend. One door for
 /// the CLI, the API and the dashboard, so the rules are decided once: every text is checked by
@@ -9,9 +9,9 @@ import LetheStore
 /// Store refusals (`StoreError`) pass through as they are; a text that breaks the rule is a
 /// `FreeText.Problem` naming the field, and nothing is changed.
 public struct RequestDecisions: Sendable {
-    public let database: AppDatabase
+    public let database: any RequestLedger
 
-    public init(database: AppDatabase) {
+    public init(database: any RequestLedger) {
         self.database = database
     }
 

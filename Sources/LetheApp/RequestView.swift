@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// A request as `status --json` and `erase --json` show it: the pseudonym, never an identifier.
 /// Codable, so tests (and clients) read it back into the same type.

@@ -2,7 +2,9 @@ import Foundation
 import LetheCore
 import LetheEngine
 import LetheReports
+import LetheHTTP
 import LetheSCIM
+import LetheStorage
 import LetheStore
 import Logging
 import ServiceLifecycle
@@ -51,10 +53,10 @@ public final class Runtime: Sendable {
     public struct Storage: Sendable {
         /// Nil for an in-memory database in tests: no lock, no signing key.
         public let state: StateDirectory?
-        public let database: AppDatabase
+        public let database: any Store
         public let pseudonymizer: Pseudonymizer
 
-        public init(state: StateDirectory?, database: AppDatabase, pseudonymizer: Pseudonymizer) {
+        public init(state: StateDirectory?, database: any Store, pseudonymizer: Pseudonymizer) {
             self.state = state
             self.database = database
             self.pseudonymizer = pseudonymizer
@@ -116,7 +118,7 @@ public final class Runtime: Sendable {
                 var transport = Self.unwrapped(&state, configuration)
                 if let wrap = configuration.wrapTransport { transport = wrap(transport) }
                 let clients = TargetClients(policies: configuration.policies, environment: configuration.environment, transport: transport,
-                                            now: { [clock = configuration.clock] in clock.now() }, observeCall: configuration.observeCall)
+                                            pseudonymizer: storage?.pseudonymizer, now: { [clock = configuration.clock] in clock.now() }, observeCall: configuration.observeCall)
                 state.clients = clients
                 return clients
             }
@@ -183,7 +185,7 @@ public final class Runtime: Sendable {
     /// The engine over this state directory and these targets.
     public func engine(random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) throws(RuntimeError) -> Engine {
         let storage = try requireStorage()
-        return Engine(database: storage.database, policies: policies, clients: try clients, pseudonymizer: storage.pseudonymizer,
+        return Engine(store: storage.database, policies: policies, drivers: try clients,
                       clock: configuration.clock, random: random, logger: Logger(label: "lethe.engine"))
     }
 

@@ -4,7 +4,7 @@ import Glibc
 #endif
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 
 extension StateDirectory {
     /// Where the public keys of earlier signing keys are kept, by key id, so old reports stay verifiable.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import LetheCore
 import LetheReports
+import LetheStorage
 import LetheStore
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// Pass 1 of a consent sweep, as a pure reducer: every row of the ledger in, the latest state
 /// per (subject, purpose) out. No I/O; `ConsentSweep.run` feeds it.

@@ -1,19 +1,24 @@
 import Foundation
 import LetheCore
-import LetheEngine
+import LetheDrivers
+import LetheHTTP
 import LetheSCIM
+import LetheStorage
 
 /// One SCIM client per target over a single shared transport, each paced by its own
-/// `rate_limit`. Built by `Runtime`.
-public struct TargetClients: SCIMClientSource {
+/// `rate_limit`, and the driver the engine uses for each. Built by `Runtime`.
+public struct TargetClients: TargetDrivers {
     public let transport: any HTTPTransport
+    /// Nil without a state directory (a target check): then there are clients but no drivers.
+    let pseudonymizer: Pseudonymizer?
     /// Per target: a client, or why none could be built (a missing secret, a bad URL).
     public let clients: [String: Result<SCIMClient, SCIMClientError>]
 
-    public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport,
+    public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport, pseudonymizer: Pseudonymizer?,
                 now: @escaping @Sendable () -> Date = { Date() },
                 observeCall: (@Sendable (String, String, Int?, Duration) -> Void)? = nil) {
         self.transport = transport
+        self.pseudonymizer = pseudonymizer
         var clients: [String: Result<SCIMClient, SCIMClientError>] = [:]
         for policy in policies.policies {
             do {
@@ -29,6 +34,11 @@ public struct TargetClients: SCIMClientSource {
     }
 
     public var preferredExecutor: (any TaskExecutor)? { transport.preferredExecutor }
+
+    public func driver(for target: String) throws -> any TargetDriver {
+        guard let pseudonymizer else { throw RuntimeError.noStateDirectory }
+        return SCIMDriver(client: try client(for: target), pseudonymizer: pseudonymizer)
+    }
 
     public func client(for target: String) throws(SCIMClientError) -> SCIMClient {
         guard let result = clients[target] else {

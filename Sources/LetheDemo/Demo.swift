@@ -4,7 +4,7 @@ import LetheCore
 import LetheEngine
 import LetheReports
 import LetheSandbox
-import LetheStore
+import LetheStorage
 import Logging
 import ServiceLifecycle
 import Synchronization

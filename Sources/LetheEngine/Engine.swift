@@ -2,30 +2,18 @@ import Foundation
 import Synchronization
 import LetheCore
 import Logging
-import LetheSCIM
-import LetheStore
-
-/// Where the engine gets the SCIM client of a target. The composition root (`Runtime` in
-/// LetheApp) builds them; tests may hand over their own.
-public protocol SCIMClientSource: Sendable {
-    /// The client for a target, or why there is none (a missing secret, a bad URL).
-    func client(for target: String) throws(SCIMClientError) -> SCIMClient
-    /// Where an action's task runs: the transport's choice (see `HTTPTransport.preferredExecutor`).
-    var preferredExecutor: (any TaskExecutor)? { get }
-}
-
-extension SCIMClientSource {
-    public var preferredExecutor: (any TaskExecutor)? { nil }
-}
+import LetheDrivers
+import LetheStorage
 
 /// Claims due actions and carries them out, each target within its own concurrency, so
 /// one slow or broken target never holds up the others. Every attempt and transition is
 /// committed before the next side effect.
 public struct Engine: Sendable {
-    let database: AppDatabase
+    /// The engine's side of the store: claims and results.
+    let database: any WorkQueue
     let policies: PolicySet
-    let clients: any SCIMClientSource
-    let pseudonymizer: Pseudonymizer
+    /// Each target's driver (SCIM, ...): the engine knows no protocol of its own.
+    let drivers: any TargetDrivers
     let clock: any LetheClock
     /// A value in [0, 1) for backoff jitter.
     let random: @Sendable () -> Double
@@ -33,14 +21,13 @@ public struct Engine: Sendable {
     /// One line per transition, with the pseudonym, never an identifier.
     let logger: Logger
 
-    public init(database: AppDatabase, policies: PolicySet, clients: any SCIMClientSource, pseudonymizer: Pseudonymizer,
+    public init(store: any WorkQueue, policies: PolicySet, drivers: any TargetDrivers,
                 clock: any LetheClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 runner: String = "pid-\(ProcessInfo.processInfo.processIdentifier)", logger: Logger = Logger(label: "lethe.engine")) {
         self.logger = logger
-        self.database = database
+        self.database = store
         self.policies = policies
-        self.clients = clients
-        self.pseudonymizer = pseudonymizer
+        self.drivers = drivers
         self.clock = clock
         self.random = random
         self.runner = runner
@@ -208,9 +195,9 @@ public struct Engine: Sendable {
                             touched.insert(claimed.requestId)
                             // On one of the transport's event loops: each SCIM answer resumes the
                             // action where it arrived, without a hop to the global pool and back.
-                            group.addTask(executorPreference: clients.preferredExecutor) {
+                            group.addTask(executorPreference: drivers.preferredExecutor) {
                                 // The task records its own result: results of concurrent actions
-                                // share a commit (`AppDatabase.record` commits in groups).
+                                // share a commit (the SQLite store commits them in groups).
                                 let done = await perform(claimed)
                                 do {
                                     try await record(done)
@@ -267,7 +254,7 @@ public struct Engine: Sendable {
             }
             group.cancelAll()
         }
-        try database.truncateWriteAheadLog()
+        try database.endOfRun()
         let left = try database.openWork(now: clock.now())
         var summary = Summary(requests: try database.states(of: touched), attempts: attempts, rescued: rescued, interrupted: interrupted,
                               timedOut: timedOut && left.count > 0, stopped: stopped)
@@ -285,13 +272,13 @@ public struct Engine: Sendable {
         if let policy = policies[claimed.action.target] {
             retry = RetryPolicy(policy.connection.retry)
             do {
-                let client = try clients.client(for: policy.target)
-                let executor = ActionExecutor(client: client, pseudonymizer: pseudonymizer, recordAccountId: { [database] actionId, scimId in
-                    try await database.recordResolvedId(actionId: actionId, scimId: scimId)
-                }, recordWritten: { [database] actionId, values, scimId in
-                    try await database.recordWritten(actionId: actionId, values: values, scimId: scimId)
+                let driver = try drivers.driver(for: policy.target)
+                let journal = ActionJournal(recordAccountRef: { [database] actionId, ref in
+                    try await database.recordAccountRef(actionId: actionId, accountRef: ref)
+                }, recordWritten: { [database] actionId, values, ref in
+                    try await database.recordWritten(actionId: actionId, values: values, accountRef: ref)
                 })
-                result = await executor.execute(claimed, policy: policy)
+                result = await driver.perform(claimed, policy: policy, journal: journal)
             } catch {
                 result = ExecutionResult(result: .permanentFailure(String(describing: error)), statusCode: nil)
             }

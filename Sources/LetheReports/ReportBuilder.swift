@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// Builds the signed record: canonical JSON with no personal data (pseudonyms and ticket
 /// references only). The CSV and HTML are rendered from this same value.
@@ -12,11 +12,11 @@ public struct ReportBuilder: Sendable {
     public var generatedAt: Date
     public var today: CalendarDate
     /// The audit chain at generation time.
-    public var chain: AppDatabase.ChainVerification
+    public var chain: ChainVerification
     /// Target name → description, for the recipients list.
     public var recipients: [String: String]
 
-    public init(keyId: String, generatedAt: Date, chain: AppDatabase.ChainVerification, recipients: [String: String] = [:]) {
+    public init(keyId: String, generatedAt: Date, chain: ChainVerification, recipients: [String: String] = [:]) {
         self.keyId = keyId
         self.generatedAt = generatedAt
         today = CalendarDate(secondsSince1970: generatedAt.timeIntervalSince1970)
@@ -26,7 +26,7 @@ public struct ReportBuilder: Sendable {
 
     /// A period report over the requests received from `from` to `to`, inclusive.
     /// - Parameter citations: per request and target, the audit event of the target's final
-    ///   transition (`AppDatabase.finalTargetEvents`); each target row cites it.
+    ///   transition (`AuditLog.finalTargetEvents`); each target row cites it.
     /// - Parameter retentionErasures: follow-ups that ended a legal retention within the period
     ///   (whenever their request was received), with their citations keyed by request.
     public func periodReport(from: CalendarDate, to: CalendarDate, requests: [StoredRequest], actions: [String: [StoredAction]],
@@ -74,9 +74,9 @@ public struct ReportBuilder: Sendable {
     public func certificate(_ request: StoredRequest, actions: [StoredAction], events: [AuditEvent]) -> JSONValue {
         var finals: [String: AuditEvent] = [:]
         for event in events {
-            if let target = event.target { finals[AppDatabase.citationKey(target: target, details: event.details)] = event }
+            if let target = event.target { finals[AuditChain.citationKey(target: target, details: event.details)] = event }
         }
-        var row = requestRow(request, actions: actions, citations: finals, changes: events.filter { AppDatabase.changeEvents.contains($0.event) })
+        var row = requestRow(request, actions: actions, citations: finals, changes: events.filter { AuditChain.changeEvents.contains($0.event) })
         if case .object(var fields) = row {
             fields["recipients"] = .array(actions.filter { $0.follows == nil }.map { action in
                 .object(["target": .string(action.target), "description": .string(recipients[action.target] ?? "")])
@@ -144,7 +144,7 @@ public struct ReportBuilder: Sendable {
     }
 
     /// - Parameter changes: the request's retried, cancelled and extended events
-    ///   (`AppDatabase.changeEvents`), so the report says who changed it and when.
+    ///   (`AuditChain.changeEvents`), so the report says who changed it and when.
     public func requestRow(_ request: StoredRequest, actions: [StoredAction], citations: [String: AuditEvent] = [:],
                            changes: [AuditEvent] = []) -> JSONValue {
         var fields: [String: JSONValue] = [

@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// A period report's request row written straight from the stored records, in its three forms:
 /// the canonical JSON of `requestRow`, its CSV lines (`ReportRendering.csvLines`) and its HTML

@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// Checks a signed report: canonical form, key id, Ed25519 signature, and (with the database)
 /// that the audit chain range it names matches the log.
@@ -12,14 +12,14 @@ public enum ReportVerifier {
         public var isValid: Bool { problem == nil }
     }
 
-    public static func verify(json: Data, signature: Data?, publicKey: ReportPublicKey, database: AppDatabase?) throws -> Result {
+    public static func verify(json: Data, signature: Data?, publicKey: ReportPublicKey, database: (any AuditLog)?) throws -> Result {
         var passed: [String] = []
         // The signature is checked, then the chain walked, on another thread while the rows are
         // read and checked against the log on this one: at 100,000 requests Ed25519's two SHA-512
         // passes over the report take about a second, the walk one and a half, the rows about
         // three and a half. The rows' findings count only once the signature holds and the chain
         // is whole; the findings are reported in the order below. No row is kept.
-        let background = ThreadWork { () throws -> (signatureHolds: Bool, chain: AppDatabase.ChainVerification?) in
+        let background = ThreadWork { () throws -> (signatureHolds: Bool, chain: ChainVerification?) in
             let holds = signature.map { $0.count == 64 && publicKey.isValidSignature($0, for: json) } ?? false
             return (holds, holds ? try database?.verifyAuditChain() : nil)
         }
@@ -72,7 +72,7 @@ public enum ReportVerifier {
                     + "the report comes from another log, or the log was rewritten")
             }
             passed.append("audit chain up to event \(lastSeq) matches the log (head \(head.prefix(16))…)")
-        } else if head != AppDatabase.genesisHash {
+        } else if head != AuditChain.genesisHash {
             return Result(passed: passed, problem: "the report names no audit event but a head hash")
         }
         if let rowProblem { return Result(passed: passed, problem: rowProblem) }
@@ -218,12 +218,12 @@ public enum ReportVerifier {
 
     /// Every target row must cite an audit event that exists, has the cited hash, belongs to
     /// that request and target, and agrees with the row's state, outcome and attempts.
-    public static func checkRows(_ report: JSONValue, database: AppDatabase) throws -> String? {
+    public static func checkRows(_ report: JSONValue, database: any AuditLog) throws -> String? {
         let rows = report["requests"]?.arrayValue ?? report["request"].map { [$0] } ?? []
         return try check(rows.flatMap(citations)[...], database: database)
     }
 
-    static func check(_ cited: ArraySlice<Citation>, database: AppDatabase) throws -> String? {
+    static func check(_ cited: ArraySlice<Citation>, database: any AuditLog) throws -> String? {
         let events = try database.citedEvents(seqs: cited.filter { $0.message == nil }.map(\.seq))
         for entry in cited {
             if let message = entry.message { return message }

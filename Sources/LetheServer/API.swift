@@ -3,7 +3,7 @@ import Hummingbird
 import LetheApp
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 import NIOCore
 
 /// The routes of `/api/v1` and the health endpoints. Hand-written; the OpenAPI document in
@@ -12,7 +12,7 @@ import NIOCore
 struct API: Sendable {
     let server: LetheServer
 
-    var database: AppDatabase { server.storage.database }
+    var database: any Store { server.storage.database }
     var runtime: Runtime { server.runtime }
 
     func register(on router: Router<APIContext>) {
@@ -217,7 +217,7 @@ struct API: Sendable {
         for key in query.map({ String($0.key) }).sorted() where !known.contains(key) {
             throw Problem.badRequest("unknown query parameter '\(key)'; known: \(known.sorted().joined(separator: ", "))")
         }
-        var filter = AppDatabase.RequestFilter()
+        var filter = RequestFilter()
         if let state = query["state"].map(String.init) {
             guard let value = RequestState(rawValue: state) else {
                 throw Problem.badRequest("state is one of \(RequestState.allCases.map(\.rawValue).joined(separator: ", ")), not '\(state)'")
@@ -243,7 +243,7 @@ struct API: Sendable {
             guard let flag = Bool(scheduled) else { throw Problem.badRequest("scheduled is true or false, not '\(scheduled)'") }
             filter.scheduled = flag
         }
-        for (name, keyPath) in [("received_from", \AppDatabase.RequestFilter.receivedFrom), ("received_to", \AppDatabase.RequestFilter.receivedTo)] {
+        for (name, keyPath) in [("received_from", \RequestFilter.receivedFrom), ("received_to", \RequestFilter.receivedTo)] {
             guard let text = query[Substring(name)].map(String.init) else { continue }
             guard let date = CalendarDate(iso: text) else { throw Problem.badRequest("\(name) is a date, YYYY-MM-DD, not '\(text)'") }
             filter[keyPath: keyPath] = date
@@ -254,7 +254,7 @@ struct API: Sendable {
             limit = value
         }
         if let cursor = query["cursor"].map(String.init) {
-            guard let after = AppDatabase.RequestCursor(cursor) else { throw Problem.badRequest("cursor '\(cursor)' is not one this server gave") }
+            guard let after = RequestCursor(cursor) else { throw Problem.badRequest("cursor '\(cursor)' is not one this server gave") }
             filter.after = after
         }
         let page = try database.requests(filter, limit: limit)

@@ -3,7 +3,7 @@ import Hummingbird
 import LetheApp
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 import NIOCore
 
 /// The dashboard `lethe serve` shows at `/`: server-rendered pages over the same store, roles
@@ -12,7 +12,7 @@ import NIOCore
 struct Dashboard: Sendable {
     let server: LetheServer
 
-    var database: AppDatabase { server.storage.database }
+    var database: any Store { server.storage.database }
     var runtime: Runtime { server.runtime }
     var now: Date { runtime.configuration.clock.now() }
     var today: CalendarDate { CalendarDate(secondsSince1970: now.timeIntervalSince1970) }
@@ -220,7 +220,7 @@ struct Dashboard: Sendable {
             guard let text = query[Substring(name)].map(String.init), !text.isEmpty else { return nil }
             return text
         }
-        var filter = AppDatabase.RequestFilter()
+        var filter = RequestFilter()
         filter.newestFirst = true
         var problems: [String] = []
         if let state = value("state") {
@@ -235,7 +235,7 @@ struct Dashboard: Sendable {
         if value("overdue") == "true" { filter.overdueOn = today }
         if value("scheduled") == "true" { filter.scheduled = true }
         filter.ref = value("ref")
-        if let cursor = value("cursor") { filter.after = AppDatabase.RequestCursor(cursor) }
+        if let cursor = value("cursor") { filter.after = RequestCursor(cursor) }
         let page = try database.requests(filter, limit: 50)
         let actions = try database.actions(of: page.requests.map(\.id))
         var body = "<h1>Requests</h1>"

@@ -1,6 +1,6 @@
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// Small pieces of the dashboard's HTML. Every text that reaches a page goes through `e`.
 enum H {

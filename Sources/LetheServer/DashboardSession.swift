@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import LetheStore
+import LetheStorage
 import NIOCore
 import Synchronization
 
@@ -89,7 +89,7 @@ final class DashboardSessions: Sendable {
 /// accepts the session cookie, with the CSRF header on anything but GET, so the dashboard's
 /// scripts use the same endpoints and roles.
 struct DashboardAuthMiddleware: RouterMiddleware {
-    let database: AppDatabase
+    let database: any TokenStore
     let sessions: DashboardSessions
     let clock: @Sendable () -> Date
 

@@ -4,7 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import LetheApp
 import LetheCore
-import LetheStore
+import LetheStorage
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -269,7 +269,7 @@ final class CheckBoard: Sendable {
 /// Authenticates `Authorization: Bearer TOKEN` under `/api/` (the OpenAPI document aside), as
 /// the router will route the path: an unknown or revoked token is 401 before any handler runs.
 struct AuthMiddleware: RouterMiddleware {
-    let database: AppDatabase
+    let database: any TokenStore
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         let path = RoutePath.normalised(request.uri.path)

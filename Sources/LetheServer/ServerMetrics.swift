@@ -1,7 +1,7 @@
 import CoreMetrics
 import Foundation
 import LetheCore
-import LetheStore
+import LetheStorage
 import Prometheus
 
 /// The service's metrics in Prometheus text at `/metrics`, names prefixed `lethe_`: SCIM calls
@@ -36,7 +36,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The text exposition, with the store's gauges as they are now.
-    func exposition(database: AppDatabase, now: Date) throws -> String {
+    func exposition(database: any RequestQueries, now: Date) throws -> String {
         let gauges = try database.gauges(today: CalendarDate(secondsSince1970: now.timeIntervalSince1970))
         for state in RequestState.allCases {
             for kind in ["erasure", "revocation"] {

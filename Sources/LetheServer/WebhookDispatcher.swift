@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import LetheCore
-import LetheSCIM
-import LetheStore
+import LetheHTTP
+import LetheStorage
 import Logging
 import ServiceLifecycle
 
@@ -24,13 +24,13 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    let database: AppDatabase
+    let database: any WebhookOutbox
     let settings: Settings
     let transport: any HTTPTransport
     let now: @Sendable () -> Date
     let logger: Logger
 
-    public init(database: AppDatabase, settings: Settings, transport: any HTTPTransport, now: @escaping @Sendable () -> Date = { Date() },
+    public init(database: any WebhookOutbox, settings: Settings, transport: any HTTPTransport, now: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "lethe.webhooks")) {
         self.database = database
         self.settings = settings

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
 extension AppDatabase {
     /// Approves a request that awaits approval: its held actions become pending, due at the end
     /// of its grace period (or now, if that has passed). The approver must not be the person
     /// who filed it: no principal of the approver may be among the filing's (`StoredRequest.isFiled(by:)`).
-    public func approve(_ requestId: String, by actor: Principal, note: String? = nil, now: Date) throws -> StoredRequest {
+    public func approve(_ requestId: String, by actor: Principal, note: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             switch request.approval?.state {
@@ -64,7 +65,7 @@ extension AppDatabase {
             try db.execute(sql: """
                 UPDATE action SET state = 'cancelled', completed_at = ?, claimed_by = NULL, last_error = ?
                 WHERE request_id = ? AND state IN \(Self.cancellableStates)
-                """, arguments: [t, Self.notCarriedOutRejected, requestId])
+                """, arguments: [t, AuditChain.notCarriedOutRejected, requestId])
             try db.execute(sql: """
                 UPDATE request SET approval = 'rejected', decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?
                 """, arguments: [actor, t, reason, requestId])
@@ -85,6 +86,4 @@ extension AppDatabase {
         }
     }
 
-    /// What an action of a rejected request says.
-    public static let notCarriedOutRejected = "not carried out: the request was rejected"
 }

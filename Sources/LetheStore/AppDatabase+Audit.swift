@@ -3,10 +3,9 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import LetheCore
+import LetheStorage
 
 extension AppDatabase {
-    /// The hash before the first event.
-    public static let genesisHash = String(repeating: "0", count: 64)
 
     /// Appends an audit event to the chain; call inside the transaction of the change it records.
     /// `details` must hold no raw identifier of the subject: only the pseudonym.
@@ -16,10 +15,10 @@ extension AppDatabase {
         let event = kind.rawValue
         let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] ?? 0) + 1
-        let prev: String = last?["hash"] ?? genesisHash
+        let prev: String = last?["hash"] ?? AuditChain.genesisHash
         let at = Timestamp.iso8601(date)
         let detailsJSON = CanonicalJSON.string(.object(details))
-        let hash = chainHash(prev: prev, seq: seq, at: at, request: request, target: target, event: event, details: detailsJSON)
+        let hash = AuditChain.hash(prev: prev, seq: seq, at: at, request: request, target: target, event: event, details: detailsJSON)
         try db.cachedStatement(sql: "INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [seq, at, request, target, event, detailsJSON, prev, hash])
         if let request, let target {
@@ -36,21 +35,7 @@ extension AppDatabase {
         return AuditEvent(seq: seq, at: at, requestId: request, target: target, event: event, details: detailsJSON, prevHash: prev, hash: hash)
     }
 
-    /// SHA-256 over the previous hash, a newline, and the event's canonical JSON (`chainBody`).
-    public static func chainHash(prev: String, seq: Int64, at: String, request: String?, target: String?, event: String,
-                                 details: String) -> String {
-        let body = chainBody(seq: seq, at: at, request: request, target: target, event: event, details: details)
-        return Hex.encode(SHA256.hash(data: Data((prev + "\n" + body).utf8)))
-    }
 
-    /// The canonical JSON of `{at, details, event, request, seq, target}`: keys in order, the
-    /// details (canonical when stored) inserted as they are. Written out for speed; a test proves
-    /// it equal to `CanonicalJSON` of the same object.
-    public static func chainBody(seq: Int64, at: String, request: String?, target: String?, event: String, details: String) -> String {
-        func quoted(_ text: String?) -> String { text.map { CanonicalJSON.string(.string($0)) } ?? "null" }
-        return "{\"at\":\(quoted(at)),\"details\":\(details),\"event\":\(quoted(event)),\"request\":\(quoted(request)),"
-            + "\"seq\":\(seq),\"target\":\(quoted(target))}"
-    }
 
     /// Columns of the row a statement stands on, read as bytes.
     private enum ChainColumns {
@@ -71,18 +56,9 @@ extension AppDatabase {
         }
     }
 
-    /// The result of walking the chain.
-    public struct ChainVerification: Sendable, Hashable {
-        public var events: Int
-        public var headHash: String
-        public var firstSeq: Int64?
-        public var lastSeq: Int64?
-        /// The first problem found, nil when the chain is whole.
-        public var problem: String?
-    }
 
     /// Recomputes every hash and checks every link (of the events up to `lastSeq`, when given).
-    public func verifyAuditChain(through lastSeq: Int64? = nil) throws -> ChainVerification {
+    public func verifyAuditChain(through lastSeq: Int64?) throws -> ChainVerification {
         try writer.read { db in try Self.verifyAuditChain(db, through: lastSeq) }
     }
 
@@ -90,19 +66,19 @@ extension AppDatabase {
     /// `verifyAuditChain(through: lastSeq)` returns exactly this when the chain is whole.
     static func chainHead(_ db: Database) throws -> ChainVerification {
         let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), MIN(seq), MAX(seq), (SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1) FROM audit_event")
-        return ChainVerification(events: row?[0] ?? 0, headHash: row?[3] ?? genesisHash, firstSeq: row?[1], lastSeq: row?[2], problem: nil)
+        return ChainVerification(events: row?[0] ?? 0, headHash: row?[3] ?? AuditChain.genesisHash, firstSeq: row?[1], lastSeq: row?[2], problem: nil)
     }
 
     /// The walk reads each event's columns as bytes and hashes them in one reused buffer: it
     /// visits every event of the log (over a million behind 100,000 requests) on every report
     /// export and verification, where making strings and an `AuditEvent` of each was most of
-    /// its time. `chainHash` is the same computation over strings; a test holds them equal.
+    /// its time. `AuditChain.hash` is the same computation over strings; a test holds them equal.
     static func verifyAuditChain(_ db: Database, through lastSeq: Int64? = nil) throws -> ChainVerification {
         let statement = try db.makeStatement(sql: "SELECT seq, at, request_id, target, event, details, prev_hash, hash FROM audit_event "
             + (lastSeq == nil ? "" : "WHERE seq <= ? ") + "ORDER BY seq")
         let cursor = try Row.fetchCursor(statement, arguments: lastSeq.map { [$0] } ?? [])
         let sqlite = statement.sqliteStatement
-        var prev = Array(genesisHash.utf8)
+        var prev = Array(AuditChain.genesisHash.utf8)
         var expectedSeq: Int64 = 1
         var count = 0
         var first: Int64?
@@ -122,7 +98,7 @@ extension AppDatabase {
                 return ChainVerification(events: count, headHash: head, firstSeq: first, lastSeq: seq,
                                          problem: "event \(seq) does not link to event \(seq - 1) (prev_hash differs)")
             }
-            // prev, a newline, then chainBody: {"at":…,"details":…,"event":…,"request":…,"seq":…,"target":…}
+            // prev, a newline, then AuditChain.body: {"at":…,"details":…,"event":…,"request":…,"seq":…,"target":…}
             body.removeAll(keepingCapacity: true)
             body.append(contentsOf: prev)
             body.append(contentsOf: "\n{\"at\":".utf8)
@@ -155,7 +131,7 @@ extension AppDatabase {
     }
 
     /// Audit events, optionally only those of one request, in order.
-    public func auditEvents(request: String? = nil) throws -> [AuditEvent] {
+    public func auditEvents(request: String?) throws -> [AuditEvent] {
         try writer.read { db in
             if let request {
                 return try Row.fetchAll(db, sql: "SELECT * FROM audit_event WHERE request_id = ? ORDER BY seq", arguments: [request]).map(AuditEvent.init)
@@ -226,16 +202,11 @@ extension AppDatabase {
     static let followUpOfDetails = "CASE WHEN instr(details, '\"follow_up\"') > 0 AND json_type(details, '$.follow_up') = 'text' "
         + "THEN json_extract(details, '$.follow_up') END"
 
-    /// Events that record a person changing a request after filing: an approval, a rejection,
-    /// a retry, a cancellation, an extension. Reports list them with who (`details.by`) and when.
-    public static let changeEvents: Set<String> = [AuditEventKind.actionRetried.rawValue, AuditEventKind.cancelRequested.rawValue,
-                                                   AuditEventKind.requestExtended.rawValue, AuditEventKind.approvalGranted.rawValue,
-                                                   AuditEventKind.rejectionRecorded.rawValue]
 
     /// The change events of many requests, by request, in order.
     static func changeEvents(_ db: Database, requestIds: [String]) throws -> [String: [AuditEvent]] {
         var result: [String: [AuditEvent]] = [:]
-        let kinds = changeEvents.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        let kinds = AuditChain.changeEvents.sorted().map { "'\($0)'" }.joined(separator: ", ")
         for start in stride(from: 0, to: requestIds.count, by: 500) {
             let chunk = Array(requestIds[start..<min(start + 500, requestIds.count)])
             let rows = try Row.fetchAll(db, sql: """
@@ -250,24 +221,7 @@ extension AppDatabase {
         try writer.read { db in try Self.changeEvents(db, requestIds: requestIds) }
     }
 
-    /// `TARGET`, or `TARGET@DAY` for the events of a follow-up due on DAY.
-    public static func citationKey(target: String, details: String) -> String {
-        guard let due = JSONValue.parse(Data(details.utf8))?["follow_up"]?.stringValue else { return target }
-        return "\(target)@\(due)"
-    }
 
-    /// What a report row's citation is checked against: the cited event's hash, request,
-    /// target and kind, and what its details say the target's state, outcome and attempt were.
-    public struct CitedEvent: Sendable, Hashable {
-        public var seq: Int64
-        public var hash: String
-        public var requestId: String?
-        public var target: String?
-        public var event: String
-        public var state: String?
-        public var outcome: String?
-        public var attempt: Int?
-    }
 
     /// The cited events among `seqs` (those that exist). Verifying a report looks up one event per target row, 325,000 behind 100,000 requests.
     public func citedEvents(seqs: [Int64]) throws -> [Int64: CitedEvent] {

@@ -1,44 +1,8 @@
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
-/// An action claimed by a runner, with what it needs to act.
-public struct ClaimedAction: Sendable, Hashable {
-    public var action: StoredAction
-    public var requestId: String
-    public var pseudonym: String
-    /// The subject's identifiers (present while the request is open).
-    public var identifiers: SubjectIdentifiers?
-    /// The number of this attempt (1-based, over the action's life).
-    public var attempt: Int
-    /// Attempts used in the current retry budget, this one included.
-    public var attemptsInBudget: Int
-}
-
-/// One finished attempt, to record with its transition.
-public struct AttemptReport: Sendable, Hashable {
-    public var actionId: Int64
-    public var number: Int
-    public var startedAt: Date
-    public var finishedAt: Date
-    public var result: AttemptResultKind
-    public var statusCode: Int?
-    public var error: String?
-    /// The target's own words about a failure, kept only while the request is open.
-    public var serverMessage: String?
-
-    public init(actionId: Int64, number: Int, startedAt: Date, finishedAt: Date, result: AttemptResultKind, statusCode: Int? = nil, error: String? = nil,
-                serverMessage: String? = nil) {
-        self.serverMessage = serverMessage
-        self.actionId = actionId
-        self.number = number
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.result = result
-        self.statusCode = statusCode
-        self.error = error
-    }
-}
 
 extension AppDatabase {
     /// Atomically claims up to `limit` due actions of a target (`pending` or `retrying` with
@@ -92,14 +56,14 @@ extension AppDatabase {
 
     /// Records what Lethe is about to write to the account (merged with earlier writes), before
     /// the write: a rerun recognises the account by these values once its identifiers are gone.
-    /// With `scimId`, also records the subject's id in the target (see `recordResolvedId`).
-    public func recordWritten(actionId: Int64, values: [String: JSONValue], scimId: String? = nil) async throws {
+    /// With `accountRef`, also records the subject's id in the target (see `recordAccountRef`).
+    public func recordWritten(actionId: Int64, values: [String: JSONValue], accountRef: String?) async throws {
         guard !values.isEmpty else {
-            if let scimId { try await recordResolvedId(actionId: actionId, scimId: scimId) }
+            if let accountRef { try await recordAccountRef(actionId: actionId, accountRef: accountRef) }
             return
         }
         try await commits.write { db in
-            if let scimId { try Self.setScimId(scimId, of: actionId, in: db) }
+            if let accountRef { try Self.setAccountRef(accountRef, of: actionId, in: db) }
             let old = try String.fetchOne(db.cachedStatement(sql: "SELECT written FROM action WHERE id = ?"), arguments: [actionId])
             var merged: [String: JSONValue] = [:]
             if let old, case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
@@ -111,13 +75,13 @@ extension AppDatabase {
 
     /// Records the subject's id in the target before the first write, so a rerun after a crash
     /// knows what it was working on.
-    public func recordResolvedId(actionId: Int64, scimId: String) async throws {
-        try await commits.write { db in try Self.setScimId(scimId, of: actionId, in: db) }
+    public func recordAccountRef(actionId: Int64, accountRef: String) async throws {
+        try await commits.write { db in try Self.setAccountRef(accountRef, of: actionId, in: db) }
     }
 
     /// The subject's id in the target, on an action still running (a cancelled or rescued one keeps its own).
-    static func setScimId(_ scimId: String, of actionId: Int64, in db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE action SET scim_id = ? WHERE id = ? AND state = 'running'").execute(arguments: [scimId, actionId])
+    static func setAccountRef(_ accountRef: String, of actionId: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE action SET account_ref = ? WHERE id = ? AND state = 'running'").execute(arguments: [accountRef, actionId])
     }
 
     /// Records an attempt and the transition it led to, with its audit event, in one transaction.
@@ -128,7 +92,7 @@ extension AppDatabase {
         let verified = transition.verified
         return try await commits.write { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT action.request_id, action.target, action.state, action.plan, action.scim_id, action.follows, action.not_before,
+                SELECT action.request_id, action.target, action.state, action.plan, action.account_ref, action.follows, action.not_before,
                     request.cancel_reason FROM action
                 JOIN request ON request.id = action.request_id WHERE action.id = ?
                 """), arguments: [attempt.actionId]) else {
@@ -166,7 +130,7 @@ extension AppDatabase {
             if let due = row["not_before"] as String?, !due.isEmpty { details["follow_up"] = .string(due) }
             try Self.appendAudit(db, at: now, request: requestId, target: target, event: transition.event, details: details)
             if transition.state == .succeeded, (row["follows"] as Int64?) == nil {
-                try Self.scheduleRetentionEnd(of: attempt.actionId, request: requestId, target: target, plan: row["plan"], scimId: row["scim_id"],
+                try Self.scheduleRetentionEnd(of: attempt.actionId, request: requestId, target: target, plan: row["plan"], accountRef: row["account_ref"],
                                               outcome: transition.outcome, in: db, now: now)
             }
             return try Self.refreshState(of: requestId, in: db, now: now)
@@ -176,17 +140,17 @@ extension AppDatabase {
     /// After an action that keeps data under a legal obligation succeeds, schedules the erasure
     /// of exactly that data for the day after each retention ends, on the account's recorded id
     /// (the subject's identifiers are purged long before).
-    static func scheduleRetentionEnd(of actionId: Int64, request: String, target: String, plan json: String, scimId: String?,
+    static func scheduleRetentionEnd(of actionId: Int64, request: String, target: String, plan json: String, accountRef: String?,
                                      outcome: ActionOutcome?, in db: Database, now: Date) throws {
         // Nothing was kept where the account is gone or never existed.
-        guard let outcome, outcome != .deleted, outcome != .absent, outcome != .notApplicable, let scimId else { return }
+        guard let outcome, outcome != .deleted, outcome != .absent, outcome != .notApplicable, let accountRef else { return }
         let plan = try PlanCodec.decode(json)
         for followUp in RetentionFollowUp.followUps(of: plan) {
             let encoded = try PlanCodec.encode(followUp.plan)
             try db.execute(sql: """
-                INSERT OR IGNORE INTO action (request_id, target, plan, operation, state, next_attempt_at, scim_id, follows, not_before, written)
+                INSERT OR IGNORE INTO action (request_id, target, plan, operation, state, next_attempt_at, account_ref, follows, not_before, written)
                 VALUES (?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, (SELECT written FROM action WHERE id = ?))
-                """, arguments: [request, target, encoded, followUp.plan.operation.rawValue, followUp.due.secondsSince1970AtMidnightUTC, scimId,
+                """, arguments: [request, target, encoded, followUp.plan.operation.rawValue, followUp.due.secondsSince1970AtMidnightUTC, accountRef,
                                  actionId, followUp.due.description, actionId])
             guard db.changesCount > 0 else { continue }
             try appendAudit(db, at: now, request: request, target: target, event: .actionScheduled, details: [
@@ -233,7 +197,7 @@ extension AppDatabase {
     /// earliest of them is due. With `now`, an action pending for a later time (a grace period
     /// that has not ended) is left out, as scheduled follow-ups are: `lethe run --until-idle`
     /// does not wait a day for it; the next run takes it up. `later` counts those.
-    public func openWork(now: Date? = nil) throws -> (count: Int, nextDue: Date?, later: Int) {
+    public func openWork(now: Date?) throws -> (count: Int, nextDue: Date?, later: Int) {
         try writer.read { db in
             let t = now?.timeIntervalSince1970 ?? .infinity
             let row = try Row.fetchOne(db.cachedStatement(sql: """

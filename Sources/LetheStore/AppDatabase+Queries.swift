@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
 extension AppDatabase {
     /// A request by id, or by its external reference.
@@ -19,7 +20,7 @@ extension AppDatabase {
     /// Each state is one range of `request(state, created_at, id)` read newest first, so a page of
     /// overdue requests stops after `limit` rows per state instead of sorting every open request
     /// (a million of them took 2 s; `StoreTests.overdueUsesIndex`, `StoreTests.overduePage`).
-    public func requests(state: RequestState? = nil, overdueOn today: CalendarDate? = nil, limit: Int? = nil) throws -> [StoredRequest] {
+    public func requests(state: RequestState?, overdueOn today: CalendarDate?, limit: Int?) throws -> [StoredRequest] {
         try writer.read { db in
             var states = state.map { [$0] }
             if today != nil {
@@ -56,7 +57,7 @@ extension AppDatabase {
 
     /// One consistent view of the database for a long read, such as a report: every query made
     /// through it sees the same committed state, whatever the engine writes meanwhile.
-    public struct Snapshot {
+    public struct Snapshot: ReportSnapshot {
         let db: Database
 
         /// Recomputes every hash and checks every link of the audit chain.
@@ -108,7 +109,7 @@ extension AppDatabase {
     }
 
     /// Runs `body` on one snapshot of the database (one read transaction).
-    public func snapshot<T>(_ body: (Snapshot) throws -> T) throws -> T {
+    public func snapshot<T>(_ body: (any ReportSnapshot) throws -> T) throws -> T {
         try writer.read { db in try body(Snapshot(db: db)) }
     }
 
@@ -153,7 +154,7 @@ extension AppDatabase {
     }
 
     /// Requests with a follow-up that has not succeeded yet (scheduled, waiting, or failed), by due day.
-    public func requestsWithOpenFollowUps(limit: Int? = nil) throws -> [StoredRequest] {
+    public func requestsWithOpenFollowUps(limit: Int?) throws -> [StoredRequest] {
         try writer.read { db in
             var sql = """
                 SELECT request.* FROM request JOIN (
@@ -236,46 +237,7 @@ extension AppDatabase {
 }
 
 extension AppDatabase {
-    /// Which requests a listing wants (`GET /api/v1/requests`); nil fields do not filter.
-    public struct RequestFilter: Sendable, Hashable {
-        public var state: RequestState?
-        public var kind: String?
-        /// Open, failed or needs_review and due before this day.
-        public var overdueOn: CalendarDate?
-        public var ref: String?
-        /// With an action in this target.
-        public var target: String?
-        /// With a follow-up (the erasure of retained data) that has not succeeded yet.
-        public var scheduled = false
-        public var receivedFrom: CalendarDate?
-        public var receivedTo: CalendarDate?
-        /// Continue after this request (filing order).
-        public var after: RequestCursor?
-        /// Newest first (the cursor then continues before the request it names).
-        public var newestFirst = false
 
-        public init() {}
-    }
-
-    /// Where a page of requests ended: filing time and id, as an opaque text.
-    public struct RequestCursor: Sendable, Hashable, CustomStringConvertible {
-        public var createdAt: Double
-        public var id: String
-
-        public init?(_ text: String) {
-            let parts = text.split(separator: "_", maxSplits: 1)
-            guard parts.count == 2, let time = Double(parts[0]), time.isFinite, !parts[1].isEmpty else { return nil }
-            createdAt = time
-            id = String(parts[1])
-        }
-
-        init(createdAt: Double, id: String) {
-            self.createdAt = createdAt
-            self.id = id
-        }
-
-        public var description: String { "\(createdAt)_\(id)" }
-    }
 
     /// A page of requests in filing order, and the cursor of the next page (nil on the last).
     public func requests(_ filter: RequestFilter, limit: Int) throws -> (requests: [StoredRequest], next: RequestCursor?) {
@@ -320,16 +282,6 @@ extension AppDatabase {
 }
 
 extension AppDatabase {
-    /// What `/metrics` reports from the store, read in one transaction.
-    public struct Gauges: Sendable, Hashable {
-        /// (state, kind) → requests.
-        public var requests: [String: [String: Int]] = [:]
-        /// (target, state) → actions.
-        public var actions: [String: [String: Int]] = [:]
-        public var overdue = 0
-        /// When the oldest request still received or in progress was filed.
-        public var oldestOpenFiledAt: Date?
-    }
 
     public func gauges(today: CalendarDate) throws -> Gauges {
         try writer.read { db in
@@ -351,24 +303,8 @@ extension AppDatabase {
 }
 
 extension AppDatabase {
-    /// What the dashboard's overview shows, read in one transaction.
-    public struct Overview: Sendable, Hashable {
-        /// Request state → requests.
-        public var byState: [String: Int] = [:]
-        public var overdue = 0
-        /// Open requests due within the next seven days (not yet overdue).
-        public var dueSoon = 0
-        /// Erasures of retained data waiting for their day.
-        public var scheduledFollowUps = 0
-        /// Target → failed or needs_review actions.
-        public var failingByTarget: [String: Int] = [:]
-        /// When the last attempt finished.
-        public var lastAttemptAt: Date?
-        /// (Monday of the week received, request state) → requests, for the weeks since `since`.
-        public var weekly: [String: [String: Int]] = [:]
-    }
 
-    public func overview(today: CalendarDate, weeksBack: Int = 12) throws -> Overview {
+    public func overview(today: CalendarDate, weeksBack: Int) throws -> Overview {
         let open = DeadlineStanding.statesThatCanBeOverdue.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         let since = today.adding(days: -7 * weeksBack)
         return try writer.read { db in
@@ -398,26 +334,26 @@ extension AppDatabase {
     }
 }
 
-/// Actions read from a snapshot and not yet decoded (see `Snapshot.undecodedActions(of:)`).
+/// Rows read by `Row.fetchAll`, handed to another thread to decode.
 ///
 /// Unchecked: GRDB's `Row` is not `Sendable` because a row read from a live statement changes
 /// as the statement steps; these come from `Row.fetchAll`, which copies every value into an
 /// immutable row that no statement touches again, so handing them to another thread is safe.
 /// Only this file makes one, and only from `fetchAll`.
-public struct UndecodedActions: @unchecked Sendable {
-    private let rows: [Row]
+private struct FetchedRows: @unchecked Sendable {
+    let rows: [Row]
+}
 
+extension UndecodedActions {
     fileprivate init(rows: [Row]) {
-        self.rows = rows
-    }
-
-    /// The actions by request, each request's in the order they were read.
-    public func decoded() throws -> [String: [StoredAction]] {
-        var result: [String: [StoredAction]] = [:]
-        for row in rows {
-            let action = try StoredAction(row: row)
-            result[action.requestId, default: []].append(action)
+        let fetched = FetchedRows(rows: rows)
+        self.init {
+            var result: [String: [StoredAction]] = [:]
+            for row in fetched.rows {
+                let action = try StoredAction(row: row)
+                result[action.requestId, default: []].append(action)
+            }
+            return result
         }
-        return result
     }
 }

@@ -1,69 +1,7 @@
 import Foundation
 import GRDB
 import LetheCore
-
-/// A request ready to be filed: planned, pseudonymised, identified.
-public struct NewRequest: Sendable, Hashable {
-    public var id: String
-    public var kind: RequestKind
-    public var ref: String?
-    public var pseudonym: String
-    public var identifiers: SubjectIdentifiers
-    public var requestedBy: String?
-    /// Who files it, as the four-eyes check compares people (`Principal.identities`); empty when
-    /// only `requestedBy` is known, which then stands for a person of that name.
-    public var filers: Set<String> = []
-    public var note: String?
-    public var received: CalendarDate
-    public var plan: [PlannedAction]
-    /// Nothing runs until someone other than the filer approves (`approve`).
-    public var needsApproval = false
-    /// No action is claimed before the filing time plus this many seconds.
-    public var grace: Double = 0
-
-    public init(id: String, kind: RequestKind, ref: String?, pseudonym: String, identifiers: SubjectIdentifiers,
-                requestedBy: String? = nil, note: String? = nil, received: CalendarDate, plan: [PlannedAction]) {
-        self.id = id
-        self.kind = kind
-        self.ref = ref
-        self.pseudonym = pseudonym
-        self.identifiers = identifiers
-        self.requestedBy = requestedBy
-        self.note = note
-        self.received = received
-        self.plan = plan
-    }
-
-    /// GDPR Art. 12(3): one month from receipt.
-    public var due: CalendarDate { received.adding(months: 1) }
-
-    /// Applies a deployment's approval rule and grace period.
-    public mutating func apply(_ settings: LetheSettings) {
-        needsApproval = settings.approval.applies(to: kind)
-        grace = settings.grace.seconds
-    }
-}
-
-/// What filing did.
-public enum FilingResult: Sendable, Hashable {
-    case filed(StoredRequest)
-    /// The reference was filed before for the same subject and kind: nothing new was stored.
-    case existing(StoredRequest)
-
-    public var request: StoredRequest {
-        switch self {
-        case .filed(let r), .existing(let r): r
-        }
-    }
-}
-
-extension NewRequest {
-    /// The filers' identities, or the named person's when only a name was given.
-    var filerIdentities: Set<String> {
-        if !filers.isEmpty { return filers }
-        return requestedBy.map { [Principal.identity(name: $0)] } ?? []
-    }
-}
+import LetheStorage
 
 extension AppDatabase {
     /// Identities as stored: a sorted JSON array, or NULL for none.
@@ -218,7 +156,7 @@ extension AppDatabase {
     }
 
     /// Moves the due date by 1 or 2 months (at most 2 in all, GDPR Art. 12(3)), with the reason in the audit log.
-    public func extend(_ requestId: String, months: Int, reason: String, by actor: String? = nil, now: Date) throws -> StoredRequest {
+    public func extend(_ requestId: String, months: Int, reason: String, by actor: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
@@ -239,7 +177,7 @@ extension AppDatabase {
     /// Cancels an open request: actions not yet started become cancelled ("not carried out");
     /// an action in flight is left to finish, and its real effect is recorded (it may already
     /// have deleted the account); the request is cancelled once nothing is in flight.
-    public func cancel(_ requestId: String, reason: String, by actor: String? = nil, now: Date) throws -> StoredRequest {
+    public func cancel(_ requestId: String, reason: String, by actor: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard !request.state.isTerminal else {
@@ -272,7 +210,7 @@ extension AppDatabase {
     ///   - replans: new plans for actions planned as needs_review (identifiers were missing).
     /// - Returns: the targets put back.
     public func retry(_ requestId: String, target: String?, identifiers: SubjectIdentifiers?,
-                      replans: [String: PlannedAction], by actor: Principal? = nil, now: Date) throws -> [String] {
+                      replans: [String: PlannedAction], by actor: Principal?, now: Date) throws -> [String] {
         try writer.write { db in
             let request = try Self.request(requestId, in: db)
             guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled") }

@@ -1,43 +1,8 @@
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
-/// A withdrawal a sweep files: the request and the ledger entries it answers.
-public struct SweepFiling: Sendable, Hashable {
-    public var request: NewRequest
-    /// (purpose, the ledger's changed_at in seconds since 1970)
-    public var entries: [(purpose: String, changedAt: Double)]
-
-    public init(request: NewRequest, entries: [(purpose: String, changedAt: Double)]) {
-        self.request = request
-        self.entries = entries
-    }
-
-    public static func == (lhs: SweepFiling, rhs: SweepFiling) -> Bool {
-        lhs.request == rhs.request && lhs.entries.map(\.purpose) == rhs.entries.map(\.purpose) && lhs.entries.map(\.changedAt) == rhs.entries.map(\.changedAt)
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(request) }
-}
-
-/// What earlier sweeps filed.
-public struct SweepHistory: Sendable {
-    /// "pseudonym|purpose|changedAt(ms)".
-    public var entries: Set<String>
-    /// "pseudonym|purpose".
-    public var pairs: Set<String>
-
-    public init(entries: Set<String>, pairs: Set<String>) {
-        self.entries = entries
-        self.pairs = pairs
-    }
-
-    public static func entryKey(_ pseudonym: String, _ purpose: String, _ changedAt: Double) -> String {
-        "\(pseudonym)|\(purpose)|\(Int64((changedAt * 1000).rounded()))"
-    }
-
-    public static func pairKey(_ pseudonym: String, _ purpose: String) -> String { "\(pseudonym)|\(purpose)" }
-}
 
 extension AppDatabase {
     /// Everything earlier sweeps filed.

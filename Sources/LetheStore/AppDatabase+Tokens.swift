@@ -2,36 +2,8 @@ import Crypto
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
-/// What an API token may do (`lethe serve`).
-public enum TokenRole: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Files, retries, cancels, extends, plans, runs sweeps, and reads.
-    case officer
-    /// Reads, exports reports and certificates, verifies the audit log.
-    case auditor
-    /// Everything, tokens and keys included.
-    case admin
-}
-
-/// An API token as stored: never the token itself, only its SHA-256.
-public struct APIToken: Sendable, Hashable, Codable {
-    public var id: String
-    public var name: String
-    public var role: TokenRole
-    public var createdAt: Date
-    public var revokedAt: Date?
-
-    public var isRevoked: Bool { revokedAt != nil }
-
-    init(row: Row) throws {
-        id = row["id"]
-        name = row["name"]
-        guard let role = TokenRole(rawValue: row["role"]) else { throw StoreError.corrupt("token \(row["id"] as String) has an unknown role") }
-        self.role = role
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        revokedAt = (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-    }
-}
 
 extension AppDatabase {
     /// The digest a token is stored and looked up by.

@@ -1,19 +1,11 @@
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
 /// The store side of webhooks: the audit log is the outbox, each URL has a cursor.
 extension AppDatabase {
-    /// Audit events a webhook is told of.
-    public static let webhookEvents = [AuditEventKind.requestCompleted, .requestFailed, .requestNeedsReview].map(\.rawValue)
 
-    /// A URL's delivery state; a new URL starts at the log's head (no history is replayed).
-    public struct WebhookCursor: Sendable, Hashable {
-        public var url: String
-        public var lastSeq: Int64
-        public var attempts: Int
-        public var nextAttemptAt: Date
-    }
 
     public func webhookCursor(url: String) throws -> WebhookCursor {
         try writer.write { db in
@@ -28,7 +20,7 @@ extension AppDatabase {
     /// The next event after the cursor a webhook is told of, with its request.
     public func nextWebhookEvent(after seq: Int64) throws -> (event: AuditEvent, request: StoredRequest)? {
         try writer.read { db in
-            let kinds = Self.webhookEvents.map { "'\($0)'" }.joined(separator: ", ")
+            let kinds = AuditChain.webhookEvents.map { "'\($0)'" }.joined(separator: ", ")
             guard let event = try Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq > ? AND event IN (\(kinds)) ORDER BY seq LIMIT 1",
                                                arguments: [seq]).map(AuditEvent.init),
                   let id = event.requestId else { return nil }

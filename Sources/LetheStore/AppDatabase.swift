@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
 import LetheCore
+import LetheStorage
 
 /// Lethe's database: one SQLite file in the state directory, in WAL mode.
 ///
 /// The one owner of the database writer. It migrates on open and exposes named writes
 /// that keep the invariants: every state change and its audit event commit together.
-public struct AppDatabase: Sendable {
+public struct AppDatabase: Store {
     let writer: any DatabaseWriter
     /// The engine's per-action writes, committed in groups (see `GroupCommit`).
     let commits: GroupCommit
@@ -71,6 +72,8 @@ public struct AppDatabase: Sendable {
     /// Writes outstanding WAL content into the main file and truncates the WAL, so nothing
     /// purged survives in it (SQLite calls this a WAL checkpoint; not the signed chain heads of
     /// `lethe audit checkpoint`).
+    public func endOfRun() throws { try truncateWriteAheadLog() }
+
     public func truncateWriteAheadLog() throws {
         try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
@@ -421,6 +424,12 @@ public struct AppDatabase: Sendable {
             // because a server's text can name the subject's name or street, which Lethe cannot
             // scrub: it is shown while the request is open and purged with its identifiers.
             try db.execute(sql: "ALTER TABLE action ADD COLUMN server_message TEXT")
+        }
+        migrator.registerMigration("v16-action-account-ref") { db in
+            // The account's reference in its target, whatever kind of target it is (a SCIM id
+            // today; a webhook's or a person's reference later): the column says what it holds,
+            // not which protocol found it (issue #31). A rename: no row is rewritten.
+            try db.execute(sql: "ALTER TABLE action RENAME COLUMN scim_id TO account_ref")
         }
         return migrator
     }

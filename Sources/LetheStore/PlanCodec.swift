@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import LetheCore
+import LetheStorage
 
 /// A plan's stored JSON (sorted keys), encoded and decoded with Foundation's coders once per
 /// distinct plan. Plans come from the policies, not from the subject, so a sweep that files

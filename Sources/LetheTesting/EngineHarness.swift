@@ -5,6 +5,7 @@ import LetheDemo
 import LetheEngine
 import LetheSandbox
 import LetheSCIM
+import LetheStorage
 import LetheStore
 import Synchronization
 

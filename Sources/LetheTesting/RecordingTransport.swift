@@ -1,5 +1,6 @@
 import Foundation
 import LetheCore
+import LetheHTTP
 import LetheSCIM
 import Synchronization
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import LetheApp
 import LetheCore
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Testing

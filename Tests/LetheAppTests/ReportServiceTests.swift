@@ -2,6 +2,7 @@ import Foundation
 @testable import LetheApp
 import LetheCore
 import LetheReports
+import LetheStorage
 import LetheStore
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import LetheApp
 import LetheCore
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Testing

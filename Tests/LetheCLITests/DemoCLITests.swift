@@ -1,4 +1,5 @@
 import Foundation
+import LetheHTTP
 import LetheSCIM
 import LetheTesting
 import Testing

@@ -1,7 +1,9 @@
 import Foundation
 import LetheCore
 import LetheSandbox
+import LetheHTTP
 import LetheSCIM
+import LetheStorage
 import LetheStore
 import LetheTesting
 import LetheServer

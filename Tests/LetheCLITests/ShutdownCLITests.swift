@@ -1,6 +1,7 @@
 import Foundation
 import LetheCore
 import LetheSandbox
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Testing

@@ -1,7 +1,9 @@
 import Foundation
 import LetheCore
 import LetheEngine
+import LetheHTTP
 import LetheSCIM
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Testing
@@ -141,8 +143,8 @@ struct EngineTests {
             } else {
                 #expect(crm.state == .succeeded && crm.verified == true, "\(crm.state) \(crm.lastError ?? "")")
                 #expect(crm.verification?.contains("made with PUT") == true, "\(crm.verification ?? "")")
-                let scimId = try #require(crm.scimId)
-                let raw = try #require(try await h.tenants["crm"]?.user(scimId))
+                let accountRef = try #require(crm.accountRef)
+                let raw = try #require(try await h.tenants["crm"]?.user(accountRef))
                 #expect(raw[SCIMSchemas.gdprUser]?["marketingSegment"] == nil, "a raw read shows it gone")
             }
             await h.shutdown()
@@ -182,7 +184,7 @@ struct EngineTests {
         let id = try h.file(.erasure, SubjectIdentifiers(email: ana.email))
         // A runner claimed app, resolved and deleted the user, then died before recording anything.
         let claimed = try #require(try await h.database.claim(target: "app", limit: 1, runner: "dead", now: Date()).first)
-        try await h.database.recordResolvedId(actionId: claimed.action.id, scimId: ana.ids["app"]!)
+        try await h.database.recordAccountRef(actionId: claimed.action.id, accountRef: ana.ids["app"]!)
         #expect(try await h.tenants["app"]!.raw("DELETE", "/Users/\(ana.ids["app"]!)").status == 204)
 
         let summary = try await h.run()

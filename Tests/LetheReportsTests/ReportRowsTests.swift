@@ -2,6 +2,7 @@ import Foundation
 import LetheCore
 @testable import LetheReports
 @testable import LetheStore
+import LetheStorage
 import Testing
 
 /// `RequestRowWriter` writes a period report's rows without building their `JSONValue` trees
@@ -54,7 +55,7 @@ struct ReportRowsTests {
                               details: details.randomElement(using: &random)!, prevHash: String(repeating: "0", count: 64),
                               hash: String(format: "%064x", seq))
         }
-        let builder = ReportBuilder(keyId: "key", generatedAt: now, chain: AppDatabase.ChainVerification(events: 9, headHash: "h", firstSeq: 1, lastSeq: 9))
+        let builder = ReportBuilder(keyId: "key", generatedAt: now, chain: ChainVerification(events: 9, headHash: "h", firstSeq: 1, lastSeq: 9))
         var attentionSeen = 0
         for round in 0..<600 {
             var request = baseRequest
@@ -138,7 +139,7 @@ struct ReportRowsTests {
     @Test("rows written one after another are the JSON array's members, comma-separated")
     func consecutiveRows() async throws {
         let (request, action) = try await records()
-        let builder = ReportBuilder(keyId: "key", generatedAt: now, chain: AppDatabase.ChainVerification(events: 0, headHash: "h", firstSeq: nil, lastSeq: nil))
+        let builder = ReportBuilder(keyId: "key", generatedAt: now, chain: ChainVerification(events: 0, headHash: "h", firstSeq: nil, lastSeq: nil))
         var writer = RequestRowWriter(builder: builder)
         var second = request
         second.id = "req-2"

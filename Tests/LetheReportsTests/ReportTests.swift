@@ -1,6 +1,7 @@
 import Foundation
 import LetheCore
 import LetheReports
+import LetheStorage
 import LetheStore
 import Testing
 

@@ -4,6 +4,7 @@ import LetheCore
 import LetheEngine
 import LetheReports
 import LetheSandbox
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Testing

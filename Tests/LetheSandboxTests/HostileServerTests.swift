@@ -4,6 +4,7 @@ import LetheCore
 import LetheEngine
 import LetheSandbox
 import LetheSCIM
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Synchronization
@@ -283,9 +284,9 @@ struct HostileServerTests {
         try await h.with { try await $0.run() }
         let app = try h.action(id, "app")
         #expect(app.state == .succeeded && app.verified == true && app.outcome == .deleted, "\(app.state) \(app.lastError ?? "")")
-        #expect(app.scimId == nil && app.scimIdPseudonym?.hasPrefix("psn_") == true, "only the pseudonym of the id is kept")
+        #expect(app.accountRef == nil && app.accountRefPseudonym?.hasPrefix("psn_") == true, "only the pseudonym of the id is kept")
         #expect(h.sandbox?.sandbox.user(in: "app", id: real[email] ?? "") == nil, "the account is gone")
-        var stored = [app.verification ?? "", app.lastError ?? "", app.scimIdPseudonym ?? ""]
+        var stored = [app.verification ?? "", app.lastError ?? "", app.accountRefPseudonym ?? ""]
         stored += try h.database.attempts(of: app.id).compactMap(\.error)
         stored += try h.database.auditEvents().map(\.details)
         #expect(!stored.joined(separator: "\n").lowercased().contains(email.lowercased()))
@@ -300,7 +301,7 @@ struct HostileServerTests {
         // somebody else before the retry.
         let crmUser = try #require(h.sandbox?.sandbox.users(in: "crm").first { $0["userName"]?.stringValue == email }?["id"]?.stringValue)
         let claimed = try #require(try await h.database.claim(target: "crm", limit: 1, runner: "dead", now: Date()).first)
-        try await h.database.recordResolvedId(actionId: claimed.action.id, scimId: crmUser)
+        try await h.database.recordAccountRef(actionId: claimed.action.id, accountRef: crmUser)
         let somebody = JSONValue.object(["id": .string(crmUser), "userName": .string("somebody@example.com"),
                                          "emails": .array([.object(["value": .string("somebody@example.com"), "primary": .bool(true)])])])
         let writes = Counter()

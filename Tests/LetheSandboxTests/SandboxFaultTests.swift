@@ -1,10 +1,12 @@
 import Foundation
 import LetheApp
 import LetheCore
+import LetheDrivers
 import LetheEngine
 import LetheSandbox
 import LetheReports
 import LetheSCIM
+import LetheStorage
 import LetheStore
 import LetheTesting
 import Testing
@@ -87,8 +89,7 @@ struct SandboxFaultTests {
         try await h.with { h in
             let clients = try h.runtime.clients
             #expect(clients.preferredExecutor != nil, "the live transport offers its event loop and the fault layer passes it on")
-            let engine = Engine(database: h.database, policies: h.policies, clients: Preferring(base: clients, executor: counting),
-                                pseudonymizer: h.pseudonymizer, clock: h.clock)
+            let engine = Engine(store: h.database, policies: h.policies, drivers: Preferring(base: clients, executor: counting), clock: h.clock)
             let summary = try await engine.run(Engine.Options(untilIdle: true, timeout: 60, pollInterval: 0.05))
             #expect(summary.requests[id] == .completed)
         }
@@ -97,12 +98,12 @@ struct SandboxFaultTests {
     }
 }
 
-/// The clients of `base`, preferring `executor` for the engine's actions.
-private struct Preferring: SCIMClientSource {
+/// The drivers of `base`, preferring `executor` for the engine's actions.
+private struct Preferring: TargetDrivers {
     let base: TargetClients
     let executor: CountingExecutor
     var preferredExecutor: (any TaskExecutor)? { executor }
-    func client(for target: String) throws(SCIMClientError) -> SCIMClient { try base.client(for: target) }
+    func driver(for target: String) throws -> any TargetDriver { try base.driver(for: target) }
 }
 
 /// Counts the jobs it runs, running each on the global concurrent executor.
@@ -244,7 +245,7 @@ struct RetentionTests {
             #expect(followUp.notBefore == CalendarDate(iso: "2036-11-30"), "received 2026-11-29 + 10y, erased the day after")
             #expect(followUp.plan.attributes.map(\.path.description) == ["addresses"])
             #expect(try h.database.requestsWithOpenFollowUps().map(\.id) == [id])
-            let shopUser = try #require(actions.first { $0.target == "shop" && $0.follows == nil }?.scimId)
+            let shopUser = try #require(actions.first { $0.target == "shop" && $0.follows == nil }?.accountRef)
 
             // Not before its day: a run today leaves it alone.
             try await h.run()

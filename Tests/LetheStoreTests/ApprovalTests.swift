@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LetheCore
 @testable import LetheStore
+import LetheStorage
 import Testing
 
 /// Four eyes and the grace period, in the store: what is claimed when, who may approve, and
@@ -118,7 +119,7 @@ struct ApprovalTests {
         #expect(rejected.state == .rejected && rejected.state.isTerminal)
         #expect(rejected.identifiers == nil, "identifiers purged")
         #expect(rejected.approval == Approval(state: .rejected, by: "Bo Berg", at: now, note: "identity not verified"))
-        #expect(try db.actions(of: "req-1").allSatisfy { $0.state == .cancelled && $0.lastError == AppDatabase.notCarriedOutRejected })
+        #expect(try db.actions(of: "req-1").allSatisfy { $0.state == .cancelled && $0.lastError == AuditChain.notCarriedOutRejected })
         let events = try db.auditEvents(request: "req-1").map(\.event)
         #expect(events.contains("rejection_recorded") && events.contains("request_rejected") && events.contains("identifiers_purged"))
         #expect(rejected.standing(today: CalendarDate(iso: "2027-03-01")!) == .rejected, "rejected is never overdue")

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LetheCore
 @testable import LetheStore
+import LetheStorage
 import Testing
 
 @Suite("Store: filing, claims, transitions, audit chain")
@@ -232,9 +233,9 @@ struct StoreTests {
                 "request": event.requestId.map(JSONValue.string) ?? .null, "seq": .number(Double(event.seq)),
                 "target": event.target.map(JSONValue.string) ?? .null,
             ]))
-            #expect(AppDatabase.chainBody(seq: event.seq, at: event.at, request: event.requestId, target: event.target,
+            #expect(AuditChain.body(seq: event.seq, at: event.at, request: event.requestId, target: event.target,
                                           event: event.event, details: event.details) == canonical)
-            #expect(AppDatabase.chainHash(prev: event.prevHash, seq: event.seq, at: event.at, request: event.requestId, target: event.target,
+            #expect(AuditChain.hash(prev: event.prevHash, seq: event.seq, at: event.at, request: event.requestId, target: event.target,
                                           event: event.event, details: event.details) == event.hash)
         }
     }
@@ -292,14 +293,14 @@ struct StoreTests {
         }
         let today = CalendarDate(iso: "2026-12-01")!
         // Overdue: due before today and still needing work; newest first across the states.
-        #expect(try db.requests(overdueOn: today, limit: 10).map(\.id) == [
+        #expect(try db.requests(state: nil, overdueOn: today, limit: 10).map(\.id) == [
             "req-failed-1", "req-failed-0", "req-in_progress-1", "req-in_progress-0", "req-received-1", "req-received-0",
         ])
-        #expect(try db.requests(overdueOn: today, limit: 3).map(\.id) == ["req-failed-1", "req-failed-0", "req-in_progress-1"])
+        #expect(try db.requests(state: nil, overdueOn: today, limit: 3).map(\.id) == ["req-failed-1", "req-failed-0", "req-in_progress-1"])
         #expect(try db.requests(state: .inProgress, overdueOn: today, limit: 10).map(\.id) == ["req-in_progress-1", "req-in_progress-0"])
         #expect(try db.requests(state: .completed, overdueOn: today, limit: 10).isEmpty)
-        #expect(try db.requests(state: .completed, limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
-        #expect(try db.requests(limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
+        #expect(try db.requests(state: .completed, overdueOn: nil, limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
+        #expect(try db.requests(state: nil, overdueOn: nil, limit: 2).map(\.id) == ["req-completed-2", "req-completed-1"])
     }
 
     @Test("each action's recorded final event is the one grouping the whole log gives: retries, failures, follow-ups, cancels, rescues")
@@ -324,7 +325,7 @@ struct StoreTests {
             for claimed in try await db.claim(target: target, limit: 10, runner: "t", now: now) {
                 switch claimed.requestId {
                 case "req-0": // anonymized: the retention's follow-up is scheduled
-                    try await db.recordResolvedId(actionId: claimed.action.id, scimId: "u-0")
+                    try await db.recordAccountRef(actionId: claimed.action.id, accountRef: "u-0")
                     try await record(claimed, .succeeded(.anonymized, verification: "read back"), at: now)
                 case "req-1": try await record(claimed, .transientFailure("HTTP 503", retryAfter: nil), at: now)
                 case "req-2": try await record(claimed, .permanentFailure("HTTP 403"), at: now)

@@ -1,5 +1,6 @@
 import Foundation
 import LetheCore
+import LetheHTTP
 
 /// Produces the `Authorization` header for a target. Secrets are read from the environment
 /// once, when the client is built, and are never part of an error or a log line.

@@ -1,5 +1,6 @@
 import Foundation
 import LetheCore
+import LetheHTTP
 
 /// A SCIM 2.0 client for one target (RFC 7644): find a subject, read, delete, patch, leave
 /// groups, and read back to verify. Every call is idempotent, so the engine may repeat it.

@@ -1,5 +1,6 @@
 import Foundation
 import LetheCore
+import LetheHTTP
 
 /// Why a SCIM operation did not succeed, with what a person needs to act on it.
 ///

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// A person's name as `--by` takes it: what the audit log records as the actor. The rule is
 /// `FreeText`'s, the same the API and the dashboard apply.

@@ -3,7 +3,7 @@ import Foundation
 import LetheApp
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 
 /// `lethe audit ...`
 struct AuditCommand: AsyncParsableCommand {
@@ -86,7 +86,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     }
 
     /// The report's range and every event its rows cite, still in the log with the same hashes.
-    static func check(_ report: JSONValue, against database: AppDatabase) throws -> String? {
+    static func check(_ report: JSONValue, against database: any AuditLog) throws -> String? {
         if let last = report["audit_chain"]?["last_seq"]?.intValue, let head = report["audit_chain"]?["head_hash"]?.stringValue {
             guard let event = try database.auditEvent(seq: Int64(last)) else { return "the log has no event \(last), which the report names as its last" }
             guard event.hash == head else { return "event \(last) has another hash than the report states: the log was rewritten" }

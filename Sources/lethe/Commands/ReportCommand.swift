@@ -3,7 +3,7 @@ import Foundation
 import LetheApp
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 
 /// `lethe report ...`
 struct ReportCommand: AsyncParsableCommand {

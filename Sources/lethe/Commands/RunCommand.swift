@@ -4,7 +4,7 @@ import LetheApp
 import LetheCore
 import LetheEngine
 import LetheSCIM
-import LetheStore
+import LetheStorage
 
 /// `lethe run`
 struct RunCommand: AsyncParsableCommand {

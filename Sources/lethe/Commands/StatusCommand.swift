@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LetheApp
 import LetheCore
-import LetheStore
+import LetheStorage
 
 /// `lethe status`
 struct StatusCommand: AsyncParsableCommand {

@@ -3,7 +3,7 @@ import Foundation
 import LetheApp
 import LetheCore
 import LetheEngine
-import LetheStore
+import LetheStorage
 #if canImport(Glibc)
 import Glibc
 #endif

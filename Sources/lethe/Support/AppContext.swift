@@ -3,7 +3,7 @@ import Foundation
 import LetheApp
 import LetheCore
 import LetheReports
-import LetheStore
+import LetheStorage
 
 /// What most commands need: a `Runtime` over the policies and the state directory.
 struct AppContext {
@@ -12,7 +12,7 @@ struct AppContext {
     let state: StateDirectory
 
     var policies: PolicySet { runtime.policies }
-    var database: AppDatabase { storage.database }
+    var database: any Store { storage.database }
     var pseudonymizer: Pseudonymizer { storage.pseudonymizer }
 
     /// Loads everything, or throws what `ExitStatus.of` turns into 65 (bad policies) or 66

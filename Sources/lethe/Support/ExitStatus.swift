@@ -3,7 +3,7 @@ import LetheApp
 import LetheCore
 import LetheReports
 import LetheSCIM
-import LetheStore
+import LetheStorage
 
 /// Exit statuses, after sysexits(3) where one fits.
 enum ExitStatus {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import LetheCore
 
 /// A request as stored.
@@ -43,9 +42,10 @@ public struct StoredRequest: Sendable, Hashable, Codable {
                             today: today)
     }
 
-    init(id: String, kind: String, ref: String?, purposes: [String], pseudonym: String, identifiers: SubjectIdentifiers?,
-         requestedBy: String?, note: String?, received: CalendarDate, due: CalendarDate, extendedMonths: Int, createdAt: Date,
-         completedAt: Date?, state: RequestState, cancelReason: String?) {
+    public init(id: String, kind: String, ref: String?, purposes: [String], pseudonym: String, identifiers: SubjectIdentifiers?,
+                requestedBy: String?, filerIdentities: Set<String> = [], note: String?, received: CalendarDate, due: CalendarDate,
+                extendedMonths: Int, createdAt: Date, completedAt: Date?, state: RequestState, cancelReason: String?,
+                approval: Approval? = nil, startsAt: Date? = nil) {
         self.id = id
         self.kind = kind
         self.ref = ref
@@ -53,6 +53,7 @@ public struct StoredRequest: Sendable, Hashable, Codable {
         self.pseudonym = pseudonym
         self.identifiers = identifiers
         self.requestedBy = requestedBy
+        self.filerIdentities = filerIdentities
         self.note = note
         self.received = received
         self.due = due
@@ -61,58 +62,16 @@ public struct StoredRequest: Sendable, Hashable, Codable {
         self.completedAt = completedAt
         self.state = state
         self.cancelReason = cancelReason
+        self.approval = approval
+        self.startsAt = startsAt
     }
 
-    init(row: Row) throws {
-        id = row["id"]
-        kind = row["kind"]
-        ref = row["ref"]
-        guard case .array(let items)? = JSONValue.parse(Data((row["purposes"] as String).utf8)) else {
-            throw StoreError.corrupt("request \(row["id"] as String) has unreadable purposes")
-        }
-        purposes = try items.map { item in
-            guard let purpose = item.stringValue else { throw StoreError.corrupt("request \(row["id"] as String) has a purpose that is not a string") }
-            return purpose
-        }
-        pseudonym = row["pseudonym"]
-        let email: String? = row["email"], externalId: String? = row["external_id"], userName: String? = row["user_name"]
-        identifiers = email == nil && externalId == nil && userName == nil
-            ? nil : SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
-        requestedBy = row["requested_by"]
-        note = row["note"]
-        received = try Self.date(row["received"])
-        due = try Self.date(row["due"])
-        extendedMonths = row["extended_months"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        completedAt = (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        guard let state = RequestState(rawValue: row["state"]) else { throw StoreError.corrupt("request \(id) has an unknown state") }
-        self.state = state
-        cancelReason = row["cancel_reason"]
-        if let approval = row["approval"] as String? {
-            guard let state = Approval.State(rawValue: approval) else { throw StoreError.corrupt("request \(id) has an unknown approval state") }
-            self.approval = Approval(state: state, by: row["decided_by"], at: (row["decided_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                                     note: row["decision_note"])
-        }
-        startsAt = (row["starts_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        if let text = row["filer_identities"] as String? {
-            guard case .array(let items)? = JSONValue.parse(Data(text.utf8)) else {
-                throw StoreError.corrupt("request \(id) has unreadable filer principals")
-            }
-            filerIdentities = Set(items.compactMap(\.stringValue))
-        } else if let requestedBy {
-            filerIdentities = [Principal.identity(name: requestedBy)]
-        }
-    }
 
     /// Whether `actor` filed this request (or shares its filing): four eyes refuse them.
     public func isFiled(by actor: Principal) -> Bool {
         actor.isAmong(filerIdentities) || requestedBy.map { actor.isAmong([Principal.identity(name: $0)]) } == true
     }
 
-    static func date(_ text: String) throws -> CalendarDate {
-        guard let date = CalendarDate(iso: text) else { throw StoreError.corrupt("bad date \(text)") }
-        return date
-    }
 }
 
 /// The four-eyes decision on a request: awaited, or approved or rejected by someone.
@@ -151,10 +110,10 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public var budgetStart: Int
     public var nextAttemptAt: Date
     /// The target's id of the subject, recorded before the first write.
-    public var scimId: String?
+    public var accountRef: String?
     /// When the target's id is itself personal data (an e-mail address), only its pseudonym is
-    /// kept, here, and `scimId` is nil.
-    public var scimIdPseudonym: String?
+    /// kept, here, and `accountRef` is nil.
+    public var accountRefPseudonym: String?
     public var outcome: ActionOutcome?
     public var verified: Bool?
     public var verification: String?
@@ -171,41 +130,31 @@ public struct StoredAction: Sendable, Hashable, Codable {
     /// ids that are not one path segment), so no real id can be mistaken for one.
     public static let pseudonymousIdPrefix = "/pseudonym/"
 
-    /// The columns `init(row:)` reads, in its order: select actions with this list (never `*`),
-    /// so each column is read by its index. By name, GRDB lowercases and searches for every
-    /// column of every row, which was a sixth of a report export's time at 100,000 requests.
-    static let selection = "id, request_id, target, plan, state, attempts, budget_start, next_attempt_at, scim_id, outcome, verified, "
-        + "verification, last_error, completed_at, follows, not_before, written"
-
-    init(row: Row) throws {
-        id = row[0]
-        requestId = row[1]
-        target = row[2]
-        plan = try PlanCodec.decode(row[3])
-        guard let state = ActionState(rawValue: row[4]) else { throw StoreError.corrupt("action \(id) has an unknown state") }
+    public init(id: Int64, requestId: String, target: String, plan: PlannedAction, state: ActionState, attempts: Int, budgetStart: Int,
+                nextAttemptAt: Date, accountRef: String? = nil, accountRefPseudonym: String? = nil, outcome: ActionOutcome? = nil, verified: Bool? = nil,
+                verification: String? = nil, lastError: String? = nil, completedAt: Date? = nil, follows: Int64? = nil,
+                notBefore: CalendarDate? = nil, written: [String: JSONValue] = [:]) {
+        self.id = id
+        self.requestId = requestId
+        self.target = target
+        self.plan = plan
         self.state = state
-        attempts = row[5]
-        budgetStart = row[6]
-        nextAttemptAt = Date(timeIntervalSince1970: row[7])
-        let recorded: String? = row[8]
-        if let recorded, recorded.hasPrefix(Self.pseudonymousIdPrefix) {
-            scimIdPseudonym = String(recorded.dropFirst(Self.pseudonymousIdPrefix.count))
-        } else {
-            scimId = recorded
-        }
-        outcome = (row[9] as String?).flatMap(ActionOutcome.init(rawValue:))
-        verified = row[10]
-        verification = row[11]
-        lastError = row[12]
-        completedAt = (row[13] as Double?).map(Date.init(timeIntervalSince1970:))
-        follows = row[14]
-        notBefore = (row[15] as String?).flatMap(CalendarDate.init(iso:))
-        if let text = row[16] as String?, case .object(let values)? = JSONValue.parse(Data(text.utf8)) {
-            written = values
-        } else {
-            written = [:]
-        }
+        self.attempts = attempts
+        self.budgetStart = budgetStart
+        self.nextAttemptAt = nextAttemptAt
+        self.accountRef = accountRef
+        self.accountRefPseudonym = accountRefPseudonym
+        self.outcome = outcome
+        self.verified = verified
+        self.verification = verification
+        self.lastError = lastError
+        self.completedAt = completedAt
+        self.follows = follows
+        self.notBefore = notBefore
+        self.written = written
     }
+
+
 }
 
 /// One recorded attempt.
@@ -218,14 +167,14 @@ public struct StoredAttempt: Sendable, Hashable, Codable {
     public var statusCode: Int?
     public var error: String?
 
-    init(row: Row) {
-        actionId = row["action_id"]
-        number = row["number"]
-        startedAt = Date(timeIntervalSince1970: row["started_at"])
-        durationMs = row["duration_ms"]
-        result = row["result"]
-        statusCode = row["status_code"]
-        error = row["error"]
+    public init(actionId: Int64, number: Int, startedAt: Date, durationMs: Int, result: String, statusCode: Int?, error: String?) {
+        self.actionId = actionId
+        self.number = number
+        self.startedAt = startedAt
+        self.durationMs = durationMs
+        self.result = result
+        self.statusCode = statusCode
+        self.error = error
     }
 }
 
@@ -242,7 +191,7 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     public var prevHash: String
     public var hash: String
 
-    init(seq: Int64, at: String, requestId: String?, target: String?, event: String, details: String, prevHash: String, hash: String) {
+    public init(seq: Int64, at: String, requestId: String?, target: String?, event: String, details: String, prevHash: String, hash: String) {
         self.seq = seq
         self.at = at
         self.requestId = requestId
@@ -253,16 +202,6 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         self.hash = hash
     }
 
-    init(row: Row) {
-        seq = row["seq"]
-        at = row["at"]
-        requestId = row["request_id"]
-        target = row["target"]
-        event = row["event"]
-        details = row["details"]
-        prevHash = row["prev_hash"]
-        hash = row["hash"]
-    }
 }
 
 /// The database holds something it should not.

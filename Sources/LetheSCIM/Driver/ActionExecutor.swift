@@ -1,29 +1,8 @@
 import Foundation
 import Synchronization
 import LetheCore
-import LetheSCIM
-import LetheStore
-
-/// What one attempt did, ready to be recorded.
-public struct ExecutionResult: Sendable, Hashable {
-    public var result: ActionStateMachine.AttemptResult
-    /// The HTTP status of the failing call, if any.
-    public var statusCode: Int?
-    /// What the target wrote in its own words about the failure (scrubbed of what Lethe knows):
-    /// shown while the request is open, never in anything kept after it.
-    public var serverMessage: String?
-
-    /// The attempt's result in the attempt table.
-    public var kind: AttemptResultKind { AttemptResultKind(result) }
-
-    /// The failure text, nil on success.
-    public var error: String? {
-        switch result {
-        case .succeeded: nil
-        case .notVerified(let why), .needsReview(let why), .permanentFailure(let why), .transientFailure(let why, _), .interrupted(let why): why
-        }
-    }
-}
+import LetheDrivers
+import LetheStorage
 
 /// Carries out one planned action in one target: find the subject, act, read back.
 ///
@@ -34,21 +13,20 @@ public struct ActionExecutor: Sendable {
     let pseudonymizer: Pseudonymizer
     /// Random text for the `random` strategy.
     let randomToken: @Sendable () -> String
-    /// Records the subject's id in the target before anything is written.
-    let recordAccountId: @Sendable (_ actionId: Int64, _ scimId: String) async throws -> Void
-    /// Records what is about to be written (path → value) before the write, with the subject's
-    /// id when it is not recorded yet (one commit for both).
-    let recordWritten: @Sendable (_ actionId: Int64, _ values: [String: JSONValue], _ scimId: String?) async throws -> Void
+    /// Records the subject's id before the first write, and what is written before each write.
+    let journal: ActionJournal
 
     public init(client: SCIMClient, pseudonymizer: Pseudonymizer,
-                randomToken: @escaping @Sendable () -> String = { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16).description },
-                recordAccountId: @escaping @Sendable (Int64, String) async throws -> Void,
-                recordWritten: @escaping @Sendable (Int64, [String: JSONValue], String?) async throws -> Void = { _, _, _ in }) {
+                randomToken: @escaping @Sendable () -> String = ActionExecutor.randomToken, journal: ActionJournal) {
         self.client = client
         self.pseudonymizer = pseudonymizer
         self.randomToken = randomToken
-        self.recordAccountId = recordAccountId
-        self.recordWritten = recordWritten
+        self.journal = journal
+    }
+
+    /// Sixteen random hexadecimal characters, for the `random` strategy.
+    @Sendable public static func randomToken() -> String {
+        UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16).description
     }
 
     /// The text written by `redact`.
@@ -103,7 +81,7 @@ public struct ActionExecutor: Sendable {
 
     private func attempt(_ claimed: ClaimedAction, policy: TargetPolicy, seen: AccountValues, clean: (String) -> String) async -> ExecutionResult {
         do {
-            let unrecorded = UnrecordedId { [recordAccountId] id in try await recordAccountId(claimed.action.id, id) }
+            let unrecorded = UnrecordedId { [journal] id in try await journal.recordAccountRef(claimed.action.id, id) }
             return try await run(claimed, policy: policy, seen: seen, unrecorded: unrecorded)
         } catch let error as SCIMClientError {
             if error.isInterruption || Task.isCancelled {
@@ -137,7 +115,7 @@ public struct ActionExecutor: Sendable {
         // is not an identity: the account read by it must still carry the identifier it was found
         // by, or hold exactly what Lethe wrote to it.
         var user: SCIMResource?
-        if let known = claimed.action.scimId {
+        if let known = claimed.action.accountRef {
             user = try await client.getUser(known)
             if user == nil, plan.operation == .delete {
                 // An earlier attempt deleted it; finish the groups and confirm.
@@ -218,8 +196,8 @@ public struct ActionExecutor: Sendable {
     /// recorded. Removes exactly what was kept, then reads it back.
     private func endRetention(_ claimed: ClaimedAction, seen: AccountValues) async throws -> ExecutionResult {
         let plan = claimed.action.plan
-        guard let id = claimed.action.scimId else {
-            if claimed.action.scimIdPseudonym != nil {
+        guard let id = claimed.action.accountRef else {
+            if claimed.action.accountRefPseudonym != nil {
                 return ExecutionResult(result: .needsReview(
                     "the account's id in the target is itself personal data (an e-mail address), so Lethe kept only its pseudonym, "
                         + "and the subject's identifiers are purged: a person must find the account"))
@@ -387,7 +365,7 @@ public struct ActionExecutor: Sendable {
         }
         let (operations, expectations) = patch(for: plan, current: current, pseudonym: claimed.pseudonym, written: claimed.action.written)
         if !operations.isEmpty {
-            try await recordWritten(claimed.action.id, Self.written(operations), unrecorded?.take())
+            try await journal.recordWritten(claimed.action.id, Self.written(operations), unrecorded?.take())
             try await client.patchUser(user.id, operations, etag: user.etag)
         }
         guard !expectations.isEmpty else { return nil }
