@@ -1,0 +1,172 @@
+import Foundation
+import LetheCore
+import LetheStorage
+
+/// The behaviours every store must have, written once against the protocols of LetheStorage.
+/// A store's tests run each of them with a `StoreContract.Fixture` of that store: the SQLite
+/// store's in `LetheStoreTests/StoreContractTests.swift`; the next store adds its own fixture
+/// and runs the same list. Each check throws `StoreContract.Broken` naming what did not hold.
+public enum StoreContract {
+    /// How to make the store under test.
+    public struct Fixture: Sendable {
+        /// Opens the store over one place (a file, a database): calling it again opens the same
+        /// place again, as a restarted process would.
+        public let open: @Sendable () throws -> any Store
+        /// Where the store's own bytes can be read back, to look for purged text (nil when the
+        /// store keeps nothing a test can read, such as a server's files).
+        public let rawBytes: (@Sendable () throws -> Data)?
+        /// Removes what `open` made.
+        public let cleanUp: @Sendable () -> Void
+
+        public init(open: @escaping @Sendable () throws -> any Store, rawBytes: (@Sendable () throws -> Data)? = nil,
+                    cleanUp: @escaping @Sendable () -> Void = {}) {
+            self.open = open
+            self.rawBytes = rawBytes
+            self.cleanUp = cleanUp
+        }
+    }
+
+    /// A behaviour that did not hold.
+    public struct Broken: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static let now = Date(timeIntervalSince1970: 1_796_083_200)
+    static let pseudonymizer = Pseudonymizer(key: Data(repeating: 7, count: 32))
+
+    /// Every check, by name, for a parameterised test.
+    public static let checks: [(name: String, run: @Sendable (Fixture) async throws -> Void)] = [
+        ("claims are never handed out twice", claimsNeverTwice),
+        ("a recorded result survives reopening the store", recordsDurable),
+        ("the end of a request purges every identifier", purgeLeavesNoIdentifier),
+        ("concurrent appends form one linear chain", chainAppendsLinear),
+        ("filing is all or nothing, and a reference is filed once", filingAtomic),
+    ]
+
+    static func request(_ id: String, email: String, targets: [String], ref: String? = nil) -> NewRequest {
+        let subject = SubjectIdentifiers(email: email)
+        return NewRequest(id: id, kind: .erasure, ref: ref, pseudonym: pseudonymizer.pseudonym(for: subject)!, identifiers: subject,
+                          requestedBy: "contract", received: CalendarDate(iso: "2026-12-01")!,
+                          plan: targets.map { PlannedAction(target: $0, operation: .delete, match: .email, reason: "contract") })
+    }
+
+    static func succeed(_ claimed: ClaimedAction, in store: any Store, at time: Date = now) async throws -> RequestState {
+        let transition = ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "404 and the lookup finds none"), attemptsUsed: 1,
+                                                         policy: RetryPolicy(RetrySettings()), random: 0)
+        return try await store.record(AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: time, finishedAt: time,
+                                                    result: .succeeded), transition: transition, now: time)
+    }
+
+    static func expect(_ condition: Bool, _ what: @autoclosure () -> String) throws {
+        if !condition { throw Broken(what()) }
+    }
+
+    /// Four claimers at once over 40 due actions of two targets: every action is handed out
+    /// exactly once, and no claim exceeds its limit.
+    @Sendable static func claimsNeverTwice(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        _ = try store.file(batch: (0..<20).map { request("req-\($0)", email: "p\($0)@example.com", targets: ["a", "b"]) }, now: now)
+        let claimed = try await withThrowingTaskGroup(of: [ClaimedAction].self) { group in
+            for runner in 0..<4 {
+                group.addTask {
+                    var mine: [ClaimedAction] = []
+                    while true {
+                        let batch = try await store.claim([(target: "a", limit: 3), (target: "b", limit: 2)], runner: "r\(runner)", now: now)
+                        try expect(batch.filter { $0.action.target == "a" }.count <= 3 && batch.filter { $0.action.target == "b" }.count <= 2,
+                                   "a claim handed out more than its limit")
+                        if batch.isEmpty { return mine }
+                        mine += batch
+                    }
+                }
+            }
+            return try await group.reduce(into: [ClaimedAction]()) { $0 += $1 }
+        }
+        let ids = claimed.map(\.action.id)
+        try expect(ids.count == 40, "40 actions were due, \(ids.count) were claimed")
+        try expect(Set(ids).count == ids.count, "an action was claimed twice")
+        try expect(claimed.allSatisfy { $0.attempt == 1 && $0.identifiers?.email != nil }, "a claim lacks its attempt or identifiers")
+    }
+
+    /// Results recorded by concurrent tasks are there after the store is opened again.
+    @Sendable static func recordsDurable(_ fixture: Fixture) async throws {
+        do {
+            let store = try fixture.open()
+            _ = try store.file(batch: (0..<10).map { request("req-\($0)", email: "d\($0)@example.com", targets: ["a"]) }, now: now)
+            let claimed = try await store.claim([(target: "a", limit: 10)], runner: "r", now: now)
+            try expect(claimed.count == 10, "10 actions due, \(claimed.count) claimed")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for action in claimed {
+                    group.addTask {
+                        try await store.recordAccountRef(actionId: action.action.id, accountRef: "u-\(action.action.id)")
+                        _ = try await succeed(action, in: store)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let reopened = try fixture.open()
+        let states = try reopened.states(of: Set((0..<10).map { "req-\($0)" }))
+        try expect(states.count == 10 && states.values.allSatisfy { $0 == .completed }, "not every recorded result survived: \(states)")
+        let actions = try reopened.actions(of: (0..<10).map { "req-\($0)" })
+        try expect(actions.values.joined().allSatisfy { $0.accountRef?.hasPrefix("u-") == true && $0.outcome == .deleted },
+                   "an account reference or outcome was lost")
+        try expect(try reopened.verifyAuditChain(through: nil).problem == nil, "the chain does not verify after reopening")
+    }
+
+    /// Once a request ends, its identifiers are nowhere: not in the request, not in the log,
+    /// not in the store's own bytes (when it has bytes to read).
+    @Sendable static func purgeLeavesNoIdentifier(_ fixture: Fixture) async throws {
+        let email = "purge.me.\(UUID().uuidString.prefix(8))@example.com"
+        let store = try fixture.open()
+        _ = try store.file(request("req-purge", email: email, targets: ["a"]), now: now)
+        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now)
+        try expect(claimed.count == 1, "the action was not claimed")
+        try expect(try await succeed(claimed[0], in: store) == .completed, "the request did not complete")
+        try expect(try store.request("req-purge")?.identifiers == nil, "the request still holds identifiers")
+        try expect(!(try store.auditEvents(request: nil)).contains { $0.details.contains(email) }, "an audit event names the subject")
+        try store.endOfRun()
+        if let rawBytes = fixture.rawBytes {
+            let bytes = try rawBytes()
+            try expect(bytes.range(of: Data(email.utf8)) == nil, "the store's bytes still hold the purged e-mail address")
+        }
+    }
+
+    /// Appends from many concurrent writers form one chain: numbered 1...n without a gap, each
+    /// linked to the one before, verifiable end to end.
+    @Sendable static func chainAppendsLinear(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<30 {
+                group.addTask { _ = try await store.fileGrouped(request("req-c\(i)", email: "c\(i)@example.com", targets: ["a"]), now: now) }
+            }
+            try await group.waitForAll()
+        }
+        let events = try store.auditEvents(request: nil)
+        try expect(events.map(\.seq) == Array(1...Int64(events.count)), "the chain has a gap or a repeated number")
+        try expect(events.count == 30, "30 filings made \(events.count) events")
+        for (previous, event) in zip(events, events.dropFirst()) {
+            try expect(event.prevHash == previous.hash, "event \(event.seq) does not link to event \(previous.seq)")
+        }
+        let verified = try store.verifyAuditChain(through: nil)
+        try expect(verified.problem == nil && verified.events == 30 && verified.headHash == events.last?.hash,
+                   "the chain does not verify: \(verified.problem ?? "wrong head")")
+    }
+
+    /// A filing stores the request, its actions and its event together; the same reference
+    /// for the same subject returns the first request and stores nothing new.
+    @Sendable static func filingAtomic(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        let first = try store.file(request("req-f1", email: "f@example.com", targets: ["a", "b"], ref: "REF-1"), now: now)
+        guard case .filed = first else { throw Broken("the first filing was not filed") }
+        let again = try store.file(request("req-f2", email: "f@example.com", targets: ["a", "b"], ref: "REF-1"), now: now)
+        guard case .existing(let existing) = again, existing.id == "req-f1" else { throw Broken("the reference was filed twice") }
+        try expect(try store.actions(of: "req-f1").count == 2 && (try store.actions(of: "req-f2")).isEmpty, "actions are missing or doubled")
+        try expect(try store.auditEvents(request: nil).count == 1, "a repeated reference wrote an event")
+        do {
+            _ = try store.file(request("req-f3", email: "other@example.com", targets: ["a"], ref: "REF-1"), now: now)
+            throw Broken("a reference was reused for another subject")
+        } catch is StoreError {}
+        try expect(try store.request("req-f3") == nil && (try store.actions(of: "req-f3")).isEmpty, "a refused filing left rows behind")
+    }
+}
