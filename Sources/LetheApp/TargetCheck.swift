@@ -43,9 +43,9 @@ public struct TargetCheck: Sendable, Codable, Hashable {
     }
 
     private static func probe(_ policy: TargetPolicy, clients: TargetClients) async -> TargetCheck {
-        var check = TargetCheck(target: policy.target, baseURL: policy.connection.baseURL, reachable: false, usable: false,
+        var check = TargetCheck(target: policy.target, baseURL: policy.scim.baseURL, reachable: false, usable: false,
                                 capabilities: nil, filterQueryWorks: false, externalIdFilterWorks: false,
-                                updates: policy.connection.update == .put ? "put" : "patch", problems: [], warnings: [], milliseconds: 0)
+                                updates: policy.scim.update == .put ? "put" : "patch", problems: [], warnings: [], milliseconds: 0)
         let client: SCIMClient
         do {
             client = try clients.client(for: policy.target)
@@ -75,7 +75,7 @@ public struct TargetCheck: Sendable, Codable, Hashable {
                 check.warnings.append("advertises filter supported, but the probe failed")
             }
             if !caps.patch {
-                switch policy.connection.update {
+                switch policy.scim.update {
                 case .patch:
                     check.problems.append("advertises PATCH unsupported, and connection.update is patch: "
                         + "anonymization and group removal cannot work; set connection.update to auto or put")
@@ -83,7 +83,7 @@ public struct TargetCheck: Sendable, Codable, Hashable {
                     check.updates = "put"
                     check.warnings.append("advertises PATCH unsupported: changes will be made with PUT (read, change, replace)")
                 }
-            } else if policy.connection.update == .auto {
+            } else if policy.scim.update == .auto {
                 check.updates = "patch"
             }
         }

@@ -23,7 +23,7 @@ public struct TargetClients: TargetDrivers {
         for policy in policies.policies {
             do {
                 // Each target gets its own pace on the shared connection pool.
-                var paced: any HTTPTransport = policy.connection.rateLimit.map { RateLimitedTransport(transport, limit: $0) } ?? transport
+                var paced: any HTTPTransport = policy.engine.rateLimit.map { RateLimitedTransport(transport, limit: $0) } ?? transport
                 if let observeCall { paced = ObservedTransport(paced, target: policy.target, observe: observeCall) }
                 clients[policy.target] = .success(try SCIMClient(policy: policy, environment: environment, transport: paced, now: now))
             } catch {

@@ -188,7 +188,7 @@ public struct Engine: Sendable {
                     do {
                         // Every target with due work and room for more, claimed in one transaction.
                         let wanted = try database.targetsWithDueWork(now: now, among: targets).map { target in
-                            (target: target, limit: (policies[target]?.connection.maxConcurrency ?? 1) - inFlight[target, default: 0])
+                            (target: target, limit: (policies[target]?.engine.maxConcurrency ?? 1) - inFlight[target, default: 0])
                         }.filter { $0.limit > 0 }
                         for claimed in try await database.claim(wanted, runner: runner, now: clock.now()) {
                             inFlight[claimed.action.target, default: 0] += 1
@@ -270,7 +270,7 @@ public struct Engine: Sendable {
         let result: ExecutionResult
         let retry: RetryPolicy
         if let policy = policies[claimed.action.target] {
-            retry = RetryPolicy(policy.connection.retry)
+            retry = RetryPolicy(policy.engine.retry)
             do {
                 let driver = try drivers.driver(for: policy.target)
                 let journal = ActionJournal(recordAccountRef: { [database] actionId, ref in

@@ -59,8 +59,8 @@ public final class EngineHarness: Sendable {
     static func fast(_ loaded: PolicySet, maxAttempts: Int, retryMax: TimeSpan = TimeSpan(milliseconds: 200)) -> PolicySet {
         PolicySet(policies: loaded.policies.map { policy in
             var fast = policy
-            fast.connection.retry = RetrySettings(base: TimeSpan(milliseconds: 20), max: retryMax, maxAttempts: maxAttempts)
-            fast.connection.rateLimit = nil
+            fast.engine.retry = RetrySettings(base: TimeSpan(milliseconds: 20), max: retryMax, maxAttempts: maxAttempts)
+            fast.engine.rateLimit = nil
             return fast
         }, purposes: loaded.purposes, settings: loaded.settings)
     }

@@ -51,7 +51,7 @@ struct PolicyValidationTests {
         let set = try Fixtures.examplePolicies()
         let shop = try #require(set["shop"])
         #expect(shop.match == [.email])
-        #expect(shop.connection.auth == .bearer(tokenEnv: "LETHE_SHOP_TOKEN"))
+        #expect(shop.scim.auth == .bearer(tokenEnv: "LETHE_SHOP_TOKEN"))
         #expect(shop.shares.map(\.purpose) == ["account", "invoicing"])
         #expect(shop.shares[1].basis == .legalObligation && shop.shares[1].retention == RetentionPeriod(amount: 10, unit: .years))
         #expect(shop.erasure.action == .delete)
@@ -68,9 +68,18 @@ struct PolicyValidationTests {
     @Test("${VAR:-default} takes the environment when set, else the default")
     func environmentExpansionInPolicies() throws {
         let defaults = try Fixtures.examplePolicies()
-        #expect(defaults["crm"]?.connection.baseURL == "http://127.0.0.1:8990/crm/v2")
+        #expect(defaults["crm"]?.scim.baseURL == "http://127.0.0.1:8990/crm/v2")
         let set = try Fixtures.examplePolicies(environment: ["LETHE_CRM_URL": "https://crm.example.com/scim/v2/"])
-        #expect(set["crm"]?.connection.baseURL == "https://crm.example.com/scim/v2")
+        #expect(set["crm"]?.scim.baseURL == "https://crm.example.com/scim/v2")
+    }
+
+    @Test("kind is scim when absent; written out, it is the same policy; the connection splits into the driver's and the engine's")
+    func kindDefaultsToSCIM() throws {
+        let absent = try #require(try Fixtures.policy(Self.minimal()).policies.first)
+        let written = try #require(try Fixtures.policy("kind: scim\n" + Self.minimal()).policies.first)
+        #expect(absent.kind == .scim && absent == written)
+        #expect(absent.scim.baseURL == "http://127.0.0.1:1/v2" && absent.scim.update == .auto)
+        #expect(absent.engine.maxConcurrency == 4 && absent.engine.timeout == .seconds(30))
     }
 
     @Test("pseudonym is allowed with a Recital 26 warning")

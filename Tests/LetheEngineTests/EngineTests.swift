@@ -75,7 +75,7 @@ struct EngineTests {
 
     @Test("429 with Retry-After is retried after the wait and completes")
     func rateLimited() async throws {
-        let h = try EngineHarness.scim2Server(maxAttempts: 5) { $0.connection.retry.max = .seconds(5) }
+        let h = try EngineHarness.scim2Server(maxAttempts: 5) { $0.engine.retry.max = .seconds(5) }
         let ana = try await h.seeder!.seed(1).customers[0]
         let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
         let summary = try await h.run(faults: [.init(urlContains: "/crm-", fault: .status(429, retryAfter: 1), times: 1)])
@@ -132,7 +132,7 @@ struct EngineTests {
     @Test("a PATCH that answers 2xx but ignores extension paths: under update: patch failed, not verified; under auto a PUT makes it, and says so")
     func ignoredPatch() async throws {
         for method in [UpdateMethod.patch, .auto] {
-            let h = try EngineHarness.scim2Server { $0.connection.update = method }
+            let h = try EngineHarness.scim2Server { $0.scim.update = method }
             let ana = try await h.seeder!.seed(1).customers[0]
             let id = try h.file(.revocation(purposes: ["marketing"]), SubjectIdentifiers(email: ana.email))
             try await h.run(faults: [.init(urlContains: "/crm-", method: .patch, fault: .ignoreExtensionPatch)])

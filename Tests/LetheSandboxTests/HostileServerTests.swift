@@ -332,7 +332,7 @@ extension HostileServerTests {
     @Test("never hung: a body that stalls after the headers is cut off at the policy's timeout, and the run ends by its own deadline")
     func stalledBody() async throws {
         let h = try await EngineHarness.sandbox(maxAttempts: 100, hostile: true) { policy in
-            policy.connection.timeout = .seconds(1)
+            policy.engine.timeout = .seconds(1)
         }
         h.hostile?.add { request, _ in request.target == "crm" ? .stall(status: 200) : nil }
         let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
@@ -352,7 +352,7 @@ extension HostileServerTests {
         // crm's policy allows 1 s and crm answers after 20 s: with one attempt, crm fails on the
         // timeout. The other targets keep the default 30 s, so a busy machine does not fail them.
         let h = try await EngineHarness.sandbox(faults: "crm:latency=20000ms", maxAttempts: 1) { policy in
-            if policy.target == "crm" { policy.connection.timeout = .seconds(1) }
+            if policy.target == "crm" { policy.engine.timeout = .seconds(1) }
         }
         let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
         let started = Date()
@@ -385,7 +385,7 @@ extension HostileServerTests {
     func rateLimiterDeadline() async throws {
         // One request an hour: the second crm call would wait 3,600 s for its slot.
         let h = try await EngineHarness.sandbox(hostile: false) { policy in
-            if policy.target == "crm" { policy.connection.rateLimit = RateLimit(requests: 1, per: .seconds(3600)) }
+            if policy.target == "crm" { policy.engine.rateLimit = RateLimit(requests: 1, per: .seconds(3600)) }
         }
         let id = try h.file(.erasure, SubjectIdentifiers(email: SandboxCustomers.email(0)))
         // 8 s, as for the stalled body: in 4 s, with the whole suite on two cores, a run once
@@ -440,7 +440,7 @@ extension HostileServerTests {
         let customer = try #require((0..<8).first { SandboxCustomers.isPresent($0, in: "crm") })
         for method in [UpdateMethod.auto, .patch] {
             let h = try await EngineHarness.sandbox(hostile: true) { policy in
-                if policy.target == "crm" { policy.connection.update = method }
+                if policy.target == "crm" { policy.scim.update = method }
             }
             let puts = Counter()
             h.hostile?.add { request, _ in
@@ -479,7 +479,7 @@ struct TokenEndpointTests {
         let h = try await EngineHarness.sandbox(maxAttempts: 4, hostile: true,
                                                 extraEnvironment: ["CRM_CLIENT_ID": "lethe", "CRM_CLIENT_SECRET": "s3cr3t-value"]) { policy in
             guard policy.target == "crm" else { return }
-            policy.connection.auth = .oauth2ClientCredentials(tokenURL: policy.connection.baseURL + "/oauth-token", clientIdEnv: "CRM_CLIENT_ID",
+            policy.scim.auth = .oauth2ClientCredentials(tokenURL: policy.scim.baseURL + "/oauth-token", clientIdEnv: "CRM_CLIENT_ID",
                                                               clientSecretEnv: "CRM_CLIENT_SECRET", scope: "scim")
         }
         let calls = Counter()

@@ -23,7 +23,7 @@ extension EngineHarness {
 struct SandboxFaultTests {
     @Test("429 with Retry-After: retried after the wait, then completed")
     func rateLimited() async throws {
-        let h = try await EngineHarness.sandbox(faults: "crm:429=0.15,crm:retry-after=1", maxAttempts: 20, clock: VirtualClock()) { $0.connection.retry.max = .seconds(5) }
+        let h = try await EngineHarness.sandbox(faults: "crm:429=0.15,crm:retry-after=1", maxAttempts: 20, clock: VirtualClock()) { $0.engine.retry.max = .seconds(5) }
         let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
         let summary = try await h.with { try await $0.run() }
         #expect(summary.requests[id] == .completed)
@@ -48,7 +48,7 @@ struct SandboxFaultTests {
     @Test("a PATCH that ignores extension paths ends failed, not verified, under update: patch; under auto the PUT that follows makes it")
     func ignoredPatch() async throws {
         for method in [UpdateMethod.patch, .auto] {
-            let h = try await EngineHarness.sandbox(faults: "crm:ignore-extension-patch") { $0.connection.update = method }
+            let h = try await EngineHarness.sandbox(faults: "crm:ignore-extension-patch") { $0.scim.update = method }
             let id = try h.file(.revocation(purposes: ["marketing"]), customer: 1)
             _ = try await h.with { try await $0.run() }
             let crm = try h.action(id, "crm")
@@ -121,7 +121,7 @@ struct EngineStopTests {
     /// shop answers 503 to everything; its retry waits 30 s.
     func harness() async throws -> EngineHarness {
         try await EngineHarness.sandbox(faults: "shop:503=1") { policy in
-            policy.connection.retry = RetrySettings(base: .seconds(30), max: .seconds(60), maxAttempts: 5)
+            policy.engine.retry = RetrySettings(base: .seconds(30), max: .seconds(60), maxAttempts: 5)
         }
     }
 
@@ -333,7 +333,7 @@ struct NoPatchTests {
     @Test("connection.update: put uses PUT from the first change, without trying PATCH")
     func forcedPut() async throws {
         let h = try await EngineHarness.sandbox { policy in
-            if policy.target == "shop" { policy.connection.update = .put }
+            if policy.target == "shop" { policy.scim.update = .put }
         }
         let id = try h.file(.erasure, customer: 0)
         _ = try await h.with { try await $0.run() }
@@ -346,7 +346,7 @@ struct NoPatchTests {
     @Test("connection.update: patch never falls back: a target without PATCH fails the action with the server's answer")
     func forcedPatch() async throws {
         let h = try await EngineHarness.sandbox(faults: "shop:no-patch") { policy in
-            if policy.target == "shop" { policy.connection.update = .patch }
+            if policy.target == "shop" { policy.scim.update = .patch }
         }
         let id = try h.file(.erasure, customer: 0)
         _ = try await h.with { try await $0.run() }

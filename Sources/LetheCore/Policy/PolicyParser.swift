@@ -25,7 +25,7 @@ public struct PolicyParser: Sendable {
     func parseRoot(_ root: Node, file: String, reader: inout PolicyNodeReader) -> TargetPolicy? {
         guard let fields = reader.fields(
             root, in: "the policy",
-            allowed: ["target", "description", "connection", "identity", "shares", "erasure"],
+            allowed: ["target", "description", "kind", "connection", "identity", "shares", "erasure"],
             required: ["target", "connection", "identity", "shares", "erasure"]
         ) else { return nil }
 
@@ -39,14 +39,23 @@ public struct PolicyParser: Sendable {
             }
         }
         let description = fields["description"].flatMap { reader.string($0.value, "description", allowEmpty: true) } ?? ""
+        var kind: TargetKind? = .scim
+        if let node = fields["kind"]?.value, let text = reader.string(node, "kind") {
+            kind = TargetKind(rawValue: text)
+            if kind == nil {
+                let names = TargetKind.allCases.map(\.rawValue)
+                reader.error(node, "kind '\(text)' is not a kind of target Lethe can reach",
+                             hint: Suggest.closest(to: text, in: names).map { "did you mean '\($0)'?" } ?? "write \(names.joined(separator: ", ")) (scim when absent)")
+            }
+        }
         let connection = fields["connection"].flatMap { parseConnection($0.value, reader: &reader) }
         let identity = fields["identity"].flatMap { parseIdentity($0.value, reader: &reader) }
         let shares = fields["shares"].flatMap { parseShares($0.value, reader: &reader) }
         let erasure = fields["erasure"].flatMap { parseErasure($0.value, shares: shares, reader: &reader) }
 
-        guard let target, let connection, let identity, let shares, let erasure else { return nil }
+        guard let target, let kind, let connection, let identity, let shares, let erasure else { return nil }
         return TargetPolicy(
-            target: target, description: description, connection: connection, match: identity.match,
+            target: target, description: description, kind: kind, connection: connection, match: identity.match,
             shares: shares, erasure: erasure, sourceFile: file, userNameIsEmail: identity.userNameIsEmail)
     }
 

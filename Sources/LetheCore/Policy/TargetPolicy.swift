@@ -5,7 +5,14 @@ public struct TargetPolicy: Sendable, Hashable {
     /// Unique name of the target (`shop`, `crm`).
     public var target: String
     public var description: String
-    public var connection: Connection
+    /// What kind of system the target is, which decides its driver (`kind:`; `scim` when absent).
+    public var kind: TargetKind
+    /// The SCIM driver's settings: where the target is, how to authenticate, how to change a
+    /// resource (`connection.base_url`, `auth`, `update`).
+    public var scim: SCIMConnection
+    /// The engine's settings for this target, whatever its kind: pace, concurrency, retries,
+    /// the time one call may take (`connection.timeout`, `max_concurrency`, `rate_limit`, `retry`).
+    public var engine: EngineSettings
     /// Ordered: the first attribute the request has an identifier for is used.
     public var match: [MatchAttribute]
     /// The target's userName is the subject's e-mail address, so a request that gives only
@@ -17,13 +24,15 @@ public struct TargetPolicy: Sendable, Hashable {
     public var sourceFile: String
 
     public init(
-        target: String, description: String, connection: Connection, match: [MatchAttribute],
+        target: String, description: String, kind: TargetKind = .scim, connection: Connection, match: [MatchAttribute],
         shares: [Share], erasure: ErasureRule, sourceFile: String, userNameIsEmail: Bool = false
     ) {
         self.userNameIsEmail = userNameIsEmail
         self.target = target
         self.description = description
-        self.connection = connection
+        self.kind = kind
+        self.scim = connection.scim
+        self.engine = connection.engine
         self.match = match
         self.shares = shares
         self.erasure = erasure
@@ -44,7 +53,48 @@ public struct TargetPolicy: Sendable, Hashable {
     public var allGroups: [String] { shares.flatMap(\.groups).uniqued() }
 }
 
-/// Where a target is and how Lethe talks to it.
+/// The kinds of target Lethe has a driver for (`kind:` in a policy).
+public enum TargetKind: String, Sendable, Hashable, CaseIterable {
+    /// A SCIM 2.0 service provider (RFC 7643/7644): the default.
+    case scim
+}
+
+/// The SCIM driver's part of `connection:`.
+public struct SCIMConnection: Sendable, Hashable {
+    /// SCIM base URL, e.g. `https://crm.example.com/scim/v2`.
+    public var baseURL: String
+    public var auth: AuthSettings
+    /// How attributes are changed: PATCH, PUT of the whole resource, or PATCH until the target
+    /// shows it has none (`auto`, the default).
+    public var update: UpdateMethod = .auto
+
+    public init(baseURL: String, auth: AuthSettings, update: UpdateMethod = .auto) {
+        self.baseURL = baseURL
+        self.auth = auth
+        self.update = update
+    }
+}
+
+/// The engine's part of `connection:`: the same for every kind of target.
+public struct EngineSettings: Sendable, Hashable {
+    /// How long one call to the target may take, its body included.
+    public var timeout: TimeSpan
+    /// At most this many actions in flight to this target.
+    public var maxConcurrency: Int
+    /// At most this many requests per period to this target.
+    public var rateLimit: RateLimit?
+    public var retry: RetrySettings
+
+    public init(timeout: TimeSpan = .seconds(30), maxConcurrency: Int = 4, rateLimit: RateLimit? = nil, retry: RetrySettings = RetrySettings()) {
+        self.timeout = timeout
+        self.maxConcurrency = maxConcurrency
+        self.rateLimit = rateLimit
+        self.retry = retry
+    }
+}
+
+/// A policy's `connection:` block as written: the driver's settings and the engine's together.
+/// `TargetPolicy` keeps them apart (`scim`, `engine`).
 public struct Connection: Sendable, Hashable {
     /// SCIM base URL, e.g. `https://crm.example.com/scim/v2`.
     public var baseURL: String
@@ -71,6 +121,11 @@ public struct Connection: Sendable, Hashable {
         self.rateLimit = rateLimit
         self.retry = retry
     }
+
+    /// The SCIM driver's settings.
+    public var scim: SCIMConnection { SCIMConnection(baseURL: baseURL, auth: auth, update: update) }
+    /// The engine's settings.
+    public var engine: EngineSettings { EngineSettings(timeout: timeout, maxConcurrency: maxConcurrency, rateLimit: rateLimit, retry: retry) }
 }
 
 /// `connection.update`: how Lethe changes a resource (RFC 7644 makes PATCH optional, PUT mandatory).

@@ -22,22 +22,22 @@ public struct SCIMClient: Sendable {
     /// Builds a client from a target policy, reading its secrets from `environment`.
     public init(policy: TargetPolicy, environment: [String: String], transport: any HTTPTransport,
                 now: @escaping @Sendable () -> Date = { Date() }, pageSize: Int = 50) throws(SCIMClientError) {
-        if let problem = PolicyParser.baseURLProblem(policy.connection.baseURL) {
+        if let problem = PolicyParser.baseURLProblem(policy.scim.baseURL) {
             throw SCIMClientError(kind: .configuration, target: policy.target, operation: "connect", detail: problem.message)
         }
         do {
-            authorizer = try Authorizer(auth: policy.connection.auth, environment: environment, transport: transport,
-                                        timeout: policy.connection.timeout, now: now)
+            authorizer = try Authorizer(auth: policy.scim.auth, environment: environment, transport: transport,
+                                        timeout: policy.engine.timeout, now: now)
         } catch {
             throw SCIMClientError(kind: .configuration, target: policy.target, operation: "authenticate", detail: error.description)
         }
         target = policy.target
-        baseURL = policy.connection.baseURL.hasSuffix("/") ? String(policy.connection.baseURL.dropLast()) : policy.connection.baseURL
+        baseURL = policy.scim.baseURL.hasSuffix("/") ? String(policy.scim.baseURL.dropLast()) : policy.scim.baseURL
         self.transport = transport
-        timeout = policy.connection.timeout
+        timeout = policy.engine.timeout
         self.now = now
         self.pageSize = pageSize
-        update = policy.connection.update
+        update = policy.scim.update
     }
 
     // MARK: requests

@@ -35,6 +35,7 @@ erasure:
 # name -> (old, new-with-@@-marker, message substring)
 cases = {
  "unknown-key": ("    attributes: [userName, name.givenName", "    @@atributes: [userName, name.givenName", "unknown key 'atributes' in a share"),
+ "unknown-kind": ("description: Customer", "kind: @@ldap\ndescription: Customer", "kind 'ldap' is not a kind of target Lethe can reach"),
  "unknown-top-key": ("description: Customer", "@@descripton: Customer", "unknown key 'descripton'"),
  "unknown-purpose": ("  - purpose: marketing", "  - purpose: @@marketting", "unknown purpose 'marketting'"),
  "unknown-basis": ("    basis: consent", "    basis: @@consnet", "unknown lawful basis 'consnet'"),
