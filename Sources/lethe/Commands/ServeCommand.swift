@@ -141,28 +141,18 @@ struct ServeCommand: AsyncParsableCommand {
         if !address.isLoopback && tls == nil {
             Output.error("lethe serve: WARNING: plain HTTP on \(address): tokens and requests cross the network unencrypted")
         }
-        let metrics = ServerMetrics()
-        _ = try await AppContext.with(global, configure: { configuration in
-            configuration.observeCall = { target, method, status, duration in
-                metrics.recordCall(target: target, method: method, status: status, duration: duration)
-            }
-        }) { context in
-            let server = try LetheServer(runtime: context.runtime, metrics: metrics, options: serverOptions)
-            let application: any Service
+        let secret = Data((ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").utf8)
+        let graph = ServeGraph(.init(listen: address, tls: tls, options: serverOptions,
+                                     webhooks: webhooks.isEmpty ? nil : WebhookDispatcher.Settings(urls: webhooks, secret: secret)))
+        _ = try await AppContext.with(global, configure: graph.configure) { context in
+            let services: [any Service]
             do {
-                application = try server.application(listen: address, tls: tls) { url in
+                services = try graph.services(runtime: context.runtime) { url in
                     Output.error("lethe serve: listening on \(url) (engine running; SIGTERM stops both)")
                 }
             } catch {
                 Output.error("lethe serve: \(error); nothing was started")
                 throw ExitStatus.noInput
-            }
-            var services: [any Service] = [application]
-            if !webhooks.isEmpty {
-                let secret = Data((ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").utf8)
-                // The runtime's one HTTP client, closed with the runtime when serve ends.
-                services.append(WebhookDispatcher(database: context.database, settings: .init(urls: webhooks, secret: secret),
-                                                  transport: try context.runtime.outgoing))
             }
             do {
                 return try await context.runtime.runEngine(Engine.Options(untilIdle: false, timeout: nil), alongside: services)
