@@ -133,6 +133,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Writes a text file into a Swift string at build time (the EmbedOpenAPI plugin's tool).
+        .executableTarget(name: "embed-text", swiftSettings: swiftSettings),
+        // Embeds docs/openapi.yaml into LetheServer: one file is both the document and what is served.
+        .plugin(name: "EmbedOpenAPI", capability: .buildTool(), dependencies: ["embed-text"]),
         // `lethe serve`: the HTTP API (Hummingbird) over a Runtime, with tokens and roles.
         .target(
             name: "LetheServer",
@@ -149,7 +153,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedOpenAPI"]
         ),
         // `lethe demo`: the sandbox and the embedded reference policies wired to a Runtime.
         .target(
