@@ -162,16 +162,33 @@ public struct Intake: Sendable {
         return new
     }
 
+    /// What filing did: the request (new, or filed before under the same reference) and its
+    /// actions, so that no front door reads them back on its own.
+    public struct Filing: Sendable, Hashable {
+        public var result: FilingResult
+        public var actions: [StoredAction]
+        public var request: StoredRequest { result.request }
+        /// False when the reference was filed before and nothing new was stored.
+        public var isNew: Bool { if case .filed = result { true } else { false } }
+    }
+
     /// Files one submission; the same `ref` again returns the existing request.
-    public func file(_ submission: Submission, now: Date) throws -> FilingResult {
+    public func file(_ submission: Submission, now: Date) throws -> Filing {
         let new = try prepare(submission, today: CalendarDate(secondsSince1970: now.timeIntervalSince1970))
-        return try database.file(new, now: now)
+        return try filing(try database.file(new, now: now))
     }
 
     /// `file`, through the group commit (for many concurrent callers, as `lethe serve` has).
-    public func fileGrouped(_ submission: Submission, now: Date) async throws -> FilingResult {
+    public func fileGrouped(_ submission: Submission, now: Date) async throws -> Filing {
         let new = try prepare(submission, today: CalendarDate(secondsSince1970: now.timeIntervalSince1970))
-        return try await database.fileGrouped(new, now: now)
+        return try filing(try await database.fileGrouped(new, now: now))
+    }
+
+    private func filing(_ result: FilingResult) throws -> Filing {
+        let id = result.request.id
+        guard case .filed = result else { return Filing(result: result, actions: try database.actions(of: id)) }
+        // Read on the writer right after the filing: the same actions the filing wrote.
+        return Filing(result: result, actions: try database.actionsJustFiled(of: id))
     }
 
     /// Re-plans needs_review actions with the identifiers given now, and puts failed and

@@ -169,6 +169,19 @@ public final class Runtime: Sendable {
         RequestDecisions(database: try requireStorage().database)
     }
 
+    /// Requests and their actions as the front doors show them, as of the runtime's today.
+    public func reading() throws(RuntimeError) -> RequestReading {
+        RequestReading(database: try requireStorage().database, today: today)
+    }
+
+    /// API tokens.
+    public func tokens() throws(RuntimeError) -> TokenAdministration {
+        TokenAdministration(database: try requireStorage().database, clock: configuration.clock)
+    }
+
+    /// The runtime's day (UTC), from its clock.
+    public var today: CalendarDate { CalendarDate(secondsSince1970: configuration.clock.now().timeIntervalSince1970) }
+
     /// Consent sweeps over this state directory.
     public func sweep() throws(RuntimeError) -> ConsentSweep {
         let storage = try requireStorage()

@@ -98,7 +98,7 @@ public struct Demo: Sendable {
         say("")
 
         let intake = try runtime.intake()
-        let received = CalendarDate(secondsSince1970: Date().timeIntervalSince1970)
+        let received = runtime.today
         let absent = (0..<customers).first { !SandboxCustomers.isPresent($0, in: "app") } ?? 6
         let filings: [(String, RequestKind, Int, String)] = [
             ("DEMO-1", .erasure, 0, "erase a customer known everywhere"),
@@ -109,7 +109,7 @@ public struct Demo: Sendable {
         var requestIds: [String] = []
         for (ref, kind, customer, why) in filings {
             let subject = SubjectIdentifiers(email: SandboxCustomers.email(customer), externalId: SandboxCustomers.externalId(customer))
-            let filed = try intake.file(Intake.Submission(kind: kind, subject: subject, ref: ref, requestedBy: "lethe demo", received: received), now: Date())
+            let filed = try intake.file(Intake.Submission(kind: kind, subject: subject, ref: ref, requestedBy: "lethe demo", received: received), now: runtime.configuration.clock.now())
             requestIds.append(filed.request.id)
             say("filed \(ref) \(filed.request.id): \(why) (subject \(filed.request.pseudonym))")
         }

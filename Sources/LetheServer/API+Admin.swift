@@ -22,7 +22,7 @@ extension API {
         }
         api.get("tokens") { _, context in
             _ = try context.require(.admin)
-            return Response.json(.object(["tokens": .array(try database.tokens().map { token in
+            return Response.json(.object(["tokens": .array(try runtime.tokens().list().map { token in
                 .object(["id": .string(token.id), "name": .string(token.name), "role": .string(token.role.rawValue),
                          "created": .string(Timestamp.iso8601(token.createdAt)),
                          "revoked": token.revokedAt.map { .string(Timestamp.iso8601($0)) } ?? .null])

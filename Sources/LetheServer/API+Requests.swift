@@ -13,8 +13,7 @@ extension API {
         api.get("requests") { request, context in try list(request, context: context) }
         api.get("requests/{id}") { _, context in
             _ = try context.require(.officer, .auditor)
-            let request = try find(context.parameters.require("id"))
-            return try Response.encoded(RequestView(request, actions: try database.actions(of: request.id), today: today))
+            return try Response.encoded(try runtime.reading().view(of: try find(context.parameters.require("id"))))
         }
         api.post("requests/{id}/cancel") { request, context in
             try await decide(request, context: context, fields: ["reason"], named: "a cancellation", refused: "Cannot cancel") { decisions, stored, token, body in
@@ -64,7 +63,7 @@ extension API {
         }
         do {
             let changed = try change(try runtime.decisions(), stored, token, body)
-            return try Response.encoded(RequestView(changed, actions: try database.actions(of: changed.id), today: today))
+            return try Response.encoded(try runtime.reading().view(of: changed))
         } catch let error as StoreError {
             if case .selfApproval = error { throw Problem(.forbidden, "Four eyes", detail: "\(error)") }
             throw Problem(.conflict, title, detail: "\(error)")
@@ -80,18 +79,18 @@ extension API {
         let token = try context.require(.officer)
         let body = try await JSONBody.object(request, context: context)
         let (submission, purposes) = try Self.submission(body, filer: token.actor, today: today)
-        let result: FilingResult
+        let filing: Intake.Filing
         do {
-            result = try await runtime.intake().fileGrouped(submission, now: runtime.configuration.clock.now())
+            filing = try await runtime.intake().fileGrouped(submission, now: runtime.configuration.clock.now())
         } catch let refusal as Intake.Refusal {
             throw Self.problem(refusal, purposes: purposes)
         } catch StoreError.refConflict(let ref, let existing) {
             throw Problem(.conflict, "Reference in use", detail: "reference '\(ref)' is already used by request \(existing) for another subject or kind",
                           pointer: "#/ref")
         }
-        let stored = result.request
-        let view = RequestView(stored, actions: try database.actions(of: stored.id), today: today)
-        if case .filed = result {
+        let stored = filing.request
+        let view = RequestView(stored, actions: filing.actions, today: today)
+        if filing.isNew {
             var response = try Response.encoded(view, status: .created)
             response.headers[.location] = "/api/v1/requests/\(stored.id)"
             return response
@@ -194,10 +193,8 @@ extension API {
             guard let after = RequestCursor(cursor) else { throw Problem.badRequest("cursor '\(cursor)' is not one this server gave") }
             filter.after = after
         }
-        let page = try database.requests(filter, limit: limit)
-        let actions = try database.actions(of: page.requests.map(\.id))
-        return try Response.encoded(RequestPage(requests: page.requests.map { RequestView($0, actions: actions[$0.id] ?? [], today: today) },
-                                                nextCursor: page.next?.description))
+        let page = try runtime.reading().page(filter, limit: limit)
+        return try Response.encoded(RequestPage(requests: page.requests, nextCursor: page.next?.description))
     }
 
     struct RequestPage: Encodable {
@@ -234,7 +231,7 @@ extension API {
         let subject = try JSONBody.subject(body, required: false)
         do {
             let targets = try runtime.intake().retry(stored, target: target, identifiers: subject, by: token.actor, now: runtime.configuration.clock.now())
-            let view = RequestView(try find(stored.id), actions: try database.actions(of: stored.id), today: today)
+            let view = try runtime.reading().view(of: try find(stored.id))
             return Response.json(.object(["retried": .array(targets.map(JSONValue.string)), "request": try JSONBody.value(view)]))
         } catch let refusal as Intake.Refusal {
             throw Self.problem(refusal, purposes: [])

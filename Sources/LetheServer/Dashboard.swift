@@ -236,8 +236,7 @@ struct Dashboard: Sendable {
         if value("scheduled") == "true" { filter.scheduled = true }
         filter.ref = value("ref")
         if let cursor = value("cursor") { filter.after = RequestCursor(cursor) }
-        let page = try database.requests(filter, limit: 50)
-        let actions = try database.actions(of: page.requests.map(\.id))
+        let page = try runtime.reading().page(filter, limit: 50)
         var body = "<h1>Requests</h1>"
         for problem in problems { body += "<p class=error role=alert>\(H.e(problem)); that filter was left out.</p>" }
         body += "<form method=get action=\"/requests\" class=filters><fieldset><legend>Filter</legend>"
@@ -253,8 +252,7 @@ struct Dashboard: Sendable {
         } else {
             body += "<table class=list><caption>Newest first</caption><thead><tr><th scope=col>Request</th><th scope=col>Kind</th><th scope=col>State</th>"
                 + "<th scope=col>Received</th><th scope=col>Due</th><th scope=col>Systems done</th><th scope=col>Reference</th></tr></thead><tbody>"
-            for stored in page.requests {
-                let view = RequestView(stored, actions: actions[stored.id] ?? [], today: today)
+            for view in page.requests {
                 let done = view.actions.filter { $0.state == "succeeded" }.count
                 body += "<tr><td><a href=\"/requests/\(H.e(view.id))\">\(H.e(view.id))</a></td><td>\(H.kind(view.kind))</td><td>\(H.state(view.state))</td>"
                     + "<td>\(H.e(view.received))</td><td>\(H.e(view.due))\(view.overdue ? " <strong class=bad>overdue</strong>" : "")</td>"
@@ -278,8 +276,8 @@ struct Dashboard: Sendable {
     func detail(_ idOrRef: String, request: Request, context: APIContext, notice: String? = nil, error: String? = nil) throws -> Response {
         let token = try context.require(.officer, .auditor)
         let stored = try find(idOrRef)
-        let actions = try database.actions(of: stored.id)
-        let view = RequestView(stored, actions: actions, today: today)
+        let detail = try runtime.reading().detail(of: stored, auditTrail: database)
+        let view = detail.view
         var body = "<h1>\(H.kind(view.kind)) <code>\(H.e(view.id))</code> — \(H.state(view.state))</h1>"
         // Only known codes: a link cannot make this page say something Lethe did not do.
         if let done = request.uri.queryParameters["done"].flatMap({ Self.notices[String($0)] }) { body += "<p class=notice role=status>\(H.e(done))</p>" }
@@ -306,8 +304,7 @@ struct Dashboard: Sendable {
         body += "</dl>"
 
         body += "<section><h2>Per system</h2>"
-        let serverMessages = try database.serverMessages(of: stored.id)
-        for action in actions where action.follows == nil {
+        for action in detail.actions where action.follows == nil {
             let shown = view.actions.first { $0.target == action.target }
             body += "<article class=card><h3>\(H.e(action.target)): \(H.e(action.plan.operation.rawValue.replacingOccurrences(of: "_", with: " "))) — \(H.state(action.state.rawValue))</h3>"
             body += "<p><strong>Why:</strong> \(H.e(action.plan.reason))</p>"
@@ -317,7 +314,7 @@ struct Dashboard: Sendable {
             }
             if let verification = action.verification { body += "<p><strong>Verified by:</strong> \(H.e(verification))</p>" }
             if let error = shown?.lastError { body += "<p class=bad><strong>Last error:</strong> \(H.e(error))</p>" }
-            if let said = serverMessages[action.target] {
+            if let said = detail.serverMessages[action.target] {
                 body += "<p><strong>The system said:</strong> \(H.e(said)) <small>(its own words, shown while the request is open and deleted with "
                     + "its identifiers; never in the audit log or a report)</small></p>"
             }
@@ -328,7 +325,7 @@ struct Dashboard: Sendable {
             for erasure in view.retentionErasures where erasure.target == action.target {
                 body += "<p><strong>Retained data:</strong> erasure due \(H.e(erasure.due)), \(H.state(erasure.state))</p>"
             }
-            let attempts = try database.attempts(of: action.id)
+            let attempts = detail.attempts[action.id] ?? []
             if !attempts.isEmpty {
                 body += "<table><caption>Attempts</caption><thead><tr><th scope=col>#</th><th scope=col>Started</th><th scope=col>Result</th><th scope=col>Status</th>"
                     + "<th scope=col>Duration</th><th scope=col>Error</th></tr></thead><tbody>"
@@ -351,7 +348,7 @@ struct Dashboard: Sendable {
         }
         body += "</ul></section>"
 
-        let events = try database.auditEvents(request: stored.id)
+        let events = detail.events
         body += "<section><h2>Audit trail</h2><table class=trail><thead><tr><th scope=col>#</th><th scope=col>When</th><th scope=col>Event</th>"
             + "<th scope=col>System</th><th scope=col>Hash</th></tr></thead><tbody>"
         for event in events {

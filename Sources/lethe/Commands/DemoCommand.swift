@@ -66,10 +66,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// `lethe serve` on the demo's runtime: the dashboard, an officer token, until Ctrl-C.
     static func serve(runtime: Runtime, address: ListenAddress, say: @escaping @Sendable (String) -> Void) async throws {
-        let storage = try runtime.requireStorage()
-        let now = runtime.configuration.clock.now()
-        let (_, officer) = try storage.database.createToken(name: "demo officer", role: .officer, now: now)
-        let (_, auditor) = try storage.database.createToken(name: "demo auditor", role: .auditor, now: now)
+        let tokens = try runtime.tokens()
+        let (_, officer) = try tokens.create(name: "demo officer", role: .officer)
+        let (_, auditor) = try tokens.create(name: "demo auditor", role: .auditor)
         let server = try LetheServer(runtime: runtime)
         let application = try server.application(listen: address) { url in
             say("")

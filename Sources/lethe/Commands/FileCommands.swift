@@ -32,23 +32,23 @@ struct FilingOptions: ParsableArguments {
         let submission = Intake.Submission(
             kind: kind, subject: subject, ref: ref, requestedBy: requestedBy, note: note,
             received: received.flatMap(CalendarDate.init(iso:)) ?? context.today)
-        let result: FilingResult
+        let filing: Intake.Filing
         do {
-            result = try context.runtime.intake().file(submission, now: context.now)
+            filing = try context.runtime.intake().file(submission, now: context.now)
         } catch {
             throw ExitStatus.report(error)
         }
-        let request = result.request
+        let request = filing.request
         if json {
-            try Output.json(RequestView(request, actions: try context.database.actionsJustFiled(of: request.id), today: context.today))
+            try Output.json(RequestView(request, actions: filing.actions, today: context.today))
             return
         }
-        if case .existing = result {
+        if !filing.isNew {
             Output.line("\(request.id) (already filed under reference \(request.ref ?? ""); nothing new was stored)")
             return
         }
         Output.line(request.id)
-        let actions = try context.database.actionsJustFiled(of: request.id)
+        let actions = filing.actions
         let work = actions.filter { $0.state == .pending || $0.state == .held }.map(\.target)
         let review = actions.filter { $0.state == .needsReview }.map(\.target)
         var summary = "filed \(request.kind) due \(request.due): "

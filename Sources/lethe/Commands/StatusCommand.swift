@@ -54,18 +54,16 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
-        let today = context.today
+        let reading = try context.runtime.reading()
         if let id {
             let request = try context.request(id)
-            let view = RequestView(request, actions: try context.database.actions(of: request.id), today: today)
-            if json { try Output.json(view) } else { Output.line(Self.detail(view, serverMessages: try context.database.serverMessages(of: request.id))) }
+            let view = try reading.view(of: request)
+            if json { try Output.json(view) } else { Output.line(Self.detail(view, serverMessages: try reading.serverMessages(of: request))) }
             return
         }
-        let requests = scheduled
-            ? try context.database.requestsWithOpenFollowUps(limit: limit)
-            : try context.database.requests(state: requestState.flatMap(RequestState.init(rawValue:)), overdueOn: overdue ? today : nil, limit: limit)
-        let actions = try context.database.actions(of: requests.map(\.id))
-        let views = requests.map { RequestView($0, actions: actions[$0.id] ?? [], today: today) }
+        let views = scheduled
+            ? try reading.withOpenFollowUps(limit: limit)
+            : try reading.list(state: requestState.flatMap(RequestState.init(rawValue:)), overdue: overdue, limit: limit)
         if json {
             try Output.json(views)
             return

@@ -48,7 +48,7 @@ struct TokenCreateCommand: AsyncParsableCommand {
         let context = try AppContext.open(global, needsPolicies: false)
         let created: (token: APIToken, secret: String)
         do {
-            created = try context.database.createToken(name: name, role: role, now: context.now)
+            created = try context.runtime.tokens().create(name: name, role: role)
         } catch {
             throw ExitStatus.report(error)
         }
@@ -69,7 +69,7 @@ struct TokenListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
-        let tokens = try context.database.tokens()
+        let tokens = try context.runtime.tokens().list()
         if json {
             try Output.json(tokens.map { TokenJSON(id: $0.id, name: $0.name, role: $0.role.rawValue, created: Timestamp.iso8601($0.createdAt),
                                                    revoked: $0.revokedAt.map(Timestamp.iso8601)) })
@@ -106,7 +106,7 @@ struct TokenRevokeCommand: AsyncParsableCommand {
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
         do {
-            let revoked = try context.database.revokeToken(token, now: context.now)
+            let revoked = try context.runtime.tokens().revoke(token)
             Output.line("revoked \(revoked.id) '\(revoked.name)' (\(revoked.role.rawValue))")
         } catch {
             throw ExitStatus.report(error)
