@@ -174,6 +174,13 @@ public final class Runtime: Sendable {
         RequestReading(database: try requireStorage().database, today: today)
     }
 
+    /// Verifying the audit log and signing checkpoints.
+    public func audit() throws(RuntimeError) -> AuditVerification {
+        let storage = try requireStorage()
+        guard let state = storage.state else { throw .noStateDirectory }
+        return AuditVerification(database: storage.database, state: state, clock: configuration.clock)
+    }
+
     /// API tokens.
     public func tokens() throws(RuntimeError) -> TokenAdministration {
         TokenAdministration(database: try requireStorage().database, clock: configuration.clock)

@@ -11,13 +11,14 @@ extension API {
     func registerAdmin(on api: RouterGroup<APIContext>) {
         api.get("audit/verify") { _, context in
             _ = try context.require(.auditor)
-            let chain = try database.verifyAuditChain()
+            let result = try runtime.audit().verify()
             return Response.json(.object([
-                "intact": .bool(chain.problem == nil),
-                "events": .number(Double(chain.events)),
-                "last_seq": chain.lastSeq.map { .number(Double($0)) } ?? .null,
-                "head_hash": .string(chain.headHash),
-                "problem": chain.problem.map(JSONValue.string) ?? .null,
+                "intact": .bool(result.intact),
+                "events": .number(Double(result.chain.events)),
+                "last_seq": result.chain.lastSeq.map { .number(Double($0)) } ?? .null,
+                "head_hash": .string(result.chain.headHash),
+                "problem": result.problem.map(JSONValue.string) ?? .null,
+                "checkpoints": .number(Double(result.checkpoints)),
             ]))
         }
         api.get("tokens") { _, context in

@@ -47,51 +47,32 @@ struct AuditVerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
-        let result = try context.database.verifyAuditChain()
-        var problem = result.problem
-        var checkpoints = 0
-        var latest: AuditCheckpoint?
-        if problem == nil {
-            do {
-                (checkpoints, latest) = try context.state.verifyCheckpoints(database: context.database)
-            } catch let failed as CheckpointProblem {
-                problem = failed.description
-            }
-        }
-        var anchors: [String] = []
-        for path in reports where problem == nil {
+        var given: [(name: String, report: JSONValue)] = []
+        for path in reports {
             guard let data = FileManager.default.contents(atPath: path), let report = JSONValue.parse(data) else {
                 Output.error("lethe audit verify: cannot read \(path) as a report")
                 throw ExitStatus.usage
             }
-            if let mismatch = try Self.check(report, against: context.database) {
-                problem = "\(path): \(mismatch)"
-            } else {
-                anchors.append(path)
-            }
+            given.append((path, report))
         }
+        let result = try context.runtime.audit().verify(against: given)
+        let chain = result.chain
         if json {
-            try Output.json(ChainJSON(intact: problem == nil, events: result.events, headHash: result.headHash,
-                                      lastSeq: result.lastSeq, problem: problem, checkpoints: checkpoints, reports: anchors))
-        } else if let problem {
+            try Output.json(ChainJSON(intact: result.intact, events: chain.events, headHash: chain.headHash, lastSeq: chain.lastSeq,
+                                      problem: result.problem, checkpoints: result.checkpoints, reports: result.anchors))
+        } else if let problem = result.problem {
             Output.line("audit chain BROKEN: \(problem)")
         } else {
-            var text = "audit chain intact: \(result.events) events, head \(result.headHash)"
-            if let latest { text += "; \(checkpoints) signed checkpoint\(checkpoints == 1 ? "" : "s"), the latest at event \(latest.seq) (\(latest.at)) still matches" }
-            else { text += "; no checkpoint yet (lethe audit checkpoint writes one)" }
-            if !anchors.isEmpty { text += "; agrees with \(anchors.count) report\(anchors.count == 1 ? "" : "s")" }
+            var text = "audit chain intact: \(chain.events) events, head \(chain.headHash)"
+            if let latest = result.latestCheckpoint {
+                text += "; \(result.checkpoints) signed checkpoint\(result.checkpoints == 1 ? "" : "s"), the latest at event \(latest.seq) (\(latest.at)) still matches"
+            } else {
+                text += "; no checkpoint yet (lethe audit checkpoint writes one)"
+            }
+            if !result.anchors.isEmpty { text += "; agrees with \(result.anchors.count) report\(result.anchors.count == 1 ? "" : "s")" }
             Output.line(text)
         }
-        if problem != nil { throw ExitStatus.failure }
-    }
-
-    /// The report's range and every event its rows cite, still in the log with the same hashes.
-    static func check(_ report: JSONValue, against database: any AuditLog) throws -> String? {
-        if let last = report["audit_chain"]?["last_seq"]?.intValue, let head = report["audit_chain"]?["head_hash"]?.stringValue {
-            guard let event = try database.auditEvent(seq: Int64(last)) else { return "the log has no event \(last), which the report names as its last" }
-            guard event.hash == head else { return "event \(last) has another hash than the report states: the log was rewritten" }
-        }
-        return try ReportVerifier.checkRows(report, database: database)
+        if !result.intact { throw ExitStatus.failure }
     }
 }
 
@@ -107,12 +88,14 @@ struct AuditCheckpointCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try AppContext.open(global, needsPolicies: false)
-        let chain = try context.database.verifyAuditChain()
-        if let problem = chain.problem {
-            Output.line("audit chain BROKEN: \(problem); no checkpoint is signed over a broken log")
+        let signed: AuditCheckpoint?
+        do {
+            signed = try context.runtime.audit().checkpoint()
+        } catch let refusal as AuditVerification.Refusal {
+            Output.line(refusal.description)
             throw ExitStatus.failure
         }
-        guard let checkpoint = try context.state.appendCheckpoint(database: context.database) else {
+        guard let checkpoint = signed else {
             Output.line("the audit log is empty: nothing to checkpoint")
             return
         }
