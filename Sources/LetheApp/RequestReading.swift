@@ -19,6 +19,9 @@ public struct RequestReading: Sendable {
         try database.request(idOrRef)
     }
 
+    /// The day the earliest request was received (where a report over everything starts).
+    public func earliestReceived() throws -> CalendarDate? { try database.earliestReceived() }
+
     /// A request as shown.
     public func view(of request: StoredRequest) throws -> RequestView {
         RequestView(request, actions: try database.actions(of: request.id), today: today)

@@ -249,13 +249,13 @@ extension API {
         let body = try await JSONBody.object(request, context: context)
         let (submission, purposes) = try Self.submission(body, filer: token.actor, today: today)
         let intake = try runtime.intake()
+        let actions: [PlannedAction]
         do {
-            _ = try intake.prepare(submission, today: today)
+            // What filing would store, checked as filing checks it; nothing is stored.
+            actions = try intake.prepare(submission, today: today).plan
         } catch {
             throw Self.problem(error, purposes: purposes)
         }
-        let actions = try Planner(policies: runtime.policies).plan(PlanningRequest(kind: submission.kind, subject: submission.subject,
-                                                                                     received: submission.received, today: today))
         return Response.json(.object(["actions": .array(try actions.map { try JSONBody.value(PlanJSON($0)) })]))
     }
 }

@@ -53,13 +53,13 @@ struct ReportExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let context = try AppContext.open(global, needsPolicies: false)
+        // The policies name each target's recipient in the report; a report is exported without them too.
         let policies = try? PolicyDirectory.load(global.policyDirectory).get()
+        let context = try AppContext.open(global, needsPolicies: false) { if let policies { $0.policies = policies } }
         let end = to.flatMap(CalendarDate.init(iso:)) ?? context.today
-        let start = try from.flatMap(CalendarDate.init(iso:)) ?? context.database.earliestReceived() ?? end
+        let start = try from.flatMap(CalendarDate.init(iso:)) ?? context.runtime.reading().earliestReceived() ?? end
         do {
-            let written = try ReportService(state: context.state, database: context.database, policies: policies)
-                .exportPeriod(from: start, to: end, into: out)
+            let written = try context.runtime.reports().exportPeriod(from: start, to: end, into: out)
             Output.line("report over \(written.requests) request\(written.requests == 1 ? "" : "s") received \(start) to \(end):")
             for path in [written.json, written.signature, written.csv, written.html].compactMap({ $0 }) { Output.line("  \(path)") }
             if let first = written.htmlPages.first, let last = written.htmlPages.last {
@@ -92,12 +92,11 @@ struct ReportCertificateCommand: AsyncParsableCommand {
     var out = "reports"
 
     func run() async throws {
-        let context = try AppContext.open(global, needsPolicies: false)
-        let request = try context.request(id)
         let policies = try? PolicyDirectory.load(global.policyDirectory).get()
+        let context = try AppContext.open(global, needsPolicies: false) { if let policies { $0.policies = policies } }
+        let request = try context.request(id)
         do {
-            let written = try ReportService(state: context.state, database: context.database, policies: policies)
-                .exportCertificate(request, into: out)
+            let written = try context.runtime.reports().exportCertificate(request, into: out)
             Output.line("certificate for \(request.id) (\(request.state.rawValue)):")
             for path in [written.json, written.signature, written.html] { Output.line("  \(path)") }
         } catch {

@@ -87,7 +87,7 @@ struct SweepCommand: AsyncParsableCommand {
             throw ExitStatus.tempFail
         }
         let tty = isatty(STDERR_FILENO) == 1
-        let sweep = ConsentSweep(database: context.database, policies: context.policies, pseudonymizer: context.pseudonymizer)
+        let sweep = try context.runtime.sweep()
         var progress: (@Sendable (Int) -> Void)?
         if tty { progress = { rows in Output.progress("sweeping: \(rows) rows read…") } }
         let summary: ConsentSweep.Summary
