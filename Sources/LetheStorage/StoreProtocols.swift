@@ -1,7 +1,7 @@
 import Foundation
 import LetheCore
 
-// What Lethe needs of a store, cut by who needs it. The SQLite store (`AppDatabase` in
+// What Lethe needs of a store, cut by who needs it. The SQLite store (in
 // LetheStore) is the embedded default; another store implements the same protocols and passes
 // the same contract suite (`StoreContract` in LetheTesting). Every change that a protocol
 // names commits together with its audit event, or not at all.
