@@ -19,6 +19,8 @@ public struct StateDirectory: Sendable {
     public var databasePath: String { file("lethe.db") }
     public var pseudonymKeyPath: String { file("pseudonym.key") }
     public var signingKeyPath: String { file("signing.key") }
+    /// The key that seals open requests' identifiers in the database (`IdentifierSealer`).
+    public var identifiersKeyPath: String { file("identifiers.key") }
 
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
@@ -31,6 +33,8 @@ public struct StateDirectory: Sendable {
         case notPrivate(String, mode: Int)
         /// The directory has history, but its database (or a key) is gone: never silently a new one.
         case lost(file: String, directory: String)
+        /// A key file is not the one the database has seen (ids: the first 16 hex digits of its SHA-256).
+        case keyMismatch(file: String, directory: String, expected: String, found: String)
 
         public var description: String {
             switch self {
@@ -42,6 +46,9 @@ public struct StateDirectory: Sendable {
             case .lost(let file, let directory):
                 "'\(directory)' has history but \(file) is missing or empty; restore it from your backup (with lethe.db-wal if there is one). "
                     + "Lethe will not start over: a new database or key would break the audit chain, the pseudonyms or the report keys"
+            case .keyMismatch(let file, let directory, let expected, let found):
+                "'\(directory)/\(file)' is key \(found), but its database was written with key \(expected): every worker of one deployment "
+                    + "needs the same key files (copy them, read-only, mode 0600); nothing was changed"
             }
         }
     }
@@ -107,8 +114,7 @@ public struct StateDirectory: Sendable {
             created = true
         }
         if !fm.fileExists(atPath: databasePath) { created = true }
-        let database = try AppDatabase.open(path: databasePath, notice: Self.notice)
-        _ = chmod(databasePath, 0o600)
+        let database = try openStore()
         try database.setMeta("lethe.state.version", "1")
         try archivePublicKey()
         return created
@@ -124,8 +130,39 @@ public struct StateDirectory: Sendable {
         guard isInitialized else { throw Problem.notInitialized(path) }
         try requirePrivate()
         try requireDatabase()
-        let database = try AppDatabase.open(path: databasePath, notice: Self.notice)
+        return try openStore()
+    }
+
+    /// The meta key naming the pseudonym key a database's pseudonyms were made with.
+    static let pseudonymKeyMeta = "pseudonym.key_id"
+
+    /// Opens the database with the identifiers key (made here, once, for a database that never
+    /// had one: it is then sealed in place), and refuses a pseudonym key that is not the one the
+    /// database has seen, so no worker files pseudonyms that match nobody.
+    func openStore() throws -> AppDatabase {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: identifiersKeyPath) {
+            if fm.fileExists(atPath: databasePath) {
+                let known = try AppDatabase.open(path: databasePath, notice: Self.notice).meta("identifiers.key_id")
+                if known != nil { throw Problem.lost(file: "identifiers.key", directory: path) }
+            }
+            try write(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }, to: identifiersKeyPath, mode: 0o600)
+        }
+        guard let key = fm.contents(atPath: identifiersKeyPath), key.count >= 32 else {
+            throw Problem.lost(file: "identifiers.key", directory: path)
+        }
+        let database = try AppDatabase.open(path: databasePath, sealer: IdentifierSealer(key: key), notice: Self.notice)
         _ = chmod(databasePath, 0o600)
+        if let pseudonyms = fm.contents(atPath: pseudonymKeyPath), pseudonyms.count >= 32 {
+            let id = String(Hex.encode(SHA256.hash(data: pseudonyms)).prefix(16))
+            if let known = try database.meta(Self.pseudonymKeyMeta) {
+                guard known == id else {
+                    throw Problem.keyMismatch(file: "pseudonym.key", directory: path, expected: known, found: id)
+                }
+            } else {
+                try database.setMeta(Self.pseudonymKeyMeta, id)
+            }
+        }
         return database
     }
 

@@ -9,7 +9,7 @@ extension AppDatabase {
     /// who filed it: no principal of the approver may be among the filing's (`StoredRequest.isFiled(by:)`).
     public func approve(_ requestId: String, by actor: Principal, note: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
-            let request = try Self.request(requestId, in: db)
+            let request = try self.request(requestId, in: db)
             switch request.approval?.state {
             case nil:
                 throw StoreError.invalid("request \(requestId) does not wait for approval (none was required when it was filed)")
@@ -37,7 +37,7 @@ extension AppDatabase {
             if startsAt > t { details["starts_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: startsAt))) }
             try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .approvalGranted, details: details)
             try Self.refreshState(of: requestId, in: db, now: now)
-            return try Self.request(requestId, in: db)
+            return try self.request(requestId, in: db)
         }
     }
 
@@ -47,7 +47,7 @@ extension AppDatabase {
     /// system already acted on cannot be rejected (that would misstate what happened): cancel it.
     public func reject(_ requestId: String, by actor: String, reason: String, now: Date) throws -> StoredRequest {
         try writer.write { db in
-            let request = try Self.request(requestId, in: db)
+            let request = try self.request(requestId, in: db)
             switch request.state {
             case .rejected: throw StoreError.invalid("request \(requestId) was already rejected")
             case .cancelled, .completed, .failed:
@@ -75,7 +75,7 @@ extension AppDatabase {
                 try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: details)
             }
             try Self.refreshState(of: requestId, in: db, now: now)
-            return try Self.request(requestId, in: db)
+            return try self.request(requestId, in: db)
         }
     }
 

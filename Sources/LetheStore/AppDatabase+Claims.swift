@@ -38,9 +38,7 @@ extension AppDatabase {
                         """), arguments: [action.requestId]) else {
                         throw StoreError.notFound("no request \(action.requestId)")
                     }
-                    let email: String? = request[1], externalId: String? = request[2], userName: String? = request[3]
-                    let identifiers = email == nil && externalId == nil && userName == nil
-                        ? nil : SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
+                    let identifiers = try Self.identifiers([request[1], request[2], request[3]], request: action.requestId, sealer: sealer)
                     var details: [String: JSONValue] = ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)]
                     if let due = action.notBefore { details["follow_up"] = .string(due.description) }
                     try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted, details: details)

@@ -9,7 +9,7 @@ extension AppDatabase {
         try writer.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT * FROM request WHERE id = ?", arguments: [idOrRef])
                 ?? Row.fetchOne(db, sql: "SELECT * FROM request WHERE ref = ?", arguments: [idOrRef])
-            return try row.map(StoredRequest.init)
+            return try row.map { try StoredRequest(row: $0, sealer: sealer) }
         }
     }
 
@@ -28,12 +28,12 @@ extension AppDatabase {
             }
             let page = limit.map { " LIMIT \($0)" } ?? ""
             guard let states else {
-                return try Row.fetchAll(db, sql: "SELECT * FROM request ORDER BY created_at DESC, id DESC" + page).map(StoredRequest.init)
+                return try Row.fetchAll(db, sql: "SELECT * FROM request ORDER BY created_at DESC, id DESC" + page).map { try StoredRequest(row: $0, sealer: sealer) }
             }
             if states.isEmpty { return [] }
             let args = StatementArguments(states.flatMap { [$0.rawValue] + (today.map { [$0.description] } ?? []) })
             let sql = Self.newestFirst(states: states.count, dueBefore: today != nil, limit: limit)
-            return try Row.fetchAll(db, sql: sql, arguments: args).map(StoredRequest.init)
+            return try Row.fetchAll(db, sql: sql, arguments: args).map { try StoredRequest(row: $0, sealer: sealer) }
         }
     }
 
@@ -59,6 +59,7 @@ extension AppDatabase {
     /// through it sees the same committed state, whatever the engine writes meanwhile.
     public struct Snapshot: ReportSnapshot {
         let db: Database
+        let sealer: IdentifierSealer?
 
         /// Recomputes every hash and checks every link of the audit chain.
         /// The chain's head as this snapshot sees it, without walking the chain (see
@@ -79,7 +80,7 @@ extension AppDatabase {
             var page: [StoredRequest] = []
             page.reserveCapacity(size)
             while let row = try cursor.next() {
-                page.append(try StoredRequest(row: row))
+                page.append(try StoredRequest(row: row, sealer: sealer))
                 if page.count == size {
                     try body(page)
                     page.removeAll(keepingCapacity: true)
@@ -110,14 +111,14 @@ extension AppDatabase {
 
     /// Runs `body` on one snapshot of the database (one read transaction).
     public func snapshot<T>(_ body: (any ReportSnapshot) throws -> T) throws -> T {
-        try writer.read { db in try body(Snapshot(db: db)) }
+        try writer.read { db in try body(Snapshot(db: db, sealer: sealer)) }
     }
 
     /// Requests received within a period (inclusive), oldest first.
     public func requests(receivedFrom from: CalendarDate, to: CalendarDate) throws -> [StoredRequest] {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM request WHERE received >= ? AND received <= ? ORDER BY received, created_at, id",
-                             arguments: [from.description, to.description]).map(StoredRequest.init)
+                             arguments: [from.description, to.description]).map { try StoredRequest(row: $0, sealer: sealer) }
         }
     }
 
@@ -163,7 +164,7 @@ extension AppDatabase {
                 ORDER BY f.due, request.id
                 """
             if let limit { sql += " LIMIT \(limit)" }
-            return try Row.fetchAll(db, sql: sql).map(StoredRequest.init)
+            return try Row.fetchAll(db, sql: sql).map { try StoredRequest(row: $0, sealer: sealer) }
         }
     }
 
@@ -270,7 +271,7 @@ extension AppDatabase {
         let sql = "SELECT * FROM request" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + (filter.newestFirst ? " ORDER BY created_at DESC, id DESC" : " ORDER BY created_at, id") + " LIMIT \(limit + 1)"
         return try writer.read { db in
-            var rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(StoredRequest.init)
+            var rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { try StoredRequest(row: $0, sealer: sealer) }
             var next: RequestCursor?
             if rows.count > limit {
                 rows.removeLast()

@@ -12,25 +12,25 @@ extension AppDatabase {
     /// Files a request: the request, one action per target and an audit event, in one transaction.
     /// Filing a `ref` again for the same subject and kind returns the existing request.
     public func file(_ new: NewRequest, now: Date) throws -> FilingResult {
-        try writer.write { db in try Self.file(new, in: db, now: now) }
+        try writer.write { db in try file(new, in: db, now: now) }
     }
 
     /// Files one request through the group commit: concurrent filings (the API's) share a
     /// transaction and its fsync, each in its own savepoint; the caller resumes once it is durable.
     public func fileGrouped(_ new: NewRequest, now: Date) async throws -> FilingResult {
-        try await commits.write { db in try Self.file(new, in: db, now: now) }
+        try await commits.write { db in try file(new, in: db, now: now) }
     }
 
     /// Files many requests in one transaction (sweeps); all or nothing.
     public func file(batch: [NewRequest], now: Date) throws -> [FilingResult] {
-        try writer.write { db in try batch.map { try Self.file($0, in: db, now: now) } }
+        try writer.write { db in try batch.map { try file($0, in: db, now: now) } }
     }
 
-    static func file(_ new: NewRequest, in db: Database, now: Date) throws -> FilingResult {
+    func file(_ new: NewRequest, in db: Database, now: Date) throws -> FilingResult {
         let purposes = new.kind.purposes.sorted()
         let purposesJSON = CanonicalJSON.string(.array(purposes.map(JSONValue.string)))
         if let ref = new.ref, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM request WHERE ref = ?"), arguments: [ref]) {
-            let existing = try StoredRequest(row: row)
+            let existing = try StoredRequest(row: row, sealer: sealer)
             guard existing.pseudonym == new.pseudonym, existing.kind == new.kind.name, existing.purposes == purposes else {
                 throw StoreError.refConflict(ref: ref, existing: existing.id)
             }
@@ -46,12 +46,13 @@ extension AppDatabase {
             }
         }
         let initial = RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .awaitingApproval ? RequestState.awaitingApproval : .received
+        let identifiers = try stored(new.identifiers, request: new.id)
         try db.cachedStatement(sql: """
             INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note,
                                  received, due, created_at, state, approval, starts_at, filer_identities)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, new.identifiers.email,
-                             new.identifiers.externalId, new.identifiers.userName, new.requestedBy, new.note,
+            """).execute(arguments: [new.id, new.kind.name, new.ref, purposesJSON, new.pseudonym, identifiers[0],
+                             identifiers[1], identifiers[2], new.requestedBy, new.note,
                              new.received.description, new.due.description, t, initial.rawValue,
                              new.needsApproval ? Approval.State.awaiting.rawValue : nil, startsAt, Self.identitiesJSON(new.filerIdentities)])
         for action in new.plan {
@@ -86,11 +87,11 @@ extension AppDatabase {
         if let actor = new.requestedBy { details["by"] = .string(actor) }
         if new.needsApproval { details["approval"] = .string("required") }
         if new.grace > 0 { details["starts_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: startsAt))) }
-        try appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
+        try Self.appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
         guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == initial else {
             // Nothing for Lethe to do, or only things a person must do: the request ends or
             // waits at once, with its own events.
-            try refreshState(of: new.id, in: db, now: now)
+            try Self.refreshState(of: new.id, in: db, now: now)
             return .filed(try request(new.id, in: db))
         }
         // Still as inserted: the request is exactly that (no need to read it back).
@@ -148,17 +149,17 @@ extension AppDatabase {
         return new
     }
 
-    static func request(_ id: String, in db: Database) throws -> StoredRequest {
+    func request(_ id: String, in db: Database) throws -> StoredRequest {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM request WHERE id = ?"), arguments: [id]) else {
             throw StoreError.notFound("no request \(id)")
         }
-        return try StoredRequest(row: row)
+        return try StoredRequest(row: row, sealer: sealer)
     }
 
     /// Moves the due date by 1 or 2 months (at most 2 in all, GDPR Art. 12(3)), with the reason in the audit log.
     public func extend(_ requestId: String, months: Int, reason: String, by actor: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
-            let request = try Self.request(requestId, in: db)
+            let request = try self.request(requestId, in: db)
             guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
             guard request.extendedMonths + months <= 2 else {
                 throw StoreError.invalid("request \(requestId) is already extended by \(request.extendedMonths) month(s); GDPR Art. 12(3) allows 2 in all")
@@ -170,7 +171,7 @@ extension AppDatabase {
             var details: [String: JSONValue] = ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)]
             if let actor { details["by"] = .string(actor) }
             try Self.appendAudit(db, at: now, request: requestId, target: nil, event: .requestExtended, details: details)
-            return try Self.request(requestId, in: db)
+            return try self.request(requestId, in: db)
         }
     }
 
@@ -179,7 +180,7 @@ extension AppDatabase {
     /// have deleted the account); the request is cancelled once nothing is in flight.
     public func cancel(_ requestId: String, reason: String, by actor: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
-            let request = try Self.request(requestId, in: db)
+            let request = try self.request(requestId, in: db)
             guard !request.state.isTerminal else {
                 throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue)")
             }
@@ -198,7 +199,7 @@ extension AppDatabase {
                 try Self.appendAudit(db, at: now, request: requestId, target: target, event: .actionCancelled, details: details)
             }
             try Self.refreshState(of: requestId, in: db, now: now)
-            return try Self.request(requestId, in: db)
+            return try self.request(requestId, in: db)
         }
     }
 
@@ -212,7 +213,7 @@ extension AppDatabase {
     public func retry(_ requestId: String, target: String?, identifiers: SubjectIdentifiers?,
                       replans: [String: PlannedAction], by actor: Principal?, now: Date) throws -> [String] {
         try writer.write { db in
-            let request = try Self.request(requestId, in: db)
+            let request = try self.request(requestId, in: db)
             guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled") }
             guard request.state != .rejected else { throw StoreError.invalid("request \(requestId) was rejected") }
             // Not yet approved: what is retried waits for the approval like the rest.
@@ -231,10 +232,11 @@ extension AppDatabase {
                 throw StoreError.identifiersPurged(requestId: requestId)
             }
             if let identifiers {
+                let given = try stored(identifiers, request: requestId)
                 try db.execute(sql: """
                     UPDATE request SET email = COALESCE(?, email), external_id = COALESCE(?, external_id), user_name = COALESCE(?, user_name)
                     WHERE id = ?
-                    """, arguments: [identifiers.email, identifiers.externalId, identifiers.userName, requestId])
+                    """, arguments: [given[0], given[1], given[2], requestId])
             }
             let t = now.timeIntervalSince1970
             let encoder = JSONEncoder()

@@ -25,7 +25,7 @@ extension AppDatabase {
         try writer.write { db in
             var results: [FilingResult] = []
             for filing in batch {
-                let result = try Self.file(filing.request, in: db, now: now)
+                let result = try file(filing.request, in: db, now: now)
                 for entry in filing.entries {
                     try db.cachedStatement(sql: """
                         INSERT OR IGNORE INTO sweep_filed (pseudonym, purpose, changed_at, request_id, filed_at) VALUES (?, ?, ?, ?, ?)

@@ -24,7 +24,7 @@ extension AppDatabase {
             guard let event = try Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq > ? AND event IN (\(kinds)) ORDER BY seq LIMIT 1",
                                                arguments: [seq]).map(AuditEvent.init),
                   let id = event.requestId else { return nil }
-            return (event, try Self.request(id, in: db))
+            return (event, try request(id, in: db))
         }
     }
 
@@ -51,7 +51,7 @@ extension AppDatabase {
             return try Row.fetchAll(db, sql: """
                 SELECT * FROM request WHERE state IN (\(states)) AND due < ?
                 AND id NOT IN (SELECT request_id FROM webhook_overdue WHERE url = ?) ORDER BY due, id LIMIT \(limit)
-                """, arguments: [today.description, url]).map(StoredRequest.init)
+                """, arguments: [today.description, url]).map { try StoredRequest(row: $0, sealer: sealer) }
         }
     }
 

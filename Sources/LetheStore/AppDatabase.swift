@@ -11,11 +11,16 @@ public struct AppDatabase: Store {
     let writer: any DatabaseWriter
     /// The engine's per-action writes, committed in groups (see `GroupCommit`).
     let commits: GroupCommit
+    /// Seals the identifiers of open requests (nil: kept as given, for tests and benchmarks).
+    let sealer: IdentifierSealer?
 
-    /// Wraps a writer and brings its schema up to date.
-    public init(_ writer: any DatabaseWriter) throws {
+    /// Wraps a writer and brings its schema up to date. With a sealer, identifiers stored
+    /// before sealing are sealed now, and a sealer whose key is not the one the database was
+    /// sealed with is refused.
+    public init(_ writer: any DatabaseWriter, sealer: IdentifierSealer? = nil) throws {
         self.writer = writer
         self.commits = GroupCommit(writer)
+        self.sealer = sealer
         // A newer Lethe may keep records this one would not (since v13, every event updates
         // `action_final`, which reports cite): writing to its database could make them false.
         // Read on the writer's connection, which every open makes anyway: a process that then
@@ -25,6 +30,7 @@ public struct AppDatabase: Store {
                 + "does not keep; run that version (or a later one) on it; nothing was changed")
         }
         try Self.migrator.migrate(writer)
+        if let sealer { try sealIdentifiers(with: sealer) }
     }
 
     /// Opens (creating if needed) the database file.
@@ -34,7 +40,7 @@ public struct AppDatabase: Store {
     /// not linger in free pages.
     /// - Parameter notice: told, before it starts, when bringing the schema up to date will go
     ///   through a large database (a migration that computes something for every action).
-    public static func open(path: String, notice: (String) -> Void = { _ in }) throws -> AppDatabase {
+    public static func open(path: String, sealer: IdentifierSealer? = nil, notice: (String) -> Void = { _ in }) throws -> AppDatabase {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -55,7 +61,7 @@ public struct AppDatabase: Store {
             notice("bringing the database of \(actions) actions up to date for this version of Lethe, once; "
                 + "at a million actions this takes about twenty seconds")
         }
-        return try AppDatabase(pool)
+        return try AppDatabase(pool, sealer: sealer)
     }
 
     /// The actions a pending migration may go through, or nil when the schema is up to date.

@@ -6,7 +6,7 @@ import LetheStorage
 // The records of LetheStorage as read from SQLite rows.
 
 extension StoredRequest {
-    init(row: Row) throws {
+    init(row: Row, sealer: IdentifierSealer?) throws {
         let id: String = row["id"]
         guard case .array(let items)? = JSONValue.parse(Data((row["purposes"] as String).utf8)) else {
             throw StoreError.corrupt("request \(id) has unreadable purposes")
@@ -15,9 +15,7 @@ extension StoredRequest {
             guard let purpose = item.stringValue else { throw StoreError.corrupt("request \(id) has a purpose that is not a string") }
             return purpose
         }
-        let email: String? = row["email"], externalId: String? = row["external_id"], userName: String? = row["user_name"]
-        let identifiers = email == nil && externalId == nil && userName == nil
-            ? nil : SubjectIdentifiers(email: email, externalId: externalId, userName: userName)
+        let identifiers = try AppDatabase.identifiers([row["email"], row["external_id"], row["user_name"]], request: id, sealer: sealer)
         guard let state = RequestState(rawValue: row["state"]) else { throw StoreError.corrupt("request \(id) has an unknown state") }
         var approval: Approval?
         if let decision = row["approval"] as String? {

@@ -42,6 +42,7 @@ public enum StoreContract {
         ("the end of a request purges every identifier", purgeLeavesNoIdentifier),
         ("concurrent appends form one linear chain", chainAppendsLinear),
         ("filing is all or nothing, and a reference is filed once", filingAtomic),
+        ("an open request's identifiers are unreadable at rest, and read back whole", identifiersSealed),
     ]
 
     static func request(_ id: String, email: String, targets: [String], ref: String? = nil) -> NewRequest {
@@ -151,6 +152,26 @@ public enum StoreContract {
         let verified = try store.verifyAuditChain(through: nil)
         try expect(verified.problem == nil && verified.events == 30 && verified.headHash == events.last?.hash,
                    "the chain does not verify: \(verified.problem ?? "wrong head")")
+    }
+
+    /// While a request is open, its identifiers are in the store only sealed: the store's bytes
+    /// hold none of them; the request, a claim and a reopened store still read them whole.
+    @Sendable static func identifiersSealed(_ fixture: Fixture) async throws {
+        let email = "sealed.\(UUID().uuidString.prefix(8))@example.com", externalId = "EXT-\(UUID().uuidString.prefix(8))"
+        let store = try fixture.open()
+        var new = request("req-sealed", email: email, targets: ["a"])
+        new.identifiers.externalId = externalId
+        _ = try store.file(new, now: now)
+        try store.endOfRun()
+        if let rawBytes = fixture.rawBytes {
+            let bytes = try rawBytes()
+            try expect(bytes.range(of: Data(email.utf8)) == nil && bytes.range(of: Data(externalId.utf8)) == nil,
+                       "an open request's identifier is readable in the store's bytes")
+        }
+        try expect(try fixture.open().request("req-sealed")?.identifiers == SubjectIdentifiers(email: email, externalId: externalId),
+                   "the identifiers do not read back whole after reopening")
+        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now)
+        try expect(claimed.first?.identifiers == SubjectIdentifiers(email: email, externalId: externalId), "a claim lacks the identifiers")
     }
 
     /// A filing stores the request, its actions and its event together; the same reference

@@ -56,10 +56,10 @@ struct ApprovalCLITests {
         #expect(text.stdout.contains(id))
 
         // The filer cannot approve it (exit 65, nothing changes).
-        let events = try AppDatabase.open(path: scratch.appendingPathComponent("state/lethe.db").path).auditEvents().count
+        let events = try StateDirectory(path: scratch.appendingPathComponent("state").path).openDatabase().auditEvents().count
         let selfApproval = try await lethe.run(["approve", id, "--by", " ana admin"])
         #expect(selfApproval.status == 65 && selfApproval.stderr.contains("filed by Ana Admin; whoever filed it"), "\(selfApproval.stderr)")
-        #expect(try AppDatabase.open(path: scratch.appendingPathComponent("state/lethe.db").path).auditEvents().count == events)
+        #expect(try StateDirectory(path: scratch.appendingPathComponent("state").path).openDatabase().auditEvents().count == events)
         #expect(try await lethe.run(["status", id, "--json"]).decode(RequestView.self).state == "awaiting_approval")
         #expect(try await lethe.run(["approve", id]).status == 64, "--by is required")
 
@@ -89,7 +89,7 @@ struct ApprovalCLITests {
         try await expectUntouched(bea, seeder)
         view = try await lethe.run(["status", secondId, "--json"]).decode(RequestView.self)
         #expect(view.state == "rejected" && view.approval?.reason == "identity not verified" && view.deadline == "rejected")
-        let database = try AppDatabase.open(path: scratch.appendingPathComponent("state/lethe.db").path)
+        let database = try StateDirectory(path: scratch.appendingPathComponent("state").path).openDatabase()
         #expect(try database.request(secondId)?.identifiers == nil, "identifiers purged")
 
         // One more still waiting, then the period report: counts, the reason, a valid signature.

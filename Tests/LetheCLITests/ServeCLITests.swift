@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheSandbox
 import LetheHTTP
@@ -243,7 +244,7 @@ struct ServeCLITests {
             let status = try await served.lethe.run(["status", "E2E-1", "--json"])
             #expect(status.status == 0 && status.stdout.contains(id))
             // The audit log names the token as who filed it, and holds no identifier.
-            let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
+            let database = try StateDirectory(path: served.scratch.appendingPathComponent("state").path).openDatabase()
             let filedEvent = try #require(try database.auditEvents(request: id).first { $0.event == "request_filed" })
             #expect(filedEvent.details.contains(#""by":"officer desk""#))
             #expect(try database.auditEvents().allSatisfy { !$0.details.contains(email) })
@@ -414,7 +415,7 @@ struct ServeCLITests {
             let rejected = try await served.call(.post, "/api/v1/requests/\(secondId)/reject", token: officer, body: #"{"reason":"manifestly unfounded"}"#)
             #expect(rejected.status == 200 && rejected.json?["state"]?.stringValue == "rejected")
             #expect(rejected.json?["approval"]?["reason"]?.stringValue == "manifestly unfounded")
-            let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
+            let database = try StateDirectory(path: served.scratch.appendingPathComponent("state").path).openDatabase()
             let decision = try #require(try database.auditEvents(request: secondId).first { $0.event == "rejection_recorded" })
             #expect(decision.details.contains(#""by":"officer desk""#))
 
@@ -616,7 +617,7 @@ struct ServeCLITests {
                 ids.append(filed.json?["id"]?.stringValue ?? "")
             }
             #expect(!ids.isEmpty)
-            let database = try AppDatabase.open(path: served.scratch.appendingPathComponent("state/lethe.db").path)
+            let database = try StateDirectory(path: served.scratch.appendingPathComponent("state").path).openDatabase()
             let deadline = Date().addingTimeInterval(15)
             while Date() < deadline {
                 let running = try ids.flatMap { try database.actions(of: $0) }.filter { $0.target == "app" && $0.state == .running }

@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheSandbox
 import LetheStorage
@@ -53,7 +54,7 @@ struct ServerTextCLITests {
             let certificate = try await lethe.run(["report", "certificate", id, "--out", reports.path])
             #expect(certificate.status == 0, "\(certificate.stderr)")
             let json = try await lethe.run(["status", id, "--json"])
-            let database = try AppDatabase.open(path: state.appendingPathComponent("lethe.db").path)
+            let database = try StateDirectory(path: state.path).openDatabase()
             var kept = [json.stdout] + (try database.auditEvents().map(\.details))
             for action in try database.actions(of: id) {
                 kept.append(action.lastError ?? "")

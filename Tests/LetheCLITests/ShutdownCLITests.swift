@@ -1,4 +1,5 @@
 import Foundation
+import LetheApp
 import LetheCore
 import LetheSandbox
 import LetheStorage
@@ -33,7 +34,7 @@ struct ShutdownCLITests {
         }
         #expect(!ids.isEmpty)
 
-        let database = try AppDatabase.open(path: scratch.appendingPathComponent("lethe.db").path)
+        let database = try StateDirectory(path: scratch.path).openDatabase()
         let (took, reason, status, callsAfter) = try await lethe.withStarted(["run"]) { run in
             // Wait until app's actions are in flight (claimed, first call under way).
             let deadline = Date().addingTimeInterval(15)

@@ -14,7 +14,8 @@ struct StoreContractTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-contract-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("lethe.db").path
-        return StoreContract.Fixture(open: { try AppDatabase.open(path: path) }, rawBytes: {
+        let sealer = IdentifierSealer(key: Data(repeating: 9, count: 32))
+        return StoreContract.Fixture(open: { try AppDatabase.open(path: path, sealer: sealer) }, rawBytes: {
             // The main file and whatever the write-ahead log still holds.
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             if let wal = try? Data(contentsOf: URL(fileURLWithPath: path + "-wal")) { bytes.append(wal) }
@@ -48,5 +49,47 @@ struct StoreContractTests {
         let database = try AppDatabase(queue)
         let action = try #require(try database.actions(of: "req-old").first)
         #expect(action.accountRef == "u-17" && action.state == .retrying)
+    }
+
+    @Test("a database from before sealing is sealed in place when opened with the key; the identifiers read back; no plain copy is left")
+    func sealedInPlace() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-seal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lethe.db").path
+        let subject = SubjectIdentifiers(email: "legacy.person@example.com", userName: "legacy.person")
+        let pseudonymizer = Pseudonymizer(key: Data(repeating: 7, count: 32))
+        do {
+            let plain = try AppDatabase.open(path: path)
+            _ = try plain.file(NewRequest(id: "req-legacy", kind: .erasure, ref: nil, pseudonym: pseudonymizer.pseudonym(for: subject)!, identifiers: subject,
+                                          received: CalendarDate(iso: "2026-12-01")!,
+                                          plan: [PlannedAction(target: "a", operation: .delete, match: .email, reason: "r")]), now: Date())
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).range(of: Data("legacy.person@example.com".utf8)) != nil
+            || (try? Data(contentsOf: URL(fileURLWithPath: path + "-wal")))?.range(of: Data("legacy.person@example.com".utf8)) != nil,
+                "before: stored as given")
+        let sealer = IdentifierSealer(key: Data(repeating: 3, count: 32))
+        let sealed = try AppDatabase.open(path: path, sealer: sealer)
+        #expect(try sealed.request("req-legacy")?.identifiers == subject)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        if let wal = try? Data(contentsOf: URL(fileURLWithPath: path + "-wal")) { bytes.append(wal) }
+        #expect(bytes.range(of: Data("legacy.person".utf8)) == nil, "no plain copy in the file or its write-ahead log")
+        let raw = try sealed.writer.read { try Row.fetchOne($0, sql: "SELECT email, user_name FROM request")! }
+        #expect((raw[0] as String).hasPrefix(IdentifierSealer.prefix) && (raw[1] as String).hasPrefix(IdentifierSealer.prefix))
+
+        // Another key is refused before anything is read or written.
+        #expect(throws: StoreError.self) { try AppDatabase.open(path: path, sealer: IdentifierSealer(key: Data(repeating: 4, count: 32))) }
+        // Without a key, a sealed value is refused, never shown as text.
+        #expect(throws: StoreError.self) { try AppDatabase.open(path: path).request("req-legacy") }
+    }
+
+    @Test("a sealed value moved to another request or field does not open")
+    func sealsAreBound() throws {
+        let sealer = IdentifierSealer(key: Data(repeating: 5, count: 32))
+        let value = try #require(try sealer.seal("ana@example.com", request: "req-1", field: "email"))
+        #expect(try sealer.open(value, request: "req-1", field: "email") == "ana@example.com")
+        #expect(throws: IdentifierSealer.Failure.self) { try sealer.open(value, request: "req-2", field: "email") }
+        #expect(throws: IdentifierSealer.Failure.self) { try sealer.open(value, request: "req-1", field: "user_name") }
+        #expect(!value.contains("ana"), "the sealed form says nothing of the value")
     }
 }

@@ -42,6 +42,8 @@ enum ExitStatus {
                 return ("\(problem); make it private with `chmod 700 \(path)` (Lethe creates it so)", noPermission)
             case .lost:
                 return ("\(problem)", noInput)
+            case .keyMismatch:
+                return ("\(problem)", dataError)
             }
         case let refusal as Intake.Refusal:
             switch refusal {
@@ -77,6 +79,8 @@ enum ExitStatus {
             case .identifiersPurged: return ("\(store): give them with --email, --external-id or --user-name", dataError)
             default: return ("\(store)", dataError)
             }
+        case let sealed as IdentifierSealer.Failure:
+            return ("\(sealed)", dataError)
         case let sweep as ConsentSweep.Failure:
             if case .invalid = sweep { return ("\(sweep) Fix them, or pass --skip-invalid to file the valid rows.", dataError) }
             return ("\(sweep)", dataError)
