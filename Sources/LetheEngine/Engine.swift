@@ -44,12 +44,18 @@ public struct Engine: Sendable {
         /// After a stop request or the timeout, how long in-flight actions may still finish
         /// before they are cancelled (and recorded as interrupted, to be taken up next run).
         public var stopGrace: Double
+        /// How long a claim is this run's own without renewal; claims in flight are renewed every
+        /// third of it. A run that pauses longer (a stopped process, a lost database) loses its
+        /// claims to other runners, and its late results are refused.
+        public var lease: Double
 
-        public init(untilIdle: Bool, timeout: Double? = nil, pollInterval: Double = 0.5, stopGrace: Double = 1.0) {
+        public init(untilIdle: Bool, timeout: Double? = nil, pollInterval: Double = 0.5, stopGrace: Double = 1.0,
+                    lease: Double = ClaimedAction.defaultLease) {
             self.untilIdle = untilIdle
             self.timeout = timeout
             self.pollInterval = pollInterval
             self.stopGrace = stopGrace
+            self.lease = lease
         }
     }
 
@@ -71,6 +77,9 @@ public struct Engine: Sendable {
         public var awaitingApproval = 0
         /// Actions left waiting for their grace period to end (a later run takes them up).
         public var startingLater = 0
+        /// Attempts whose result was refused because their claim had passed to another runner
+        /// (the action is carried out again from the start: resolve, act, verify).
+        public var leasesLost = 0
 
         /// True when some touched request ended failed or needs_review.
         public var hasUnresolved: Bool {
@@ -89,6 +98,8 @@ public struct Engine: Sendable {
 
     enum Event: Sendable {
         case finished(Finished)
+        /// The attempt's claim had passed to another runner: nothing was recorded.
+        case leaseLost(Finished)
         /// Recording a result failed.
         case failed(any Error)
         case tick
@@ -153,6 +164,7 @@ public struct Engine: Sendable {
         var interrupted = 0
         var timedOut = false
         var stopped = false
+        var leasesLost = 0
 
         // Children post what happened to `inbox`; the loop takes everything posted at once, so
         // actions that finish together (their results share a commit) free their slots together
@@ -164,6 +176,9 @@ public struct Engine: Sendable {
                 inbox.post(.stop)
             }
             var inFlight: [String: Int] = [:]
+            /// The claims in flight, renewed every third of the lease.
+            var held: [Int64: ClaimedAction.Lease] = [:]
+            var renewAt = clock.now().addingTimeInterval(options.lease / 3)
             var ticking = false
             /// Once set, nothing new is claimed; in-flight work is cancelled at this time.
             var cancelAt: Date?
@@ -190,8 +205,9 @@ public struct Engine: Sendable {
                         let wanted = try database.targetsWithDueWork(now: now, among: targets).map { target in
                             (target: target, limit: (policies[target]?.engine.maxConcurrency ?? 1) - inFlight[target, default: 0])
                         }.filter { $0.limit > 0 }
-                        for claimed in try await database.claim(wanted, runner: runner, now: clock.now()) {
+                        for claimed in try await database.claim(wanted, runner: runner, now: clock.now(), lease: options.lease) {
                             inFlight[claimed.action.target, default: 0] += 1
+                            held[claimed.action.id] = claimed.lease
                             touched.insert(claimed.requestId)
                             // On one of the transport's event loops: each SCIM answer resumes the
                             // action where it arrived, without a hop to the global pool and back.
@@ -202,6 +218,8 @@ public struct Engine: Sendable {
                                 do {
                                     try await record(done)
                                     inbox.post(.finished(done))
+                                } catch StoreError.leaseLost {
+                                    inbox.post(.leaseLost(done))
                                 } catch {
                                     inbox.post(.failed(error))
                                 }
@@ -215,6 +233,14 @@ public struct Engine: Sendable {
                 }
                 let busy = inFlight.values.reduce(0, +)
                 if busy == 0 && cancelAt != nil { break }
+                if !held.isEmpty, clock.now() >= renewAt {
+                    renewAt = clock.now().addingTimeInterval(options.lease / 3)
+                    let lost = try await database.renew(Array(held.values), until: clock.now().addingTimeInterval(options.lease))
+                    if !lost.isEmpty {
+                        logger.warning("claims lost before renewal (this run paused past its lease); their results will be refused",
+                                       metadata: ["count": "\(lost.count)"])
+                    }
+                }
                 if let cancelAt, !cancelled, clock.now() >= cancelAt {
                     // The grace is over: cancel what is still in flight. The stop waiter and the
                     // tick are cancelled too and post at once; the loop keeps going until every
@@ -239,8 +265,16 @@ public struct Engine: Sendable {
                     switch event {
                     case .finished(let done):
                         inFlight[done.claimed.action.target, default: 1] -= 1
+                        held[done.claimed.action.id] = nil
                         attempts += 1
                         if case .interrupted = done.result.result { interrupted += 1 }
+                    case .leaseLost(let done):
+                        inFlight[done.claimed.action.target, default: 1] -= 1
+                        held[done.claimed.action.id] = nil
+                        leasesLost += 1
+                        logger.notice("result refused: the claim had passed to another runner; the action is carried out again from the start",
+                                      metadata: ["request": "\(done.claimed.requestId)", "target": "\(done.claimed.action.target)",
+                                                 "attempt": "\(done.claimed.attempt)"])
                     case .failed(let error):
                         // The database refused a result: stop the run (the action stays running
                         // and is taken up as interrupted by the next run).
@@ -260,6 +294,7 @@ public struct Engine: Sendable {
                               timedOut: timedOut && left.count > 0, stopped: stopped)
         summary.awaitingApproval = try database.count(state: .awaitingApproval)
         summary.startingLater = left.later
+        summary.leasesLost = leasesLost
         return summary
     }
 
@@ -273,10 +308,12 @@ public struct Engine: Sendable {
             retry = RetryPolicy(policy.engine.retry)
             do {
                 let driver = try drivers.driver(for: policy.target)
+                // Fenced by the attempt: a claim lost to another runner writes nothing ahead either.
+                let attempt = claimed.attempt
                 let journal = ActionJournal(recordAccountRef: { [database] actionId, ref in
-                    try await database.recordAccountRef(actionId: actionId, accountRef: ref)
+                    try await database.recordAccountRef(actionId: actionId, accountRef: ref, attempt: attempt)
                 }, recordWritten: { [database] actionId, values, ref in
-                    try await database.recordWritten(actionId: actionId, values: values, accountRef: ref)
+                    try await database.recordWritten(actionId: actionId, values: values, accountRef: ref, attempt: attempt)
                 })
                 result = await driver.perform(claimed, policy: policy, journal: journal)
             } catch {

@@ -216,6 +216,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalid(String)
     /// The approver is the person who filed the request: four eyes need two people.
     case selfApproval(requestId: String, filer: String)
+    /// The claim on this action is no longer the caller's (its lease ran out and the action was
+    /// taken over): nothing was recorded.
+    case leaseLost(actionId: Int64, attempt: Int)
 
     public var description: String {
         switch self {
@@ -227,6 +230,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "the identifiers of request \(id) were purged when it ended; a retry needs them again, and they must match the request's subject"
         case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
+        case .leaseLost(let id, let attempt):
+            "action \(id) is no longer held by attempt \(attempt) (its lease ran out and it was taken over); nothing was recorded"
         case .selfApproval(let id, let filer):
             "request \(id) was filed by \(filer); whoever filed it (or retried it while it awaited approval) cannot also approve it: another person must (four eyes); nothing was changed"
         }

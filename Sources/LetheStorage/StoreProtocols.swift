@@ -62,13 +62,22 @@ public protocol WorkQueue: Sendable {
     func targetsWithOpenWork() throws -> [String]
     func targetsWithDueWork(now: Date, among targets: [String]) throws -> [String]
     /// Claims up to each target's limit of due actions in one transaction, counting the attempt
-    /// at claim time. An action is never handed out twice.
-    func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date) async throws -> [ClaimedAction]
-    /// Records the subject's reference in the target, before anything is written to it.
-    func recordAccountRef(actionId: Int64, accountRef: String) async throws
-    /// Records what is about to be written (path → value), with the account reference when given.
-    func recordWritten(actionId: Int64, values: [String: JSONValue], accountRef: String?) async throws
-    /// Records an attempt with its transition and audit event; returns the request's state after it.
+    /// at claim time, each held for `lease` seconds. An action is never handed out twice.
+    func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date, lease: Double) async throws -> [ClaimedAction]
+    /// Extends the leases still held to `until`; returns the actions whose lease is lost.
+    func renew(_ leases: [ClaimedAction.Lease], until: Date) async throws -> Set<Int64>
+    /// Takes back actions whose lease ran out (their runner stopped or paused): recorded as
+    /// interrupted and due again. Their late results are then refused (`StoreError.leaseLost`).
+    func rescueExpired(now: Date) async throws -> Int
+    /// Records the subject's reference in the target, before anything is written to it. With
+    /// `attempt`, only while that attempt still holds the action (else `StoreError.leaseLost`).
+    func recordAccountRef(actionId: Int64, accountRef: String, attempt: Int?) async throws
+    /// Records what is about to be written (path → value), with the account reference when given;
+    /// fenced by `attempt` like `recordAccountRef`.
+    func recordWritten(actionId: Int64, values: [String: JSONValue], accountRef: String?, attempt: Int?) async throws
+    /// Records an attempt with its transition and audit event; returns the request's state after
+    /// it. Refused (`StoreError.leaseLost`, nothing recorded) when the attempt no longer holds
+    /// the action: the fencing check is part of the same transaction.
     func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState
     /// Open work: how many actions, when the next is due, how many wait for a later day.
     func openWork(now: Date?) throws -> (count: Int, nextDue: Date?, later: Int)
@@ -183,7 +192,11 @@ extension WorkQueue {
     public func openWork() throws -> (count: Int, nextDue: Date?, later: Int) { try openWork(now: nil) }
 
     public func recordWritten(actionId: Int64, values: [String: JSONValue]) async throws {
-        try await recordWritten(actionId: actionId, values: values, accountRef: nil)
+        try await recordWritten(actionId: actionId, values: values, accountRef: nil, attempt: nil)
+    }
+
+    public func recordAccountRef(actionId: Int64, accountRef: String) async throws {
+        try await recordAccountRef(actionId: actionId, accountRef: accountRef, attempt: nil)
     }
 }
 

@@ -12,6 +12,13 @@ public struct ClaimedAction: Sendable, Hashable {
     public var attempt: Int
     /// Attempts used in the current retry budget, this one included.
     public var attemptsInBudget: Int
+    /// Until when the claim is this runner's own. A runner renews it while it works; after it,
+    /// another runner may take the action over, and this runner's result is refused (the
+    /// attempt number is the fencing token).
+    public var leaseExpiresAt: Date?
+
+    /// How long a claim is held without renewal, unless a caller says otherwise.
+    public static let defaultLease: Double = 60
 
     public init(action: StoredAction, requestId: String, pseudonym: String, identifiers: SubjectIdentifiers?, attempt: Int, attemptsInBudget: Int) {
         self.action = action
@@ -20,6 +27,20 @@ public struct ClaimedAction: Sendable, Hashable {
         self.identifiers = identifiers
         self.attempt = attempt
         self.attemptsInBudget = attemptsInBudget
+    }
+
+    /// What a renewal names: the action and the attempt that holds it.
+    public var lease: Lease { Lease(actionId: action.id, attempt: attempt) }
+
+    /// A claim as its holder names it when renewing or recording.
+    public struct Lease: Sendable, Hashable {
+        public var actionId: Int64
+        public var attempt: Int
+
+        public init(actionId: Int64, attempt: Int) {
+            self.actionId = actionId
+            self.attempt = attempt
+        }
     }
 }
 

@@ -437,6 +437,11 @@ public struct AppDatabase: Store {
             // not which protocol found it (issue #31). A rename: no row is rewritten.
             try db.execute(sql: "ALTER TABLE action RENAME COLUMN scim_id TO account_ref")
         }
+        migrator.registerMigration("v17-action-lease") { db in
+            // Until when a running action's claim is its runner's own (issue #32): renewed while
+            // the runner works, taken over after it. NULL for claims made before leases.
+            try db.execute(sql: "ALTER TABLE action ADD COLUMN lease_expires_at REAL")
+        }
         return migrator
     }
 

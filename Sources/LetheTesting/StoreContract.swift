@@ -43,6 +43,7 @@ public enum StoreContract {
         ("concurrent appends form one linear chain", chainAppendsLinear),
         ("filing is all or nothing, and a reference is filed once", filingAtomic),
         ("an open request's identifiers are unreadable at rest, and read back whole", identifiersSealed),
+        ("a claim whose lease ran out is taken over, and its late results are refused", leasesFence),
     ]
 
     static func request(_ id: String, email: String, targets: [String], ref: String? = nil) -> NewRequest {
@@ -73,7 +74,7 @@ public enum StoreContract {
                 group.addTask {
                     var mine: [ClaimedAction] = []
                     while true {
-                        let batch = try await store.claim([(target: "a", limit: 3), (target: "b", limit: 2)], runner: "r\(runner)", now: now)
+                        let batch = try await store.claim([(target: "a", limit: 3), (target: "b", limit: 2)], runner: "r\(runner)", now: now, lease: 60)
                         try expect(batch.filter { $0.action.target == "a" }.count <= 3 && batch.filter { $0.action.target == "b" }.count <= 2,
                                    "a claim handed out more than its limit")
                         if batch.isEmpty { return mine }
@@ -94,7 +95,7 @@ public enum StoreContract {
         do {
             let store = try fixture.open()
             _ = try store.file(batch: (0..<10).map { request("req-\($0)", email: "d\($0)@example.com", targets: ["a"]) }, now: now)
-            let claimed = try await store.claim([(target: "a", limit: 10)], runner: "r", now: now)
+            let claimed = try await store.claim([(target: "a", limit: 10)], runner: "r", now: now, lease: 60)
             try expect(claimed.count == 10, "10 actions due, \(claimed.count) claimed")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for action in claimed {
@@ -121,7 +122,7 @@ public enum StoreContract {
         let email = "purge.me.\(UUID().uuidString.prefix(8))@example.com"
         let store = try fixture.open()
         _ = try store.file(request("req-purge", email: email, targets: ["a"]), now: now)
-        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now)
+        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now, lease: 60)
         try expect(claimed.count == 1, "the action was not claimed")
         try expect(try await succeed(claimed[0], in: store) == .completed, "the request did not complete")
         try expect(try store.request("req-purge")?.identifiers == nil, "the request still holds identifiers")
@@ -170,8 +171,42 @@ public enum StoreContract {
         }
         try expect(try fixture.open().request("req-sealed")?.identifiers == SubjectIdentifiers(email: email, externalId: externalId),
                    "the identifiers do not read back whole after reopening")
-        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now)
+        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now, lease: 60)
         try expect(claimed.first?.identifiers == SubjectIdentifiers(email: email, externalId: externalId), "a claim lacks the identifiers")
+    }
+
+    /// A claim is renewed while held; once its lease runs out it can be taken back and claimed
+    /// again, and everything the first holder then tries to record is refused: the account
+    /// reference, what it writes, its result. The new holder's are kept.
+    @Sendable static func leasesFence(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        _ = try store.file(request("req-lease", email: "lease@example.com", targets: ["a"]), now: now)
+        let first = try await store.claim([(target: "a", limit: 1)], runner: "paused", now: now, lease: 10)
+        try expect(first.count == 1 && first[0].leaseExpiresAt == now.addingTimeInterval(10), "the claim does not carry its lease")
+        try expect(try await store.renew([first[0].lease], until: now.addingTimeInterval(20)).isEmpty, "a held lease was not renewed")
+        try expect(try await store.rescueExpired(now: now.addingTimeInterval(15)) == 0, "a renewed lease was taken back")
+        try expect(try await store.rescueExpired(now: now.addingTimeInterval(21)) == 1, "an expired lease was not taken back")
+        let second = try await store.claim([(target: "a", limit: 1)], runner: "other", now: now.addingTimeInterval(21), lease: 10)
+        try expect(second.count == 1 && second[0].attempt == first[0].attempt + 1, "the action was not claimed again with a new attempt")
+        try expect(try await store.renew([first[0].lease], until: now.addingTimeInterval(40)) == [first[0].action.id],
+                   "the first holder's renewal was accepted")
+        func refused(_ what: String, _ late: () async throws -> Void) async throws {
+            do {
+                try await late()
+                throw Broken("the first holder's \(what) was recorded after its lease was taken over")
+            } catch StoreError.leaseLost {}
+        }
+        let stale = first[0]
+        try await refused("account reference") { try await store.recordAccountRef(actionId: stale.action.id, accountRef: "u-stale", attempt: stale.attempt) }
+        try await refused("written values") {
+            try await store.recordWritten(actionId: stale.action.id, values: ["x": .string("stale")], accountRef: nil, attempt: stale.attempt)
+        }
+        try await refused("result") { _ = try await succeed(stale, in: store, at: now.addingTimeInterval(22)) }
+        try await store.recordAccountRef(actionId: second[0].action.id, accountRef: "u-current", attempt: second[0].attempt)
+        try expect(try await succeed(second[0], in: store, at: now.addingTimeInterval(23)) == .completed, "the new holder's result was refused")
+        let action = try store.actions(of: "req-lease").first
+        try expect(action?.accountRef == "u-current" && action?.written.isEmpty == true, "a stale write was kept")
+        try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
     }
 
     /// A filing stores the request, its actions and its event together; the same reference

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LetheApp
 import LetheCore
 import LetheDrivers
@@ -391,5 +392,74 @@ struct GroupsOnUsersTests {
         // crm anonymizes the account and removes it from Promotions: the lookup, then one read
         // shows the attributes as written and Promotions no longer listed.
         #expect(listed["crm GET /Users"] == 2 && listed["crm PATCH /Users"] == 1 && listed["crm PATCH /Groups"] == 1, "\(listed)")
+    }
+}
+
+@Suite("Leases: a runner that paused past its claims")
+struct LeaseTests {
+    /// Holds every attempt until opened, as a process stopped mid-call would.
+    final class Gate: Sendable {
+        private let opened = Mutex(false)
+        func open() { opened.withLock { $0 = true } }
+        func wait() async {
+            while !opened.withLock({ $0 }) { try? await Task.sleep(nanoseconds: 10_000_000) }
+        }
+    }
+
+    private struct Stalling: TargetDrivers {
+        let base: TargetClients
+        let gate: Gate
+        func driver(for target: String) throws -> any TargetDriver { Stalled(inner: try base.driver(for: target), gate: gate) }
+    }
+
+    private struct Stalled: TargetDriver {
+        let inner: any TargetDriver
+        let gate: Gate
+        func perform(_ claimed: ClaimedAction, policy: TargetPolicy, journal: ActionJournal) async -> ExecutionResult {
+            await gate.wait()
+            return await inner.perform(claimed, policy: policy, journal: journal)
+        }
+    }
+
+    @Test("claims taken over while the runner was stalled: its results are refused and recorded nowhere; the runner that took them over finishes them")
+    func stalledRunnerRecordsNothing() async throws {
+        let h = try await EngineHarness.sandbox()
+        let id = try h.file(.erasure, customer: 0)
+        let gate = Gate()
+        try await h.with { h in
+            let engine = Engine(store: h.database, policies: h.policies, drivers: Stalling(base: try h.runtime.clients, gate: gate), clock: h.clock)
+            let run = Task { try await engine.run(Engine.Options(untilIdle: true, timeout: 60, pollInterval: 0.05, lease: 30)) }
+            // Every action of the request is claimed and stalled.
+            let deadline = Date().addingTimeInterval(20)
+            var running = 0
+            while running < 4, Date() < deadline {
+                running = try h.database.actions(of: id).filter { $0.state == .running }.count
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            #expect(running == 4, "the four actions are in flight")
+            // Another runner, after the leases ran out, takes them back and claims them.
+            let later = h.clock.now().addingTimeInterval(31)
+            #expect(try await h.database.rescueExpired(now: later) == 4)
+            let other = try await h.database.claim(SandboxTargets.names.map { (target: $0, limit: 1) }, runner: "other", now: later, lease: 30)
+            #expect(other.count == 4)
+            // The stalled runner wakes up: whatever it does, it records nothing, not even the
+            // account it found (so it writes nothing to the target either: the reference is
+            // recorded before the first write).
+            gate.open()
+            // The other runner finishes its claims.
+            for claimed in other {
+                let transition = ActionStateMachine.afterAttempt(.succeeded(.deleted, verification: "by the other runner"), attemptsUsed: 1,
+                                                                 policy: RetryPolicy(RetrySettings()), random: 0)
+                _ = try await h.database.record(AttemptReport(actionId: claimed.action.id, number: claimed.attempt, startedAt: later, finishedAt: later,
+                                                              result: .succeeded), transition: transition, now: later)
+            }
+            let summary = try await run.value
+            #expect(summary.leasesLost == 4, "each stalled attempt's result was refused")
+            #expect(summary.requests[id] == .completed)
+            let actions = try h.database.actions(of: id)
+            #expect(actions.allSatisfy { $0.accountRef == nil && $0.verification == "by the other runner" }, "nothing of the stalled runner's was kept")
+            let attempts = try actions.map { try h.database.attempts(of: $0.id).map(\.result) }
+            #expect(attempts.allSatisfy { $0 == ["interrupted", "succeeded"] }, "the taken-back attempt, then the new holder's: \(attempts)")
+        }
     }
 }
