@@ -26,8 +26,12 @@ public struct AppDatabase: Store {
         // Read on the writer's connection, which every open makes anyway: a process that then
         // only writes (`lethe erase`) never opens a reader (about 2 ms of its 35).
         if try writer.writeWithoutTransaction(Self.migrator.hasBeenSuperseded) {
+            // Name the schema it needs: the migrations the database has and this version does not know.
+            let applied = try writer.writeWithoutTransaction { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+            let unknown = applied.filter { !Self.schemaVersions.contains($0) }.sorted()
             throw StoreError.invalid("the database was brought up to date by a newer version of Lethe, whose records this version "
-                + "does not keep; run that version (or a later one) on it; nothing was changed")
+                + "does not keep: its schema has \(unknown.joined(separator: ", ")), and this Lethe knows up to \(Self.schemaVersions.last ?? "none"); "
+                + "run a Lethe whose schema reaches \(unknown.last ?? "it") on it; nothing was changed")
         }
         try Self.migrator.migrate(writer)
         if let sealer { try sealIdentifiers(with: sealer) }
@@ -74,6 +78,9 @@ public struct AppDatabase: Store {
     public static func inMemory() throws -> AppDatabase {
         try AppDatabase(DatabaseQueue())
     }
+
+    /// The schema versions this Lethe knows, oldest first (the migrations' names).
+    public static var schemaVersions: [String] { migrator.migrations }
 
     /// Writes outstanding WAL content into the main file and truncates the WAL, so nothing
     /// purged survives in it (SQLite calls this a WAL checkpoint; not the signed chain heads of

@@ -377,6 +377,8 @@ struct StoreTests {
             _ = try AppDatabase(queue)
         } throws: { error in
             "\(error)".contains("brought up to date by a newer version of Lethe") && "\(error)".contains("nothing was changed")
+                && "\(error)".contains("run a Lethe whose schema reaches v99-from-a-later-lethe")
+                && "\(error)".contains("this Lethe knows up to \(AppDatabase.schemaVersions.last!)")
         }
         #expect(try queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == before)
     }
