@@ -159,6 +159,8 @@ public struct Engine: Sendable {
         let deadline = options.timeout.map { started.addingTimeInterval($0) }
         // The targets to ask for due work: every policy's, and any other with work in the store.
         let targets = Set(policies.targetNames).union(try database.targetsWithOpenWork()).sorted()
+        // Each target's max_concurrency holds for the deployment: the store counts every runner's.
+        let caps = Dictionary(uniqueKeysWithValues: policies.policies.map { ($0.target, $0.engine.maxConcurrency) })
         var touched = Set<String>()
         var attempts = 0
         var interrupted = 0
@@ -205,7 +207,7 @@ public struct Engine: Sendable {
                         let wanted = try database.targetsWithDueWork(now: now, among: targets).map { target in
                             (target: target, limit: (policies[target]?.engine.maxConcurrency ?? 1) - inFlight[target, default: 0])
                         }.filter { $0.limit > 0 }
-                        for claimed in try await database.claim(wanted, runner: runner, now: clock.now(), lease: options.lease) {
+                        for claimed in try await database.claim(wanted, runner: runner, now: clock.now(), lease: options.lease, caps: caps) {
                             inFlight[claimed.action.target, default: 0] += 1
                             held[claimed.action.id] = claimed.lease
                             touched.insert(claimed.requestId)

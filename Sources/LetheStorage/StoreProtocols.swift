@@ -62,8 +62,11 @@ public protocol WorkQueue: Sendable {
     func targetsWithOpenWork() throws -> [String]
     func targetsWithDueWork(now: Date, among targets: [String]) throws -> [String]
     /// Claims up to each target's limit of due actions in one transaction, counting the attempt
-    /// at claim time, each held for `lease` seconds. An action is never handed out twice.
-    func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date, lease: Double) async throws -> [ClaimedAction]
+    /// at claim time, each held for `lease` seconds. An action is never handed out twice. With a
+    /// cap for a target (its `max_concurrency`), the claim also leaves the target's running
+    /// actions, whoever runs them, at or below it: the limit is the deployment's, not a process's.
+    func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date, lease: Double,
+               caps: [String: Int]) async throws -> [ClaimedAction]
     /// Extends the leases still held to `until`; returns the actions whose lease is lost.
     func renew(_ leases: [ClaimedAction.Lease], until: Date) async throws -> Set<Int64>
     /// Takes back actions whose lease ran out (their runner stopped or paused): recorded as

@@ -8,7 +8,7 @@ extension AppDatabase {
     /// Atomically claims up to `limit` due actions of a target (`pending` or `retrying` with
     /// `next_attempt_at <= now`), counting the attempt at claim time.
     public func claim(target: String, limit: Int, runner: String, now: Date, lease: Double = ClaimedAction.defaultLease) async throws -> [ClaimedAction] {
-        try await claim([(target: target, limit: limit)], runner: runner, now: now, lease: lease)
+        try await claim([(target: target, limit: limit)], runner: runner, now: now, lease: lease, caps: [:])
     }
 
     /// Claims for several targets, each up to its limit, in one transaction (one commit for the
@@ -16,7 +16,7 @@ extension AppDatabase {
     /// committed before it returns, like every group commit, with fewer fsyncs (2,350 -> 1,993
     /// for 2,500 actions in `Benchmarks/run-engine.sh 1000`). A cancelled caller claims nothing.
     public func claim(_ wanted: [(target: String, limit: Int)], runner: String, now: Date,
-                      lease: Double = ClaimedAction.defaultLease) async throws -> [ClaimedAction] {
+                      lease: Double = ClaimedAction.defaultLease, caps: [String: Int] = [:]) async throws -> [ClaimedAction] {
         let wanted = wanted.filter { $0.limit > 0 }
         guard !wanted.isEmpty else { return [] }
         try Task.checkCancellation()
@@ -28,7 +28,16 @@ extension AppDatabase {
                 WHERE id IN (\(Self.oldestDue))
                 RETURNING \(StoredAction.selection)
                 """)
-            for (target, limit) in wanted {
+            let running = try db.cachedStatement(sql: """
+                SELECT COUNT(*) FROM action INDEXED BY action_target_due WHERE target = ? AND state = 'running'
+                """)
+            for (target, wantedLimit) in wanted {
+                var limit = wantedLimit
+                if let cap = caps[target] {
+                    // Every runner's running actions of the target count, in this same transaction.
+                    limit = min(limit, cap - (try Int.fetchOne(running, arguments: [target]) ?? 0))
+                    guard limit > 0 else { continue }
+                }
                 let actions = try Row.fetchAll(update, arguments: ["now": t, "runner": runner, "target": target, "limit": limit, "until": t + lease])
                     .map { try StoredAction(row: $0) }
                     .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }

@@ -44,6 +44,7 @@ public enum StoreContract {
         ("filing is all or nothing, and a reference is filed once", filingAtomic),
         ("an open request's identifiers are unreadable at rest, and read back whole", identifiersSealed),
         ("a claim whose lease ran out is taken over, and its late results are refused", leasesFence),
+        ("a target's cap holds across runners claiming at once", capsAcrossRunners),
     ]
 
     static func request(_ id: String, email: String, targets: [String], ref: String? = nil) -> NewRequest {
@@ -74,7 +75,7 @@ public enum StoreContract {
                 group.addTask {
                     var mine: [ClaimedAction] = []
                     while true {
-                        let batch = try await store.claim([(target: "a", limit: 3), (target: "b", limit: 2)], runner: "r\(runner)", now: now, lease: 60)
+                        let batch = try await store.claim([(target: "a", limit: 3), (target: "b", limit: 2)], runner: "r\(runner)", now: now, lease: 60, caps: [:])
                         try expect(batch.filter { $0.action.target == "a" }.count <= 3 && batch.filter { $0.action.target == "b" }.count <= 2,
                                    "a claim handed out more than its limit")
                         if batch.isEmpty { return mine }
@@ -95,7 +96,7 @@ public enum StoreContract {
         do {
             let store = try fixture.open()
             _ = try store.file(batch: (0..<10).map { request("req-\($0)", email: "d\($0)@example.com", targets: ["a"]) }, now: now)
-            let claimed = try await store.claim([(target: "a", limit: 10)], runner: "r", now: now, lease: 60)
+            let claimed = try await store.claim([(target: "a", limit: 10)], runner: "r", now: now, lease: 60, caps: [:])
             try expect(claimed.count == 10, "10 actions due, \(claimed.count) claimed")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for action in claimed {
@@ -122,7 +123,7 @@ public enum StoreContract {
         let email = "purge.me.\(UUID().uuidString.prefix(8))@example.com"
         let store = try fixture.open()
         _ = try store.file(request("req-purge", email: email, targets: ["a"]), now: now)
-        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now, lease: 60)
+        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now, lease: 60, caps: [:])
         try expect(claimed.count == 1, "the action was not claimed")
         try expect(try await succeed(claimed[0], in: store) == .completed, "the request did not complete")
         try expect(try store.request("req-purge")?.identifiers == nil, "the request still holds identifiers")
@@ -171,7 +172,7 @@ public enum StoreContract {
         }
         try expect(try fixture.open().request("req-sealed")?.identifiers == SubjectIdentifiers(email: email, externalId: externalId),
                    "the identifiers do not read back whole after reopening")
-        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now, lease: 60)
+        let claimed = try await store.claim([(target: "a", limit: 1)], runner: "r", now: now, lease: 60, caps: [:])
         try expect(claimed.first?.identifiers == SubjectIdentifiers(email: email, externalId: externalId), "a claim lacks the identifiers")
     }
 
@@ -181,12 +182,12 @@ public enum StoreContract {
     @Sendable static func leasesFence(_ fixture: Fixture) async throws {
         let store = try fixture.open()
         _ = try store.file(request("req-lease", email: "lease@example.com", targets: ["a"]), now: now)
-        let first = try await store.claim([(target: "a", limit: 1)], runner: "paused", now: now, lease: 10)
+        let first = try await store.claim([(target: "a", limit: 1)], runner: "paused", now: now, lease: 10, caps: [:])
         try expect(first.count == 1 && first[0].leaseExpiresAt == now.addingTimeInterval(10), "the claim does not carry its lease")
         try expect(try await store.renew([first[0].lease], until: now.addingTimeInterval(20)).isEmpty, "a held lease was not renewed")
         try expect(try await store.rescueExpired(now: now.addingTimeInterval(15)) == 0, "a renewed lease was taken back")
         try expect(try await store.rescueExpired(now: now.addingTimeInterval(21)) == 1, "an expired lease was not taken back")
-        let second = try await store.claim([(target: "a", limit: 1)], runner: "other", now: now.addingTimeInterval(21), lease: 10)
+        let second = try await store.claim([(target: "a", limit: 1)], runner: "other", now: now.addingTimeInterval(21), lease: 10, caps: [:])
         try expect(second.count == 1 && second[0].attempt == first[0].attempt + 1, "the action was not claimed again with a new attempt")
         try expect(try await store.renew([first[0].lease], until: now.addingTimeInterval(40)) == [first[0].action.id],
                    "the first holder's renewal was accepted")
@@ -207,6 +208,23 @@ public enum StoreContract {
         let action = try store.actions(of: "req-lease").first
         try expect(action?.accountRef == "u-current" && action?.written.isEmpty == true, "a stale write was kept")
         try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
+    }
+
+    /// Three runners claim at once for one target capped at 4: never more than 4 of its actions
+    /// run, whoever claimed them; once some finish, others may be claimed, still within the cap.
+    @Sendable static func capsAcrossRunners(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        _ = try store.file(batch: (0..<12).map { request("req-cap-\($0)", email: "cap\($0)@example.com", targets: ["a"]) }, now: now)
+        let claimed = try await withThrowingTaskGroup(of: [ClaimedAction].self) { group in
+            for runner in 0..<3 {
+                group.addTask { try await store.claim([(target: "a", limit: 4)], runner: "r\(runner)", now: now, lease: 60, caps: ["a": 4]) }
+            }
+            return try await group.reduce(into: [ClaimedAction]()) { $0 += $1 }
+        }
+        try expect(claimed.count == 4, "\(claimed.count) actions of a target capped at 4 were claimed by three runners")
+        for action in claimed.prefix(2) { _ = try await succeed(action, in: store) }
+        let more = try await store.claim([(target: "a", limit: 4)], runner: "r9", now: now, lease: 60, caps: ["a": 4])
+        try expect(more.count == 2, "after two finished, \(more.count) more were claimed; the cap leaves room for 2")
     }
 
     /// A filing stores the request, its actions and its event together; the same reference
