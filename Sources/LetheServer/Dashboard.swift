@@ -142,8 +142,8 @@ struct Dashboard: Sendable {
         }
         server.signIns.succeed(address)
         // Signing in again ends the browser's previous session (a shared machine, a second person).
-        if let previous = server.sessions.id(in: request) { server.sessions.close(previous) }
-        let session = server.sessions.open(token: token, now: now)
+        if let previous = server.sessions.id(in: request) { try server.sessions.close(previous) }
+        let session = try server.sessions.open(token: token, now: now)
         var response = Self.redirect("/")
         response.headers[.setCookie] = server.sessions.cookie(session.id, maxAge: Int(DashboardSessions.lifetime))
         return response
@@ -169,7 +169,7 @@ struct Dashboard: Sendable {
 
     func signOut(_ request: Request, context: APIContext) async throws -> Response {
         _ = try await Form.read(request, context: context)
-        if let session = context.session { server.sessions.close(session.id) }
+        if let session = context.session { try server.sessions.close(session.id) }
         var response = Self.redirect("/signin")
         response.headers[.setCookie] = server.sessions.cookie("", maxAge: 0)
         return response

@@ -6,15 +6,11 @@ import Synchronization
 
 /// A browser signed in with an API token: its token (checked again on every request, so a
 /// revoked token ends the session), a CSRF secret every form carries, and when it ends.
-struct DashboardSession: Sendable, Hashable {
-    var id: String
-    var tokenId: String
-    var csrf: String
-    var expires: Date
-}
+typealias DashboardSession = DashboardSessionRecord
 
-/// The dashboard's sessions, in memory: a restart signs everyone out (nothing about a session
-/// is kept on disk). The cookie carries a random id only.
+/// The dashboard's sessions, kept in the store (`SessionStore`): every replica of `lethe serve`
+/// on one database knows them, and a restart signs nobody out. The cookie carries a random id;
+/// the store keeps its SHA-256.
 final class DashboardSessions: Sendable {
     /// The cookie's name over plain HTTP (loopback, or a trusted network).
     static let plainCookieName = "lethe_session"
@@ -24,9 +20,13 @@ final class DashboardSessions: Sendable {
     /// Eight hours: a working day.
     static let lifetime: TimeInterval = 8 * 3600
 
-    private let state = Mutex<[String: DashboardSession]>([:])
+    private let store: any SessionStore
     /// Whether browsers reach the server over HTTPS (its own TLS, or a proxy's `--public-url https://`).
     let secure = SecureFlag()
+
+    init(store: any SessionStore) {
+        self.store = store
+    }
 
     static func random() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -35,27 +35,17 @@ final class DashboardSessions: Sendable {
 
     var cookieName: String { secure.isOn ? Self.secureCookieName : Self.plainCookieName }
 
-    func open(token: APIToken, now: Date) -> DashboardSession {
+    func open(token: APIToken, now: Date) throws -> DashboardSession {
         let session = DashboardSession(id: Self.random(), tokenId: token.id, csrf: Self.random(), expires: now.addingTimeInterval(Self.lifetime))
-        state.withLock { sessions in
-            sessions = sessions.filter { $0.value.expires > now }
-            sessions[session.id] = session
-        }
+        try store.openSession(session, now: now)
         return session
     }
 
-    func find(_ id: String, now: Date) -> DashboardSession? {
-        state.withLock { sessions in
-            guard let session = sessions[id] else { return nil }
-            guard session.expires > now else {
-                sessions[id] = nil
-                return nil
-            }
-            return session
-        }
+    func find(_ id: String, now: Date) throws -> DashboardSession? {
+        try store.session(id: id, now: now)
     }
 
-    func close(_ id: String) { _ = state.withLock { $0.removeValue(forKey: id) } }
+    func close(_ id: String) throws { try store.closeSession(id: id) }
 
     /// The `Set-Cookie` value: HttpOnly, SameSite=Strict, expiring with the session; under HTTPS
     /// also Secure, with the `__Host-` prefix.
@@ -102,7 +92,7 @@ struct DashboardAuthMiddleware: RouterMiddleware {
         let isAPI = RoutePath.isAPI(path)
         // A bearer token is the API's own way in; the auth middleware after this one checks it.
         if isAPI, request.headers[.authorization] != nil { return try await next(request, context) }
-        guard let id = sessions.id(in: request), let session = sessions.find(id, now: clock()),
+        guard let id = sessions.id(in: request), let session = try sessions.find(id, now: clock()),
               let token = try database.tokens().first(where: { $0.id == session.tokenId }), !token.isRevoked else {
             if isAPI { throw Problem.unauthorized }
             var response = Response(status: .seeOther, headers: [.location: "/signin"])

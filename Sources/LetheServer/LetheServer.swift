@@ -88,8 +88,8 @@ public struct LetheServer: Sendable {
     public let logger: Logger
     /// The last `POST /api/v1/targets/{name}/check` of each target, with when it ran.
     let checks = CheckBoard()
-    /// The dashboard's signed-in browsers.
-    let sessions = DashboardSessions()
+    /// The dashboard's signed-in browsers, kept in the store.
+    let sessions: DashboardSessions
     /// Whether browsers reach the server over HTTPS: its own TLS, or a TLS proxy in front
     /// (`publicURL`). Cookies are then `Secure` and `__Host-`, and HSTS is sent.
     var secure: SecureFlag { sessions.secure }
@@ -121,6 +121,7 @@ public struct LetheServer: Sendable {
                 logger: Logger = Logger(label: "lethe.server")) throws {
         self.runtime = runtime
         storage = try runtime.requireStorage()
+        sessions = DashboardSessions(store: storage.database)
         self.metrics = metrics
         self.options = options
         self.logger = logger

@@ -142,6 +142,18 @@ public protocol TokenStore: Sendable {
     func revokeToken(_ idOrName: String, now: Date) throws -> APIToken
 }
 
+/// The dashboard's browser sessions, kept in the store so that every replica of `lethe serve`
+/// knows them and a restart signs nobody out. Only a session id's SHA-256 is stored: a copy of
+/// the database opens no session.
+public protocol SessionStore: Sendable {
+    /// Stores a new session (its id's digest, its token, its CSRF secret, its end), and removes
+    /// the sessions that ended before `now`.
+    func openSession(_ session: DashboardSessionRecord, now: Date) throws
+    /// The session with this id, while it has not ended (ended ones are removed as they are met).
+    func session(id: String, now: Date) throws -> DashboardSessionRecord?
+    func closeSession(id: String) throws
+}
+
 /// The webhook outbox: the audit log is the outbox, each URL has a cursor.
 public protocol WebhookOutbox: Sendable {
     /// A URL's delivery state; a new URL starts at the log's head (no history is replayed).
@@ -155,7 +167,7 @@ public protocol WebhookOutbox: Sendable {
 
 /// Everything a deployment's store keeps: the composition root holds one, and hands each part
 /// of Lethe the protocol it needs.
-public protocol Store: RequestLedger, RequestQueries, WorkQueue, AuditLog, TokenStore, WebhookOutbox {
+public protocol Store: RequestLedger, RequestQueries, WorkQueue, AuditLog, TokenStore, WebhookOutbox, SessionStore {
     /// A small setting the store keeps for the deployment (the pseudonym key's id, ...).
     func meta(_ key: String) throws -> String?
     func setMeta(_ key: String, _ value: String) throws

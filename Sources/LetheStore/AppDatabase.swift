@@ -449,6 +449,18 @@ public struct AppDatabase: Store {
             // the runner works, taken over after it. NULL for claims made before leases.
             try db.execute(sql: "ALTER TABLE action ADD COLUMN lease_expires_at REAL")
         }
+        migrator.registerMigration("v18-dashboard-session") { db in
+            // The dashboard's sessions, shared by every replica and kept across restarts (issue
+            // #32): a session id's SHA-256, never the id a cookie carries.
+            try db.execute(sql: """
+                CREATE TABLE dashboard_session (
+                    id_digest TEXT PRIMARY KEY,
+                    token_id TEXT NOT NULL REFERENCES api_token(id),
+                    csrf TEXT NOT NULL,
+                    expires_at REAL NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

@@ -45,6 +45,7 @@ public enum StoreContract {
         ("an open request's identifiers are unreadable at rest, and read back whole", identifiersSealed),
         ("a claim whose lease ran out is taken over, and its late results are refused", leasesFence),
         ("a target's cap holds across runners claiming at once", capsAcrossRunners),
+        ("dashboard sessions are found until they end or close, and by their id only", sessionsKept),
     ]
 
     static func request(_ id: String, email: String, targets: [String], ref: String? = nil) -> NewRequest {
@@ -225,6 +226,26 @@ public enum StoreContract {
         for action in claimed.prefix(2) { _ = try await succeed(action, in: store) }
         let more = try await store.claim([(target: "a", limit: 4)], runner: "r9", now: now, lease: 60, caps: ["a": 4])
         try expect(more.count == 2, "after two finished, \(more.count) more were claimed; the cap leaves room for 2")
+    }
+
+    /// A session is found by its id until it ends or is closed, from a reopened store too; the
+    /// store's bytes hold its digest, never the id.
+    @Sendable static func sessionsKept(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        let (token, _) = try store.createToken(name: "desk", role: .officer, now: now)
+        let id = "session-\(UUID().uuidString)"
+        try store.openSession(DashboardSessionRecord(id: id, tokenId: token.id, csrf: "csrf-1", expires: now.addingTimeInterval(3600)), now: now)
+        try expect(try fixture.open().session(id: id, now: now.addingTimeInterval(60))?.csrf == "csrf-1", "an open session is not found after reopening")
+        try expect(try store.session(id: id + "x", now: now) == nil, "another id finds the session")
+        try expect(try store.session(id: id, now: now.addingTimeInterval(3601)) == nil, "an ended session is found")
+        let second = "session-\(UUID().uuidString)"
+        try store.openSession(DashboardSessionRecord(id: second, tokenId: token.id, csrf: "csrf-2", expires: now.addingTimeInterval(3600)), now: now)
+        try store.closeSession(id: second)
+        try expect(try store.session(id: second, now: now) == nil, "a closed session is found")
+        try store.endOfRun()
+        if let rawBytes = fixture.rawBytes {
+            try expect(try rawBytes().range(of: Data(id.utf8)) == nil, "a session id is in the store's bytes")
+        }
     }
 
     /// A filing stores the request, its actions and its event together; the same reference

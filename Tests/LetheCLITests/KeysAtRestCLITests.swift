@@ -56,3 +56,52 @@ struct KeysAtRestCLITests {
         #expect(!FileManager.default.fileExists(atPath: identifiersKey.path), "no new key is made for a database sealed with another")
     }
 }
+
+@Suite("Dashboard sessions in the store")
+struct SessionStoreCLITests {
+    /// Starts `lethe serve` on the state, runs `body` with its base URL, and stops it (SIGKILL:
+    /// nothing may depend on a clean stop).
+    func serving<T>(_ lethe: CommandRunner, log: URL, _ body: (String) async throws -> T) async throws -> T {
+        try await lethe.withStarted(["serve", "--listen", "127.0.0.1:0"], errorLog: log) { process in
+            var base: String?
+            let deadline = Date().addingTimeInterval(30)
+            while base == nil, Date() < deadline, process.isRunning {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if let range = text.range(of: #"listening on (https?://[0-9.:]+)"#, options: .regularExpression) {
+                    base = String(text[range].dropFirst("listening on ".count))
+                }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            return try await body(try #require(base, "lethe serve printed no address"))
+        }
+    }
+
+    @Test("a signed-in browser stays signed in when lethe serve is killed and started again; lethe.db holds no session id; sign-out ends it")
+    func sessionsSurviveRestart() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-sessions-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var environment = SecurityCLITests.unreachable
+        environment["LETHE_STATE_DIR"] = scratch.appendingPathComponent("state").path
+        environment["LETHE_POLICIES"] = Repository.path("policies").path
+        let lethe = CommandRunner(environment: environment, workingDirectory: Repository.root)
+        #expect(try await lethe.run(["init"]).status == 0)
+        let token = try await lethe.run(["token", "create", "--name", "desk", "--role", "officer"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = try await serving(lethe, log: scratch.appendingPathComponent("serve-1.log")) { base in
+            try await BrowserSession.signIn(base, token: token)
+        }
+        let value = String(first.cookie.split(separator: "=", maxSplits: 1).last ?? "")
+        let database = try Data(contentsOf: scratch.appendingPathComponent("state/lethe.db"))
+            + ((try? Data(contentsOf: scratch.appendingPathComponent("state/lethe.db-wal"))) ?? Data())
+        #expect(!value.isEmpty && database.range(of: Data(value.utf8)) == nil, "the session id is not stored, only its digest")
+        try await serving(lethe, log: scratch.appendingPathComponent("serve-2.log")) { base in
+            var browser = first
+            browser.base = base
+            let page = try await browser.call("GET", "/")
+            #expect(page.status == 200 && page.body.contains(browser.csrf), "still signed in after the restart: \(page.status)")
+            let signedOut = try await browser.form("/signout", [:])
+            #expect(signedOut.status == 303)
+            let after = try await browser.call("GET", "/")
+            #expect(after.status == 303, "signed out: back to the sign-in page (\(after.status))")
+        }
+    }
+}
