@@ -61,6 +61,10 @@ public final class Runtime: Sendable {
             self.database = database
             self.pseudonymizer = pseudonymizer
         }
+
+        /// Whether one process owns the store while it works (SQLite, under the run lock): then
+        /// once-per-deployment jobs need not wait out the lease of a holder that died.
+        public var isExclusive: Bool { database is AppDatabase }
     }
 
     public let configuration: Configuration

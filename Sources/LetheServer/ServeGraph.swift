@@ -48,8 +48,9 @@ public struct ServeGraph: Sendable {
     public func services(runtime: Runtime, onListening: @escaping @Sendable (String) async -> Void = { _ in }) throws -> [any Service] {
         let server = try LetheServer(runtime: runtime, metrics: metrics, options: settings.options)
         var services: [any Service] = [try server.application(listen: settings.listen, tls: settings.tls, onListening: onListening)]
-        if let webhooks = settings.webhooks {
+        if var webhooks = settings.webhooks {
             let storage = try runtime.requireStorage()
+            webhooks.exclusive = storage.isExclusive
             services.append(WebhookDispatcher(database: storage.database, settings: webhooks, transport: try runtime.outgoing,
                                               now: { [clock = runtime.configuration.clock] in clock.now() }))
         }

@@ -17,6 +17,10 @@ public final class WebhookDispatcher: Service, Sendable {
         public var secret: Data
         /// How often the log and the overdue requests are looked at.
         public var interval: Duration = .milliseconds(250)
+        /// No other dispatcher can be running on this store (one process owns it: the SQLite
+        /// store under the run lock), so the job is taken at start even while a holder that died
+        /// (`kill -9`) still has time on its lease.
+        public var exclusive = false
 
         public init(urls: [String], secret: Data) {
             self.urls = urls
@@ -24,13 +28,18 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    let database: any WebhookOutbox
+    let database: any WebhookOutbox & JobLeases
+    /// This dispatcher, as the holder of the deployment's `webhooks` job: replicas of `lethe serve`
+    /// on one database deliver each event once between them.
+    let holder = "webhooks-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+    /// How long the job is this dispatcher's without renewal (renewed before every URL's round).
+    static let jobLease: TimeInterval = 60
     let settings: Settings
     let transport: any HTTPTransport
     let now: @Sendable () -> Date
     let logger: Logger
 
-    public init(database: any WebhookOutbox, settings: Settings, transport: any HTTPTransport, now: @escaping @Sendable () -> Date = { Date() },
+    public init(database: any WebhookOutbox & JobLeases, settings: Settings, transport: any HTTPTransport, now: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "lethe.webhooks")) {
         self.database = database
         self.settings = settings
@@ -67,9 +76,15 @@ public final class WebhookDispatcher: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var first = true
             while !Task.isCancelled {
                 for url in self.settings.urls {
                     do {
+                        // Another replica delivers while it holds the job; this one waits its turn.
+                        let asOf = first && self.settings.exclusive ? Date.distantFuture : self.now()
+                        guard try self.database.acquireJob("webhooks", holder: self.holder, until: self.now().addingTimeInterval(Self.jobLease),
+                                                           now: asOf) else { break }
+                        first = false
                         try await self.deliver(to: url)
                     } catch {
                         self.logger.warning("webhook \(Self.redacted(url)): \(type(of: error))")
@@ -78,6 +93,8 @@ public final class WebhookDispatcher: Service, Sendable {
                 try? await Task.sleep(for: self.settings.interval)
             }
         }
+        // Stopping cleanly hands the job over at once instead of after the lease.
+        try? database.releaseJob("webhooks", holder: holder)
     }
 
     /// Delivers what is due to one URL: log events in order, then overdue requests.

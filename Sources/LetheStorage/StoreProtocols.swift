@@ -154,6 +154,17 @@ public protocol SessionStore: Sendable {
     func closeSession(id: String) throws
 }
 
+/// Work that must happen once in a deployment, not once per replica (webhook deliveries,
+/// overdue announcements, checkpoint signing): a named lease in the store. One holder at a
+/// time; when it stops renewing, another takes over once the lease has run out.
+public protocol JobLeases: Sendable {
+    /// Takes the job for `holder` until `until`, or extends it when `holder` has it; false when
+    /// another holder's lease has not run out at `now`.
+    func acquireJob(_ name: String, holder: String, until: Date, now: Date) throws -> Bool
+    /// Gives the job up at once (a holder that stops cleanly), if `holder` has it.
+    func releaseJob(_ name: String, holder: String) throws
+}
+
 /// The webhook outbox: the audit log is the outbox, each URL has a cursor.
 public protocol WebhookOutbox: Sendable {
     /// A URL's delivery state; a new URL starts at the log's head (no history is replayed).
@@ -167,7 +178,7 @@ public protocol WebhookOutbox: Sendable {
 
 /// Everything a deployment's store keeps: the composition root holds one, and hands each part
 /// of Lethe the protocol it needs.
-public protocol Store: RequestLedger, RequestQueries, WorkQueue, AuditLog, TokenStore, WebhookOutbox, SessionStore {
+public protocol Store: RequestLedger, RequestQueries, WorkQueue, AuditLog, TokenStore, WebhookOutbox, SessionStore, JobLeases {
     /// A small setting the store keeps for the deployment (the pseudonym key's id, ...).
     func meta(_ key: String) throws -> String?
     func setMeta(_ key: String, _ value: String) throws

@@ -461,6 +461,10 @@ public struct AppDatabase: Store {
                 )
                 """)
         }
+        migrator.registerMigration("v19-job-lease") { db in
+            // Jobs done once per deployment, whichever replica holds the lease (issue #32).
+            try db.execute(sql: "CREATE TABLE job_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL)")
+        }
         return migrator
     }
 

@@ -46,6 +46,7 @@ public enum StoreContract {
         ("a claim whose lease ran out is taken over, and its late results are refused", leasesFence),
         ("a target's cap holds across runners claiming at once", capsAcrossRunners),
         ("dashboard sessions are found until they end or close, and by their id only", sessionsKept),
+        ("a job is held by one holder at a time, and taken over once its lease runs out", jobsOnce),
     ]
 
     static func request(_ id: String, email: String, targets: [String], ref: String? = nil) -> NewRequest {
@@ -246,6 +247,31 @@ public enum StoreContract {
         if let rawBytes = fixture.rawBytes {
             try expect(try rawBytes().range(of: Data(id.utf8)) == nil, "a session id is in the store's bytes")
         }
+    }
+
+    /// Of many holders asking at once, one gets the job; it renews it; nobody else gets it until
+    /// the lease runs out or it is released.
+    @Sendable static func jobsOnce(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        let winners = try await withThrowingTaskGroup(of: String?.self) { group in
+            for holder in 0..<6 {
+                group.addTask { try store.acquireJob("webhooks", holder: "h\(holder)", until: now.addingTimeInterval(60), now: now) ? "h\(holder)" : nil }
+            }
+            return try await group.reduce(into: [String]()) { if let won = $1 { $0.append(won) } }
+        }
+        try expect(winners.count == 1, "\(winners.count) holders got the job at once")
+        let holder = winners[0], other = holder == "h0" ? "h1" : "h0"
+        try expect(try store.acquireJob("webhooks", holder: holder, until: now.addingTimeInterval(120), now: now.addingTimeInterval(30)), "the holder cannot renew")
+        try expect(!(try store.acquireJob("webhooks", holder: other, until: now.addingTimeInterval(150), now: now.addingTimeInterval(90))),
+                   "another holder took a renewed job before its lease ran out")
+        try expect(try store.acquireJob("webhooks", holder: other, until: now.addingTimeInterval(200), now: now.addingTimeInterval(121)),
+                   "the job was not taken over after its lease ran out")
+        try store.releaseJob("webhooks", holder: holder)
+        try expect(!(try store.acquireJob("webhooks", holder: holder, until: now.addingTimeInterval(200), now: now.addingTimeInterval(122))),
+                   "a former holder's release freed a job it no longer held")
+        try store.releaseJob("webhooks", holder: other)
+        try expect(try store.acquireJob("webhooks", holder: holder, until: now.addingTimeInterval(200), now: now.addingTimeInterval(123)),
+                   "a released job was not free")
     }
 
     /// A filing stores the request, its actions and its event together; the same reference

@@ -1,5 +1,9 @@
 import Foundation
 import LetheCore
+import LetheHTTP
+import LetheServer
+import LetheStorage
+import LetheStore
 import LetheTesting
 import Testing
 
@@ -103,5 +107,50 @@ struct SessionStoreCLITests {
             let after = try await browser.call("GET", "/")
             #expect(after.status == 303, "signed out: back to the sign-in page (\(after.status))")
         }
+    }
+}
+
+@Suite("Once across replicas")
+struct OnceAcrossReplicasTests {
+    @Test("two webhook dispatchers on one database deliver each event once between them; the second takes over when the first stops")
+    func webhooksOnce() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-once-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let database = try AppDatabase.open(path: scratch.appendingPathComponent("lethe.db").path)
+        let receiver = RecordingTransport { _ in HTTPResponse(status: 200) }
+        var settings = WebhookDispatcher.Settings(urls: ["http://127.0.0.1:1/hook"], secret: Data(repeating: 1, count: 32))
+        settings.interval = .milliseconds(20)
+        let first = WebhookDispatcher(database: database, settings: settings, transport: receiver)
+        let second = WebhookDispatcher(database: database, settings: settings, transport: receiver)
+        let pseudonymizer = Pseudonymizer(key: Data(repeating: 7, count: 32))
+        /// A withdrawal of a purpose nothing is shared for: it completes as it is filed.
+        func complete(_ n: Int) throws {
+            let subject = SubjectIdentifiers(email: "once\(n)@example.com")
+            _ = try database.file(NewRequest(id: "req-once-\(n)", kind: .revocation(purposes: ["marketing"]), ref: nil,
+                                             pseudonym: pseudonymizer.pseudonym(for: subject)!, identifiers: subject,
+                                             received: CalendarDate(iso: "2026-12-01")!,
+                                             plan: [PlannedAction(target: "a", operation: .none, match: nil, reason: "not shared")]), now: Date())
+        }
+        func delivered() -> [String] { receiver.requests.compactMap { $0.header("Lethe-Webhook-Id") } }
+        func waitFor(_ count: Int) async throws {
+            let deadline = Date().addingTimeInterval(20)
+            while delivered().count < count, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        }
+        let one = Task { try await first.run() }
+        try await Task.sleep(nanoseconds: 200_000_000)   // the first holds the job; the cursor starts at the log's head
+        let two = Task { try await second.run() }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        for n in 0..<5 { try complete(n) }
+        try await waitFor(5)
+        try await Task.sleep(nanoseconds: 300_000_000)   // time for a duplicate to show
+        #expect(delivered().count == 5 && Set(delivered()).count == 5, "each completion told once: \(delivered())")
+        // The holder stops cleanly and hands the job over; the other delivers what comes next.
+        one.cancel()
+        _ = try? await one.value
+        for n in 5..<7 { try complete(n) }
+        try await waitFor(7)
+        #expect(Set(delivered()).count == 7 && delivered().count == 7, "the other dispatcher delivered the rest, once: \(delivered())")
+        one.cancel(); two.cancel()
     }
 }
