@@ -72,6 +72,16 @@ public struct AuditVerification: Sendable {
         }
     }
 
+    /// Signs a checkpoint when the log has grown past the latest one (read without walking the
+    /// chain); nil when it has not, or is empty. A running `lethe serve` calls this on a schedule,
+    /// so what it wrote since it started cannot be cut without `audit verify` noticing.
+    public func checkpointIfGrown() throws -> AuditCheckpoint? {
+        let head = try database.snapshot { try $0.chainHead() }
+        guard let last = head.lastSeq else { return nil }
+        if let latest = try state.checkpoints().last?.checkpoint, latest.seq >= last { return nil }
+        return try checkpoint()
+    }
+
     /// Signs where the chain reaches now and appends it to the checkpoints; nil when the log is
     /// empty. Refused over a broken chain.
     public func checkpoint() throws -> AuditCheckpoint? {

@@ -17,13 +17,16 @@ public struct ServeGraph: Sendable {
         public var options: LetheServer.Options
         /// Nil: no webhooks.
         public var webhooks: WebhookDispatcher.Settings?
+        /// How often a checkpoint of the audit log is signed while the log grows.
+        public var checkpointInterval: Duration
 
         public init(listen: ListenAddress, tls: LetheServer.TLSFiles? = nil, options: LetheServer.Options = LetheServer.Options(),
-                    webhooks: WebhookDispatcher.Settings? = nil) {
+                    webhooks: WebhookDispatcher.Settings? = nil, checkpointInterval: Duration = .seconds(300)) {
             self.listen = listen
             self.tls = tls
             self.options = options
             self.webhooks = webhooks
+            self.checkpointInterval = checkpointInterval
         }
     }
 
@@ -53,6 +56,11 @@ public struct ServeGraph: Sendable {
             webhooks.exclusive = storage.isExclusive
             services.append(WebhookDispatcher(database: storage.database, settings: webhooks, transport: try runtime.outgoing,
                                               now: { [clock = runtime.configuration.clock] in clock.now() }))
+        }
+        let storage = try runtime.requireStorage()
+        if storage.state != nil {
+            services.append(CheckpointSchedule(audit: try runtime.audit(), jobs: storage.database, interval: settings.checkpointInterval,
+                                               exclusive: storage.isExclusive))
         }
         return services
     }

@@ -127,4 +127,22 @@ struct AuditAPITests {
             #expect(try await served.lethe.run(["audit", "verify"]).status == 1, "the CLI agrees")
         }
     }
+
+    @Test("a running lethe serve signs a checkpoint on its schedule while the log grows, not only when it stops; a bad interval is refused")
+    func serveSignsOnSchedule() async throws {
+        try await serve.serving(SecurityCLITests.unreachable, arguments: { _ in ["--listen", "127.0.0.1:0", "--checkpoint-interval", "1s"] }) { served, process in
+            let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"],
+                                              body: ServeCLITests.erasure("sched@example.com", ref: "SCHED-1"))
+            #expect(filed.status == 201)
+            var checkpoints = 0
+            let deadline = Date().addingTimeInterval(20)
+            while checkpoints == 0, Date() < deadline {
+                try await Task.sleep(nanoseconds: 300_000_000)
+                checkpoints = (try? await served.lethe.run(["audit", "verify", "--json"]).decode(JSONValue.self))?["checkpoints"]?.intValue ?? 0
+            }
+            #expect(checkpoints >= 1 && process.isRunning, "a checkpoint while serve runs: \(checkpoints)")
+        }
+        let bad = try await CommandRunner(environment: [:], workingDirectory: Repository.root).run(["serve", "--checkpoint-interval", "soon"])
+        #expect(bad.status == 64 && bad.stderr.contains("--checkpoint-interval"), "\(bad.stderr)")
+    }
 }

@@ -93,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxLedgerBytes > 0 else { throw ValidationError("--max-ledger-bytes must be a positive number of bytes") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
-        for (flag, text) in [("--header-timeout", headerTimeout), ("--keep-alive", keepAlive)] {
+        for (flag, text) in [("--header-timeout", headerTimeout), ("--keep-alive", keepAlive), ("--checkpoint-interval", checkpointInterval)] {
             guard let span = TimeSpan(parsing: text), span.milliseconds > 0 else {
                 throw ValidationError("\(flag) '\(text)' is not a duration (e.g. 10s, 1m)")
             }
@@ -123,6 +123,10 @@ struct ServeCommand: AsyncParsableCommand {
         "How long a new connection may take to send its first request header before it is closed.", valueName: "duration"))
     var headerTimeout = "10s"
 
+    @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp(
+        "How often a checkpoint of the audit log is signed while the log grows (and once when serve stops).", valueName: "duration"))
+    var checkpointInterval = "5m"
+
     @Option(name: .customLong("keep-alive"), help: ArgumentHelp(
         "How long an idle kept-alive connection waits for its next request before it is closed.", valueName: "duration"))
     var keepAlive = "60s"
@@ -143,7 +147,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let secret = Data((ProcessInfo.processInfo.environment["LETHE_WEBHOOK_SECRET"] ?? "").utf8)
         let graph = ServeGraph(.init(listen: address, tls: tls, options: serverOptions,
-                                     webhooks: webhooks.isEmpty ? nil : WebhookDispatcher.Settings(urls: webhooks, secret: secret)))
+                                     webhooks: webhooks.isEmpty ? nil : WebhookDispatcher.Settings(urls: webhooks, secret: secret),
+                                     checkpointInterval: .milliseconds(TimeSpan(parsing: checkpointInterval)?.milliseconds ?? 300_000)))
         _ = try await AppContext.with(global, configure: graph.configure) { context in
             let services: [any Service]
             do {
