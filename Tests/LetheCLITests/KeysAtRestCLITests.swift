@@ -67,16 +67,7 @@ struct SessionStoreCLITests {
     /// nothing may depend on a clean stop).
     func serving<T>(_ lethe: CommandRunner, log: URL, _ body: (String) async throws -> T) async throws -> T {
         try await lethe.withStarted(["serve", "--listen", "127.0.0.1:0"], errorLog: log) { process in
-            var base: String?
-            let deadline = Date().addingTimeInterval(30)
-            while base == nil, Date() < deadline, process.isRunning {
-                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                if let range = text.range(of: #"listening on (https?://[0-9.:]+)"#, options: .regularExpression) {
-                    base = String(text[range].dropFirst("listening on ".count))
-                }
-                try await Task.sleep(nanoseconds: 50_000_000)
-            }
-            return try await body(try #require(base, "lethe serve printed no address"))
+            try await body(try await ServeCLITests.address(of: process, log: log))
         }
     }
 

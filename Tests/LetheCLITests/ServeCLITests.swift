@@ -86,16 +86,7 @@ struct ServeCLITests {
         let http = AsyncHTTPClientTransport()
         do {
             let result = try await lethe.withStarted(["serve"] + arguments(scratch), errorLog: log) { process in
-                var base: String?
-                let deadline = Date().addingTimeInterval(30)
-                while base == nil, Date() < deadline, process.isRunning {
-                    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                    if let range = text.range(of: #"listening on (https?://[0-9.:]+)"#, options: .regularExpression) {
-                        base = String(text[range].dropFirst("listening on ".count))
-                    }
-                    try await Task.sleep(nanoseconds: 50_000_000)
-                }
-                let url = try #require(base, "lethe serve printed no address: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+                let url = try await Self.address(of: process, log: log)
                 return try await body(Served(base: url, lethe: lethe, scratch: scratch, http: http, tokens: tokens), process)
             }
             await http.shutdown()
@@ -104,6 +95,20 @@ struct ServeCLITests {
             await http.shutdown()
             throw error
         }
+    }
+
+    /// The address a started `lethe serve` says it listens on (waited for, at most 30 s).
+    static func address(of process: Process, log: URL) async throws -> String {
+        var base: String?
+        let deadline = Date().addingTimeInterval(30)
+        while base == nil, Date() < deadline, process.isRunning {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"listening on (https?://[0-9.:]+)"#, options: .regularExpression) {
+                base = String(text[range].dropFirst("listening on ".count))
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return try #require(base, "lethe serve printed no address: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
     static func erasure(_ email: String, ref: String) -> String {
