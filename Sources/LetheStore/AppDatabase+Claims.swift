@@ -207,21 +207,23 @@ extension AppDatabase {
     /// interrupted attempt. Call only while holding the run lock (no other runner alive).
     @discardableResult
     public func rescueRunning(now: Date) async throws -> Int {
-        try await rescue(where: "", now: now)
+        try await rescue(expiredBefore: nil, now: now)
     }
 
     /// Takes back the running actions whose lease ran out before `now` (see `WorkQueue.rescueExpired`).
     @discardableResult
     public func rescueExpired(now: Date) async throws -> Int {
-        try await rescue(where: "AND action.lease_expires_at < \(now.timeIntervalSince1970)", now: now)
+        try await rescue(expiredBefore: now, now: now)
     }
 
-    private func rescue(where condition: String, now: Date) async throws -> Int {
+    /// Every running action, or (with `expiredBefore`) those whose lease ran out before it.
+    private func rescue(expiredBefore: Date?, now: Date) async throws -> Int {
         try await writer.write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT action.id, action.request_id, action.target, action.attempts, action.claimed_at, request.cancel_reason
-                FROM action JOIN request ON request.id = action.request_id WHERE action.state = 'running' \(condition)
-                """)
+                FROM action JOIN request ON request.id = action.request_id
+                WHERE action.state = 'running' AND (? IS NULL OR action.lease_expires_at < ?)
+                """, arguments: [expiredBefore?.timeIntervalSince1970, expiredBefore?.timeIntervalSince1970])
             let t = now.timeIntervalSince1970
             for row in rows {
                 let id: Int64 = row["id"], attempts: Int = row["attempts"], claimedAt: Double = row["claimed_at"] ?? t
