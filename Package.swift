@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LetheDrivers", targets: ["LetheDrivers"]),
         .library(name: "LetheSCIM", targets: ["LetheSCIM"]),
         .library(name: "LetheStore", targets: ["LetheStore"]),
+        .library(name: "LethePostgres", targets: ["LethePostgres"]),
         .library(name: "LetheEngine", targets: ["LetheEngine"]),
         .library(name: "LetheReports", targets: ["LetheReports"]),
         .library(name: "LetheSandbox", targets: ["LetheSandbox"]),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Pure heart: model, policies and their validation, planner. No network, no database.
@@ -93,6 +95,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL store (PostgresNIO), for a deployment of several workers: the same
+        // protocols and migrations as the SQLite store, with leases and SKIP LOCKED claims.
+        .target(
+            name: "LethePostgres",
+            dependencies: [
+                "LetheCore", "LetheStorage", "LetheHTTP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The engine: claims due actions and carries them out against the targets; a Service.
         .target(
             name: "LetheEngine",
@@ -126,7 +142,7 @@ let package = Package(
         .target(
             name: "LetheApp",
             dependencies: [
-                "LetheCore", "LetheHTTP", "LetheStorage", "LetheDrivers", "LetheSCIM", "LetheStore", "LetheEngine", "LetheReports",
+                "LetheCore", "LetheHTTP", "LetheStorage", "LetheDrivers", "LetheSCIM", "LetheStore", "LethePostgres", "LetheEngine", "LetheReports",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -194,7 +210,7 @@ let package = Package(
         // Test support shared by every test target: the command runner, fakes, peers.
         .target(
             name: "LetheTesting",
-            dependencies: ["LetheCore", "LetheHTTP", "LetheSCIM", "LetheStorage", "LetheStore", "LetheDrivers", "LetheEngine", "LetheApp", "LetheSandbox", "LetheDemo"],
+            dependencies: ["LetheCore", "LetheHTTP", "LetheSCIM", "LetheStorage", "LetheStore", "LethePostgres", "LetheDrivers", "LetheEngine", "LetheApp", "LetheSandbox", "LetheDemo"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -204,7 +220,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LetheStoreTests",
-            dependencies: ["LetheCore", "LetheStorage", "LetheStore", "LetheTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["LetheCore", "LetheStorage", "LetheStore", "LethePostgres", "LetheTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -42,7 +42,7 @@ struct ReportsBench: AsyncParsableCommand {
         let state = StateDirectory(path: self.state ?? scratch.appendingPathComponent("state").path)
         let reuse = state.isInitialized
         if !reuse { try state.initialize() }
-        let database = try state.openDatabase()
+        let database = try state.openSQLite()
         let policySet = try PolicyDirectory.load(policies, environment: [:]).get()
         let received = CalendarDate(iso: "2026-11-02")!
         var filed = Duration.zero, settled = Duration.zero, completed = 0
@@ -246,7 +246,7 @@ struct ClaimsBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let state = StateDirectory(path: scratch.appendingPathComponent("state").path)
         try state.initialize()
-        _ = try state.openDatabase()
+        _ = try state.openSQLite()
         // Rows straight into the file (the schema is Lethe's own, migrated above).
         let queue = try DatabaseQueue(path: state.databasePath)
         let plan = #"{"target":"shop","operation":"remove_attributes","attributes":[],"groups":[],"retained":[],"reason":"bench"}"#
@@ -271,7 +271,7 @@ struct ClaimsBench: AsyncParsableCommand {
         }
         try queue.close()
         print("seeded \(scheduled) scheduled follow-ups in \(ContinuousClock.now - start)")
-        let database = try state.openDatabase()
+        let database = try state.openSQLite()
         var claims: [Duration] = [], lookups: [Duration] = []
         for _ in 0..<rounds {
             let t0 = ContinuousClock.now
@@ -311,7 +311,7 @@ struct EngineFile: AsyncParsableCommand {
 
     func run() async throws {
         let directory = StateDirectory(path: state)
-        let database = try directory.openDatabase()
+        let database = try directory.openSQLite()
         let policySet = try PolicyDirectory.load(policies, environment: [:]).get()
         let intake = Intake(database: database, policies: policySet, pseudonymizer: try directory.pseudonymizer())
         let received = CalendarDate(iso: "2026-11-29")!

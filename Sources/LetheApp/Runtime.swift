@@ -216,7 +216,9 @@ public final class Runtime: Sendable {
     /// The run lock: only one engine works on a state directory at a time. Nil for an
     /// in-memory database, which no other process can reach.
     public func acquireRunLock() throws -> FileLock? {
-        guard let state = try requireStorage().state else { return nil }
+        let storage = try requireStorage()
+        // On a shared store (PostgreSQL) any number of runs work at once: leases keep them apart.
+        guard storage.isExclusive, let state = storage.state else { return nil }
         guard let lock = try state.lock("run.lock") else {
             throw RuntimeError.runLockHeld(state: state.path, holder: FileLock.holder(of: state.file("run.lock")))
         }
@@ -229,6 +231,8 @@ public final class Runtime: Sendable {
     /// With `options.untilIdle` the group ends when the engine is done.
     public func runEngine(_ options: Engine.Options, alongside others: [any Service] = [], signals: Bool = true) async throws -> Engine.Summary {
         let lock = try acquireRunLock()
+        var options = options
+        options.shared = !(try requireStorage().isExclusive)
         let service = EngineService(engine: try engine(), options: options)
         var services = others.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,

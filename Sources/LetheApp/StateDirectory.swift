@@ -4,6 +4,7 @@ import LetheCore
 import LetheReports
 import LetheStorage
 import LetheStore
+import LethePostgres
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,8 +13,14 @@ import Glibc
 /// and the report signing key. Keys are created by `lethe init` with mode 0600.
 public struct StateDirectory: Sendable {
     public let path: String
+    /// A PostgreSQL database shared by every worker of a deployment (`postgres://...`); nil for
+    /// the embedded default, SQLite in the directory. With one, the directory holds only the keys.
+    public let databaseURL: String?
 
-    public init(path: String) { self.path = path }
+    public init(path: String, databaseURL: String? = nil) {
+        self.path = path
+        self.databaseURL = databaseURL
+    }
 
     static let markerName = "lethe-state.json"
     public var databasePath: String { file("lethe.db") }
@@ -33,6 +40,8 @@ public struct StateDirectory: Sendable {
         case notPrivate(String, mode: Int)
         /// The directory has history, but its database (or a key) is gone: never silently a new one.
         case lost(file: String, directory: String)
+        /// A worker joining a shared database has no copy of the deployment's key.
+        case missingSharedKey(file: String, directory: String, expected: String)
         /// A key file is not the one the database has seen (ids: the first 16 hex digits of its SHA-256).
         case keyMismatch(file: String, directory: String, expected: String, found: String)
 
@@ -46,6 +55,9 @@ public struct StateDirectory: Sendable {
             case .lost(let file, let directory):
                 "'\(directory)' has history but \(file) is missing or empty; restore it from your backup (with lethe.db-wal if there is one). "
                     + "Lethe will not start over: a new database or key would break the audit chain, the pseudonyms or the report keys"
+            case .missingSharedKey(let file, let directory, let expected):
+                "'\(directory)' has no \(file), and the shared database was written with key \(expected): copy the deployment's key files "
+                    + "(pseudonym.key, signing.key, identifiers.key; read-only, mode 0600) from another worker; nothing was changed"
             case .keyMismatch(let file, let directory, let expected, let found):
                 "'\(directory)/\(file)' is key \(found), but its database was written with key \(expected): every worker of one deployment "
                     + "needs the same key files (copy them, read-only, mode 0600); nothing was changed"
@@ -61,8 +73,10 @@ public struct StateDirectory: Sendable {
         if mode & 0o077 != 0 { throw .notPrivate(path, mode: mode) }
     }
 
-    /// Refuses a directory with history whose database is missing or empty.
+    /// Refuses a directory with history whose database is missing or empty (SQLite only: a
+    /// PostgreSQL database is checked by what it records, the key ids).
     func requireDatabase() throws(Problem) {
+        guard databaseURL == nil else { return }
         // stat, not FileManager's attributes, which also look up the owner's name in /etc/passwd
         // and /etc/group on every command.
         var info = stat()
@@ -113,7 +127,7 @@ public struct StateDirectory: Sendable {
             try write(ReportSignerFactory.newRawKey(), to: signingKeyPath, mode: 0o600)
             created = true
         }
-        if !fm.fileExists(atPath: databasePath) { created = true }
+        if databaseURL == nil, !fm.fileExists(atPath: databasePath) { created = true }
         let database = try openStore()
         try database.setMeta("lethe.state.version", "1")
         try archivePublicKey()
@@ -126,11 +140,20 @@ public struct StateDirectory: Sendable {
     }
 
     /// Opens the database of an initialized directory: private, and not lost.
-    public func openDatabase() throws -> AppDatabase {
+    public func openDatabase() throws -> any Store {
         guard isInitialized else { throw Problem.notInitialized(path) }
         try requirePrivate()
         try requireDatabase()
         return try openStore()
+    }
+
+    /// The SQLite database of an initialized directory (benchmarks and tests that measure or
+    /// inspect the embedded store itself).
+    public func openSQLite() throws -> AppDatabase {
+        guard databaseURL == nil, let database = try openDatabase() as? AppDatabase else {
+            throw Problem.io("'\(path)' works on a PostgreSQL database, not on SQLite")
+        }
+        return database
     }
 
     /// The meta key naming the pseudonym key a database's pseudonyms were made with.
@@ -139,10 +162,15 @@ public struct StateDirectory: Sendable {
     /// Opens the database with the identifiers key (made here, once, for a database that never
     /// had one: it is then sealed in place), and refuses a pseudonym key that is not the one the
     /// database has seen, so no worker files pseudonyms that match nobody.
-    func openStore() throws -> AppDatabase {
+    func openStore() throws -> any Store {
         let fm = FileManager.default
         if !fm.fileExists(atPath: identifiersKeyPath) {
-            if fm.fileExists(atPath: databasePath) {
+            if let databaseURL {
+                // A new worker of a deployment whose database has sealed identifiers needs the
+                // deployment's key, never one of its own.
+                let known = try PostgresStore(url: databaseURL, sealer: nil).meta("identifiers.key_id")
+                if let known { throw Problem.missingSharedKey(file: "identifiers.key", directory: path, expected: known) }
+            } else if fm.fileExists(atPath: databasePath) {
                 let known = try AppDatabase.open(path: databasePath, notice: Self.notice).meta("identifiers.key_id")
                 if known != nil { throw Problem.lost(file: "identifiers.key", directory: path) }
             }
@@ -151,8 +179,13 @@ public struct StateDirectory: Sendable {
         guard let key = fm.contents(atPath: identifiersKeyPath), key.count >= 32 else {
             throw Problem.lost(file: "identifiers.key", directory: path)
         }
-        let database = try AppDatabase.open(path: databasePath, sealer: IdentifierSealer(key: key), notice: Self.notice)
-        _ = chmod(databasePath, 0o600)
+        let database: any Store
+        if let databaseURL {
+            database = try PostgresStore(url: databaseURL, sealer: IdentifierSealer(key: key))
+        } else {
+            database = try AppDatabase.open(path: databasePath, sealer: IdentifierSealer(key: key), notice: Self.notice)
+            _ = chmod(databasePath, 0o600)
+        }
         if let pseudonyms = fm.contents(atPath: pseudonymKeyPath), pseudonyms.count >= 32 {
             let id = String(Hex.encode(SHA256.hash(data: pseudonyms)).prefix(16))
             if let known = try database.meta(Self.pseudonymKeyMeta) {

@@ -48,14 +48,20 @@ public struct Engine: Sendable {
         /// third of it. A run that pauses longer (a stopped process, a lost database) loses its
         /// claims to other runners, and its late results are refused.
         public var lease: Double
+        /// Other runners work on the same store at the same time (PostgreSQL with several
+        /// workers): a run then takes back only actions whose lease ran out, at its start and
+        /// every third of a lease while it runs, never every running action (which is right only
+        /// for a runner alone on its store, under the run lock).
+        public var shared: Bool
 
         public init(untilIdle: Bool, timeout: Double? = nil, pollInterval: Double = 0.5, stopGrace: Double = 1.0,
-                    lease: Double = ClaimedAction.defaultLease) {
+                    lease: Double = ClaimedAction.defaultLease, shared: Bool = false) {
             self.untilIdle = untilIdle
             self.timeout = timeout
             self.pollInterval = pollInterval
             self.stopGrace = stopGrace
             self.lease = lease
+            self.shared = shared
         }
     }
 
@@ -154,7 +160,7 @@ public struct Engine: Sendable {
     /// its own result through the database's group commit, which a cancellation does not stop.
     public func run(_ options: Options, stop: EngineStop = EngineStop()) async throws -> Summary {
         let started = clock.now()
-        let rescued = try await database.rescueRunning(now: started)
+        var rescued = options.shared ? try await database.rescueExpired(now: started) : try await database.rescueRunning(now: started)
         if rescued > 0 { logger.notice("took up actions left running by a stopped run", metadata: ["count": "\(rescued)"]) }
         let deadline = options.timeout.map { started.addingTimeInterval($0) }
         // The targets to ask for due work: every policy's, and any other with work in the store.
@@ -181,6 +187,7 @@ public struct Engine: Sendable {
             /// The claims in flight, renewed every third of the lease.
             var held: [Int64: ClaimedAction.Lease] = [:]
             var renewAt = clock.now().addingTimeInterval(options.lease / 3)
+            var rescueAt = renewAt
             var ticking = false
             /// Once set, nothing new is claimed; in-flight work is cancelled at this time.
             var cancelAt: Date?
@@ -235,6 +242,16 @@ public struct Engine: Sendable {
                 }
                 let busy = inFlight.values.reduce(0, +)
                 if busy == 0 && cancelAt != nil { break }
+                if options.shared, cancelAt == nil, clock.now() >= rescueAt {
+                    // Another runner that stopped without a word (kill -9, a lost machine): its
+                    // claims are taken back once their lease has run out, and done again here.
+                    rescueAt = clock.now().addingTimeInterval(options.lease / 3)
+                    let taken = try await database.rescueExpired(now: clock.now())
+                    if taken > 0 {
+                        rescued += taken
+                        logger.notice("took back actions whose runner stopped renewing its lease", metadata: ["count": "\(taken)"])
+                    }
+                }
                 if !held.isEmpty, clock.now() >= renewAt {
                     renewAt = clock.now().addingTimeInterval(options.lease / 3)
                     let lost = try await database.renew(Array(held.values), until: clock.now().addingTimeInterval(options.lease))

@@ -59,3 +59,42 @@ public struct IdentifierSealer: Sendable {
     /// Whether a stored text is sealed.
     public static func isSealed(_ stored: String?) -> Bool { stored?.hasPrefix(prefix) == true }
 }
+
+/// A request's identifiers as every store keeps them: three columns (`email`, `external_id`,
+/// `user_name`), sealed when the store seals.
+public enum StoredIdentifiers {
+    /// The columns, with the field names their seals are bound to.
+    public static let columns = ["email", "external_id", "user_name"]
+
+    /// The stored forms of a request's identifiers: sealed with `sealer`, as given without one.
+    public static func stored(_ identifiers: SubjectIdentifiers?, request: String, sealer: IdentifierSealer?) throws -> [String?] {
+        let values = [identifiers?.email, identifiers?.externalId, identifiers?.userName]
+        guard let sealer else { return values }
+        return try zip(values, columns).map { try sealer.seal($0, request: request, field: $1) }
+    }
+
+    /// A request's identifiers from their stored forms; nil when none is left (purged).
+    public static func opened(_ stored: [String?], request: String, sealer: IdentifierSealer?) throws -> SubjectIdentifiers? {
+        guard stored.contains(where: { $0 != nil }) else { return nil }
+        let values: [String?] = try zip(stored, columns).map { value, field in
+            if let sealer { return try sealer.open(value, request: request, field: field) }
+            guard !IdentifierSealer.isSealed(value) else {
+                throw StoreError.invalid("request \(request)'s identifiers are sealed, and this store was opened without the identifiers key")
+            }
+            return value
+        }
+        return SubjectIdentifiers(email: values[0], externalId: values[1], userName: values[2])
+    }
+
+    /// Filer principals as stored: a sorted JSON array, or NULL for none.
+    public static func identitiesJSON(_ identities: Set<String>) -> String? {
+        identities.isEmpty ? nil : String(decoding: CanonicalJSON.bytes(.array(identities.sorted().map(JSONValue.string))), as: UTF8.self)
+    }
+}
+
+extension APIToken {
+    /// The digest a token's secret is stored and looked up by (its SHA-256): the secret itself is kept nowhere.
+    public static func digest(_ secret: String) -> String {
+        Hex.encode(SHA256.hash(data: Data(secret.utf8)))
+    }
+}

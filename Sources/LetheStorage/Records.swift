@@ -219,6 +219,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The claim on this action is no longer the caller's (its lease ran out and the action was
     /// taken over): nothing was recorded.
     case leaseLost(actionId: Int64, attempt: Int)
+    /// The store cannot be reached now (a database server restarting, a network gone): nothing
+    /// was changed, and the same call may succeed later.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -230,6 +233,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "the identifiers of request \(id) were purged when it ended; a retry needs them again, and they must match the request's subject"
         case .invalidExtension(let months): "an extension is 1 or 2 months, not \(months)"
         case .invalid(let why): why
+        case .unavailable(let why): why
         case .leaseLost(let id, let attempt):
             "action \(id) is no longer held by attempt \(attempt) (its lease ran out and it was taken over); nothing was recorded"
         case .selfApproval(let id, let filer):

@@ -49,9 +49,8 @@ extension AppDatabase {
                         throw StoreError.notFound("no request \(action.requestId)")
                     }
                     let identifiers = try Self.identifiers([request[1], request[2], request[3]], request: action.requestId, sealer: sealer)
-                    var details: [String: JSONValue] = ["attempt": .number(Double(action.attempts)), "operation": .string(action.plan.operation.rawValue)]
-                    if let due = action.notBefore { details["follow_up"] = .string(due.description) }
-                    try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted, details: details)
+                    try Self.appendAudit(db, at: now, request: action.requestId, target: target, event: .actionStarted,
+                                         details: AuditDetails.started(action))
                     try Self.refreshState(of: action.requestId, in: db, now: now)
                     var claim = ClaimedAction(action: action, requestId: action.requestId, pseudonym: request[0],
                                               identifiers: identifiers, attempt: action.attempts,
@@ -162,15 +161,8 @@ extension AppDatabase {
                 """).execute(arguments: [transition.state.rawValue, t + (transition.retryIn ?? 0), transition.outcome?.rawValue, verified,
                                  transition.verification, transition.reason, transition.state.isTerminal ? t : nil, attempt.serverMessage,
                                  attempt.actionId])
-            var details: [String: JSONValue] = ["attempt": .number(Double(attempt.number)), "state": .string(transition.state.rawValue)]
-            if let outcome = transition.outcome { details["outcome"] = .string(outcome.rawValue) }
-            if let verified { details["verified"] = .bool(verified) }
-            if let verification = transition.verification { details["verification"] = .string(verification) }
-            if let reason = transition.reason { details["reason"] = .string(reason) }
-            if let retryIn = transition.retryIn, transition.state == .retrying { details["retry_in_ms"] = .number((retryIn * 1000).rounded()) }
-            if let status = attempt.statusCode { details["status"] = .number(Double(status)) }
-            if let due = row["not_before"] as String?, !due.isEmpty { details["follow_up"] = .string(due) }
-            try Self.appendAudit(db, at: now, request: requestId, target: target, event: transition.event, details: details)
+            try Self.appendAudit(db, at: now, request: requestId, target: target, event: transition.event,
+                                 details: AuditDetails.recorded(attempt, transition, followUp: row["not_before"]))
             if transition.state == .succeeded, (row["follows"] as Int64?) == nil {
                 try Self.scheduleRetentionEnd(of: attempt.actionId, request: requestId, target: target, plan: row["plan"], accountRef: row["account_ref"],
                                               outcome: transition.outcome, in: db, now: now)
@@ -195,11 +187,7 @@ extension AppDatabase {
                 """, arguments: [request, target, encoded, followUp.plan.operation.rawValue, followUp.due.secondsSince1970AtMidnightUTC, accountRef,
                                  actionId, followUp.due.description, actionId])
             guard db.changesCount > 0 else { continue }
-            try appendAudit(db, at: now, request: request, target: target, event: .actionScheduled, details: [
-                "follow_up": .string(followUp.due.description),
-                "attributes": .array(followUp.plan.attributes.map { .string($0.path.description) } + followUp.plan.groups.map(JSONValue.string)),
-                "reason": .string(followUp.plan.reason),
-            ])
+            try appendAudit(db, at: now, request: request, target: target, event: .actionScheduled, details: AuditDetails.scheduled(followUp))
         }
     }
 

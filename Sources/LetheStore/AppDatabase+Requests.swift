@@ -5,9 +5,7 @@ import LetheStorage
 
 extension AppDatabase {
     /// Identities as stored: a sorted JSON array, or NULL for none.
-    static func identitiesJSON(_ identities: Set<String>) -> String? {
-        identities.isEmpty ? nil : String(decoding: CanonicalJSON.bytes(.array(identities.sorted().map(JSONValue.string))), as: UTF8.self)
-    }
+    static func identitiesJSON(_ identities: Set<String>) -> String? { StoredIdentifiers.identitiesJSON(identities) }
 
     /// Files a request: the request, one action per target and an audit event, in one transaction.
     /// Filing a `ref` again for the same subject and kind returns the existing request.
@@ -76,18 +74,8 @@ extension AppDatabase {
                                      (new.needsApproval ? ActionState.held : .pending).rawValue, startsAt])
             }
         }
-        var details: [String: JSONValue] = [
-            "kind": .string(new.kind.name), "subject": .string(new.pseudonym),
-            "received": .string(new.received.description), "due": .string(new.due.description),
-            "actions": .array(new.plan.map { .object(["target": .string($0.target), "operation": .string($0.operation.rawValue)]) }),
-        ]
-        if !purposes.isEmpty { details["purposes"] = .array(purposes.map(JSONValue.string)) }
-        if let ref = new.ref { details["ref"] = .string(ref) }
-        // Who filed it (a person or an API token's name), never the subject.
-        if let actor = new.requestedBy { details["by"] = .string(actor) }
-        if new.needsApproval { details["approval"] = .string("required") }
-        if new.grace > 0 { details["starts_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: startsAt))) }
-        try Self.appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled, details: details)
+        try Self.appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled,
+                             details: AuditDetails.filed(new, purposes: purposes, startsAt: startsAt))
         guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == initial else {
             // Nothing for Lethe to do, or only things a person must do: the request ends or
             // waits at once, with its own events.

@@ -9,7 +9,7 @@ extension AppDatabase {
     static let sealingKeyMeta = "identifiers.key_id"
 
     /// The columns that hold a request's identifiers, with the field names their seals are bound to.
-    static let identifierColumns = ["email", "external_id", "user_name"]
+    static let identifierColumns = StoredIdentifiers.columns
 
     /// Set once every identifier stored before sealing has been sealed.
     static let sealedMeta = "identifiers.sealed"
@@ -51,21 +51,11 @@ extension AppDatabase {
 
     /// The stored forms of a request's identifiers: sealed when the database seals.
     func stored(_ identifiers: SubjectIdentifiers?, request: String) throws -> [String?] {
-        let values = [identifiers?.email, identifiers?.externalId, identifiers?.userName]
-        guard let sealer else { return values }
-        return try zip(values, Self.identifierColumns).map { try sealer.seal($0, request: request, field: $1) }
+        try StoredIdentifiers.stored(identifiers, request: request, sealer: sealer)
     }
 
     /// A request's identifiers from their stored forms; nil when none is left (purged).
     static func identifiers(_ stored: [String?], request: String, sealer: IdentifierSealer?) throws -> SubjectIdentifiers? {
-        guard stored.contains(where: { $0 != nil }) else { return nil }
-        let values: [String?] = try zip(stored, identifierColumns).map { value, field in
-            if let sealer { return try sealer.open(value, request: request, field: field) }
-            guard !IdentifierSealer.isSealed(value) else {
-                throw StoreError.invalid("request \(request)'s identifiers are sealed, and this store was opened without the identifiers key")
-            }
-            return value
-        }
-        return SubjectIdentifiers(email: values[0], externalId: values[1], userName: values[2])
+        try StoredIdentifiers.opened(stored, request: request, sealer: sealer)
     }
 }

@@ -7,9 +7,7 @@ import LetheStorage
 
 extension AppDatabase {
     /// The digest a token is stored and looked up by.
-    public static func tokenDigest(_ token: String) -> String {
-        Hex.encode(SHA256.hash(data: Data(token.utf8)))
-    }
+    public static func tokenDigest(_ token: String) -> String { APIToken.digest(token) }
 
     /// Creates a token and returns it with its secret, which is stored nowhere: only its
     /// SHA-256 is. The name must be new (1 to 100 bytes, no control character).

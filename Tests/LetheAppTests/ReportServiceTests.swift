@@ -19,7 +19,7 @@ final class ReportServiceTests {
     init() throws {
         state = StateDirectory(path: scratch.appendingPathComponent("state").path)
         _ = try state.initialize()
-        database = try state.openDatabase()
+        database = try state.openSQLite()
     }
 
     deinit { try? FileManager.default.removeItem(at: scratch) }

@@ -3,6 +3,7 @@ import GRDB
 import LetheCore
 @testable import LetheStore
 import LetheStorage
+import LethePostgres
 import LetheTesting
 import Testing
 
@@ -91,5 +92,32 @@ struct StoreContractTests {
         #expect(throws: IdentifierSealer.Failure.self) { try sealer.open(value, request: "req-2", field: "email") }
         #expect(throws: IdentifierSealer.Failure.self) { try sealer.open(value, request: "req-1", field: "user_name") }
         #expect(!value.contains("ana"), "the sealed form says nothing of the value")
+    }
+}
+
+/// The same contract against the PostgreSQL store, each check on a database of its own.
+@Suite("Store contract: PostgreSQL", .enabled(if: PostgresPeer.shouldRun))
+struct PostgresStoreContractTests {
+    static func database() throws -> StoreContract.Fixture {
+        let peer = try PostgresPeer.running()
+        let url = try peer.newDatabase("contract")
+        let sealer = IdentifierSealer(key: Data(repeating: 9, count: 32))
+        return StoreContract.Fixture(open: { try PostgresStore(url: url, sealer: sealer) }, rawBytes: {
+            // What a backup of the database holds.
+            try peer.dump(url)
+        }, cleanUp: { peer.dropDatabase(url) })
+    }
+
+    @Test("PostgreSQL keeps the store contract", arguments: StoreContract.checks.map(\.name))
+    func contract(_ name: String) async throws {
+        let fixture = try Self.database()
+        defer { fixture.cleanUp() }
+        let check = try #require(StoreContract.checks.first { $0.name == name })
+        try await check.run(fixture)
+    }
+
+    @Test("the PostgreSQL schema has the SQLite store's versions, by name")
+    func sameVersions() {
+        #expect(PostgresStore.schemaVersions == AppDatabase.schemaVersions)
     }
 }

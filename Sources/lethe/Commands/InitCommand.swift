@@ -17,7 +17,7 @@ struct InitCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let state = StateDirectory(path: global.stateDirectory)
+        let state = global.state
         do {
             let created = try state.initialize()
             Output.line(created ? "initialized Lethe state in \(state.path)" : "\(state.path) is already initialized; nothing changed")

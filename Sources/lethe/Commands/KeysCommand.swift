@@ -28,7 +28,7 @@ struct KeysPublicCommand: AsyncParsableCommand {
     var id = false
 
     func run() async throws {
-        let state = StateDirectory(path: global.stateDirectory)
+        let state = global.state
         do {
             let key = try state.signer().publicKey
             if id { Output.line(key.keyId) } else { print(key.pem, terminator: "") }
@@ -53,7 +53,7 @@ struct KeysRotateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let state = StateDirectory(path: global.stateDirectory)
+        let state = global.state
         do {
             let (old, new) = try state.rotateSigningKey()
             Output.line("signing key rotated: \(old) → \(new); the old public key is kept in \(state.publicKeysDirectory)")

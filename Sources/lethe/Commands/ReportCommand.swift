@@ -139,7 +139,7 @@ struct ReportVerifyCommand: AsyncParsableCommand {
             throw ExitStatus.usage
         }
         let signature = FileManager.default.contents(atPath: file + ".sig")
-        let state = StateDirectory(path: global.stateDirectory)
+        let state = global.state
         // A state directory that is there but cannot be used (not private, database lost) is an
         // error, never silently "no state directory": the rows would go unchecked.
         let database = state.isInitialized ? try state.openDatabase() : nil

@@ -20,7 +20,7 @@ struct AppContext {
     static func open(_ global: some Locations, needsPolicies: Bool = true,
                      configure: (inout Runtime.Configuration) -> Void = { _ in }) throws -> AppContext {
         let policies = needsPolicies ? try loadPolicies(global) : PolicySet(policies: [])
-        let state = StateDirectory(path: global.stateDirectory)
+        let state = global.state
         var configuration = Runtime.Configuration(policies: policies, state: state)
         configure(&configuration)
         let runtime = try Runtime(configuration)

@@ -40,7 +40,7 @@ enum ExitStatus {
                 return (detail, noInput)
             case .notPrivate(let path, _):
                 return ("\(problem); make it private with `chmod 700 \(path)` (Lethe creates it so)", noPermission)
-            case .lost:
+            case .lost, .missingSharedKey:
                 return ("\(problem)", noInput)
             case .keyMismatch:
                 return ("\(problem)", dataError)
@@ -77,6 +77,7 @@ enum ExitStatus {
             case .notFound: return ("\(store)", noInput)
             case .refConflict: return ("\(store); use a different --ref", dataError)
             case .identifiersPurged: return ("\(store): give them with --email, --external-id or --user-name", dataError)
+            case .unavailable: return ("\(store); nothing was changed", unavailable)
             default: return ("\(store)", dataError)
             }
         case let sealed as IdentifierSealer.Failure:
