@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -47,6 +48,9 @@ extension StateDirectory {
     /// Replaces the signing key; the old public key stays in `public-keys/` for old reports.
     public func rotateSigningKey() throws -> (old: String, new: String) {
         let old = try signer().publicKey.keyId
+        // The database records which signing key the deployment uses (workers with another are
+        // refused); opening it first also refuses to rotate a key it does not know.
+        let database = isInitialized ? try openDatabase() : nil
         try archivePublicKey()
         let fresh = ReportSignerFactory.newRawKey()
         let temporary = signingKeyPath + ".new"
@@ -58,6 +62,7 @@ extension StateDirectory {
             throw Problem.io("cannot replace \(signingKeyPath) (errno \(errno)); the old key is unchanged")
         }
         try archivePublicKey()
+        try database?.setMeta(Self.signingKeyMeta, String(Hex.encode(SHA256.hash(data: fresh)).prefix(16)))
         return (old, try signer().publicKey.keyId)
     }
 }

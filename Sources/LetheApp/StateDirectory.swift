@@ -96,7 +96,10 @@ public struct StateDirectory: Sendable {
         if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw Problem.notLethes(path) }
             let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? []
-            if !contents.isEmpty && !isInitialized { throw Problem.notLethes(path) }
+            // A new worker of a deployment starts from a directory holding only the deployment's
+            // key files, copied there: that is Lethe's too.
+            let keyFiles: Set<String> = ["pseudonym.key", "signing.key", "identifiers.key"]
+            if !contents.isEmpty && !isInitialized && !Set(contents).isSubset(of: keyFiles) { throw Problem.notLethes(path) }
             // An empty directory made by hand (or an older Lethe) is made private before anything goes in.
             if contents.isEmpty { _ = chmod(path, 0o700) }
             if isInitialized {
@@ -158,6 +161,8 @@ public struct StateDirectory: Sendable {
 
     /// The meta key naming the pseudonym key a database's pseudonyms were made with.
     static let pseudonymKeyMeta = "pseudonym.key_id"
+    /// The meta key naming the signing key a deployment's reports and checkpoints are signed with.
+    static let signingKeyMeta = "signing.key_id"
 
     /// Opens the database with the identifiers key (made here, once, for a database that never
     /// had one: it is then sealed in place), and refuses a pseudonym key that is not the one the
@@ -186,14 +191,15 @@ public struct StateDirectory: Sendable {
             database = try AppDatabase.open(path: databasePath, sealer: IdentifierSealer(key: key), notice: Self.notice)
             _ = chmod(databasePath, 0o600)
         }
-        if let pseudonyms = fm.contents(atPath: pseudonymKeyPath), pseudonyms.count >= 32 {
-            let id = String(Hex.encode(SHA256.hash(data: pseudonyms)).prefix(16))
-            if let known = try database.meta(Self.pseudonymKeyMeta) {
-                guard known == id else {
-                    throw Problem.keyMismatch(file: "pseudonym.key", directory: path, expected: known, found: id)
-                }
+        // Every worker of a deployment pseudonymises and signs with the same keys: a key the
+        // database has not seen is refused before anything is filed or signed with it.
+        for (file, keyPath, meta) in [("pseudonym.key", pseudonymKeyPath, Self.pseudonymKeyMeta), ("signing.key", signingKeyPath, Self.signingKeyMeta)] {
+            guard let key = fm.contents(atPath: keyPath), key.count >= 32 else { continue }
+            let id = String(Hex.encode(SHA256.hash(data: key)).prefix(16))
+            if let known = try database.meta(meta) {
+                guard known == id else { throw Problem.keyMismatch(file: file, directory: path, expected: known, found: id) }
             } else {
-                try database.setMeta(Self.pseudonymKeyMeta, id)
+                try database.setMeta(meta, id)
             }
         }
         return database

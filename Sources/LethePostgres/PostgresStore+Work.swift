@@ -226,8 +226,8 @@ extension PostgresStore {
 
     public func targetsWithOpenWork() throws -> [String] {
         try connections.read { session in
-            try session.rows("SELECT DISTINCT target FROM action WHERE state IN \(unescaped: Self.claimableStates) ORDER BY target COLLATE \"C\"")
-                .map { try $0.at(0, as: String.self) }
+            try session.rows("SELECT DISTINCT target FROM action WHERE state IN \(unescaped: Self.claimableStates)")
+                .map { try $0.at(0, as: String.self) }.sorted()
         }
     }
 }

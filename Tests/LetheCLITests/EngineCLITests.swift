@@ -14,7 +14,10 @@ struct EngineCLITests {
     let stateDir: URL
     let lethe: CommandRunner
 
-    init() throws {
+    init() throws { try self.init(databaseURL: nil) }
+
+    /// Over SQLite in the state directory, or (with `databaseURL`) over a PostgreSQL database.
+    init(databaseURL: String?) throws {
         let peer = try SCIM2ServerPeer.running()
         self.peer = peer
         let seeder = Seeder(tenants: Dictionary(uniqueKeysWithValues: ["shop", "app", "newsletter", "crm"].map { ($0, peer.newTenant($0)) }))
@@ -22,6 +25,7 @@ struct EngineCLITests {
         stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-e2e-\(UUID().uuidString)")
         var env = seeder.environment(token: peer.token)
         env["LETHE_STATE_DIR"] = stateDir.path
+        if let databaseURL { env["LETHE_DATABASE_URL"] = databaseURL }
         lethe = CommandRunner(environment: env, workingDirectory: Self.root)
     }
 

@@ -21,8 +21,12 @@ struct RunCommand: AsyncParsableCommand {
             target never holds up the others. Transient failures are retried with backoff \
             (Retry-After honoured); permanent ones and unverified writes end `failed`; \
             ambiguous matches end `needs_review` with nothing written. Actions left running \
-            by a killed process are taken up again first. Only one `lethe run` works on a \
-            state directory at a time.
+            by a killed process are taken up again first. On SQLite only one `lethe run` works \
+            on a state directory at a time. On PostgreSQL (--database) any number of runs, on \
+            any machines, share the work: each claim is a lease (--lease, default 60s) renewed \
+            while its call is in flight; the claims of a run that dies are taken over by the \
+            others once their lease has run out, and carried out again from the start (find, \
+            act, verify), as after a crash.
 
             SIGINT and SIGTERM stop it gracefully: nothing new is started, actions in flight \
             get a second to finish and are otherwise cancelled and recorded as interrupted (taken \
@@ -42,10 +46,19 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this long (e.g. 90s, 10m): nothing new is started, in-flight actions are recorded.", valueName: "duration"))
     var timeout: String?
 
+    @Option(help: ArgumentHelp("How long a claim is this run's own without renewal (default 60s); renewed every third of it. "
+        + "Shorter: a dead worker's actions are taken over sooner; longer: a paused worker keeps them.", valueName: "duration"))
+    var lease: String?
+
     @Flag(help: "Print a JSON summary.")
     var json = false
 
     func validate() throws {
+        if let lease {
+            guard let span = TimeSpan(parsing: lease), span.seconds >= 1 else {
+                throw ValidationError("--lease '\(lease)' is not a duration of at least 1s; write e.g. 30s or 2m")
+            }
+        }
         if let timeout {
             guard let span = TimeSpan(parsing: timeout), span.milliseconds > 0 else {
                 throw ValidationError("--timeout '\(timeout)' is not a duration; write e.g. 90s or 10m")
@@ -55,7 +68,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let summary = try await AppContext.with(global) { context in
-            try await Self.work(context: context, untilIdle: untilIdle, timeout: timeout.flatMap(TimeSpan.init(parsing:))?.seconds)
+            try await Self.work(context: context, untilIdle: untilIdle, timeout: timeout.flatMap(TimeSpan.init(parsing:))?.seconds,
+                                lease: lease.flatMap(TimeSpan.init(parsing:))?.seconds)
         }
         try Self.report(summary, json: json)
         let code = Self.exitStatus(of: summary, untilIdle: untilIdle)
@@ -64,9 +78,11 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs the engine as a service (SIGINT/SIGTERM shut it down gracefully), holding the run lock.
     /// Also used by `sweep --run`.
-    static func work(context: AppContext, untilIdle: Bool, timeout: Double?) async throws -> Engine.Summary {
+    static func work(context: AppContext, untilIdle: Bool, timeout: Double?, lease: Double? = nil) async throws -> Engine.Summary {
         do {
-            return try await context.runtime.runEngine(Engine.Options(untilIdle: untilIdle, timeout: timeout))
+            var options = Engine.Options(untilIdle: untilIdle, timeout: timeout)
+            if let lease { options.lease = lease }
+            return try await context.runtime.runEngine(options)
         } catch let error as RuntimeError {
             if case .runLockHeld = error { throw ExitStatus.report(error, command: "lethe run") }
             throw error

@@ -1,0 +1,125 @@
+import Foundation
+import LetheApp
+import LetheCore
+import LetheTesting
+import Testing
+
+/// The reference job and several workers on one PostgreSQL database, through the `lethe`
+/// binary, against scim2-server tenants configured through the four example policies.
+@Suite("lethe on PostgreSQL with several workers", .enabled(if: SCIM2ServerPeer.shouldRun && PostgresPeer.shouldRun), .serialized)
+struct PostgresCLITests {
+    let postgres: PostgresPeer
+    let databaseURL: String
+    let e2e: EngineCLITests
+
+    init() throws {
+        postgres = try PostgresPeer.running()
+        databaseURL = try postgres.newDatabase("cli")
+        e2e = try EngineCLITests(databaseURL: databaseURL)
+    }
+
+    func cleanUp() {
+        e2e.cleanUp()
+        postgres.dropDatabase(databaseURL)
+    }
+
+    /// Another worker's state directory: the deployment's key files, copied, and nothing else.
+    func worker(_ name: String) throws -> CommandRunner {
+        let directory = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("\(e2e.stateDir.lastPathComponent)-\(name)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for key in ["pseudonym.key", "signing.key", "identifiers.key"] {
+            try FileManager.default.copyItem(at: e2e.stateDir.appendingPathComponent(key), to: directory.appendingPathComponent(key))
+        }
+        return CommandRunner(environment: e2e.lethe.environment.merging(["LETHE_STATE_DIR": directory.path]) { $1 },
+                             workingDirectory: EngineCLITests.root)
+    }
+
+    @Test("20 erasures and 10 withdrawals on PostgreSQL: the targets show the planned effects, the chain and a report verify, a dump holds no e-mail")
+    func referenceScenario() async throws {
+        defer { cleanUp() }
+        let seeded = try await e2e.seeder.seed(34)
+        let initialized = try await e2e.lethe.run(["init"])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        let ids = try await e2e.fileBatch(seeded.customers)
+        #expect(Set(ids).count == 30)
+        let run = try await e2e.lethe.run(["run", "--until-idle", "--timeout", "3m", "--json"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try run.decode(CLIJSON.Run.self).requests == 30)
+        try await e2e.checkEffects(seeded)
+        #expect(try await e2e.lethe.run(["audit", "verify"]).status == 0)
+
+        let out = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("reports-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let export = try await e2e.lethe.run(["report", "export", "--out", out.path])
+        #expect(export.status == 0, "\(export.stderr)")
+        let report = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasSuffix(".json") })
+        let verified = try await e2e.lethe.run(["report", "verify", out.appendingPathComponent(report).path])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+
+        // The database alone, as a backup holds it: no subject's e-mail, open or purged.
+        let dump = try postgres.dump(databaseURL)
+        #expect(dump.count > 10_000)
+        for customer in seeded.customers {
+            #expect(dump.range(of: Data(customer.email.utf8)) == nil, "\(customer.email) is in the dump")
+        }
+        // The state directory holds only the keys and the checkpoints: no database file.
+        #expect(!FileManager.default.fileExists(atPath: e2e.stateDir.appendingPathComponent("lethe.db").path))
+    }
+
+    @Test("a worker whose pseudonym key is not the deployment's is refused, and one without the keys is told to copy them")
+    func keysMustMatch() async throws {
+        defer { cleanUp() }
+        #expect(try await e2e.lethe.run(["init"]).status == 0)
+        let stranger = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("\(e2e.stateDir.lastPathComponent)-stranger")
+        defer { try? FileManager.default.removeItem(at: stranger) }
+        let own = try await e2e.lethe.run(["init"], extraEnvironment: ["LETHE_STATE_DIR": stranger.path])
+        #expect(own.status == 66, "a worker without the deployment's identifiers key: \(own.stderr)")
+        #expect(own.stderr.contains("copy the deployment's key files"))
+        let copied = try worker("mismatch")
+        try Data(repeating: 1, count: 32).write(to: URL(fileURLWithPath: copied.environment["LETHE_STATE_DIR"]! + "/pseudonym.key"))
+        let refused = try await copied.run(["init"])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("pseudonym.key") && refused.stderr.contains("same key files"))
+        try? FileManager.default.removeItem(atPath: copied.environment["LETHE_STATE_DIR"]!)
+    }
+
+    @Test("three workers on one database, one killed with -9 mid-run: the others take its claims over and every request completes, verified")
+    func workersShareAndSurviveAKill() async throws {
+        defer { cleanUp() }
+        let seeded = try await e2e.seeder.seed(34)
+        #expect(try await e2e.lethe.run(["init"]).status == 0)
+        let ids = try await e2e.fileBatch(seeded.customers)
+        let second = try worker("b"), third = try worker("c")
+        defer {
+            for runner in [second, third] { try? FileManager.default.removeItem(atPath: runner.environment["LETHE_STATE_DIR"]!) }
+        }
+        for runner in [second, third] { #expect(try await runner.run(["init"]).status == 0) }
+        let run = ["run", "--until-idle", "--timeout", "3m", "--lease", "2s"]
+        let victim = try e2e.lethe.start(run)
+        let b = try second.start(run)
+        let c = try third.start(run)
+        // Kill one worker once some work is done, then let the others finish.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let listed = (try? await e2e.lethe.run(["status", "--json", "--limit", "100"]).decode([RequestView].self)) ?? []
+            if listed.flatMap(\.actions).filter({ $0.state == "succeeded" && $0.operation != "none" }).count >= 5 { break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        await CommandRunner.stop(victim)
+        await CommandRunner.waitForExit(b)
+        await CommandRunner.waitForExit(c)
+        #expect(b.terminationStatus == 0 && c.terminationStatus == 0, "the surviving workers finish the work")
+
+        let listed = try await e2e.lethe.run(["status", "--json", "--limit", "100"]).decode([RequestView].self)
+        #expect(Set(listed.map(\.id)) == Set(ids), "no request lost")
+        for request in listed {
+            #expect(request.state == "completed", "\(request.id) is \(request.state)")
+            for action in request.actions where action.operation != "none" {
+                #expect(action.state == "succeeded" && action.verified == true)
+            }
+        }
+        try await e2e.checkEffects(seeded)
+        let verify = try await e2e.lethe.run(["audit", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+}
