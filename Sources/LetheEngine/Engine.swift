@@ -188,6 +188,15 @@ public struct Engine: Sendable {
             var held: [Int64: ClaimedAction.Lease] = [:]
             var renewAt = clock.now().addingTimeInterval(options.lease / 3)
             var rescueAt = renewAt
+            // While the database is away (a restart, a lost network): no claims until then; the
+            // wait doubles up to 5 s, and work resumes without a human once it answers again.
+            var awayUntil = Date.distantPast
+            var awayDelay = 0.2
+            func away(_ why: String) {
+                if awayDelay == 0.2 { logger.warning("the database is away; waiting for it", metadata: ["why": "\(why)"]) }
+                awayUntil = clock.now().addingTimeInterval(awayDelay)
+                awayDelay = min(awayDelay * 2, 5)
+            }
             var ticking = false
             /// Once set, nothing new is claimed; in-flight work is cancelled at this time.
             var cancelAt: Date?
@@ -208,7 +217,7 @@ public struct Engine: Sendable {
                     }
                     if stopped || timedOut { cancelAt = now.addingTimeInterval(options.stopGrace) }
                 }
-                if cancelAt == nil {
+                if cancelAt == nil, now >= awayUntil {
                     do {
                         // Every target with due work and room for more, claimed in one transaction.
                         let wanted = try database.targetsWithDueWork(now: now, among: targets).map { target in
@@ -234,30 +243,41 @@ public struct Engine: Sendable {
                                 }
                             }
                         }
+                        awayDelay = 0.2
                     } catch is CancellationError {
                         // Cancelled between the check above and the claim: nothing was claimed.
                         stopped = true
                         cancelAt = now
+                    } catch StoreError.unavailable(let why) {
+                        away(why)
                     }
                 }
                 let busy = inFlight.values.reduce(0, +)
                 if busy == 0 && cancelAt != nil { break }
-                if options.shared, cancelAt == nil, clock.now() >= rescueAt {
+                if options.shared, cancelAt == nil, clock.now() >= rescueAt, clock.now() >= awayUntil {
                     // Another runner that stopped without a word (kill -9, a lost machine): its
                     // claims are taken back once their lease has run out, and done again here.
                     rescueAt = clock.now().addingTimeInterval(options.lease / 3)
-                    let taken = try await database.rescueExpired(now: clock.now())
-                    if taken > 0 {
-                        rescued += taken
-                        logger.notice("took back actions whose runner stopped renewing its lease", metadata: ["count": "\(taken)"])
+                    do {
+                        let taken = try await database.rescueExpired(now: clock.now())
+                        if taken > 0 {
+                            rescued += taken
+                            logger.notice("took back actions whose runner stopped renewing its lease", metadata: ["count": "\(taken)"])
+                        }
+                    } catch StoreError.unavailable(let why) {
+                        away(why)
                     }
                 }
-                if !held.isEmpty, clock.now() >= renewAt {
+                if !held.isEmpty, clock.now() >= renewAt, clock.now() >= awayUntil {
                     renewAt = clock.now().addingTimeInterval(options.lease / 3)
-                    let lost = try await database.renew(Array(held.values), until: clock.now().addingTimeInterval(options.lease))
-                    if !lost.isEmpty {
-                        logger.warning("claims lost before renewal (this run paused past its lease); their results will be refused",
-                                       metadata: ["count": "\(lost.count)"])
+                    do {
+                        let lost = try await database.renew(Array(held.values), until: clock.now().addingTimeInterval(options.lease))
+                        if !lost.isEmpty {
+                            logger.warning("claims lost before renewal (this run paused past its lease); their results will be refused",
+                                           metadata: ["count": "\(lost.count)"])
+                        }
+                    } catch StoreError.unavailable(let why) {
+                        away(why)
                     }
                 }
                 if let cancelAt, !cancelled, clock.now() >= cancelAt {
@@ -267,7 +287,14 @@ public struct Engine: Sendable {
                     cancelled = true
                     group.cancelAll()
                 }
-                let open = busy == 0 ? try database.openWork(now: clock.now()) : nil
+                var open: (count: Int, nextDue: Date?, later: Int)?
+                if busy == 0, clock.now() >= awayUntil {
+                    do {
+                        open = try database.openWork(now: clock.now())
+                    } catch StoreError.unavailable(let why) {
+                        away(why)
+                    }
+                }
                 if let open, open.count == 0 && options.untilIdle { break }
                 if !ticking && !cancelled {
                     ticking = true
@@ -345,6 +372,25 @@ public struct Engine: Sendable {
         return Finished(claimed: claimed, result: result, retry: retry, startedAt: started, finishedAt: clock.now())
     }
 
+    /// Records an attempt, waiting out a database that is away (restarting, unreachable) with
+    /// backoff: a result Lethe has seen is never dropped. Retrying is safe: the record is fenced
+    /// by the attempt, so one that did commit before its answer was lost is refused the second
+    /// time (`leaseLost`), never recorded twice.
+    private func recordWhileAway(_ report: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState {
+        var delay = 0.2
+        while true {
+            do {
+                return try await database.record(report, transition: transition, now: now)
+            } catch StoreError.unavailable(let why) {
+                logger.warning("the database is away; the result is recorded once it is back", metadata: ["why": "\(why)", "retry_in_s": "\(delay)"])
+                // Not cancelled with the run: the result must still be recorded.
+                let wait = delay
+                await Task.detached { [clock] in try? await clock.sleep(seconds: wait) }.value
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
     /// Records an attempt with its transition and audit event, then logs it.
     private func record(_ done: Finished) async throws {
         let claimed = done.claimed
@@ -355,7 +401,7 @@ public struct Engine: Sendable {
         let now = clock.now()
         // Not cancelled with the run: a result Lethe has seen is recorded even while the run is
         // being cancelled (the group commit's writer is its own task).
-        let state = try await database.record(report, transition: transition, now: now)
+        let state = try await recordWhileAway(report, transition: transition, now: now)
         // The line is built only when its level is logged (the default, warning, skips successes).
         let level: Logger.Level = switch transition.state {
         case .failed, .needsReview: .warning

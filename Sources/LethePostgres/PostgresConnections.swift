@@ -180,16 +180,25 @@ final class PostgresConnections: Sendable {
     static func isConnectionFailure(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return !(error is StoreError) && !(error is IdentifierSealer.Failure) }
         switch error.code {
-        case .server, .queryCancelled, .tooManyParameters, .invalidCommandTag: return false
+        case .server: return isTransient(error)
+        case .queryCancelled, .tooManyParameters, .invalidCommandTag: return false
         default: return true
         }
+    }
+
+    /// A server error that says the server is going away or starting, or that the connection
+    /// broke (SQLSTATE classes 57 and 08), or that the transaction lost a race (40001, 40P01):
+    /// nothing was changed, and the same call may succeed later.
+    static func isTransient(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("57") || state.hasPrefix("08") || state == "40001" || state == "40P01"
     }
 
     /// A store error for what PostgreSQL said: constraint violations and the like keep the
     /// server's words; a lost connection says so.
     static func storeError(_ error: any Error, location: PostgresLocation) -> any Error {
         guard let error = error as? PSQLError else { return error }
-        if error.code == .server { return StoreError.invalid("PostgreSQL refused: \(describe(error))") }
+        if error.code == .server, !isTransient(error) { return StoreError.invalid("PostgreSQL refused: \(describe(error))") }
         return StoreError.unavailable("lost the database at \(location): \(describe(error))")
     }
 

@@ -316,6 +316,12 @@ struct ProblemMiddleware: RouterMiddleware {
             let problem = Problem.badRequest(withoutPaths("\(text); nothing was changed"), pointer: "#/\(text.field)")
             if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
             return try problem.response(from: request, context: context)
+        } catch StoreError.unavailable {
+            // The database is away (restarting, unreachable): nothing was changed; ask again soon.
+            var problem = Problem(.serviceUnavailable, "Database unavailable", detail: "the database does not answer now; nothing was changed; try again shortly")
+            problem.headers[.retryAfter] = "5"
+            if Dashboard.isPage(request.uri.path) { return Dashboard.errorPage(problem, context: context) }
+            return try problem.response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try Problem(.contentTooLarge, "Content too large", detail: "the body is over \(context.maxUploadSize) bytes")
                 .response(from: request, context: context)

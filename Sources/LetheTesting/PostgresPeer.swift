@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The PostgreSQL server the tests run against (Debian's postgresql), a fresh cluster started
 /// by `scripts/test` (`scripts/peers start`), which exports its address. Each test takes a
@@ -24,6 +27,44 @@ public struct PostgresPeer: Sendable {
         var description: String {
             "PostgreSQL is not running: run the tests with scripts/test, or `eval \"$(scripts/peers start)\"` first"
         }
+    }
+
+    /// Stops the server (fast: sessions are ended, as in a restart), waits `downFor` seconds and
+    /// starts it again on the same port, as the postgres user.
+    /// On a thread of its own, like `CommandRunner`: the test's tasks keep the cooperative pool.
+    public func restart(downFor seconds: Double) async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let data = env["LETHE_TEST_PG_DATA"], let options = env["LETHE_TEST_PG_OPTIONS"] else { throw PeerMissing() }
+        let bin = bin
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread {
+                do {
+                    try Self.asPostgres([bin + "/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"])
+                    Thread.sleep(forTimeInterval: seconds)
+                    try Self.asPostgres([bin + "/pg_ctl", "-D", data, "-l", (data as NSString).deletingLastPathComponent + "/server.log",
+                                         "-w", "-o", options, "start"])
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
+
+    /// Runs a command as the postgres user, its output discarded, and waits for it with
+    /// waitpid: the server pg_ctl starts outlives it, and Foundation's `Process` was seen to
+    /// leave its runuser unreaped here.
+    private static func asPostgres(_ command: [String]) throws {
+        let full = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + command : command
+        let quoted = full.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let words: [String] = ["/bin/sh", "-c", quoted + " </dev/null >/dev/null 2>&1"]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw Failed(description: "cannot start \(full[0])") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else { throw Failed(description: "\(full.joined(separator: " ")) failed (status \(status))") }
     }
 
     /// A new empty database; returns its URL.
@@ -57,7 +98,9 @@ public struct PostgresPeer: Sendable {
 
     private func run(_ tool: String, _ arguments: [String]) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: tool) ? tool : "/usr/bin/" + (tool as NSString).lastPathComponent)
+        let fallback = ["/usr/bin/", "/usr/sbin/", "/sbin/"].map { $0 + (tool as NSString).lastPathComponent }
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? tool
+        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: tool) ? tool : fallback)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

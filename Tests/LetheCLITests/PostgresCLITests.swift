@@ -122,4 +122,57 @@ struct PostgresCLITests {
         let verify = try await e2e.lethe.run(["audit", "verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
+
+    /// The reference policies with every target paced at `rate` calls per second: a run that
+    /// lasts long enough to be interrupted, or to be counted against a rate.
+    func pacedPolicies(_ rate: String) throws -> URL {
+        let policies = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("policies-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: EngineCLITests.root.appendingPathComponent("policies"), to: policies)
+        for file in try FileManager.default.contentsOfDirectory(atPath: policies.path) where file != "purposes.yaml" {
+            let url = policies.appendingPathComponent(file)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            let paced = text.replacingOccurrences(of: #"rate_limit: [0-9]+/s"#, with: "rate_limit: \(rate)", options: .regularExpression)
+            #expect(paced != text, "\(file) names a rate_limit")
+            try paced.write(to: url, atomically: true, encoding: .utf8)
+        }
+        return policies
+    }
+
+    @Test("PostgreSQL restarted mid-run: the run waits, reconnects and finishes by itself; nothing lost, every action verified")
+    func databaseRestart() async throws {
+        defer { cleanUp() }
+        let seeded = try await e2e.seeder.seed(34)
+        let policies = try pacedPolicies("10/s")
+        defer { try? FileManager.default.removeItem(at: policies) }
+        let env = ["LETHE_POLICIES": policies.path]
+        #expect(try await e2e.lethe.run(["init"], extraEnvironment: env).status == 0)
+        let ids = try await e2e.fileBatch(seeded.customers)
+        let log = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("run-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let run = try e2e.lethe.start(["run", "--until-idle", "--timeout", "3m"], extraEnvironment: env, errorLog: log)
+        let deadline = Date().addingTimeInterval(60)
+        var done = 0
+        while Date() < deadline {
+            let listed = (try? await e2e.lethe.run(["status", "--json", "--limit", "100"], extraEnvironment: env).decode([RequestView].self)) ?? []
+            done = listed.flatMap(\.actions).filter { $0.state == "succeeded" && $0.operation != "none" }.count
+            if done >= 5 { break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try await postgres.restart(downFor: 3)
+        await CommandRunner.waitForExit(run)
+        let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(run.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("the database is away"), "the restart came before the end of the run")
+
+        let listed = try await e2e.lethe.run(["status", "--json", "--limit", "100"], extraEnvironment: env).decode([RequestView].self)
+        #expect(Set(listed.map(\.id)) == Set(ids), "no request lost")
+        for request in listed {
+            #expect(request.state == "completed", "\(request.id) is \(request.state)")
+            for action in request.actions where action.operation != "none" {
+                #expect(action.state == "succeeded" && action.verified == true)
+            }
+        }
+        try await e2e.checkEffects(seeded)
+        #expect(try await e2e.lethe.run(["audit", "verify"], extraEnvironment: env).status == 0)
+    }
 }
