@@ -79,6 +79,8 @@ public final class Runtime: Sendable {
     }
 
     private let connections = Mutex(Connections())
+    /// How many workers share each target's rate_limit (kept by `WorkerPresence` on a shared store).
+    public let pace = PaceShare()
 
     /// Opens the state directory (when given). The HTTP client is created on first use.
     public convenience init(_ configuration: Configuration) throws {
@@ -122,7 +124,8 @@ public final class Runtime: Sendable {
                 var transport = Self.unwrapped(&state, configuration)
                 if let wrap = configuration.wrapTransport { transport = wrap(transport) }
                 let clients = TargetClients(policies: configuration.policies, environment: configuration.environment, transport: transport,
-                                            pseudonymizer: storage?.pseudonymizer, now: { [clock = configuration.clock] in clock.now() }, observeCall: configuration.observeCall)
+                                            pseudonymizer: storage?.pseudonymizer, now: { [clock = configuration.clock] in clock.now() },
+                                            share: pace, observeCall: configuration.observeCall)
                 state.clients = clients
                 return clients
             }
@@ -232,9 +235,14 @@ public final class Runtime: Sendable {
     public func runEngine(_ options: Engine.Options, alongside others: [any Service] = [], signals: Bool = true) async throws -> Engine.Summary {
         let lock = try acquireRunLock()
         var options = options
-        options.shared = !(try requireStorage().isExclusive)
+        let opened = try requireStorage()
+        options.shared = !opened.isExclusive
         let service = EngineService(engine: try engine(), options: options)
         var services = others.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        if options.shared {
+            // Shares each target's rate_limit with the other workers, known by their presence.
+            services.append(.init(service: WorkerPresence(store: opened.database, pace: pace, clock: configuration.clock)))
+        }
         services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .gracefullyShutdownGroup))
         var group = ServiceGroupConfiguration(services: services, logger: Logger(label: "lethe.services"))

@@ -15,7 +15,7 @@ public struct TargetClients: TargetDrivers {
     public let clients: [String: Result<SCIMClient, SCIMClientError>]
 
     public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport, pseudonymizer: Pseudonymizer?,
-                now: @escaping @Sendable () -> Date = { Date() },
+                now: @escaping @Sendable () -> Date = { Date() }, share: PaceShare? = nil,
                 observeCall: (@Sendable (String, String, Int?, Duration) -> Void)? = nil) {
         self.transport = transport
         self.pseudonymizer = pseudonymizer
@@ -23,7 +23,7 @@ public struct TargetClients: TargetDrivers {
         for policy in policies.policies {
             do {
                 // Each target gets its own pace on the shared connection pool.
-                var paced: any HTTPTransport = policy.engine.rateLimit.map { RateLimitedTransport(transport, limit: $0) } ?? transport
+                var paced: any HTTPTransport = policy.engine.rateLimit.map { RateLimitedTransport(transport, limit: $0, share: share) } ?? transport
                 if let observeCall { paced = ObservedTransport(paced, target: policy.target, observe: observeCall) }
                 clients[policy.target] = .success(try SCIMClient(policy: policy, environment: environment, transport: paced, now: now))
             } catch {

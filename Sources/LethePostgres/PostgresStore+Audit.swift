@@ -334,4 +334,12 @@ extension PostgresStore {
             try session.execute("DELETE FROM job_lease WHERE name = \(name) AND holder = \(holder)")
         }
     }
+
+    public func jobHolders(prefix: String, now: Date) throws -> Int {
+        try connections.read { session in
+            Int(try session.value("""
+                SELECT COUNT(*) FROM job_lease WHERE left(name, \(prefix.count)::int) = \(prefix) AND expires_at > \(now.timeIntervalSince1970)
+                """, as: Int64.self) ?? 0)
+        }
+    }
 }

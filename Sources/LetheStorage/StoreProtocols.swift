@@ -163,6 +163,8 @@ public protocol JobLeases: Sendable {
     func acquireJob(_ name: String, holder: String, until: Date, now: Date) throws -> Bool
     /// Gives the job up at once (a holder that stops cleanly), if `holder` has it.
     func releaseJob(_ name: String, holder: String) throws
+    /// How many jobs whose name starts with `prefix` are held at `now` (the live workers).
+    func jobHolders(prefix: String, now: Date) throws -> Int
 }
 
 /// The webhook outbox: the audit log is the outbox, each URL has a cursor.

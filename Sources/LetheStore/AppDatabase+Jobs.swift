@@ -21,4 +21,11 @@ extension AppDatabase {
     public func releaseJob(_ name: String, holder: String) throws {
         try writer.write { db in try db.execute(sql: "DELETE FROM job_lease WHERE name = ? AND holder = ?", arguments: [name, holder]) }
     }
+
+    public func jobHolders(prefix: String, now: Date) throws -> Int {
+        try writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job_lease WHERE substr(name, 1, ?) = ? AND expires_at > ?",
+                             arguments: [prefix.count, prefix, now.timeIntervalSince1970]) ?? 0
+        }
+    }
 }

@@ -272,6 +272,12 @@ public enum StoreContract {
         try store.releaseJob("webhooks", holder: other)
         try expect(try store.acquireJob("webhooks", holder: holder, until: now.addingTimeInterval(200), now: now.addingTimeInterval(123)),
                    "a released job was not free")
+        // Workers' presence: live leases counted by name prefix, expired ones not.
+        for (worker, until) in [("worker/a", 300.0), ("worker/b", 300), ("worker/c", 130), ("workers-not", 300)] {
+            _ = try store.acquireJob(worker, holder: worker, until: now.addingTimeInterval(until), now: now.addingTimeInterval(124))
+        }
+        try expect(try store.jobHolders(prefix: "worker/", now: now.addingTimeInterval(125)) == 3, "live workers were not counted by prefix")
+        try expect(try store.jobHolders(prefix: "worker/", now: now.addingTimeInterval(131)) == 2, "a worker whose lease ran out was counted")
     }
 
     /// A filing stores the request, its actions and its event together; the same reference

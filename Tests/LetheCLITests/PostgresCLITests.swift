@@ -1,7 +1,9 @@
 import Foundation
 import LetheApp
 import LetheCore
+import LetheSandbox
 import LetheTesting
+import Synchronization
 import Testing
 
 /// The reference job and several workers on one PostgreSQL database, through the `lethe`
@@ -174,5 +176,60 @@ struct PostgresCLITests {
         }
         try await e2e.checkEffects(seeded)
         #expect(try await e2e.lethe.run(["audit", "verify"], extraEnvironment: env).status == 0)
+    }
+
+    @Test("two workers with rate_limit 5/s on every target: no target sees more than 5 calls in any second (6 at a window's edge)")
+    func rateLimitHoldsAcrossWorkers() async throws {
+        defer { cleanUp() }
+        let targets = ["shop", "app", "newsletter", "crm"]
+        let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: 12, randomSeed: 5))
+        let hostile = HostileSCIM(sandbox)
+        let calls = Mutex<[String: [Date]]>([:])
+        hostile.add { request, _ in
+            calls.withLock { $0[request.target, default: []].append(Date()) }
+            return nil
+        }
+        let server = try await SandboxServer.start(handler: hostile, sandbox: sandbox)
+        let policies = try pacedPolicies("5/s")
+        defer { try? FileManager.default.removeItem(at: policies) }
+        var env = ["LETHE_POLICIES": policies.path]
+        for target in targets {
+            env["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
+            env["LETHE_\(target.uppercased())_TOKEN"] = "tok"
+        }
+        #expect(try await e2e.lethe.run(["init"], extraEnvironment: env).status == 0)
+        let second = try worker("paced")
+        defer { try? FileManager.default.removeItem(atPath: second.environment["LETHE_STATE_DIR"]!) }
+        #expect(try await second.run(["init"], extraEnvironment: env).status == 0)
+        // Both workers first, so each knows the other (within one presence interval, 2 s) before any work.
+        let a = try e2e.lethe.start(["run", "--timeout", "90s"], extraEnvironment: env)
+        let b = try second.start(["run", "--timeout", "90s"], extraEnvironment: env)
+        try await Task.sleep(nanoseconds: 4_500_000_000)
+        var ids: [String] = []
+        for i in 0..<12 {
+            let filed = try await e2e.lethe.run(["erase", "--email", SandboxCustomers.email(i), "--ref", "PACE-\(i)"], extraEnvironment: env)
+            #expect(filed.status == 0, "\(filed.stderr)")
+            ids.append(filed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let deadline = Date().addingTimeInterval(80)
+        var finished = false
+        while Date() < deadline, !finished {
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let listed = (try? await e2e.lethe.run(["status", "--json", "--limit", "100"], extraEnvironment: env).decode([RequestView].self)) ?? []
+            finished = listed.count == 12 && listed.allSatisfy { $0.state == "completed" }
+        }
+        await CommandRunner.stop(a, signal: SIGTERM)
+        await CommandRunner.stop(b, signal: SIGTERM)
+        await server.stop()
+        #expect(finished, "every request completed")
+        for (target, times) in calls.withLock({ $0 }) {
+            let sorted = times.sorted()
+            var most = 0
+            for (i, start) in sorted.enumerated() {
+                most = max(most, sorted[i...].prefix { $0.timeIntervalSince(start) < 1.0 }.count)
+            }
+            #expect(sorted.count >= 24, "\(target): enough calls to measure (\(sorted.count))")
+            #expect(most <= 6, "\(target): \(most) calls within one second from two workers sharing 5/s")
+        }
     }
 }
