@@ -184,7 +184,7 @@ let package = Package(
         .executableTarget(
             name: "lethe",
             dependencies: [
-                "LetheCore", "LetheHTTP", "LetheSCIM", "LetheStorage", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo", "LetheServer",
+                "LetheCore", "LetheHTTP", "LetheSCIM", "LetheStorage", "LethePostgres", "LetheEngine", "LetheReports", "LetheSandbox", "LetheApp", "LetheDemo", "LetheServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import LetheCore
 import LetheStorage
 import PostgresNIO
@@ -15,6 +16,8 @@ import PostgresNIO
 public final class PostgresStore: Store, Sendable {
     let connections: PostgresConnections
     let sealer: IdentifierSealer?
+    /// Rows handed to `insertRows`, inserted together by `finishCopy`.
+    let copying = NIOLockedValueBox<[(String, [String], [[StoreValue]])]>([])
 
     /// The advisory lock every event-appending transaction takes first.
     static let chainLock: Int64 = 0x4C45_5448_4501  // "LETHE" 1

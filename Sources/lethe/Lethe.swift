@@ -31,6 +31,7 @@ struct Lethe: AsyncParsableCommand {
             InitCommand.self, PolicyCommand.self, PlanCommand.self, EraseCommand.self, RevokeCommand.self, RunCommand.self,
             StatusCommand.self, ApproveCommand.self, RejectCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, ReportCommand.self,
             KeysCommand.self, SweepCommand.self, TargetCommand.self, SandboxCommand.self, DemoCommand.self, ServeCommand.self, TokenCommand.self,
+            DatabaseCommand.self,
         ]
     )
 }

@@ -232,4 +232,46 @@ struct PostgresCLITests {
             #expect(most <= 6, "\(target): \(most) calls within one second from two workers sharing 5/s")
         }
     }
+
+    @Test("lethe db copy moves a SQLite directory's history into PostgreSQL: the chain's head is the same, an earlier report verifies, work goes on there")
+    func copyFromSQLite() async throws {
+        defer { cleanUp() }
+        let sqlite = try EngineCLITests()
+        defer { sqlite.cleanUp() }
+        let seeded = try await sqlite.seeder.seed(34)
+        #expect(try await sqlite.lethe.run(["init"]).status == 0)
+        let ids = try await sqlite.fileBatch(seeded.customers)
+        // Half done on SQLite: the rest is carried out after the move.
+        let first = try await sqlite.lethe.run(["run", "--until-idle", "--timeout", "3m"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let more = try await sqlite.lethe.run(["erase", "--email", seeded.customers[31].email, "--ref", "AFTER-1"])
+        #expect(more.status == 0)
+        let out = sqlite.stateDir.deletingLastPathComponent().appendingPathComponent("reports-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        #expect(try await sqlite.lethe.run(["report", "export", "--out", out.path]).status == 0)
+        let report = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasSuffix(".json") })
+        let head = try await sqlite.lethe.run(["audit", "verify"]).stdout
+
+        // --database and the copy's target at once is a mistake, said before anything happens.
+        let both = try await sqlite.lethe.run(["db", "copy", "--to", databaseURL], extraEnvironment: ["LETHE_DATABASE_URL": databaseURL])
+        #expect(both.status == 64, "\(both.stderr)")
+        let copied = try await sqlite.lethe.run(["db", "copy", "--to", databaseURL])
+        #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
+        #expect(copied.stdout.contains("audit chain verified in the copy"))
+        let again = try await sqlite.lethe.run(["db", "copy", "--to", databaseURL])
+        #expect(again.status == 65 && again.stderr.contains("empty database only"), "\(again.stderr)")
+
+        // The same directory (its keys) now on PostgreSQL.
+        let env = ["LETHE_DATABASE_URL": databaseURL]
+        let verified = try await sqlite.lethe.run(["audit", "verify"], extraEnvironment: env)
+        #expect(verified.status == 0 && verified.stdout == head, "the same chain, to its head:\n\(head)\n\(verified.stdout)")
+        let earlier = try await sqlite.lethe.run(["report", "verify", out.appendingPathComponent(report).path], extraEnvironment: env)
+        #expect(earlier.status == 0, "\(earlier.stdout)\(earlier.stderr)")
+        let run = try await sqlite.lethe.run(["run", "--until-idle", "--timeout", "3m"], extraEnvironment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        let listed = try await sqlite.lethe.run(["status", "--json", "--limit", "100"], extraEnvironment: env).decode([RequestView].self)
+        #expect(Set(listed.map(\.id)) == Set(ids).union([more.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]))
+        #expect(listed.allSatisfy { $0.state == "completed" })
+        #expect(try postgres.dump(databaseURL).range(of: Data(seeded.customers[31].email.utf8)) == nil)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LetheApp
+import LethePostgres
 import LetheCore
 import LetheReports
 import LetheSCIM
@@ -80,6 +81,10 @@ enum ExitStatus {
             case .unavailable: return ("\(store); nothing was changed", unavailable)
             default: return ("\(store)", dataError)
             }
+        case let copy as DatabaseCopy.Refusal:
+            return ("\(copy)", dataError)
+        case let location as PostgresLocation.Invalid:
+            return ("\(location) (--database or LETHE_DATABASE_URL); nothing was changed", usage)
         case let sealed as IdentifierSealer.Failure:
             return ("\(sealed)", dataError)
         case let sweep as ConsentSweep.Failure:
