@@ -5,8 +5,9 @@ import LetheStorage
 
 /// A signed statement of how far the audit chain reached at a moment: sequence number, head
 /// hash, time and key id, with an Ed25519 signature over their canonical JSON. Appended to
-/// `STATE/checkpoints.jsonl` at the end of every `lethe run`, every report export and every
-/// `lethe audit checkpoint`, so deleting the last events, or recomputing the chain, is detected.
+/// `STATE/checkpoints.jsonl` and kept in the store (for every worker of a deployment) at the end
+/// of every `lethe run`, every report export and every `lethe audit checkpoint`, so deleting the
+/// last events, or recomputing the chain, is detected.
 public struct AuditCheckpoint: Sendable, Hashable {
     public var seq: Int64
     public var headHash: String
@@ -45,22 +46,23 @@ public struct AuditCheckpoint: Sendable, Hashable {
 }
 
 /// Why the log no longer agrees with what Lethe signed earlier.
+/// `place` names the checkpoint: "checkpoints.jsonl line 3", or "the database's checkpoint 3".
 public enum CheckpointProblem: Error, Sendable, Hashable, CustomStringConvertible {
-    case unreadable(line: Int)
-    case badSignature(line: Int, seq: Int64)
-    case unknownKey(line: Int, keyId: String)
-    case missingEvent(line: Int, seq: Int64)
-    case hashDiffers(line: Int, seq: Int64)
+    case unreadable(place: String)
+    case badSignature(place: String, seq: Int64)
+    case unknownKey(place: String, keyId: String)
+    case missingEvent(place: String, seq: Int64)
+    case hashDiffers(place: String, seq: Int64)
 
     public var description: String {
         switch self {
-        case .unreadable(let line): "checkpoints.jsonl line \(line) is not a checkpoint"
-        case .badSignature(let line, let seq): "the checkpoint on line \(line) (event \(seq)) has a signature that does not verify: the file was edited"
-        case .unknownKey(let line, let key): "the checkpoint on line \(line) is signed with key \(key), which is not one of this state directory's keys"
-        case .missingEvent(let line, let seq):
-            "the checkpoint on line \(line) says the log reached event \(seq), but the log has no event \(seq): events were deleted"
-        case .hashDiffers(let line, let seq):
-            "the checkpoint on line \(line) names another hash for event \(seq): the log was rewritten after the checkpoint"
+        case .unreadable(let place): "\(place) is not a checkpoint"
+        case .badSignature(let place, let seq): "\(place) (event \(seq)) has a signature that does not verify: it was edited"
+        case .unknownKey(let place, let key): "\(place) is signed with key \(key), which is not one of this state directory's keys"
+        case .missingEvent(let place, let seq):
+            "\(place) says the log reached event \(seq), but the log has no event \(seq): events were deleted"
+        case .hashDiffers(let place, let seq):
+            "\(place) names another hash for event \(seq): the log was rewritten after the checkpoint"
         }
     }
 }
@@ -90,31 +92,40 @@ extension StateDirectory {
         try handle.seekToEnd()
         try handle.write(contentsOf: line)
         try handle.synchronize()
+        // And in the store, where every worker of the deployment sees it.
+        try database.appendCheckpointLine(checkpoint.line)
         return checkpoint
     }
 
-    /// The checkpoints written so far, oldest first.
-    public func checkpoints() throws -> [(line: Int, checkpoint: AuditCheckpoint?)] {
-        guard let text = try? String(contentsOfFile: checkpointsPath, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
-            line.isEmpty ? nil : (index + 1, AuditCheckpoint(line: String(line)))
+    /// The checkpoints this directory wrote, oldest first, then (with `database`) those the
+    /// store keeps, from every worker.
+    public func checkpoints(database: (any AuditLog)? = nil) throws -> [(place: String, checkpoint: AuditCheckpoint?)] {
+        var all: [(place: String, checkpoint: AuditCheckpoint?)] = []
+        if let text = try? String(contentsOfFile: checkpointsPath, encoding: .utf8) {
+            all += text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+                line.isEmpty ? nil : ("checkpoints.jsonl line \(index + 1)", AuditCheckpoint(line: String(line)))
+            }
         }
+        if let database {
+            all += try database.checkpointLines().enumerated().map { index, line in ("the database's checkpoint \(index + 1)", AuditCheckpoint(line: line)) }
+        }
+        return all
     }
 
     /// Checks every checkpoint: signed by one of this directory's keys, and its event still in
     /// the log with the same hash. Returns how many were checked and the latest.
     public func verifyCheckpoints(database: any AuditLog) throws -> (count: Int, latest: AuditCheckpoint?) {
         var latest: AuditCheckpoint?
-        let all = try checkpoints()
-        for (line, parsed) in all {
-            guard let checkpoint = parsed else { throw CheckpointProblem.unreadable(line: line) }
-            guard let key = try publicKey(id: checkpoint.keyId) else { throw CheckpointProblem.unknownKey(line: line, keyId: checkpoint.keyId) }
+        let all = try checkpoints(database: database)
+        for (place, parsed) in all {
+            guard let checkpoint = parsed else { throw CheckpointProblem.unreadable(place: place) }
+            guard let key = try publicKey(id: checkpoint.keyId) else { throw CheckpointProblem.unknownKey(place: place, keyId: checkpoint.keyId) }
             guard let signature = Hex.decode(checkpoint.signature), key.isValidSignature(Data(signature), for: checkpoint.signedBytes) else {
-                throw CheckpointProblem.badSignature(line: line, seq: checkpoint.seq)
+                throw CheckpointProblem.badSignature(place: place, seq: checkpoint.seq)
             }
-            guard let event = try database.auditEvent(seq: checkpoint.seq) else { throw CheckpointProblem.missingEvent(line: line, seq: checkpoint.seq) }
-            guard event.hash == checkpoint.headHash else { throw CheckpointProblem.hashDiffers(line: line, seq: checkpoint.seq) }
-            latest = checkpoint
+            guard let event = try database.auditEvent(seq: checkpoint.seq) else { throw CheckpointProblem.missingEvent(place: place, seq: checkpoint.seq) }
+            guard event.hash == checkpoint.headHash else { throw CheckpointProblem.hashDiffers(place: place, seq: checkpoint.seq) }
+            if checkpoint.seq >= (latest?.seq ?? 0) { latest = checkpoint }
         }
         return (all.count, latest)
     }

@@ -78,7 +78,7 @@ public struct AuditVerification: Sendable {
     public func checkpointIfGrown() throws -> AuditCheckpoint? {
         let head = try database.snapshot { try $0.chainHead() }
         guard let last = head.lastSeq else { return nil }
-        if let latest = try state.checkpoints().last?.checkpoint, latest.seq >= last { return nil }
+        if let latest = try state.checkpoints(database: database).compactMap(\.checkpoint).map(\.seq).max(), latest >= last { return nil }
         return try checkpoint()
     }
 

@@ -343,3 +343,13 @@ extension PostgresStore {
         }
     }
 }
+
+extension PostgresStore {
+    public func appendCheckpointLine(_ line: String) throws {
+        try connections.write(chain: false) { session in try session.execute("INSERT INTO audit_checkpoint (line) VALUES (\(line))") }
+    }
+
+    public func checkpointLines() throws -> [String] {
+        try connections.read { session in try session.rows("SELECT line FROM audit_checkpoint ORDER BY id").map { try $0.at(0, as: String.self) } }
+    }
+}

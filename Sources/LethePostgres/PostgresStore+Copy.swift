@@ -50,7 +50,7 @@ extension PostgresStore: TableWriting {
                     try session.execute(sql.query)
                 }
             }
-            for table in ["action", "attempt"] {
+            for table in ["action", "attempt", "audit_checkpoint"] {
                 try session.execute(PostgresQuery(unsafeSQL: """
                     SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE((SELECT MAX(id) FROM \(table)), 0) + 1, false)
                     """))

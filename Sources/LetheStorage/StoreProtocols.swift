@@ -103,6 +103,10 @@ public protocol AuditLog: Sendable {
     func changeEvents(requestIds: [String]) throws -> [String: [AuditEvent]]
     /// Runs `body` on one consistent view of the store (a report reads everything through one).
     func snapshot<T>(_ body: (any ReportSnapshot) throws -> T) throws -> T
+    /// Keeps a signed checkpoint (its canonical JSON line) for every worker of the deployment to see.
+    func appendCheckpointLine(_ line: String) throws
+    /// The checkpoint lines kept, oldest first.
+    func checkpointLines() throws -> [String]
 }
 
 /// One consistent view of the store for a long read, such as a report: every query made

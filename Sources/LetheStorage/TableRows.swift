@@ -29,13 +29,14 @@ public enum StoreTables {
         ("webhook_cursor", ["url", "last_seq", "attempts", "next_attempt_at", "last_error"]),
         ("webhook_overdue", ["url", "request_id"]),
         ("dashboard_session", ["id_digest", "token_id", "csrf", "expires_at"]),
+        ("audit_checkpoint", ["id", "line"]),
     ]
 
     /// The key column each table is read in order of (rowid order for tables without one).
     public static func order(of table: String) -> String {
         switch table {
         case "audit_event": "seq"
-        case "action", "attempt": "id"
+        case "action", "attempt", "audit_checkpoint": "id"
         default: "rowid"
         }
     }

@@ -261,3 +261,13 @@ extension AppDatabase {
         try writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM audit_event WHERE seq = ?", arguments: [seq]).map(AuditEvent.init) }
     }
 }
+
+extension AppDatabase {
+    public func appendCheckpointLine(_ line: String) throws {
+        try writer.write { db in try db.execute(sql: "INSERT INTO audit_checkpoint (line) VALUES (?)", arguments: [line]) }
+    }
+
+    public func checkpointLines() throws -> [String] {
+        try writer.read { db in try String.fetchAll(db, sql: "SELECT line FROM audit_checkpoint ORDER BY id") }
+    }
+}

@@ -465,6 +465,11 @@ public struct AppDatabase: Store {
             // Jobs done once per deployment, whichever replica holds the lease (issue #32).
             try db.execute(sql: "CREATE TABLE job_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL)")
         }
+        migrator.registerMigration("v20-audit-checkpoint") { db in
+            // Signed checkpoints in the store (issue #32, point 5), so every worker of a deployment
+            // sees and checks them; each worker also keeps its own checkpoints.jsonl.
+            try db.execute(sql: "CREATE TABLE audit_checkpoint (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL)")
+        }
         return migrator
     }
 

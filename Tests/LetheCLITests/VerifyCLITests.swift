@@ -98,7 +98,7 @@ struct VerifyCLITests {
         try await database.write { try $0.execute(sql: "DELETE FROM audit_event WHERE seq = (SELECT MAX(seq) FROM audit_event)") }
         let truncated = try await lethe.run(["audit", "verify"])
         #expect(truncated.status == 1, "\(truncated.stdout)")
-        #expect(truncated.stdout.contains("checkpoint on line") && truncated.stdout.contains("events were deleted"), "\(truncated.stdout)")
+        #expect(truncated.stdout.contains("checkpoints.jsonl line") && truncated.stdout.contains("events were deleted"), "\(truncated.stdout)")
     }
 }
 
