@@ -115,5 +115,8 @@ public struct PostgresPeer: Sendable {
         return String(decoding: output, as: UTF8.self)
     }
 
-    struct Failed: Error, CustomStringConvertible { let description: String }
+    public struct Failed: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import LetheApp
 import LetheCore
+import LetheHTTP
 import LetheSandbox
 import LetheTesting
 import Synchronization
@@ -273,5 +274,105 @@ struct PostgresCLITests {
         #expect(Set(listed.map(\.id)) == Set(ids).union([more.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]))
         #expect(listed.allSatisfy { $0.state == "completed" })
         #expect(try postgres.dump(databaseURL).range(of: Data(seeded.customers[31].email.utf8)) == nil)
+    }
+
+    /// The chaos test, bounded for CI (the 2,000 erasures: `LETHE_CHAOS_REQUESTS=2000`).
+    @Test("chaos: three workers and lethe serve on one database; erasures filed through the API while a random worker is killed with -9 and restarted every 2 s; all complete, verified, no account written twice at once")
+    func chaos() async throws {
+        defer { cleanUp() }
+        let count = Int(ProcessInfo.processInfo.environment["LETHE_CHAOS_REQUESTS"] ?? "") ?? 200
+        let targets = ["shop", "app", "newsletter", "crm"]
+        let sandbox = Sandbox(Sandbox.Configuration(targets: targets, token: "tok", seedCustomers: count, randomSeed: 9))
+        let hostile = HostileSCIM(sandbox)
+        // Every write to an account, with its time: two attempts acting on one account at once
+        // would write it within moments of each other.
+        let writes = Mutex<[String: [Date]]>([:])
+        hostile.add { request, _ in
+            if request.method != "GET", request.path.hasPrefix("/Users/") {
+                writes.withLock { $0["\(request.target)\(request.path)", default: []].append(Date()) }
+            }
+            return nil
+        }
+        let server = try await SandboxServer.start(handler: hostile, sandbox: sandbox)
+        var env: [String: String] = [:]
+        for target in targets {
+            env["LETHE_\(target.uppercased())_URL"] = server.baseURL(target)
+            env["LETHE_\(target.uppercased())_TOKEN"] = "tok"
+        }
+        #expect(try await e2e.lethe.run(["init"], extraEnvironment: env).status == 0)
+        let token = try await e2e.lethe.run(["token", "create", "--name", "chaos desk", "--role", "officer"], extraEnvironment: env)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let workers = try ["w1", "w2", "w3"].map { try worker($0) }
+        defer { for runner in workers { try? FileManager.default.removeItem(atPath: runner.environment["LETHE_STATE_DIR"]!) } }
+        for runner in workers { #expect(try await runner.run(["init"], extraEnvironment: env).status == 0) }
+
+        let log = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("serve-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let serve = try e2e.lethe.start(["serve", "--listen", "127.0.0.1:0"], extraEnvironment: env, errorLog: log)
+        let base = try await ServeCLITests.address(of: serve, log: log)
+        let run = ["run", "--lease", "2s", "--timeout", "5m"]
+        var running = try workers.map { try $0.start(run, extraEnvironment: env) }
+        let http = AsyncHTTPClientTransport()
+
+        // Filing through the API, while the chaos runs.
+        let filing = Task {
+            var ids: [String] = []
+            for i in 0..<count {
+                let body = ServeCLITests.erasure(SandboxCustomers.email(i), ref: "CHAOS-\(i)")
+                let response = try await http.send(HTTPRequest(method: .post, url: base + "/api/v1/requests",
+                                                               headers: [HTTPHeader("Authorization", "Bearer \(token)"), HTTPHeader("Content-Type", "application/json")],
+                                                               body: Data(body.utf8)))
+                guard response.status == 201 || response.status == 200, let id = JSONValue.parse(response.body)?["id"]?.stringValue else {
+                    throw PostgresPeer.Failed(description: "filing \(i) answered \(response.status)")
+                }
+                ids.append(id)
+            }
+            return ids
+        }
+        var kills = 0
+        var completed = false
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline, !completed {
+            try await Task.sleep(nanoseconds: 2_000_000_000)
+            let victim = Int.random(in: 0..<running.count)
+            await CommandRunner.stop(running[victim])
+            kills += 1
+            running[victim] = try workers[victim].start(run, extraEnvironment: env)
+            if kills % 3 == 0 {
+                let listed = (try? await e2e.lethe.run(["status", "--json", "--limit", "\(count + 10)"], extraEnvironment: env).decode([RequestView].self)) ?? []
+                completed = listed.count == count && listed.allSatisfy { $0.state == "completed" }
+            }
+        }
+        let ids = try await filing.value
+        for process in running { await CommandRunner.stop(process, signal: SIGTERM) }
+        await CommandRunner.stop(serve, signal: SIGTERM)
+        await http.shutdown()
+        await server.stop()
+
+        #expect(completed, "every request completed within the time")
+        #expect(kills >= 3, "workers were killed during the work (\(kills))")
+        let listed = try await e2e.lethe.run(["status", "--json", "--limit", "\(count + 10)"], extraEnvironment: env).decode([RequestView].self)
+        #expect(Set(listed.map(\.id)) == Set(ids), "no request lost")
+        for request in listed {
+            #expect(request.state == "completed")
+            for action in request.actions where action.operation != "none" {
+                #expect(action.state == "succeeded" && action.verified == true, "\(request.id) \(action.target)")
+            }
+        }
+        for (account, times) in writes.withLock({ $0 }) {
+            let sorted = times.sorted()
+            for (earlier, later) in zip(sorted, sorted.dropFirst()) {
+                #expect(later.timeIntervalSince(earlier) > 0.5, "\(account) was written twice within \(later.timeIntervalSince(earlier)) s")
+            }
+        }
+        let verify = try await e2e.lethe.run(["audit", "verify"], extraEnvironment: env)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let out = e2e.stateDir.deletingLastPathComponent().appendingPathComponent("reports-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        #expect(try await e2e.lethe.run(["report", "export", "--out", out.path], extraEnvironment: env).status == 0)
+        let report = try #require(try FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasSuffix(".json") })
+        #expect(try await e2e.lethe.run(["report", "verify", out.appendingPathComponent(report).path], extraEnvironment: env).status == 0)
+        let dump = try postgres.dump(databaseURL)
+        for i in 0..<count { #expect(dump.range(of: Data(SandboxCustomers.email(i).utf8)) == nil) }
     }
 }
