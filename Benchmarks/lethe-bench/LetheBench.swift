@@ -310,8 +310,9 @@ struct EngineFile: AsyncParsableCommand {
     var seeded = false
 
     func run() async throws {
-        let directory = StateDirectory(path: state)
-        let database = try directory.openSQLite()
+        // SQLite in the directory, or the PostgreSQL database of LETHE_DATABASE_URL (run-workers.sh).
+        let directory = StateDirectory(path: state, databaseURL: ProcessInfo.processInfo.environment["LETHE_DATABASE_URL"])
+        let database = try directory.openDatabase()
         let policySet = try PolicyDirectory.load(policies, environment: [:]).get()
         let intake = Intake(database: database, policies: policySet, pseudonymizer: try directory.pseudonymizer())
         let received = CalendarDate(iso: "2026-11-29")!
@@ -330,9 +331,7 @@ struct EngineFile: AsyncParsableCommand {
                 batch.removeAll()
             }
         }
-        let queue = try DatabaseQueue(path: directory.databasePath)
-        let actions = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM action WHERE operation <> 'none'") ?? 0 }
-        print("filed \(requests) requests, \(actions) actions to carry out")
+        print("filed \(requests) requests, \(try database.openWork().count) actions to carry out")
     }
 }
 

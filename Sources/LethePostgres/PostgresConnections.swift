@@ -260,18 +260,9 @@ extension PostgresConnections {
     /// anything else, so none waits for a row while holding it.
     @discardableResult
     func write<T>(chain: Bool = true, _ body: (PGSession) throws -> T) throws -> T {
-        try with { connection in
-            let session = PGSession(connection: connection, logger: logger)
-            try session.execute("BEGIN")
-            do {
-                if chain { try session.execute("SELECT pg_advisory_xact_lock(\(PostgresStore.chainLock))") }
-                let result = try body(session)
-                try session.execute("COMMIT")
-                return result
-            } catch {
-                if !connection.isClosed { _ = try? session.execute("ROLLBACK") }
-                throw error
-            }
+        try transaction("BEGIN") { session in
+            if chain { try session.execute("SELECT pg_advisory_xact_lock(\(PostgresStore.chainLock))") }
+            return try body(session)
         }
     }
 
@@ -282,9 +273,14 @@ extension PostgresConnections {
 
     /// One consistent view for a long read (a report): a read-only, repeatable-read transaction.
     func snapshot<T>(_ body: (PGSession) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// `body` between `begin` and COMMIT, rolled back when it throws.
+    private func transaction<T>(_ begin: PostgresQuery, _ body: (PGSession) throws -> T) throws -> T {
         try with { connection in
             let session = PGSession(connection: connection, logger: logger)
-            try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try session.execute(begin)
             do {
                 let result = try body(session)
                 try session.execute("COMMIT")

@@ -57,14 +57,7 @@ extension PostgresStore {
         }
         let t = now.timeIntervalSince1970
         let startsAt = t + max(0, new.grace)
-        let states = new.plan.map { action -> ActionState in
-            switch action.operation {
-            case .none: .succeeded
-            case .needsReview: .needsReview
-            default: new.needsApproval ? .held : .pending
-            }
-        }
-        let initial = RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .awaitingApproval ? RequestState.awaitingApproval : .received
+        let initial = new.initialState
         let identifiers = try stored(new.identifiers, request: new.id)
         let approval: String? = new.needsApproval ? Approval.State.awaiting.rawValue : nil
         try session.execute("""
@@ -97,7 +90,7 @@ extension PostgresStore {
         }
         try Self.appendAudit(session, at: now, request: new.id, target: nil, event: .requestFiled,
                              details: AuditDetails.filed(new, purposes: purposes, startsAt: startsAt))
-        guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == initial else {
+        guard !new.settlesAtFiling else {
             try Self.refreshState(of: new.id, in: session, now: now)
             return .filed(try request(new.id, in: session))
         }
@@ -201,21 +194,7 @@ extension PostgresStore {
     public func approve(_ requestId: String, by actor: Principal, note: String?, now: Date) throws -> StoredRequest {
         try connections.write { session in
             let request = try self.request(requestId, in: session)
-            switch request.approval?.state {
-            case nil:
-                throw StoreError.invalid("request \(requestId) does not wait for approval (none was required when it was filed)")
-            case .approved?:
-                throw StoreError.invalid("request \(requestId) was already approved by \(request.approval?.by ?? "someone")")
-            case .rejected?:
-                throw StoreError.invalid("request \(requestId) was rejected; a rejected request cannot be approved")
-            case .awaiting?:
-                break
-            }
-            guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled; there is nothing to approve") }
-            guard let filer = request.requestedBy else {
-                throw StoreError.invalid("request \(requestId) does not say who filed it, so four eyes cannot be checked; file it again with a name")
-            }
-            guard !request.isFiled(by: actor) else { throw StoreError.selfApproval(requestId: requestId, filer: filer) }
+            let filer = try request.approvalFiler(by: actor)
             let t = now.timeIntervalSince1970
             let startsAt = max(t, request.startsAt?.timeIntervalSince1970 ?? t)
             try session.execute("UPDATE action SET state = 'pending', next_attempt_at = \(startsAt) WHERE request_id = \(requestId) AND state = 'held'")
@@ -234,17 +213,9 @@ extension PostgresStore {
     public func reject(_ requestId: String, by actor: String, reason: String, now: Date) throws -> StoredRequest {
         try connections.write { session in
             let request = try self.request(requestId, in: session)
-            switch request.state {
-            case .rejected: throw StoreError.invalid("request \(requestId) was already rejected")
-            case .cancelled, .completed, .failed:
-                throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue); only a request nothing was done for can be rejected")
-            case .awaitingApproval, .received, .inProgress, .needsReview: break
-            }
+            try request.checkRejectable()
             let attempted = try session.value("SELECT COALESCE(SUM(attempts), 0)::bigint FROM action WHERE request_id = \(requestId)", as: Int64.self) ?? 0
-            guard attempted == 0 else {
-                throw StoreError.invalid("request \(requestId) has already been worked on (\(attempted) attempt\(attempted == 1 ? "" : "s")); "
-                    + "a rejection would misstate what happened, so cancel it instead (`lethe cancel`)")
-            }
+            try request.checkNothingAttempted(Int(attempted))
             let targets = try endUnstarted(of: requestId, because: AuditChain.notCarriedOutRejected, in: session, now: now)
             try session.execute("""
                 UPDATE request SET approval = 'rejected', decided_by = \(actor), decided_at = \(now.timeIntervalSince1970), decision_note = \(reason)

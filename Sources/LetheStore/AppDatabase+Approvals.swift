@@ -10,21 +10,7 @@ extension AppDatabase {
     public func approve(_ requestId: String, by actor: Principal, note: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try self.request(requestId, in: db)
-            switch request.approval?.state {
-            case nil:
-                throw StoreError.invalid("request \(requestId) does not wait for approval (none was required when it was filed)")
-            case .approved?:
-                throw StoreError.invalid("request \(requestId) was already approved by \(request.approval?.by ?? "someone")")
-            case .rejected?:
-                throw StoreError.invalid("request \(requestId) was rejected; a rejected request cannot be approved")
-            case .awaiting?:
-                break
-            }
-            guard request.state != .cancelled else { throw StoreError.invalid("request \(requestId) was cancelled; there is nothing to approve") }
-            guard let filer = request.requestedBy else {
-                throw StoreError.invalid("request \(requestId) does not say who filed it, so four eyes cannot be checked; file it again with a name")
-            }
-            guard !request.isFiled(by: actor) else { throw StoreError.selfApproval(requestId: requestId, filer: filer) }
+            let filer = try request.approvalFiler(by: actor)
             let t = now.timeIntervalSince1970
             let startsAt = max(t, request.startsAt?.timeIntervalSince1970 ?? t)
             try db.execute(sql: "UPDATE action SET state = 'pending', next_attempt_at = ? WHERE request_id = ? AND state = 'held'",
@@ -48,17 +34,9 @@ extension AppDatabase {
     public func reject(_ requestId: String, by actor: String, reason: String, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try self.request(requestId, in: db)
-            switch request.state {
-            case .rejected: throw StoreError.invalid("request \(requestId) was already rejected")
-            case .cancelled, .completed, .failed:
-                throw StoreError.invalid("request \(requestId) is already \(request.state.rawValue); only a request nothing was done for can be rejected")
-            case .awaitingApproval, .received, .inProgress, .needsReview: break
-            }
+            try request.checkRejectable()
             let attempted = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(attempts), 0) FROM action WHERE request_id = ?", arguments: [requestId]) ?? 0
-            guard attempted == 0 else {
-                throw StoreError.invalid("request \(requestId) has already been worked on (\(attempted) attempt\(attempted == 1 ? "" : "s")); "
-                    + "a rejection would misstate what happened, so cancel it instead (`lethe cancel`)")
-            }
+            try request.checkNothingAttempted(attempted)
             let t = now.timeIntervalSince1970
             let targets = try String.fetchAll(db, sql: "SELECT target FROM action WHERE request_id = ? AND state IN \(Self.cancellableStates)",
                                               arguments: [requestId])

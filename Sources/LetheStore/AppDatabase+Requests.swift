@@ -36,14 +36,7 @@ extension AppDatabase {
         }
         let t = now.timeIntervalSince1970
         let startsAt = t + max(0, new.grace)
-        let states = new.plan.map { action -> ActionState in
-            switch action.operation {
-            case .none: .succeeded
-            case .needsReview: .needsReview
-            default: new.needsApproval ? .held : .pending
-            }
-        }
-        let initial = RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == .awaitingApproval ? RequestState.awaitingApproval : .received
+        let initial = new.initialState
         let identifiers = try stored(new.identifiers, request: new.id)
         try db.cachedStatement(sql: """
             INSERT INTO request (id, kind, ref, purposes, pseudonym, email, external_id, user_name, requested_by, note,
@@ -76,7 +69,7 @@ extension AppDatabase {
         }
         try Self.appendAudit(db, at: now, request: new.id, target: nil, event: .requestFiled,
                              details: AuditDetails.filed(new, purposes: purposes, startsAt: startsAt))
-        guard RequestState.derive(actions: states, anyAttempt: false, cancelled: false) == initial else {
+        guard !new.settlesAtFiling else {
             // Nothing for Lethe to do, or only things a person must do: the request ends or
             // waits at once, with its own events.
             try Self.refreshState(of: new.id, in: db, now: now)

@@ -12,13 +12,7 @@ extension AppDatabase {
     /// Creates a token and returns it with its secret, which is stored nowhere: only its
     /// SHA-256 is. The name must be new (1 to 100 bytes, no control character).
     public func createToken(name: String, role: TokenRole, now: Date) throws -> (token: APIToken, secret: String) {
-        guard !name.isEmpty, name.utf8.count <= 100 else { throw StoreError.invalid("a token name is 1 to 100 bytes") }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw StoreError.invalid("a token name cannot hold a control character")
-        }
-        var random = SystemRandomNumberGenerator()
-        let id = "tok_" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &random) })
-        let secret = "lethe_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let (id, secret) = try APIToken.new(named: name)
         return try writer.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE name = ?", arguments: [name]) == true {
                 throw StoreError.invalid("a token named '\(name)' exists already; revoke it or choose another name")

@@ -1,0 +1,81 @@
+import Foundation
+import LetheCore
+
+// The rules of filing and deciding that every store applies the same way, kept here so that
+// the stores hold only their SQL.
+
+extension NewRequest {
+    /// Each planned action's first state: nothing to do, a person must look, held for approval, or pending.
+    public var initialActionStates: [ActionState] {
+        plan.map { action -> ActionState in
+            switch action.operation {
+            case .none: .succeeded
+            case .needsReview: .needsReview
+            default: needsApproval ? .held : .pending
+            }
+        }
+    }
+
+    /// The request's state as filed (before its actions settle it).
+    public var initialState: RequestState {
+        RequestState.derive(actions: initialActionStates, anyAttempt: false, cancelled: false) == .awaitingApproval ? .awaitingApproval : .received
+    }
+
+    /// Whether filing settles the request at once (nothing for Lethe to do, or only things a person must do).
+    public var settlesAtFiling: Bool {
+        RequestState.derive(actions: initialActionStates, anyAttempt: false, cancelled: false) != initialState
+    }
+}
+
+extension StoredRequest {
+    /// Why `actor` may not approve this request now, or its filer's name when they may.
+    public func approvalFiler(by actor: Principal) throws -> String {
+        switch approval?.state {
+        case nil:
+            throw StoreError.invalid("request \(id) does not wait for approval (none was required when it was filed)")
+        case .approved?:
+            throw StoreError.invalid("request \(id) was already approved by \(approval?.by ?? "someone")")
+        case .rejected?:
+            throw StoreError.invalid("request \(id) was rejected; a rejected request cannot be approved")
+        case .awaiting?:
+            break
+        }
+        guard state != .cancelled else { throw StoreError.invalid("request \(id) was cancelled; there is nothing to approve") }
+        guard let filer = requestedBy else {
+            throw StoreError.invalid("request \(id) does not say who filed it, so four eyes cannot be checked; file it again with a name")
+        }
+        guard !isFiled(by: actor) else { throw StoreError.selfApproval(requestId: id, filer: filer) }
+        return filer
+    }
+
+    /// Refuses a rejection of a request that has ended (the attempts are checked by the store).
+    public func checkRejectable() throws {
+        switch state {
+        case .rejected: throw StoreError.invalid("request \(id) was already rejected")
+        case .cancelled, .completed, .failed:
+            throw StoreError.invalid("request \(id) is already \(state.rawValue); only a request nothing was done for can be rejected")
+        case .awaitingApproval, .received, .inProgress, .needsReview: break
+        }
+    }
+
+    /// Refuses a rejection of a request some system already acted on.
+    public func checkNothingAttempted(_ attempts: Int) throws {
+        guard attempts == 0 else {
+            throw StoreError.invalid("request \(id) has already been worked on (\(attempts) attempt\(attempts == 1 ? "" : "s")); "
+                + "a rejection would misstate what happened, so cancel it instead (`lethe cancel`)")
+        }
+    }
+}
+
+extension APIToken {
+    /// A new token's id and secret, for a name that is 1 to 100 bytes without a control character.
+    public static func new(named name: String) throws -> (id: String, secret: String) {
+        guard !name.isEmpty, name.utf8.count <= 100 else { throw StoreError.invalid("a token name is 1 to 100 bytes") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw StoreError.invalid("a token name cannot hold a control character")
+        }
+        var random = SystemRandomNumberGenerator()
+        return ("tok_" + Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &random) }),
+                "lethe_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }))
+    }
+}
