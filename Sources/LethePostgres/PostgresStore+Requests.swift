@@ -90,23 +90,15 @@ extension PostgresStore {
         }
         try Self.appendAudit(session, at: now, request: new.id, target: nil, event: .requestFiled,
                              details: AuditDetails.filed(new, purposes: purposes, startsAt: startsAt))
-        guard !new.settlesAtFiling else {
-            try Self.refreshState(of: new.id, in: session, now: now)
-            return .filed(try request(new.id, in: session))
-        }
+        // Nothing for Lethe to do, or only things a person must do: the request ends or waits at once.
+        if new.settlesAtFiling { try Self.refreshState(of: new.id, in: session, now: now) }
         return .filed(try request(new.id, in: session))
     }
 
     public func extend(_ requestId: String, months: Int, reason: String, by actor: String?, now: Date) throws -> StoredRequest {
         try connections.write { session in
             let request = try self.request(requestId, in: session)
-            guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
-            guard request.extendedMonths + months <= 2 else {
-                throw StoreError.invalid("request \(requestId) is already extended by \(request.extendedMonths) month(s); GDPR Art. 12(3) allows 2 in all")
-            }
-            guard !request.state.isTerminal else { throw StoreError.invalid("request \(requestId) is \(request.state.rawValue); only open requests can be extended") }
-            let total = request.extendedMonths + months
-            let due = request.received.adding(months: 1 + total)
+            let (total, due) = try request.extended(by: months)
             try session.execute("UPDATE request SET extended_months = \(total), due = \(due.description) WHERE id = \(requestId)")
             var details: [String: JSONValue] = ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)]
             if let actor { details["by"] = .string(actor) }

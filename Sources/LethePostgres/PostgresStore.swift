@@ -43,11 +43,6 @@ public final class PostgresStore: Store, Sendable {
     /// Closes the idle connections.
     public func close() { connections.close() }
 
-    /// Whether the database answers now (for readiness checks).
-    public func isReachable() -> Bool {
-        (try? connections.read { session in try session.value("SELECT 1", as: Int32.self) }) != nil
-    }
-
     private func checkSealingKey(_ sealer: IdentifierSealer) throws {
         try connections.write(chain: false) { session in
             let known = try session.value("SELECT value FROM meta WHERE key = \(Self.sealingKeyMeta)", as: String.self)

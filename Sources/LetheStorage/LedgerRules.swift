@@ -48,6 +48,18 @@ extension StoredRequest {
         return filer
     }
 
+    /// The request's extension and due day after extending it by `months` (1 or 2, at most 2 in
+    /// all: GDPR Art. 12(3)), or why it cannot be extended.
+    public func extended(by months: Int) throws -> (total: Int, due: CalendarDate) {
+        guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
+        guard extendedMonths + months <= 2 else {
+            throw StoreError.invalid("request \(id) is already extended by \(extendedMonths) month(s); GDPR Art. 12(3) allows 2 in all")
+        }
+        guard !state.isTerminal else { throw StoreError.invalid("request \(id) is \(state.rawValue); only open requests can be extended") }
+        let total = extendedMonths + months
+        return (total, received.adding(months: 1 + total))
+    }
+
     /// Refuses a rejection of a request that has ended (the attempts are checked by the store).
     public func checkRejectable() throws {
         switch state {

@@ -141,13 +141,7 @@ extension AppDatabase {
     public func extend(_ requestId: String, months: Int, reason: String, by actor: String?, now: Date) throws -> StoredRequest {
         try writer.write { db in
             let request = try self.request(requestId, in: db)
-            guard (1...2).contains(months) else { throw StoreError.invalidExtension(months: months) }
-            guard request.extendedMonths + months <= 2 else {
-                throw StoreError.invalid("request \(requestId) is already extended by \(request.extendedMonths) month(s); GDPR Art. 12(3) allows 2 in all")
-            }
-            guard !request.state.isTerminal else { throw StoreError.invalid("request \(requestId) is \(request.state.rawValue); only open requests can be extended") }
-            let total = request.extendedMonths + months
-            let due = request.received.adding(months: 1 + total)
+            let (total, due) = try request.extended(by: months)
             try db.execute(sql: "UPDATE request SET extended_months = ?, due = ? WHERE id = ?", arguments: [total, due.description, requestId])
             var details: [String: JSONValue] = ["months": .number(Double(months)), "due": .string(due.description), "reason": .string(reason)]
             if let actor { details["by"] = .string(actor) }
