@@ -217,6 +217,9 @@ final class PostgresConnections: Sendable {
 struct PGSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// The audit chain's head as this transaction last read or wrote it. Only meaningful while
+    /// the transaction holds the chain lock (nobody else can append then), and only for it.
+    let chainHead = ChainHead()
 
     /// Every row of a query.
     @discardableResult
@@ -237,6 +240,12 @@ struct PGSession {
         guard let row = try row(query) else { return nil }
         return try row.at(0, as: T?.self)
     }
+}
+
+/// The chain's last (seq, hash), remembered within one transaction so that a transaction
+/// appending several events reads the head once (see `PostgresStore.appendAudit`).
+final class ChainHead {
+    var last: (seq: Int64, hash: String)?
 }
 
 /// A row, read by column name or position.

@@ -25,23 +25,27 @@ extension PostgresStore {
                     limit = min(limit, cap - Int(running))
                     guard limit > 0 else { continue }
                 }
-                let actions = try session.rows("""
-                    UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = \(t), claimed_by = \(runner), lease_expires_at = \(t + lease)
-                    WHERE id IN (
-                        SELECT id FROM action WHERE target = \(want.target) AND state IN \(unescaped: Self.claimableStates) AND next_attempt_at <= \(t)
-                        ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-                    RETURNING \(unescaped: Self.actionColumns)
-                    """).map(Self.action(from:)).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
-                for action in actions {
-                    guard let request = try session.row("SELECT pseudonym, email, external_id, user_name FROM request WHERE id = \(action.requestId)") else {
-                        throw StoreError.notFound("no request \(action.requestId)")
-                    }
-                    let identifiers = try StoredIdentifiers.opened([try request.at(1), try request.at(2), try request.at(3)],
+                // The claim and the requests' columns in one round trip.
+                let rows = try session.rows("""
+                    WITH claimed AS (
+                        UPDATE action SET state = 'running', attempts = attempts + 1, claimed_at = \(t), claimed_by = \(runner), lease_expires_at = \(t + lease)
+                        WHERE id IN (
+                            SELECT id FROM action WHERE target = \(want.target) AND state IN \(unescaped: Self.claimableStates) AND next_attempt_at <= \(t)
+                            ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                        RETURNING \(unescaped: Self.actionColumns))
+                    SELECT claimed.*, request.pseudonym, request.email, request.external_id, request.user_name
+                    FROM claimed JOIN request ON request.id = claimed.request_id
+                    ORDER BY claimed.next_attempt_at, claimed.id
+                    """)
+                for row in rows {
+                    let action = try Self.action(from: row)
+                    let request = Self.claimedRequestColumns
+                    let identifiers = try StoredIdentifiers.opened([try row.at(request + 1), try row.at(request + 2), try row.at(request + 3)],
                                                                    request: action.requestId, sealer: sealer)
                     try Self.appendAudit(session, at: now, request: action.requestId, target: want.target, event: .actionStarted,
                                          details: AuditDetails.started(action))
                     try Self.refreshState(of: action.requestId, in: session, now: now)
-                    var claim = ClaimedAction(action: action, requestId: action.requestId, pseudonym: try request.at(0), identifiers: identifiers,
+                    var claim = ClaimedAction(action: action, requestId: action.requestId, pseudonym: try row.at(request), identifiers: identifiers,
                                               attempt: action.attempts, attemptsInBudget: action.attempts - action.budgetStart)
                     claim.leaseExpiresAt = Date(timeIntervalSince1970: t + lease)
                     claimed.append(claim)
@@ -50,6 +54,10 @@ extension PostgresStore {
             return claimed
         }
     }
+
+    /// Where a claim's row has the request's pseudonym (then e-mail, external id, user name):
+    /// after the action's columns.
+    private static let claimedRequestColumns = actionColumns.split(separator: ",").count
 
     private struct Wanted: Sendable {
         var target: String
@@ -83,8 +91,12 @@ extension PostgresStore {
 
     public func recordAccountRef(actionId: Int64, accountRef: String, attempt: Int?) async throws {
         try await connections.writeAsync(chain: false) { session in
-            if let attempt { try Self.requireLease(actionId, attempt: attempt, in: session) }
-            try session.execute("UPDATE action SET account_ref = \(accountRef) WHERE id = \(actionId) AND state = 'running'")
+            // One statement when the lease holds (the usual case); the lease check only on the way out.
+            let changed = try session.execute("""
+                UPDATE action SET account_ref = \(accountRef) WHERE id = \(actionId) AND state = 'running'
+                    AND (\(attempt)::int8 IS NULL OR (attempts = \(attempt) AND NOT EXISTS (SELECT 1 FROM attempt WHERE action_id = \(actionId) AND number = \(attempt))))
+                """)
+            if changed == 0, let attempt { try Self.requireLease(actionId, attempt: attempt, in: session) }
         }
     }
 
@@ -106,22 +118,30 @@ extension PostgresStore {
     @discardableResult
     public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState {
         try await connections.writeAsync { session in
-            try Self.requireLease(attempt.actionId, attempt: attempt.number, in: session)
+            // The lease check, the action, its request and the chain's head in one round trip.
             guard let row = try session.row("""
                 SELECT action.request_id, action.target, action.state, action.plan, action.account_ref, action.follows, action.not_before,
-                    request.cancel_reason FROM action JOIN request ON request.id = action.request_id WHERE action.id = \(attempt.actionId)
+                    request.cancel_reason,
+                    action.attempts = \(attempt.number) AND NOT EXISTS (SELECT 1 FROM attempt WHERE action_id = action.id AND number = \(attempt.number)),
+                    head.seq, head.hash
+                FROM action JOIN request ON request.id = action.request_id
+                    LEFT JOIN LATERAL (SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1) head ON true
+                WHERE action.id = \(attempt.actionId) FOR UPDATE OF action
                 """) else {
-                throw StoreError.notFound("no action \(attempt.actionId)")
+                throw StoreError.leaseLost(actionId: attempt.actionId, attempt: attempt.number)
             }
+            guard try row.at(8, as: Bool.self) else { throw StoreError.leaseLost(actionId: attempt.actionId, attempt: attempt.number) }
+            session.chainHead.last = (try row.at(9, as: Int64?.self) ?? 0, try row.at(10, as: String?.self) ?? AuditChain.genesisHash)
             let requestId: String = try row.at(0), target: String = try row.at(1), state: String = try row.at(2)
             let transition = try row.at(7, as: String?.self) == nil ? transition : ActionStateMachine.afterCancellation(transition)
             let durationMs = Int((attempt.finishedAt.timeIntervalSince(attempt.startedAt) * 1000).rounded())
-            try session.execute("""
+            let insertAttempt: PostgresQuery = """
                 INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, status_code, error)
                 VALUES (\(attempt.actionId), \(attempt.number), \(attempt.startedAt.timeIntervalSince1970), \(attempt.finishedAt.timeIntervalSince1970),
                         \(durationMs), \(attempt.result.rawValue), \(attempt.statusCode), \(attempt.error))
-                """)
+                """
             guard state == ActionState.running.rawValue else {
+                try session.execute(insertAttempt)
                 try Self.appendAudit(session, at: now, request: requestId, target: target, event: .attemptAfter(ActionState(rawValue: state) ?? .pending),
                                      details: ["attempt": .number(Double(attempt.number)), "result": .string(attempt.result.rawValue)])
                 return try Self.refreshState(of: requestId, in: session, now: now)
@@ -129,6 +149,10 @@ extension PostgresStore {
             let t = now.timeIntervalSince1970
             let completedAt: Double? = transition.state.isTerminal ? t : nil
             try session.execute("""
+                WITH recorded AS (
+                    INSERT INTO attempt (action_id, number, started_at, finished_at, duration_ms, result, status_code, error)
+                    VALUES (\(attempt.actionId), \(attempt.number), \(attempt.startedAt.timeIntervalSince1970), \(attempt.finishedAt.timeIntervalSince1970),
+                            \(durationMs), \(attempt.result.rawValue), \(attempt.statusCode), \(attempt.error)))
                 UPDATE action SET state = \(transition.state.rawValue), next_attempt_at = \(t + (transition.retryIn ?? 0)),
                     outcome = COALESCE(\(transition.outcome?.rawValue), outcome), verified = \(transition.verified), verification = \(transition.verification),
                     last_error = \(transition.reason), completed_at = \(completedAt), claimed_by = NULL, lease_expires_at = NULL,

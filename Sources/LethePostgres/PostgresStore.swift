@@ -91,25 +91,36 @@ public final class PostgresStore: Store, Sendable {
     static func appendAudit(_ session: PGSession, at date: Date, request: String?, target: String?, event kind: AuditEventKind,
                             details: [String: JSONValue]) throws -> AuditEvent {
         let event = kind.rawValue
-        let last = try session.row("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
-        let seq: Int64 = (try last?.at(0, as: Int64.self) ?? 0) + 1
-        let prev: String = try last?.at(1, as: String.self) ?? AuditChain.genesisHash
+        let last: (seq: Int64, hash: String)
+        if let known = session.chainHead.last {
+            last = known
+        } else {
+            let row = try session.row("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+            last = (try row?.at(0, as: Int64.self) ?? 0, try row?.at(1, as: String.self) ?? AuditChain.genesisHash)
+        }
+        let seq = last.seq + 1, prev = last.hash
         let at = Timestamp.iso8601(date)
         let detailsJSON = CanonicalJSON.string(.object(details))
         let hash = AuditChain.hash(prev: prev, seq: seq, at: at, request: request, target: target, event: event, details: detailsJSON)
-        try session.execute("""
-            INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash)
-            VALUES (\(seq), \(at), \(request), \(target), \(event), \(detailsJSON), \(prev), \(hash))
-            """)
         if let request, let target {
-            // The action this event is about now cites it (see the SQLite store's `action_final`).
+            // The action this event is about now cites it (see the SQLite store's `action_final`);
+            // one statement for both, a round trip less while the chain lock is held.
             let followUp = details["follow_up"]?.stringValue ?? ""
             try session.execute("""
-                INSERT INTO action_final (action_id, seq) SELECT id, \(seq) FROM action
-                WHERE request_id = \(request) AND target = \(target) AND not_before = \(followUp)
+                WITH event AS (
+                    INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash)
+                    VALUES (\(seq), \(at), \(request), \(target), \(event), \(detailsJSON), \(prev), \(hash)) RETURNING seq)
+                INSERT INTO action_final (action_id, seq) SELECT action.id, event.seq FROM action, event
+                WHERE action.request_id = \(request) AND action.target = \(target) AND action.not_before = \(followUp)
                 ON CONFLICT (action_id) DO UPDATE SET seq = excluded.seq
                 """)
+        } else {
+            try session.execute("""
+                INSERT INTO audit_event (seq, at, request_id, target, event, details, prev_hash, hash)
+                VALUES (\(seq), \(at), \(request), \(target), \(event), \(detailsJSON), \(prev), \(hash))
+                """)
         }
+        session.chainHead.last = (seq, hash)
         return AuditEvent(seq: seq, at: at, requestId: request, target: target, event: event, details: detailsJSON, prevHash: prev, hash: hash)
     }
 
@@ -133,10 +144,11 @@ public final class PostgresStore: Store, Sendable {
         let t = now.timeIntervalSince1970
         if new.isTerminal {
             try session.execute("""
-                UPDATE request SET state = \(new.rawValue), completed_at = \(t), email = NULL, external_id = NULL, user_name = NULL, note = NULL
-                WHERE id = \(requestId)
+                WITH purged AS (
+                    UPDATE request SET state = \(new.rawValue), completed_at = \(t), email = NULL, external_id = NULL, user_name = NULL, note = NULL
+                    WHERE id = \(requestId))
+                UPDATE action SET server_message = NULL WHERE request_id = \(requestId) AND server_message IS NOT NULL
                 """)
-            try session.execute("UPDATE action SET server_message = NULL WHERE request_id = \(requestId) AND server_message IS NOT NULL")
         } else {
             try session.execute("UPDATE request SET state = \(new.rawValue), completed_at = NULL WHERE id = \(requestId)")
         }
