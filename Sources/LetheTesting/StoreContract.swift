@@ -45,6 +45,7 @@ public enum StoreContract {
         ("an open request's identifiers are unreadable at rest, and read back whole", identifiersSealed),
         ("a claim whose lease ran out is taken over, and its late results are refused", leasesFence),
         ("a target's cap holds across runners claiming at once", capsAcrossRunners),
+        ("results recorded at once stand each on their own: a stale one is refused, the others kept", concurrentResultsApart),
         ("dashboard sessions are found until they end or close, and by their id only", sessionsKept),
         ("a job is held by one holder at a time, and taken over once its lease runs out", jobsOnce),
     ]
@@ -209,6 +210,42 @@ public enum StoreContract {
         try expect(try await succeed(second[0], in: store, at: now.addingTimeInterval(23)) == .completed, "the new holder's result was refused")
         let action = try store.actions(of: "req-lease").first
         try expect(action?.accountRef == "u-current" && action?.written.isEmpty == true, "a stale write was kept")
+        try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
+    }
+
+    /// Twenty results recorded at once (a store may commit them together), one of them from a
+    /// holder whose lease was taken over: that one alone is refused; the others are kept, each
+    /// with its own event, and the chain is one line.
+    @Sendable static func concurrentResultsApart(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        _ = try store.file(batch: (0..<20).map { request("req-apart-\($0)", email: "apart\($0)@example.com", targets: ["a"]) }, now: now)
+        var claimed = try await store.claim([(target: "a", limit: 20)], runner: "r", now: now, lease: 10, caps: [:])
+        try expect(claimed.count == 20, "\(claimed.count) of 20 actions were claimed")
+        // The seventh's lease runs out and another runner takes it: its first holder is stale.
+        let stale = claimed[7]
+        _ = try await store.renew(claimed.filter { $0.action.id != stale.action.id }.map(\.lease), until: now.addingTimeInterval(60))
+        try expect(try await store.rescueExpired(now: now.addingTimeInterval(11)) == 1, "the stale lease was not taken back")
+        let retaken = try await store.claim([(target: "a", limit: 1)], runner: "other", now: now.addingTimeInterval(11), lease: 60, caps: [:])
+        try expect(retaken.count == 1 && retaken[0].action.id == stale.action.id, "the stale action was not claimed again")
+        claimed[7] = stale
+        let outcomes = await withTaskGroup(of: (Int64, Bool).self) { group in
+            for action in claimed {
+                group.addTask {
+                    do {
+                        _ = try await succeed(action, in: store, at: now.addingTimeInterval(12))
+                        return (action.action.id, true)
+                    } catch {
+                        return (action.action.id, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [Int64: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        try expect(outcomes[stale.action.id] == false, "the stale holder's result was recorded")
+        try expect(outcomes.filter { $0.key != stale.action.id && !$0.value }.isEmpty,
+                   "\(outcomes.filter { !$0.value }.count - 1) current results were refused with the stale one")
+        let done = try (0..<20).filter { try store.request("req-apart-\($0)")?.state == .completed }.count
+        try expect(done == 19, "\(done) of the 19 current results completed their requests")
         try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
     }
 
