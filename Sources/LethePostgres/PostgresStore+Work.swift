@@ -18,6 +18,7 @@ extension PostgresStore {
         return try await groupCommit.write { session in
             let t = now.timeIntervalSince1970
             var claimed: [ClaimedAction] = []
+            var refreshed = Set<String>()
             for want in wanted {
                 var limit = want.limit
                 if let cap = caps[want.target] {
@@ -33,7 +34,8 @@ extension PostgresStore {
                             SELECT id FROM action WHERE target = \(want.target) AND state IN \(unescaped: Self.claimableStates) AND next_attempt_at <= \(t)
                             ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                         RETURNING \(unescaped: Self.actionColumns))
-                    SELECT claimed.*, request.pseudonym, request.email, request.external_id, request.user_name
+                    SELECT claimed.*, request.pseudonym, request.email, request.external_id, request.user_name,
+                        request.state = 'in_progress' AND request.cancel_reason IS NULL
                     FROM claimed JOIN request ON request.id = claimed.request_id
                     ORDER BY claimed.next_attempt_at, claimed.id
                     """)
@@ -44,7 +46,12 @@ extension PostgresStore {
                                                                    request: action.requestId, sealer: sealer)
                     try Self.appendAudit(session, at: now, request: action.requestId, target: want.target, event: .actionStarted,
                                          details: AuditDetails.started(action))
-                    try Self.refreshState(of: action.requestId, in: session, now: now)
+                    // Starting an action moves an open request to in_progress and no further: one
+                    // already there (or refreshed earlier in this transaction) stays as it is.
+                    if try !row.at(request + 4, as: Bool.self), !refreshed.contains(action.requestId) {
+                        try Self.refreshState(of: action.requestId, in: session, now: now)
+                        refreshed.insert(action.requestId)
+                    }
                     var claim = ClaimedAction(action: action, requestId: action.requestId, pseudonym: try row.at(request), identifiers: identifiers,
                                               attempt: action.attempts, attemptsInBudget: action.attempts - action.budgetStart)
                     claim.leaseExpiresAt = Date(timeIntervalSince1970: t + lease)
@@ -101,17 +108,28 @@ extension PostgresStore {
     }
 
     public func recordWritten(actionId: Int64, values: [String: JSONValue], accountRef: String?, attempt: Int?) async throws {
+        guard !values.isEmpty else {
+            if let accountRef { try await recordAccountRef(actionId: actionId, accountRef: accountRef, attempt: attempt) }
+            return
+        }
         try await connections.writeAsync(chain: false) { session in
-            if let attempt { try Self.requireLease(actionId, attempt: attempt, in: session) }
-            if let accountRef {
-                try session.execute("UPDATE action SET account_ref = \(accountRef) WHERE id = \(actionId) AND state = 'running'")
+            // The lease check and the values written so far in one read; both columns in one write.
+            guard let row = try session.row("""
+                SELECT written, \(attempt)::int8 IS NULL OR (attempts = \(attempt)
+                    AND NOT EXISTS (SELECT 1 FROM attempt WHERE action_id = action.id AND number = \(attempt)))
+                FROM action WHERE id = \(actionId) FOR UPDATE
+                """) else {
+                if let attempt { throw StoreError.leaseLost(actionId: actionId, attempt: attempt) }
+                return
             }
-            guard !values.isEmpty else { return }
-            let old = try session.value("SELECT written FROM action WHERE id = \(actionId)", as: String.self)
+            if let attempt, try !row.at(1, as: Bool.self) { throw StoreError.leaseLost(actionId: actionId, attempt: attempt) }
             var merged: [String: JSONValue] = [:]
-            if let old, case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
+            if let old = try row.at(0, as: String?.self), case .object(let values)? = JSONValue.parse(Data(old.utf8)) { merged = values }
             merged.merge(values) { _, new in new }
-            try session.execute("UPDATE action SET written = \(CanonicalJSON.string(.object(merged))) WHERE id = \(actionId) AND state = 'running'")
+            try session.execute("""
+                UPDATE action SET written = \(CanonicalJSON.string(.object(merged))), account_ref = COALESCE(\(accountRef), account_ref)
+                WHERE id = \(actionId) AND state = 'running'
+                """)
         }
     }
 
@@ -240,9 +258,11 @@ extension PostgresStore {
     public func targetsWithDueWork(now: Date, among targets: [String]) throws -> [String] {
         guard !targets.isEmpty else { return [] }
         return try connections.read { session in
+            // One index probe per target (`action_target_due`), not a scan of every action.
             let due = Set(try session.rows("""
-                SELECT DISTINCT target FROM action WHERE target = ANY(\(targets)) AND state IN \(unescaped: Self.claimableStates)
-                    AND next_attempt_at <= \(now.timeIntervalSince1970)
+                SELECT wanted FROM unnest(\(targets)::text[]) AS wanted WHERE EXISTS (
+                    SELECT 1 FROM action WHERE target = wanted AND state IN \(unescaped: Self.claimableStates)
+                        AND next_attempt_at <= \(now.timeIntervalSince1970))
                 """).map { try $0.at(0, as: String.self) })
             return targets.filter(due.contains)
         }
