@@ -71,18 +71,28 @@ extension PostgresStore {
         var limit: Int
     }
 
+    /// One statement for every lease. A row another transaction holds (a result being recorded
+    /// in a group) is skipped, not waited for: waiting while holding other rows could close a
+    /// cycle with that group. Lost are the leases whose action another attempt holds now, or that
+    /// were taken back; not those whose result this attempt has just recorded.
     public func renew(_ leases: [ClaimedAction.Lease], until: Date) async throws -> Set<Int64> {
         guard !leases.isEmpty else { return [] }
+        let ids = leases.map(\.actionId), attempts = leases.map { Int64($0.attempt) }
         return try await connections.writeAsync(chain: false) { session in
-            var lost = Set<Int64>()
-            for lease in leases {
-                let changed = try session.execute("""
+            let lost = try session.rows("""
+                WITH lease AS (SELECT * FROM unnest(\(ids)::int8[], \(attempts)::int8[]) AS l(id, attempt)),
+                renewed AS (
                     UPDATE action SET lease_expires_at = \(until.timeIntervalSince1970)
-                    WHERE id = \(lease.actionId) AND attempts = \(lease.attempt) AND state = 'running'
-                    """)
-                if changed == 0 { lost.insert(lease.actionId) }
-            }
-            return lost
+                    WHERE id IN (SELECT action.id FROM action JOIN lease ON lease.id = action.id
+                                 WHERE action.attempts = lease.attempt AND action.state = 'running' FOR UPDATE OF action SKIP LOCKED)
+                    RETURNING id)
+                SELECT lease.id FROM lease LEFT JOIN action ON action.id = lease.id
+                WHERE lease.id NOT IN (SELECT id FROM renewed)
+                    AND (action.id IS NULL OR action.attempts <> lease.attempt
+                         OR (action.state <> 'running' AND NOT EXISTS (
+                             SELECT 1 FROM attempt WHERE action_id = lease.id AND number = lease.attempt AND result <> 'interrupted')))
+                """)
+            return Set(try lost.map { try $0.at(0, as: Int64.self) })
         }
     }
 

@@ -111,9 +111,17 @@ extension AppDatabase {
             let statement = try db.cachedStatement(sql: """
                 UPDATE action SET lease_expires_at = ? WHERE id = ? AND attempts = ? AND state = 'running'
                 """)
+            // Not renewed and not lost: an action whose result this attempt has just recorded
+            // (the engine hears of it a moment later).
+            let finished = try db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM action WHERE id = ?1 AND attempts = ?2)
+                    AND EXISTS (SELECT 1 FROM attempt WHERE action_id = ?1 AND number = ?2 AND result <> 'interrupted')
+                """)
             for lease in leases {
                 try statement.execute(arguments: [until.timeIntervalSince1970, lease.actionId, lease.attempt])
-                if db.changesCount == 0 { lost.insert(lease.actionId) }
+                if db.changesCount == 0, try !(Bool.fetchOne(finished, arguments: [lease.actionId, lease.attempt]) ?? false) {
+                    lost.insert(lease.actionId)
+                }
             }
             return lost
         }

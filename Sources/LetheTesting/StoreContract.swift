@@ -208,6 +208,8 @@ public enum StoreContract {
         try await refused("result") { _ = try await succeed(stale, in: store, at: now.addingTimeInterval(22)) }
         try await store.recordAccountRef(actionId: second[0].action.id, accountRef: "u-current", attempt: second[0].attempt)
         try expect(try await succeed(second[0], in: store, at: now.addingTimeInterval(23)) == .completed, "the new holder's result was refused")
+        try expect(try await store.renew([second[0].lease], until: now.addingTimeInterval(60)).isEmpty,
+                   "a lease whose result was just recorded is reported lost (the engine renews before it hears of the result)")
         let action = try store.actions(of: "req-lease").first
         try expect(action?.accountRef == "u-current" && action?.written.isEmpty == true, "a stale write was kept")
         try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
