@@ -9,9 +9,9 @@ import LetheStorage
 /// Store refusals (`StoreError`) pass through as they are; a text that breaks the rule is a
 /// `FreeText.Problem` naming the field, and nothing is changed.
 public struct RequestDecisions: Sendable {
-    public let database: any RequestLedger
+    public let database: any RequestLedger & TaskDesk
 
-    public init(database: any RequestLedger) {
+    public init(database: any RequestLedger & TaskDesk) {
         self.database = database
     }
 
@@ -41,6 +41,17 @@ public struct RequestDecisions: Sendable {
         if let actor { try checkActor(actor) }
         let reason = try FreeText.required(reason, field: "reason", limit: FreeText.reasonLimit)
         return try database.extend(requestId, months: months, reason: reason, by: actor?.name, now: now)
+    }
+
+    /// Records a person's confirmation of a manual task: what they did, and for `cannot_comply`
+    /// why not (required). The note is free text like any other: no personal data.
+    public func confirm(_ requestId: String, target: String, outcome: TaskOutcome, by actor: Principal, note: String?,
+                        now: Date) throws -> RequestState {
+        try checkActor(actor)
+        let note: String? = outcome == .cannotComply
+            ? try FreeText.required(note, field: "note", limit: FreeText.reasonLimit)
+            : try FreeText.optional(note, field: "note", limit: FreeText.reasonLimit)
+        return try database.confirmTask(requestId, target: target, outcome: outcome, by: actor, note: note, now: now)
     }
 
     /// An actor's name is free text like any other (the CLI's `--by` is typed by a person).

@@ -6,10 +6,10 @@ import LetheStorage
 /// runtime's today. The CLI, the API and the dashboard present these; none of them assembles
 /// a view from the store on its own.
 public struct RequestReading: Sendable {
-    public let database: any RequestQueries
+    public let database: any RequestQueries & TaskDesk
     public let today: CalendarDate
 
-    public init(database: any RequestQueries, today: CalendarDate) {
+    public init(database: any RequestQueries & TaskDesk, today: CalendarDate) {
         self.database = database
         self.today = today
     }
@@ -25,6 +25,40 @@ public struct RequestReading: Sendable {
     /// A request as shown.
     public func view(of request: StoredRequest) throws -> RequestView {
         RequestView(request, actions: try database.actions(of: request.id), today: today)
+    }
+
+    /// A manual task as shown to those who may confirm it: the request's identifiers are there
+    /// only while it is open (the person needs them to find the subject), never in a log.
+    public struct Task: Sendable, Hashable, Codable {
+        public var request: String
+        public var ref: String?
+        public var target: String
+        public var operation: String
+        public var attributes: [String]
+        public var groups: [String]
+        public var subject: String
+        public var identifiers: [String: String]
+        public var due: String
+        public var overdue: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case request, ref, target, operation, attributes, groups, subject, identifiers, due, overdue
+        }
+    }
+
+    /// The manual tasks waiting for a person, oldest first; `overdueOnly` keeps those past due at `now`.
+    public func tasks(now: Date, overdueOnly: Bool = false) throws -> [Task] {
+        try database.openTasks().compactMap { request, action in
+            let overdue = action.nextAttemptAt <= now
+            guard overdue || !overdueOnly else { return nil }
+            var identifiers: [String: String] = [:]
+            if let email = request.identifiers?.email { identifiers["email"] = email }
+            if let externalId = request.identifiers?.externalId { identifiers["external_id"] = externalId }
+            if let userName = request.identifiers?.userName { identifiers["user_name"] = userName }
+            return Task(request: request.id, ref: request.ref, target: action.target, operation: action.plan.operation.rawValue,
+                        attributes: action.plan.attributes.map(\.path.description), groups: action.plan.groups, subject: request.pseudonym,
+                        identifiers: identifiers, due: Timestamp.iso8601(action.nextAttemptAt), overdue: overdue)
+        }
     }
 
     /// What each target said in its own words about its last failure, while the request is open.

@@ -70,9 +70,17 @@ public struct RequestView: Codable, Sendable, Hashable {
         public var attributes: [String]
         public var groups: [String]
         public var retained: [Retained]
+        /// How the outcome is known: read_back, system, person (nil before there is one).
+        public var evidence: String?
+        /// The words for it: "verified by read-back", "confirmed by a person", ...
+        public var evidenceStatement: String?
+        /// Who confirmed a manual task.
+        public var confirmedBy: String?
 
         enum CodingKeys: String, CodingKey {
-            case target, operation, state, outcome, verified, verification, attempts, attributes, groups, retained
+            case target, operation, state, outcome, verified, verification, attempts, attributes, groups, retained, evidence
+            case evidenceStatement = "evidence_statement"
+            case confirmedBy = "confirmed_by"
             case lastError = "last_error"
             case nextAttemptAt = "next_attempt_at"
             case completedAt = "completed_at"
@@ -139,7 +147,7 @@ public struct RequestView: Codable, Sendable, Hashable {
                 retained: action.plan.retained.map {
                     Retained(purpose: $0.purpose, basis: $0.basis.rawValue, attributes: ($0.attributes.map(\.description) + $0.groups),
                              until: $0.until.description, ended: $0.ended == true)
-                })
+                }, evidence: action.knownBy?.rawValue, evidenceStatement: action.knownBy?.statement, confirmedBy: action.confirmedBy)
         }
     }
 }

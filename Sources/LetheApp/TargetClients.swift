@@ -13,6 +13,8 @@ public struct TargetClients: TargetDrivers {
     let pseudonymizer: Pseudonymizer?
     /// Per target: a client, or why none could be built (a missing secret, a bad URL).
     public let clients: [String: Result<SCIMClient, SCIMClientError>]
+    /// Per manual target: the task a person is handed.
+    let manualTasks: [String: ManualTask]
 
     public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport, pseudonymizer: Pseudonymizer?,
                 now: @escaping @Sendable () -> Date = { Date() }, share: PaceShare? = nil,
@@ -20,7 +22,12 @@ public struct TargetClients: TargetDrivers {
         self.transport = transport
         self.pseudonymizer = pseudonymizer
         var clients: [String: Result<SCIMClient, SCIMClientError>] = [:]
+        var manualTasks: [String: ManualTask] = [:]
         for policy in policies.policies {
+            if policy.kind == .manual, let task = policy.manual {
+                manualTasks[policy.target] = task
+                continue
+            }
             do {
                 // Each target gets its own pace on the shared connection pool.
                 var paced: any HTTPTransport = policy.engine.rateLimit.map { RateLimitedTransport(transport, limit: $0, share: share) } ?? transport
@@ -31,12 +38,14 @@ public struct TargetClients: TargetDrivers {
             }
         }
         self.clients = clients
+        self.manualTasks = manualTasks
     }
 
     public var preferredExecutor: (any TaskExecutor)? { transport.preferredExecutor }
 
     public func driver(for target: String) throws -> any TargetDriver {
         guard let pseudonymizer else { throw RuntimeError.noStateDirectory }
+        if let task = manualTasks[target] { return ManualDriver(task: task) }
         return SCIMDriver(client: try client(for: target), pseudonymizer: pseudonymizer)
     }
 

@@ -66,9 +66,23 @@ public struct ExecutionResult: Sendable, Hashable {
     /// The failure text, nil on success.
     public var error: String? {
         switch result {
-        case .succeeded: nil
+        case .succeeded, .handedOver: nil
         case .notVerified(let why), .needsReview(let why), .permanentFailure(let why), .transientFailure(let why, _), .interrupted(let why): why
         }
     }
 }
 
+
+/// A manual target's driver (`kind: manual`): hands the action to a person, who has the
+/// policy's `within` to carry it out and confirm (`TaskDesk.confirmTask`). Nothing is called.
+public struct ManualDriver: TargetDriver {
+    public let task: ManualTask
+
+    public init(task: ManualTask) {
+        self.task = task
+    }
+
+    public func perform(_ claimed: ClaimedAction, policy: TargetPolicy, journal: ActionJournal) async -> ExecutionResult {
+        ExecutionResult(result: .handedOver(within: task.within.seconds))
+    }
+}

@@ -188,6 +188,9 @@ public struct Engine: Sendable {
             var held: [Int64: ClaimedAction.Lease] = [:]
             var renewAt = clock.now().addingTimeInterval(options.lease / 3)
             var rescueAt = renewAt
+            // Manual tasks past their due time are announced (once in the deployment) at the
+            // start and every minute while the run goes on.
+            var announceAt = clock.now()
             // While the database is away (a restart, a lost network): no claims until then; the
             // wait doubles up to 5 s, and work resumes without a human once it answers again.
             var awayUntil = Date.distantPast
@@ -263,6 +266,18 @@ public struct Engine: Sendable {
                         if taken > 0 {
                             rescued += taken
                             logger.notice("took back actions whose runner stopped renewing its lease", metadata: ["count": "\(taken)"])
+                        }
+                    } catch StoreError.unavailable(let why) {
+                        away(why)
+                    }
+                }
+                if cancelAt == nil, clock.now() >= announceAt, clock.now() >= awayUntil {
+                    announceAt = clock.now().addingTimeInterval(60)
+                    do {
+                        let overdue = try database.announceOverdueTasks(now: clock.now())
+                        if !overdue.isEmpty {
+                            logger.warning("manual tasks are past their due time unconfirmed", metadata: [
+                                "count": "\(overdue.count)", "targets": "\(Set(overdue.map(\.target)).sorted().joined(separator: ","))"])
                         }
                     } catch StoreError.unavailable(let why) {
                         away(why)

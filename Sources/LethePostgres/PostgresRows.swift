@@ -59,7 +59,7 @@ extension PostgresStore {
 
     /// The action columns `action(from:)` reads, in its order.
     static let actionColumns = "id, request_id, target, plan, state, attempts, budget_start, next_attempt_at, account_ref, outcome, verified, "
-        + "verification, last_error, completed_at, follows, not_before, written"
+        + "verification, last_error, completed_at, follows, not_before, written, evidence, confirmed_by"
 
     static func action(from row: PGRow) throws -> StoredAction {
         let id = try row.at(0, as: Int64.self)
@@ -81,7 +81,8 @@ extension PostgresStore {
             nextAttemptAt: Date(timeIntervalSince1970: try row.at(7)), accountRef: accountRef, accountRefPseudonym: accountRefPseudonym,
             outcome: (try row.at(9, as: String?.self)).flatMap(ActionOutcome.init(rawValue:)), verified: try row.at(10), verification: try row.at(11),
             lastError: try row.at(12), completedAt: (try row.at(13, as: Double?.self)).map(Date.init(timeIntervalSince1970:)),
-            follows: try row.at(14), notBefore: (try row.at(15, as: String?.self)).flatMap(CalendarDate.init(iso:)), written: written)
+            follows: try row.at(14), notBefore: (try row.at(15, as: String?.self)).flatMap(CalendarDate.init(iso:)), written: written,
+            evidence: (try row.at(17, as: String?.self)).flatMap(Evidence.init(rawValue:)), confirmedBy: try row.at(18))
     }
 
     static let eventColumns = "seq, at, request_id, target, event, details, prev_hash, hash"

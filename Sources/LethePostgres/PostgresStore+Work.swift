@@ -184,7 +184,7 @@ extension PostgresStore {
                 UPDATE action SET state = \(transition.state.rawValue), next_attempt_at = \(t + (transition.retryIn ?? 0)),
                     outcome = COALESCE(\(transition.outcome?.rawValue), outcome), verified = \(transition.verified), verification = \(transition.verification),
                     last_error = \(transition.reason), completed_at = \(completedAt), claimed_by = NULL, lease_expires_at = NULL,
-                    server_message = \(attempt.serverMessage)
+                    server_message = \(attempt.serverMessage), evidence = COALESCE(\(transition.evidence?.rawValue), evidence)
                 WHERE id = \(attempt.actionId)
                 """)
             let notBefore = try row.at(6, as: String.self)

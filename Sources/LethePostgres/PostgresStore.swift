@@ -176,5 +176,5 @@ public final class PostgresStore: Store, Sendable {
     /// Action states a claim takes; a cancellation ends; of unfinished work (as in the SQLite store).
     static let claimable: [ActionState] = [.pending, .retrying, .scheduled]
     static let claimableStates = "(" + claimable.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
-    static let cancellableStates = "(" + ([ActionState.held] + claimable).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+    static let cancellableStates = "(" + ([ActionState.held, .awaitingConfirmation] + claimable).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
 }

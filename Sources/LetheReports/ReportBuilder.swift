@@ -216,6 +216,9 @@ public struct ReportBuilder: Sendable {
             "outcome": action.outcome.map { .string($0.rawValue) } ?? .null,
             "verified": action.verified.map(JSONValue.bool) ?? .null,
             "verification": action.verification.map(JSONValue.string) ?? .null,
+            // How the outcome is known (read_back, system, person): only read_back is "verified".
+            "evidence": action.knownBy.map { .string($0.rawValue) } ?? .null,
+            "confirmed_by": action.confirmedBy.map(JSONValue.string) ?? .null,
             "reason": action.state == .succeeded ? .null : action.lastError.map(JSONValue.string) ?? .null,
             "attempts": .number(Double(action.attempts)),
             "completed_at": action.completedAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
@@ -250,7 +253,7 @@ public struct ReportBuilder: Sendable {
                 return what + "; its erasure on \(kept.erasureDue) did NOT complete: \(followUp.lastError ?? followUp.state.rawValue)"
             case .cancelled:
                 return what + "; its erasure was cancelled"
-            case .scheduled, .held, .pending, .running, .retrying:
+            case .scheduled, .held, .pending, .running, .retrying, .awaitingConfirmation:
                 return what + "; retained data scheduled for erasure on \(kept.erasureDue)"
             }
         }.joined(separator: "; ")

@@ -9,7 +9,7 @@ public enum ReportRendering {
         ([csvHeader] + rows(report).flatMap(csvLines)).joined(separator: "\n") + "\n"
     }
 
-    public static let csvHeader = "request_id,kind,ref,subject,purposes,received,due,completed_at,on_time,state,target,operation,target_state,outcome,verified,attempts,target_completed_at,retained"
+    public static let csvHeader = "request_id,kind,ref,subject,purposes,received,due,completed_at,on_time,state,target,operation,target_state,outcome,verified,attempts,target_completed_at,retained,evidence"
 
     /// The CSV lines of one request row: one per target, or one with empty target cells.
     public static func csvLines(_ request: JSONValue) -> [String] {
@@ -22,7 +22,7 @@ public enum ReportRendering {
                 "\((kept["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")) under \(kept["basis"]?.stringValue ?? "") until \(kept["until"]?.stringValue ?? "")"
             }.joined(separator: "; ")
             let fields = base + [target["target"], target["operation"], target["state"], target["outcome"], target["verified"],
-                                 target["attempts"], target["completed_at"]].map(cell) + [quote(retained)]
+                                 target["attempts"], target["completed_at"]].map(cell) + [quote(retained), cell(target["evidence"])]
             return fields.joined(separator: ",")
         }
     }
@@ -185,9 +185,12 @@ public enum ReportRendering {
             let kept = target["retention_statement"]?.stringValue.map(escape) ?? (target["retained"]?.arrayValue ?? []).map { k in
                 escape("\((k["attributes"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")) — \(k["basis"]?.stringValue ?? "") (\(k["purpose"]?.stringValue ?? "")) until \(k["until"]?.stringValue ?? "")")
             }.joined(separator: "<br>")
-            let verified: String = switch target["verified"] {
-            case .bool(true)?: "yes"
-            case .bool(false)?: "NO"
+            // Only a read-back is "yes": a person's or a system's word is said as such.
+            let verified: String = switch (target["verified"], target["evidence"]?.stringValue) {
+            case (.bool(true)?, _): "yes"
+            case (.bool(false)?, _): "NO"
+            case (_, Evidence.person.rawValue?): "no: " + Evidence.person.statement
+            case (_, Evidence.system.rawValue?): "no: " + Evidence.system.statement
             default: "–"
             }
             let how = target["verification"]?.stringValue ?? target["reason"]?.stringValue ?? ""

@@ -124,7 +124,7 @@ public struct RequestRowWriter {
             base += ","
         }
         if targets.isEmpty {
-            csv += base + ",,,,,,,\n"
+            csv += base + ",,,,,,,,\n"
         }
         for target in targets {
             let action = target.action
@@ -136,6 +136,7 @@ public struct RequestRowWriter {
             csv += ReportRendering.quote(action.plan.retained.map { kept in
                 "\(kept.keptNames.joined(separator: " ")) under \(kept.basis.rawValue) until \(kept.until)"
             }.joined(separator: "; "))
+            csv += "," + (action.knownBy.map { ReportRendering.quote($0.rawValue) } ?? "")
             csv += "\n"
         }
 
@@ -232,6 +233,10 @@ public struct RequestRowWriter {
             Self.writeCitation(event, to: &json)
             json.raw(",\"completed_at\":")
             json.put(completedAt)
+            json.raw(",\"confirmed_by\":")
+            json.put(action.confirmedBy)
+            json.raw(",\"evidence\":")
+            json.put(action.knownBy?.rawValue)
             json.raw(",\"groups\":")
             json.put(plan.groups)
             json.raw(",\"operation\":")
@@ -285,8 +290,12 @@ public struct RequestRowWriter {
             writeCitation(event, to: &json)
             json.raw(",\"completed_at\":")
             json.put(action.completedAt.map(Timestamp.iso8601))
+            json.raw(",\"confirmed_by\":")
+            json.put(action.confirmedBy)
             json.raw(",\"due\":")
             json.put(action.notBefore?.description)
+            json.raw(",\"evidence\":")
+            json.put(action.knownBy?.rawValue)
             json.raw(",\"outcome\":")
             json.put(action.outcome?.rawValue)
             json.raw(",\"reason\":")

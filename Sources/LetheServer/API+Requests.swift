@@ -35,6 +35,23 @@ extension API {
                 try decisions.approve(stored.id, by: token.actor, note: JSONBody.string(body, "note"), now: now)
             }
         }
+        api.post("requests/{id}/targets/{target}/confirm") { request, context in
+            let target = try context.parameters.require("target")
+            guard let task = runtime.policies[target]?.manual else {
+                _ = try context.require(.officer)
+                throw Problem.notFound("'\(target)' is not a manual target (kind: manual) in the policies; only a person's task is confirmed")
+            }
+            if task.confirmRole == .admin { _ = try context.require(.admin) }
+            return try await decide(request, context: context, fields: ["outcome", "note"], named: "a confirmation",
+                                    refused: "Cannot confirm") { decisions, stored, token, body in
+                let text = try JSONBody.string(body, "outcome", required: true) ?? ""
+                guard let outcome = TaskOutcome(rawValue: text) else {
+                    throw Problem.badRequest("outcome is one of \(TaskOutcome.allCases.map(\.rawValue).joined(separator: ", "))", pointer: "#/outcome")
+                }
+                _ = try decisions.confirm(stored.id, target: target, outcome: outcome, by: token.actor, note: JSONBody.string(body, "note"), now: now)
+                return try find(stored.id)
+            }
+        }
         api.post("requests/{id}/reject") { request, context in
             try await decide(request, context: context, fields: ["reason"], named: "a rejection", refused: "Cannot reject") { decisions, stored, token, body in
                 try decisions.reject(stored.id, by: token.actor, reason: JSONBody.string(body, "reason", required: true), now: now)

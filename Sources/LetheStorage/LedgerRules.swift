@@ -91,3 +91,41 @@ extension APIToken {
                 "lethe_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }))
     }
 }
+
+extension StoredRequest {
+    /// Refuses a confirmation of this request's task by its filer when the request needed
+    /// approval: the four eyes that held its filing also hold what is done for it.
+    public func checkConfirmer(_ actor: Principal) throws {
+        guard approval != nil, isFiled(by: actor) else { return }
+        throw StoreError.invalid("\(actor.name) filed request \(id), which needed a second person's approval; "
+            + "its tasks are confirmed by someone else too (four eyes)")
+    }
+}
+
+extension StoredAction {
+    /// Refuses a confirmation of an action that does not wait for one, saying what it is instead.
+    public func checkConfirmable() throws {
+        switch state {
+        case .awaitingConfirmation:
+            return
+        case .succeeded where confirmedBy != nil, .failed where confirmedBy != nil:
+            throw StoreError.invalid("the \(target) task of request \(requestId) was already confirmed by \(confirmedBy ?? "someone") "
+                + "(\(state.rawValue)); a confirmation is recorded once")
+        case .cancelled:
+            throw StoreError.invalid("the \(target) task of request \(requestId) was cancelled with its request; there is nothing to confirm")
+        case .held, .pending, .scheduled, .running, .retrying:
+            throw StoreError.invalid("the \(target) action of request \(requestId) has not been handed to a person yet (\(state.rawValue)); "
+                + "`lethe run` hands it over")
+        case .succeeded, .failed, .needsReview:
+            throw StoreError.invalid("the \(target) action of request \(requestId) is \(state.rawValue) and waits for no confirmation")
+        }
+    }
+
+    /// The task's audit details: who said what, and how it is known.
+    public static func confirmationDetails(_ outcome: TaskOutcome, by actor: Principal, note: String?) -> [String: JSONValue] {
+        var details: [String: JSONValue] = ["outcome": .string(outcome.rawValue), "evidence": .string(Evidence.person.rawValue),
+                                            "confirmed_by": .string(actor.name)]
+        if let note { details["note"] = .string(note) }
+        return details
+    }
+}

@@ -125,6 +125,15 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public var notBefore: CalendarDate?
     /// What Lethe wrote to the account (attribute path → value), recorded before each write.
     public var written: [String: JSONValue]
+    /// How the outcome is known (read back, the system's word, a person's), once there is one.
+    /// Nil on rows from before it was recorded: `knownBy` reads those.
+    public var evidence: Evidence?
+    /// Who confirmed a manual task (a principal's name, never free text alone).
+    public var confirmedBy: String?
+
+    /// How the outcome is known; for rows from before `evidence` was kept, a verified outcome
+    /// was read back (SCIM was the only kind).
+    public var knownBy: Evidence? { evidence ?? (verified == true ? .readBack : nil) }
 
     /// Marks a `scim_id` that holds a pseudonym. A server id never starts with `/` (Lethe refuses
     /// ids that are not one path segment), so no real id can be mistaken for one.
@@ -133,7 +142,9 @@ public struct StoredAction: Sendable, Hashable, Codable {
     public init(id: Int64, requestId: String, target: String, plan: PlannedAction, state: ActionState, attempts: Int, budgetStart: Int,
                 nextAttemptAt: Date, accountRef: String? = nil, accountRefPseudonym: String? = nil, outcome: ActionOutcome? = nil, verified: Bool? = nil,
                 verification: String? = nil, lastError: String? = nil, completedAt: Date? = nil, follows: Int64? = nil,
-                notBefore: CalendarDate? = nil, written: [String: JSONValue] = [:]) {
+                notBefore: CalendarDate? = nil, written: [String: JSONValue] = [:], evidence: Evidence? = nil, confirmedBy: String? = nil) {
+        self.evidence = evidence
+        self.confirmedBy = confirmedBy
         self.id = id
         self.requestId = requestId
         self.target = target

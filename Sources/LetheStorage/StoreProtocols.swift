@@ -84,6 +84,9 @@ public protocol WorkQueue: Sendable {
     func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState
     /// Open work: how many actions, when the next is due, how many wait for a later day.
     func openWork(now: Date?) throws -> (count: Int, nextDue: Date?, later: Int)
+    /// Marks each manual task past its due time with a `task_overdue` event (announced by
+    /// webhook), once in the deployment; returns those marked now.
+    func announceOverdueTasks(now: Date) throws -> [StoredAction]
     func states(of requestIds: Set<String>) throws -> [String: RequestState]
     func count(state: RequestState) throws -> Int
     /// What the store does when a run ends, so that nothing purged lingers (SQLite truncates
@@ -182,9 +185,23 @@ public protocol WebhookOutbox: Sendable {
     func overdueNotified(url: String, requestId: String) throws
 }
 
+/// Manual targets' tasks: actions handed to a person, who confirms what they did.
+public protocol TaskDesk: Sendable {
+    /// The tasks waiting for a person, oldest first, each with its request (identifiers included
+    /// while it is open: the person needs them to find the subject).
+    func openTasks() throws -> [(request: StoredRequest, action: StoredAction)]
+    /// Records a person's confirmation of the task of `requestId` at `target`: the action ends
+    /// with their outcome, `confirmed by a person` with their name, in one transaction with its
+    /// event. Refuses a task that does not wait (confirmed already, cancelled), and, when the
+    /// request needed approval, a confirmer who filed it (four eyes).
+    /// - Returns: the request's state afterwards.
+    func confirmTask(_ requestId: String, target: String, outcome: TaskOutcome, by actor: Principal, note: String?,
+                     now: Date) throws -> RequestState
+}
+
 /// Everything a deployment's store keeps: the composition root holds one, and hands each part
 /// of Lethe the protocol it needs.
-public protocol Store: RequestLedger, RequestQueries, WorkQueue, AuditLog, TokenStore, WebhookOutbox, SessionStore, JobLeases {
+public protocol Store: RequestLedger, RequestQueries, WorkQueue, AuditLog, TokenStore, WebhookOutbox, SessionStore, JobLeases, TaskDesk {
     /// A small setting the store keeps for the deployment (the pseudonym key's id, ...).
     func meta(_ key: String) throws -> String?
     func setMeta(_ key: String, _ value: String) throws

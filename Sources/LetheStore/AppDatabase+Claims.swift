@@ -164,11 +164,11 @@ extension AppDatabase {
             let t = now.timeIntervalSince1970
             try db.cachedStatement(sql: """
                 UPDATE action SET state = ?, next_attempt_at = ?, outcome = COALESCE(?, outcome), verified = ?, verification = ?,
-                    last_error = ?, completed_at = ?, claimed_by = NULL, lease_expires_at = NULL, server_message = ?
+                    last_error = ?, completed_at = ?, claimed_by = NULL, lease_expires_at = NULL, server_message = ?, evidence = COALESCE(?, evidence)
                 WHERE id = ?
                 """).execute(arguments: [transition.state.rawValue, t + (transition.retryIn ?? 0), transition.outcome?.rawValue, verified,
                                  transition.verification, transition.reason, transition.state.isTerminal ? t : nil, attempt.serverMessage,
-                                 attempt.actionId])
+                                 transition.evidence?.rawValue, attempt.actionId])
             try Self.appendAudit(db, at: now, request: requestId, target: target, event: transition.event,
                                  details: AuditDetails.recorded(attempt, transition, followUp: row["not_before"]))
             if transition.state == .succeeded, (row["follows"] as Int64?) == nil {

@@ -470,6 +470,71 @@ public struct AppDatabase: Store {
             // sees and checks them; each worker also keeps its own checkpoints.jsonl.
             try db.execute(sql: "CREATE TABLE audit_checkpoint (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL)")
         }
+        migrator.registerMigration("v21-manual-tasks") { db in
+            // Manual targets (issue #33): an action handed to a person waits in a state of its own,
+            // its hand-over is an attempt of its own, and every outcome says how it is known and,
+            // for a person's confirmation, who. SQLite cannot change a CHECK, so both tables are
+            // copied (as v9 did). Outcomes recorded before were read back when verified.
+            try db.execute(sql: """
+                CREATE TABLE action_v21 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    request_id TEXT NOT NULL REFERENCES request(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL CHECK (operation IN
+                        ('delete', 'anonymize', 'deactivate', 'remove_attributes', 'leave_groups', 'none', 'needs_review')),
+                    state TEXT NOT NULL CHECK (state IN
+                        ('scheduled', 'held', 'pending', 'running', 'retrying', 'succeeded', 'failed', 'needs_review', 'cancelled',
+                         'awaiting_confirmation')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    budget_start INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    claimed_at REAL,
+                    claimed_by TEXT,
+                    account_ref TEXT,
+                    outcome TEXT CHECK (outcome IS NULL OR outcome IN
+                        ('deleted', 'anonymized', 'deactivated', 'anonymized_and_deactivated', 'attributes_removed', 'groups_left', 'absent',
+                         'not_applicable')),
+                    verified INTEGER CHECK (verified IS NULL OR verified IN (0, 1)),
+                    verification TEXT,
+                    last_error TEXT,
+                    completed_at REAL,
+                    follows INTEGER REFERENCES action(id) ON DELETE CASCADE,
+                    not_before TEXT NOT NULL DEFAULT '',
+                    written TEXT,
+                    server_message TEXT,
+                    lease_expires_at REAL,
+                    evidence TEXT CHECK (evidence IS NULL OR evidence IN ('read_back', 'system', 'person')),
+                    confirmed_by TEXT,
+                    task_overdue_at REAL,
+                    CHECK ((follows IS NULL) = (not_before = '')),
+                    UNIQUE (request_id, target, not_before)
+                );
+                INSERT INTO action_v21 SELECT id, request_id, target, plan, operation, state, attempts, budget_start, next_attempt_at,
+                    claimed_at, claimed_by, account_ref, outcome, verified, verification, last_error, completed_at, follows, not_before, written,
+                    server_message, lease_expires_at, CASE WHEN verified = 1 THEN 'read_back' END, NULL, NULL FROM action;
+                DROP TABLE action;
+                ALTER TABLE action_v21 RENAME TO action;
+                CREATE INDEX action_due ON action(state, next_attempt_at);
+                CREATE INDEX action_target_due ON action(target, state, next_attempt_at);
+                CREATE TABLE attempt_v21 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    action_id INTEGER NOT NULL REFERENCES action(id) ON DELETE CASCADE,
+                    number INTEGER NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    result TEXT NOT NULL CHECK (result IN
+                        ('succeeded', 'transient', 'permanent', 'not_verified', 'needs_review', 'interrupted', 'handed_over')),
+                    status_code INTEGER,
+                    error TEXT,
+                    UNIQUE (action_id, number)
+                );
+                INSERT INTO attempt_v21 SELECT id, action_id, number, started_at, finished_at, duration_ms, result, status_code, error FROM attempt;
+                DROP TABLE attempt;
+                ALTER TABLE attempt_v21 RENAME TO attempt;
+                """)
+        }
         return migrator
     }
 
@@ -492,7 +557,7 @@ public struct AppDatabase: Store {
     static let claimableStates = "(" + claimable.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
     /// Action states a cancellation or rejection ends (nothing was attempted in them yet, or
     /// the next attempt has not started).
-    static let cancellableStates = "(" + ([ActionState.held] + claimable).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+    static let cancellableStates = "(" + ([ActionState.held, .awaitingConfirmation] + claimable).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
     /// Action states of unfinished work.
     static let openStates = "('\(ActionState.pending.rawValue)', '\(ActionState.running.rawValue)', '\(ActionState.retrying.rawValue)')"
 }

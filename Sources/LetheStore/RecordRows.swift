@@ -52,7 +52,7 @@ extension StoredAction {
     /// so each column is read by its index. By name, GRDB lowercases and searches for every
     /// column of every row, which was a sixth of a report export's time at 100,000 requests.
     static let selection = "id, request_id, target, plan, state, attempts, budget_start, next_attempt_at, account_ref, outcome, verified, "
-        + "verification, last_error, completed_at, follows, not_before, written"
+        + "verification, last_error, completed_at, follows, not_before, written, evidence, confirmed_by"
 
     init(row: Row) throws {
         let id: Int64 = row[0]
@@ -73,7 +73,8 @@ extension StoredAction {
                   accountRefPseudonym: accountRefPseudonym, outcome: (row[9] as String?).flatMap(ActionOutcome.init(rawValue:)),
                   verified: row[10], verification: row[11], lastError: row[12],
                   completedAt: (row[13] as Double?).map(Date.init(timeIntervalSince1970:)), follows: row[14],
-                  notBefore: (row[15] as String?).flatMap(CalendarDate.init(iso:)), written: written)
+                  notBefore: (row[15] as String?).flatMap(CalendarDate.init(iso:)), written: written,
+                  evidence: (row[17] as String?).flatMap(Evidence.init(rawValue:)), confirmedBy: row[18])
     }
 }
 

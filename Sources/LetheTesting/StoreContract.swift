@@ -46,6 +46,7 @@ public enum StoreContract {
         ("a claim whose lease ran out is taken over, and its late results are refused", leasesFence),
         ("a target's cap holds across runners claiming at once", capsAcrossRunners),
         ("results recorded at once stand each on their own: a stale one is refused, the others kept", concurrentResultsApart),
+        ("a manual task waits for a person, is confirmed once by someone other than the filer, and is announced overdue once", manualTasks),
         ("dashboard sessions are found until they end or close, and by their id only", sessionsKept),
         ("a job is held by one holder at a time, and taken over once its lease runs out", jobsOnce),
     ]
@@ -248,6 +249,71 @@ public enum StoreContract {
                    "\(outcomes.filter { !$0.value }.count - 1) current results were refused with the stale one")
         let done = try (0..<20).filter { try store.request("req-apart-\($0)")?.state == .completed }.count
         try expect(done == 19, "\(done) of the 19 current results completed their requests")
+        try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
+    }
+
+    /// A manual target's action handed to a person waits (never claimed, the request open);
+    /// the filer of a request that needed approval may not confirm it; another person's
+    /// confirmation ends it, said as theirs; a second confirmation is refused; a task past its
+    /// due time is announced once.
+    @Sendable static func manualTasks(_ fixture: Fixture) async throws {
+        let store = try fixture.open()
+        var filing = request("req-task", email: "task@example.com", targets: ["dw"])
+        filing.requestedBy = "Ana Admin"
+        filing.needsApproval = true
+        _ = try store.file(filing, now: now)
+        _ = try store.file(request("req-late", email: "late@example.com", targets: ["dw"]), now: now)
+        _ = try store.approve("req-task", by: .person("Bo Berg"), now: now)
+        let claimed = try await store.claim([(target: "dw", limit: 5)], runner: "r", now: now, lease: 60, caps: [:])
+        try expect(claimed.count == 2, "\(claimed.count) of 2 manual actions were handed over")
+        let handOver = ActionStateMachine.afterAttempt(.handedOver(within: 3600), attemptsUsed: 1, policy: RetryPolicy(RetrySettings()), random: 0)
+        for action in claimed {
+            let state = try await store.record(AttemptReport(actionId: action.action.id, number: action.attempt, startedAt: now, finishedAt: now,
+                                                             result: .handedOver), transition: handOver, now: now)
+            try expect(state == .inProgress, "a request whose task waits for a person is \(state.rawValue), not in_progress")
+        }
+        try expect(try await store.claim([(target: "dw", limit: 5)], runner: "r", now: now.addingTimeInterval(7200), lease: 60, caps: [:]).isEmpty,
+                   "an action waiting for a person was claimed again")
+        try expect(try store.openWork(now: now).count == 0, "a waiting task counts as work a run waits for")
+        let tasks = try store.openTasks()
+        try expect(tasks.map(\.request.id) == ["req-task", "req-late"] && tasks.allSatisfy { $0.action.state == .awaitingConfirmation },
+                   "the open tasks are \(tasks.map(\.request.id)), not both, oldest first")
+        try expect(tasks.first?.request.identifiers?.email == "task@example.com", "an open task lacks the identifiers the person needs")
+
+        func refused(_ what: String, _ attempt: () throws -> Void) throws {
+            do {
+                try attempt()
+                throw Broken(what)
+            } catch let error as StoreError {
+                guard case .invalid = error else { throw Broken("\(what): refused as \(error), not as invalid") }
+            }
+        }
+        let events = try store.auditEvents(request: nil).count
+        try refused("the filer confirmed the task of a request that needed approval") {
+            _ = try store.confirmTask("req-task", target: "dw", outcome: .erased, by: .person(" ana admin"), note: nil, now: now)
+        }
+        try expect(try store.auditEvents(request: nil).count == events, "a refused confirmation left an event")
+        let state = try store.confirmTask("req-task", target: "dw", outcome: .erased, by: .person("Cy Chen"), note: "runbook DW-7",
+                                          now: now.addingTimeInterval(60))
+        try expect(state == .completed, "the request is \(state.rawValue) after its only task was confirmed")
+        let action = try store.actions(of: "req-task").first
+        try expect(action?.state == .succeeded && action?.outcome == .deleted && action?.evidence == .person && action?.confirmedBy == "Cy Chen"
+                   && action?.verified == nil, "the confirmed action does not say a person confirmed it (\(String(describing: action)))")
+        let kept = try store.request("req-task")?.identifiers
+        try expect(kept == nil || kept == SubjectIdentifiers(), "the identifiers outlived the confirmed request")
+        try refused("a task was confirmed twice") {
+            _ = try store.confirmTask("req-task", target: "dw", outcome: .notFound, by: .person("Di Dahl"), note: nil, now: now)
+        }
+
+        try expect(try store.announceOverdueTasks(now: now.addingTimeInterval(1800)).isEmpty, "a task was announced overdue before its due time")
+        let late = try store.announceOverdueTasks(now: now.addingTimeInterval(3601))
+        try expect(late.map(\.requestId) == ["req-late"], "overdue announced: \(late.map(\.requestId)), not the one late task")
+        try expect(try store.announceOverdueTasks(now: now.addingTimeInterval(7200)).isEmpty, "an overdue task was announced twice")
+        try expect(try store.auditEvents(request: "req-late").filter { $0.event == AuditEventKind.taskOverdue.rawValue }.count == 1,
+                   "the overdue event is not in the chain once")
+        let failed = try store.confirmTask("req-late", target: "dw", outcome: .cannotComply, by: .person("Cy Chen"), note: "legal hold",
+                                           now: now.addingTimeInterval(7300))
+        try expect(failed == .failed, "a task that cannot be complied with leaves its request \(failed.rawValue), not failed")
         try expect(try store.verifyAuditChain(through: nil).problem == nil, "the chain does not verify")
     }
 

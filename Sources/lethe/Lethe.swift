@@ -29,7 +29,7 @@ struct Lethe: AsyncParsableCommand {
         version: LetheVersion.current,
         subcommands: [
             InitCommand.self, PolicyCommand.self, PlanCommand.self, EraseCommand.self, RevokeCommand.self, RunCommand.self,
-            StatusCommand.self, ApproveCommand.self, RejectCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, ReportCommand.self,
+            StatusCommand.self, ApproveCommand.self, ConfirmCommand.self, TasksCommand.self, RejectCommand.self, RetryCommand.self, CancelCommand.self, ExtendCommand.self, AuditCommand.self, ReportCommand.self,
             KeysCommand.self, SweepCommand.self, TargetCommand.self, SandboxCommand.self, DemoCommand.self, ServeCommand.self, TokenCommand.self,
             DatabaseCommand.self,
         ]

@@ -19,11 +19,14 @@ public enum ActionState: String, Sendable, Hashable, Codable, CaseIterable {
     case needsReview = "needs_review"
     /// Cancelled with its request.
     case cancelled
+    /// Handed to a person (a manual target): waits for their confirmation (`lethe confirm`),
+    /// never claimed. Counts toward the request's deadline like any open action.
+    case awaitingConfirmation = "awaiting_confirmation"
 
     /// No runner will touch it again without a person (`lethe retry`).
     public var isTerminal: Bool {
         switch self {
-        case .scheduled, .held, .pending, .running, .retrying: false
+        case .scheduled, .held, .pending, .running, .retrying, .awaitingConfirmation: false
         case .succeeded, .failed, .needsReview, .cancelled: true
         }
     }

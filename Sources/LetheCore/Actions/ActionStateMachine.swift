@@ -1,3 +1,15 @@
+/// What a person says they did with a manual task (`lethe confirm --outcome`).
+public enum TaskOutcome: String, Sendable, Hashable, CaseIterable {
+    /// The subject's data is deleted from the system.
+    case erased
+    /// The subject's data is anonymized in place.
+    case anonymized
+    /// The system holds nothing of the subject.
+    case notFound = "not_found"
+    /// It cannot be done (a legal hold, a system that cannot delete): the action fails, with the reason.
+    case cannotComply = "cannot_comply"
+}
+
 /// The pure rules that move an action from one state to the next. Event in, transition out;
 /// the engine performs and records what it says.
 public enum ActionStateMachine {
@@ -16,6 +28,8 @@ public enum ActionStateMachine {
         /// Lethe stopped the attempt itself (shutdown, the run's deadline) before an answer:
         /// nothing is known about the target, so the action is simply taken up again.
         case interrupted(String)
+        /// Handed to a person (a manual target), who has `within` to carry it out and confirm.
+        case handedOver(within: Double)
     }
 
     /// A state change to record.
@@ -31,6 +45,25 @@ public enum ActionStateMachine {
         public var reason: String?
         /// The audit event to record.
         public var event: AuditEventKind
+        /// How the outcome is known, when there is one.
+        public var evidence: Evidence? = nil
+    }
+
+    /// A person's confirmation of a manual task: what they did and, for `cannot_comply`, why not.
+    /// Nothing was read back, so nothing is "verified"; the evidence is the person's word.
+    public static func afterConfirmation(_ outcome: TaskOutcome, by name: String, note: String?) -> Transition {
+        let said = "confirmed by a person (\(name))" + (note.map { ": \($0)" } ?? "")
+        switch outcome {
+        case .erased:
+            return Transition(state: .succeeded, outcome: .deleted, verification: said, event: .actionSucceeded, evidence: .person)
+        case .anonymized:
+            return Transition(state: .succeeded, outcome: .anonymized, verification: said, event: .actionSucceeded, evidence: .person)
+        case .notFound:
+            return Transition(state: .succeeded, outcome: .absent, verification: said, event: .actionSucceeded, evidence: .person)
+        case .cannotComply:
+            return Transition(state: .failed, verification: said, reason: "cannot comply: \(note ?? "no reason given")",
+                              event: .actionFailed, evidence: .person)
+        }
     }
 
     /// The transition after an attempt, given how many attempts this budget has used.
@@ -39,7 +72,8 @@ public enum ActionStateMachine {
     ) -> Transition {
         switch result {
         case .succeeded(let outcome, let verification):
-            return Transition(state: .succeeded, outcome: outcome, verification: verification, verified: true, event: .actionSucceeded)
+            return Transition(state: .succeeded, outcome: outcome, verification: verification, verified: true, event: .actionSucceeded,
+                              evidence: .readBack)
         case .notVerified(let seen):
             return Transition(state: .failed, verification: seen, verified: false, reason: "not verified: \(seen)", event: .actionFailed)
         case .needsReview(let why):
@@ -48,6 +82,9 @@ public enum ActionStateMachine {
             return Transition(state: .failed, reason: why, event: .actionFailed)
         case .interrupted(let why):
             return Transition(state: .pending, retryIn: 0, reason: why, event: .actionInterrupted)
+        case .handedOver(let within):
+            // next_attempt_at holds the task's due time; nothing claims an awaiting action.
+            return Transition(state: .awaitingConfirmation, retryIn: within, event: .taskCreated)
         case .transientFailure(let why, let retryAfter):
             if policy.isExhausted(attempts: attemptsUsed) {
                 return Transition(

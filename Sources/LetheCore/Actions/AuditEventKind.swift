@@ -35,6 +35,10 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case attemptAfterFailed = "attempt_after_failed"
     case attemptAfterNeedsReview = "attempt_after_needs_review"
     case attemptAfterCancelled = "attempt_after_cancelled"
+    /// A manual target's task was handed to a person (instructions, due); announced by webhook.
+    case taskCreated = "task_created"
+    /// A manual task passed its due time unconfirmed; announced once.
+    case taskOverdue = "task_overdue"
     /// An API token was created or revoked (its name, role and id; never the token).
     case tokenCreated = "token_created"
     case tokenRevoked = "token_revoked"
@@ -56,7 +60,7 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// The event recorded when an attempt finishes after its action left `running` for `state`.
     public static func attemptAfter(_ state: ActionState) -> AuditEventKind {
         switch state {
-        case .scheduled, .held, .pending, .running: .attemptAfterPending
+        case .scheduled, .held, .pending, .running, .awaitingConfirmation: .attemptAfterPending
         case .retrying: .attemptAfterRetrying
         case .succeeded: .attemptAfterSucceeded
         case .failed: .attemptAfterFailed
@@ -75,6 +79,8 @@ public enum AttemptResultKind: String, Sendable, Hashable, Codable, CaseIterable
     case needsReview = "needs_review"
     /// Cut short by Lethe (shutdown, deadline) or by a crash (found by the rescuer).
     case interrupted
+    /// Handed to a person (a manual target): the outcome comes with their confirmation.
+    case handedOver = "handed_over"
 
     /// The kind of an attempt's result.
     public init(_ result: ActionStateMachine.AttemptResult) {
@@ -85,6 +91,7 @@ public enum AttemptResultKind: String, Sendable, Hashable, Codable, CaseIterable
         case .transientFailure: self = .transient
         case .permanentFailure: self = .permanent
         case .interrupted: self = .interrupted
+        case .handedOver: self = .handedOver
         }
     }
 }

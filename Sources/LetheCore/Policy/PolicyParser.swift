@@ -25,8 +25,8 @@ public struct PolicyParser: Sendable {
     func parseRoot(_ root: Node, file: String, reader: inout PolicyNodeReader) -> TargetPolicy? {
         guard let fields = reader.fields(
             root, in: "the policy",
-            allowed: ["target", "description", "kind", "connection", "identity", "shares", "erasure"],
-            required: ["target", "connection", "identity", "shares", "erasure"]
+            allowed: ["target", "description", "kind", "connection", "manual", "identity", "shares", "erasure"],
+            required: ["target", "identity", "shares", "erasure"]
         ) else { return nil }
 
         var target: String?
@@ -48,7 +48,35 @@ public struct PolicyParser: Sendable {
                              hint: Suggest.closest(to: text, in: names).map { "did you mean '\($0)'?" } ?? "write \(names.joined(separator: ", ")) (scim when absent)")
             }
         }
-        let connection = fields["connection"].flatMap { parseConnection($0.value, reader: &reader) }
+        // Each kind has its own block: a SCIM target its connection, a manual one its task.
+        var connection: Connection?
+        var manual: ManualTask?
+        switch kind {
+        case .scim?:
+            if let entry = fields["manual"] {
+                reader.error(entry.key, "manual: is for a target of kind manual; this one is a SCIM target",
+                             hint: "write kind: manual to have a person carry the erasure out, or remove manual:")
+            }
+            if let entry = fields["connection"] {
+                connection = parseConnection(entry.value, reader: &reader)
+            } else {
+                reader.error(root, "the policy is missing the required key 'connection'", hint: "a SCIM target needs connection: { base_url: ..., auth: ... }")
+            }
+        case .manual?:
+            if let entry = fields["connection"] {
+                reader.error(entry.key, "a manual target has no connection: Lethe does not call it, a person carries the action out",
+                             hint: "remove connection: and describe the work under manual: { instructions: ..., confirm_role: ..., within: ... }")
+            }
+            if let entry = fields["manual"] {
+                manual = parseManual(entry.value, reader: &reader)
+                connection = Connection(baseURL: "", auth: .none)
+            } else {
+                reader.error(root, "the policy is missing the required key 'manual'",
+                             hint: "a manual target says what the person does: manual: { instructions: ..., confirm_role: officer, within: 7d }")
+            }
+        case nil:
+            break
+        }
         let identity = fields["identity"].flatMap { parseIdentity($0.value, reader: &reader) }
         let shares = fields["shares"].flatMap { parseShares($0.value, reader: &reader) }
         let erasure = fields["erasure"].flatMap { parseErasure($0.value, shares: shares, reader: &reader) }
@@ -56,7 +84,45 @@ public struct PolicyParser: Sendable {
         guard let target, let kind, let connection, let identity, let shares, let erasure else { return nil }
         return TargetPolicy(
             target: target, description: description, kind: kind, connection: connection, match: identity.match,
-            shares: shares, erasure: erasure, sourceFile: file, userNameIsEmail: identity.userNameIsEmail)
+            shares: shares, erasure: erasure, sourceFile: file, userNameIsEmail: identity.userNameIsEmail, manual: manual)
+    }
+
+    // MARK: manual
+
+    /// `manual:`: the instructions a person follows, who may confirm, how long they have.
+    private func parseManual(_ node: Node, reader: inout PolicyNodeReader) -> ManualTask? {
+        guard let fields = reader.fields(node, in: "manual", allowed: ["instructions", "confirm_role", "within"], required: ["instructions"],
+                                         hints: ["role": "write confirm_role: officer or confirm_role: admin", "deadline": "write within: 7d"])
+        else { return nil }
+        var valid = true
+        var task = ManualTask(instructions: "")
+        if let node = fields["instructions"]?.value, let text = reader.string(node, "manual.instructions") {
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty {
+                reader.error(node, "manual.instructions is empty", hint: "say what the person does, e.g. 'Delete the customer's rows (runbook DW-7)'")
+                valid = false
+            } else {
+                task.instructions = trimmed
+            }
+        } else { valid = false }
+        if let node = fields["confirm_role"]?.value, let text = reader.string(node, "manual.confirm_role") {
+            if let role = ConfirmRole(rawValue: text) {
+                task.confirmRole = role
+            } else {
+                reader.error(node, "manual.confirm_role '\(text)' is not a role that may confirm",
+                             hint: "write officer (officers and admins confirm) or admin (admins only)")
+                valid = false
+            }
+        }
+        if let node = fields["within"]?.value, let text = reader.string(node, "manual.within") {
+            if let span = TimeSpan(parsing: text), span.milliseconds >= 60_000 {
+                task.within = span
+            } else {
+                reader.error(node, "manual.within '\(text)' is not a duration of a minute or more", hint: "write e.g. 7d, 48h")
+                valid = false
+            }
+        }
+        return valid ? task : nil
     }
 
     // MARK: identity

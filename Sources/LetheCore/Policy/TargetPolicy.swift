@@ -10,6 +10,9 @@ public struct TargetPolicy: Sendable, Hashable {
     /// The SCIM driver's settings: where the target is, how to authenticate, how to change a
     /// resource (`connection.base_url`, `auth`, `update`).
     public var scim: SCIMConnection
+    /// A manual target's task (`manual:`): what the person is asked to do, who may confirm it,
+    /// and how long they have. Nil for every other kind.
+    public var manual: ManualTask?
     /// The engine's settings for this target, whatever its kind: pace, concurrency, retries,
     /// the time one call may take (`connection.timeout`, `max_concurrency`, `rate_limit`, `retry`).
     public var engine: EngineSettings
@@ -25,8 +28,9 @@ public struct TargetPolicy: Sendable, Hashable {
 
     public init(
         target: String, description: String, kind: TargetKind = .scim, connection: Connection, match: [MatchAttribute],
-        shares: [Share], erasure: ErasureRule, sourceFile: String, userNameIsEmail: Bool = false
+        shares: [Share], erasure: ErasureRule, sourceFile: String, userNameIsEmail: Bool = false, manual: ManualTask? = nil
     ) {
+        self.manual = manual
         self.userNameIsEmail = userNameIsEmail
         self.target = target
         self.description = description
@@ -57,6 +61,58 @@ public struct TargetPolicy: Sendable, Hashable {
 public enum TargetKind: String, Sendable, Hashable, CaseIterable {
     /// A SCIM 2.0 service provider (RFC 7643/7644): the default.
     case scim
+    /// A person carries the action out and confirms it (`lethe confirm`, the API, the dashboard).
+    case manual
+
+    /// How an action's outcome on this kind of target is known.
+    public var evidence: Evidence {
+        switch self {
+        case .scim: .readBack
+        case .manual: .person
+        }
+    }
+}
+
+/// How an action's outcome is known, said as such in status, reports and certificates: only a
+/// read-back is "verified".
+public enum Evidence: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Lethe read the account back and saw the change (SCIM).
+    case readBack = "read_back"
+    /// The system said what it did (a webhook target's answer).
+    case system
+    /// A person said what they did (a manual target's confirmation, with who).
+    case person
+
+    /// The words every output uses.
+    public var statement: String {
+        switch self {
+        case .readBack: "verified by read-back"
+        case .system: "confirmed by the system"
+        case .person: "confirmed by a person"
+        }
+    }
+}
+
+/// What a person is asked to do for a `kind: manual` target.
+public struct ManualTask: Sendable, Hashable {
+    /// Shown to the person with the planned operation and attributes (a runbook, a table to clear).
+    public var instructions: String
+    /// Who may confirm it: officer (officers and admins) or admin (admins only).
+    public var confirmRole: ConfirmRole
+    /// How long the person has from the task's creation; past it the task is overdue (announced once).
+    public var within: TimeSpan
+
+    public init(instructions: String, confirmRole: ConfirmRole = .officer, within: TimeSpan = .seconds(7 * 86_400)) {
+        self.instructions = instructions
+        self.confirmRole = confirmRole
+        self.within = within
+    }
+}
+
+/// The least role that may confirm a manual task.
+public enum ConfirmRole: String, Sendable, Hashable, CaseIterable {
+    case officer
+    case admin
 }
 
 /// The SCIM driver's part of `connection:`.

@@ -64,9 +64,15 @@ struct StatusCommand: AsyncParsableCommand {
         let views = scheduled
             ? try reading.withOpenFollowUps(limit: limit)
             : try reading.list(state: requestState.flatMap(RequestState.init(rawValue:)), overdue: overdue, limit: limit)
+        // Manual tasks past their due time are overdue work too, whatever their request's due day.
+        let lateTasks = overdue ? try reading.tasks(now: context.now, overdueOnly: true) : []
         if json {
             try Output.json(views)
             return
+        }
+        for task in lateTasks {
+            Output.line("task overdue: \(task.request) \(task.target) (subject \(task.subject)) was due \(task.due); "
+                + "`lethe tasks` shows it, `lethe confirm \(task.request) --target \(task.target) ...` records it")
         }
         if views.isEmpty {
             Output.line(overdue ? "no overdue requests" : scheduled ? "no scheduled erasures of retained data" : "no requests")
@@ -110,7 +116,8 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("")
         lines.append("  " + "TARGET".padding(12) + "OPERATION".padding(19) + "STATE".padding(13) + "OUTCOME".padding(20) + "VERIFIED".padding(10) + "ATTEMPTS")
         for action in view.actions {
-            let verified = action.verified.map { $0 ? "yes" : "NO" } ?? "-"
+            // Only a read-back is "verified"; a person's or a system's word says so instead.
+            let verified = action.verified.map { $0 ? "yes" : "NO" } ?? (action.evidence == Evidence.person.rawValue ? "person" : "-")
             lines.append("  " + action.target.padding(12) + action.operation.padding(19) + action.state.padding(13)
                 + (action.outcome ?? "-").padding(20) + verified.padding(10) + "\(action.attempts)")
             if let error = action.lastError { lines.append("      \(action.state == "retrying" ? "retrying: " : "")\(error)") }
@@ -120,6 +127,10 @@ struct StatusCommand: AsyncParsableCommand {
                 lines.append("      the system said (shown while the request is open): \(printable)")
             }
             if let next = action.nextAttemptAt, action.state == "retrying" { lines.append("      next attempt at \(next)") }
+            if let due = action.nextAttemptAt, action.state == ActionState.awaitingConfirmation.rawValue {
+                lines.append("      with a person until \(due); once done: lethe confirm \(view.id) --target \(action.target) "
+                    + "--outcome erased|anonymized|not_found|cannot_comply --by NAME")
+            }
             for kept in action.retained {
                 if kept.ended {
                     lines.append("      \(kept.attributes.joined(separator: ", ")) was kept under \(kept.basis) (\(kept.purpose)) until \(kept.until), which had passed: erased with the rest")
