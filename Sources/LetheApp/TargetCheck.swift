@@ -46,6 +46,17 @@ public struct TargetCheck: Sendable, Codable, Hashable {
         var check = TargetCheck(target: policy.target, baseURL: policy.scim.baseURL, reachable: false, usable: false,
                                 capabilities: nil, filterQueryWorks: false, externalIdFilterWorks: false,
                                 updates: policy.scim.update == .put ? "put" : "patch", problems: [], warnings: [], milliseconds: 0)
+        if policy.kind == .manual, let task = policy.manual {
+            // Nothing to connect to: what there is to check is who can carry it out and confirm.
+            check.baseURL = ""
+            check.reachable = true
+            check.usable = true
+            check.updates = "by hand"
+            check.warnings.append("kind manual: nothing to connect to; a person carries each action out (\(task.instructions)) and confirms it "
+                + "within \(task.within) with `lethe confirm`, or through the API with a token of role \(task.confirmRole.rawValue)"
+                + (task.confirmRole == .officer ? " or admin" : ""))
+            return check
+        }
         let client: SCIMClient
         do {
             client = try clients.client(for: policy.target)

@@ -123,10 +123,30 @@ erasure:
 }
 
 extension DefaultPolicies {
-    /// Parses the embedded policies with the given environment.
-    public static func load(environment: [String: String]) -> Result<PolicySet, PolicyLoadError> {
+    /// The demo's fifth system, one no SCIM reaches: a person deletes by hand and confirms.
+    public static let demoManual = (name: "warehouse.yaml", text: #"""
+target: warehouse
+description: The analytics warehouse (no API; the data team deletes by hand)
+kind: manual
+manual:
+  instructions: Delete the customer's rows from the analytics tables (runbook DW-7).
+  confirm_role: officer
+  within: 7d
+identity:
+  match: [emails.value]
+shares:
+  - purpose: analytics
+    basis: legitimate_interest
+    attributes: [emails.value, name.familyName]
+erasure:
+  action: delete
+"""#)
+
+    /// Parses the embedded policies with the given environment; `demo` adds the demo's manual target.
+    public static func load(environment: [String: String], demo: Bool = false) -> Result<PolicySet, PolicyLoadError> {
         let purposes = files.first { $0.name == PolicySet.purposesFileName }.map { (path: "(embedded)/\($0.name)", text: $0.text) }
-        let targets = files.filter { $0.name != PolicySet.purposesFileName }.map { (path: "(embedded)/\($0.name)", text: $0.text) }
+        let targets = (files + (demo ? [demoManual] : [])).filter { $0.name != PolicySet.purposesFileName }
+            .map { (path: "(embedded)/\($0.name)", text: $0.text) }
         return PolicySet.parse(files: targets, purposesFile: purposes, environment: environment, directory: "(embedded policies)")
     }
 }

@@ -59,7 +59,7 @@ public struct Demo: Sendable {
         }
         let policies: PolicySet
         do {
-            policies = try DefaultPolicies.load(environment: environment).get()
+            policies = try DefaultPolicies.load(environment: environment, demo: true).get()
         } catch {
             await server.stop()
             throw error
@@ -93,7 +93,8 @@ public struct Demo: Sendable {
         let storage = try runtime.requireStorage()
         let database = storage.database
         say("Lethe demo: four SCIM targets (shop, app, newsletter, crm) in a sandbox on 127.0.0.1:\(port), "
-            + "\(customers) seeded customers each; crm answers one call with 429 and Retry-After: 1.")
+            + "\(customers) seeded customers each; crm answers one call with 429 and Retry-After: 1. "
+            + "A fifth system, warehouse, has no API (kind: manual): a person deletes there and confirms.")
         say("State in \(storage.state?.path ?? "memory") (temporary). Policies: the embedded reference set (policies/*.yaml).")
         say("")
 
@@ -121,6 +122,17 @@ public struct Demo: Sendable {
         guard let summary = engine.summary, !summary.stopped else { throw DemoError.interrupted }
         say("done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(summary.attempts) attempts"
             + (summary.timedOut ? " (TIMED OUT)" : ""))
+        // The manual system's tasks: a second person does them by hand and confirms, as
+        // `lethe tasks` and `lethe confirm` (or the dashboard's Tasks page) would.
+        let tasks = try database.openTasks()
+        for (request, action) in tasks {
+            _ = try runtime.decisions().confirm(request.id, target: action.target, outcome: .erased, by: .person("Dana (data team)"),
+                                                note: "deleted by hand, runbook DW-7", now: runtime.configuration.clock.now())
+        }
+        if !tasks.isEmpty {
+            say("\(tasks.count) warehouse task\(tasks.count == 1 ? "" : "s") handed to a person; Dana (data team) did them by hand and confirmed "
+                + "(`lethe tasks`, `lethe confirm`): recorded as confirmed by a person, not verified")
+        }
         say("")
 
         // The outcome table.
@@ -134,7 +146,7 @@ public struct Demo: Sendable {
                     ? ref.padding(toLength: 8, withPad: " ", startingAt: 0) + id.padding(toLength: max(26, id.count + 2), withPad: " ", startingAt: 0)
                         + request.kind.padding(toLength: 12, withPad: " ", startingAt: 0) + request.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: 58)
-                let verified = action.outcome == .notApplicable ? "-" : action.verified.map { $0 ? "yes" : "NO" } ?? "-"
+                let verified = action.outcome == .notApplicable ? "-" : action.verified.map { $0 ? "yes" : "NO" } ?? (action.evidence == .person ? "person" : "-")
                 say(prefix + action.target.padding(toLength: 12, withPad: " ", startingAt: 0)
                     + (action.notBefore.map { "erase \($0)" } ?? action.plan.operation.rawValue).padding(toLength: 19, withPad: " ", startingAt: 0)
                     + (action.outcome?.rawValue ?? action.state.rawValue).padding(toLength: 20, withPad: " ", startingAt: 0)

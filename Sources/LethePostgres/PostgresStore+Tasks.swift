@@ -34,7 +34,7 @@ extension PostgresStore {
                 WHERE id = \(action.id)
                 """)
             try Self.appendAudit(session, at: now, request: request.id, target: target, event: transition.event,
-                                 details: StoredAction.confirmationDetails(outcome, by: actor, note: note))
+                                 details: StoredAction.confirmationDetails(outcome, transition, by: actor, note: note))
             return try Self.refreshState(of: request.id, in: session, now: now)
         }
     }

@@ -69,6 +69,23 @@ public struct ReportBuilder: Sendable {
         action.notBefore.map { "\(action.target)@\($0)" } ?? action.target
     }
 
+    /// How a completed request's outcomes are known, per recipient: a certificate never calls
+    /// a person's or a system's word "verified".
+    static func completedStatement(_ actions: [StoredAction]) -> String {
+        let done = actions.filter { $0.follows == nil && $0.outcome != nil && $0.outcome != .notApplicable }
+        let read = done.filter { $0.knownBy == .readBack }.map(\.target)
+        let people = done.filter { $0.knownBy == .person }.map { "\($0.target) (by \($0.confirmedBy ?? "?"))" }
+        let systems = done.filter { $0.knownBy == .system }.map(\.target)
+        guard !people.isEmpty || !systems.isEmpty else {
+            return "Every connected system was processed and each outcome was confirmed by reading it back."
+        }
+        var statement = "Every connected system was processed."
+        if !read.isEmpty { statement += " Verified by read-back: \(read.joined(separator: ", "))." }
+        if !people.isEmpty { statement += " Confirmed by a person, not read back: \(people.joined(separator: ", "))." }
+        if !systems.isEmpty { statement += " Confirmed by the system, not read back: \(systems.joined(separator: ", "))." }
+        return statement
+    }
+
     /// The erasure certificate for one request: what was done in which system, when, verified
     /// how, what was kept and why (GDPR Art. 5(2), Art. 19).
     public func certificate(_ request: StoredRequest, actions: [StoredAction], events: [AuditEvent]) -> JSONValue {
@@ -84,7 +101,7 @@ public struct ReportBuilder: Sendable {
             row = .object(fields)
         }
         var statement = switch request.state {
-        case .completed: "Every connected system was processed and each outcome was confirmed by reading it back."
+        case .completed: Self.completedStatement(actions)
         case .cancelled:
             "The request was " + CancellationNote.text(reason: request.cancelReason, actions: actions.map(\.cancellationView)) + "."
                 + " The table shows what had been done before the cancellation took effect."

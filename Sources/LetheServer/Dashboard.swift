@@ -45,6 +45,8 @@ struct Dashboard: Sendable {
         router.get("/systems") { _, context in try systems(context) }
         router.post("/systems/{name}/check") { request, context in try await check(request, context: context) }
         router.get("/sweeps") { _, context in try sweepsPage(context) }
+        router.get("/tasks") { request, context in try tasksPage(request, context: context, error: nil) }
+        router.post("/tasks/{id}/{target}") { request, context in try await confirmTask(request, context: context) }
     }
 
     // MARK: Responses
@@ -310,9 +312,16 @@ struct Dashboard: Sendable {
             body += "<p><strong>Why:</strong> \(H.e(action.plan.reason))</p>"
             if let outcome = action.outcome {
                 body += "<p><strong>Outcome:</strong> \(H.e(outcome.rawValue.replacingOccurrences(of: "_", with: " ")))"
-                    + (action.verified == true ? ", verified" : action.verified == false ? ", <strong class=bad>NOT verified</strong>" : "") + "</p>"
+                    + (action.verified == true ? ", verified" : action.verified == false ? ", <strong class=bad>NOT verified</strong>" : "")
+                    + (action.verified == nil ? action.knownBy.map { ", \(H.e($0.statement))" } ?? "" : "") + "</p>"
             }
-            if let verification = action.verification { body += "<p><strong>Verified by:</strong> \(H.e(verification))</p>" }
+            if let verification = action.verification {
+                // Only a read-back verifies; a person's or a system's word is said as theirs.
+                body += "<p><strong>\(action.knownBy == .readBack || action.knownBy == nil ? "Verified by" : "Evidence"):</strong> \(H.e(verification))</p>"
+            }
+            if action.state == .awaitingConfirmation {
+                body += "<p><strong>With a person</strong> until \(H.e(Timestamp.iso8601(action.nextAttemptAt))): see <a href=\"/tasks\">Tasks</a>.</p>"
+            }
             if let error = shown?.lastError { body += "<p class=bad><strong>Last error:</strong> \(H.e(error))</p>" }
             if let said = detail.serverMessages[action.target] {
                 body += "<p><strong>The system said:</strong> \(H.e(said)) <small>(its own words, shown while the request is open and deleted with "
@@ -679,5 +688,70 @@ struct Dashboard: Sendable {
             + "<button type=submit id=sweep-dry-run data-dry-run=true>Dry run</button> <button type=submit id=sweep-file data-dry-run=false disabled>File the withdrawals</button>"
             + "<output id=sweep-result></output></form>"
         return Self.html(H.page(title: "Consent sweeps", context: context, active: "/sweeps", body: body))
+    }
+
+    // MARK: Tasks
+
+    /// Whether a token may confirm a manual task of this kind (and so see the subject's identifiers).
+    static func mayConfirm(_ role: TokenRole, _ task: ManualTask) -> Bool {
+        switch task.confirmRole {
+        case .officer: role == .officer || role == .admin
+        case .admin: role == .admin
+        }
+    }
+
+    /// Manual targets' open tasks, oldest first: the instructions, and, to those who may confirm
+    /// (and only while the request is open, which a waiting task implies), the subject's
+    /// identifiers and a form to record what was done. Auditors see the list without identifiers.
+    func tasksPage(_ request: Request, context: APIContext, error: String?) throws -> Response {
+        let token = try context.require(.officer, .auditor)
+        var body = "<h1>Tasks</h1><p>Systems Lethe cannot reach (kind: manual) are carried out by a person, who then records what they did. "
+            + "A confirmation is said as such in reports and certificates: confirmed by a person, never verified.</p>"
+        if let error { body += "<p class=error role=alert>\(H.e(error))</p>" }
+        if request.uri.queryParameters["done"] == "confirmed" { body += "<p class=notice role=status>Recorded: the task is confirmed.</p>" }
+        let tasks = try runtime.reading().tasks(now: now)
+        if tasks.isEmpty { body += "<p id=no-tasks>No task waits for a person.</p>" }
+        for task in tasks {
+            guard let manual = runtime.policies[task.target]?.manual else { continue }
+            body += "<section class=card data-task=\"\(H.e(task.request)) \(H.e(task.target))\"><h2>\(H.e(task.target)) — "
+                + "<a href=\"/requests/\(H.e(task.request))\">\(H.e(task.request))</a>\(task.overdue ? " <span class=bad>OVERDUE</span>" : "")</h2>"
+            body += "<p><strong>Do:</strong> \(H.e(manual.instructions))</p>"
+            body += "<p><strong>Operation:</strong> \(H.e(task.operation))" + (task.attributes.isEmpty ? "" : " (\(H.e(task.attributes.joined(separator: ", "))))")
+                + "; due \(H.e(task.due)); subject \(H.e(task.subject)) (pseudonym)</p>"
+            guard Self.mayConfirm(token.role, manual) else {
+                body += "<p><small>Only \(manual.confirmRole == .admin ? "an admin" : "an officer or an admin") sees who the subject is and confirms.</small></p></section>"
+                continue
+            }
+            body += "<p class=identifiers><strong>Find the subject by:</strong> "
+                + H.e(task.identifiers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) + "</p>"
+            let outcomes = TaskOutcome.allCases.map { ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " ")) }
+            let slug = "\(task.request)-\(task.target)"
+            body += H.form("/tasks/\(H.e(task.request))/\(H.e(task.target))", context: context, button: "Record what was done",
+                           fields: H.select("outcome-\(slug)", label: "Outcome", options: outcomes, selected: "erased")
+                               .replacingOccurrences(of: "name=outcome-\(slug)", with: "name=outcome")
+                               + "<label for=note-\(slug)>Evidence or reason (a ticket, a runbook step; no personal data)</label>"
+                               + "<input id=note-\(slug) name=note maxlength=500>")
+            body += "</section>"
+        }
+        return Self.html(H.page(title: "Tasks", context: context, active: "/tasks", body: body))
+    }
+
+    /// A confirmation from the Tasks page, as `lethe confirm` and the API record it.
+    func confirmTask(_ request: Request, context: APIContext) async throws -> Response {
+        let token = try context.require(.officer)
+        let form = try await Form.read(request, context: context)
+        let id = try context.parameters.require("id"), target = try context.parameters.require("target")
+        guard let manual = runtime.policies[target]?.manual else { throw Problem.notFound("'\(target)' is not a manual target") }
+        guard Self.mayConfirm(token.role, manual) else { throw Problem(.forbidden, "Forbidden", detail: "only an admin confirms \(target)'s tasks") }
+        guard let outcome = TaskOutcome(rawValue: form["outcome"] ?? "") else { throw Problem.badRequest("choose an outcome") }
+        let stored = try find(id)
+        do {
+            _ = try runtime.decisions().confirm(stored.id, target: target, outcome: outcome, by: token.actor, note: form["note"], now: now)
+        } catch let error as StoreError {
+            return try tasksPage(request, context: context, error: "\(error)")
+        } catch let text as FreeText.Problem {
+            return try tasksPage(request, context: context, error: "\(text); nothing was changed")
+        }
+        return Self.redirect("/tasks?done=confirmed")
     }
 }

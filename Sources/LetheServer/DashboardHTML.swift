@@ -54,6 +54,7 @@ enum H {
             var links: [(String, String)] = [("/", "Overview"), ("/requests", "Requests")]
             if token.role != .auditor { links.append(("/new", "New request")) }
             if token.role != .officer { links.append(("/reports", "Reports")) }
+            links.append(("/tasks", "Tasks"))
             links.append(("/systems", "Systems"))
             if token.role != .auditor { links.append(("/sweeps", "Consent sweeps")) }
             nav = "<nav aria-label=Main><ul>" + links.map { link in

@@ -106,9 +106,13 @@ public final class WebhookDispatcher: Service, Sendable {
             let type = switch event.event {
             case AuditEventKind.requestCompleted.rawValue: "request.completed"
             case AuditEventKind.requestFailed.rawValue: "request.failed"
+            // A manual target's task was handed to a person, or is past its due time.
+            case AuditEventKind.taskCreated.rawValue: "task.created"
+            case AuditEventKind.taskOverdue.rawValue: "task.overdue"
             default: "request.needs_review"
             }
-            guard try await send(url: url, id: "evt-\(event.seq)", type: type, at: event.at, request: request, attempts: cursor.attempts) else { return }
+            guard try await send(url: url, id: "evt-\(event.seq)", type: type, at: event.at, request: request, target: event.target,
+                                 attempts: cursor.attempts) else { return }
             try database.webhookDelivered(url: url, seq: event.seq)
             last = event.seq
         }
@@ -121,14 +125,17 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     /// One delivery; false (and the retry scheduled) when it did not get a 2xx.
-    func send(url: String, id: String, type: String, at: String, request: StoredRequest, attempts: Int) async throws -> Bool {
-        let payload: JSONValue = .object([
+    /// `target`: the task's target, for a task event.
+    func send(url: String, id: String, type: String, at: String, request: StoredRequest, target: String? = nil, attempts: Int) async throws -> Bool {
+        var fields: [String: JSONValue] = [
             "id": .string(id), "type": .string(type), "at": .string(at),
             "request": .object([
                 "id": .string(request.id), "ref": request.ref.map(JSONValue.string) ?? .null, "kind": .string(request.kind),
                 "state": .string(request.state.rawValue), "subject": .string(request.pseudonym), "due": .string(request.due.description),
             ]),
-        ])
+        ]
+        if let target { fields["target"] = .string(target) }
+        let payload: JSONValue = .object(fields)
         let body = CanonicalJSON.encode(payload)
         let timestamp = Int(now().timeIntervalSince1970)
         let headers = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Lethe-Webhook-Id", id),

@@ -73,7 +73,8 @@ public enum AuditChain {
                                                    AuditEventKind.rejectionRecorded.rawValue]
 
     /// Audit events a webhook is told of.
-    public static let webhookEvents = [AuditEventKind.requestCompleted, .requestFailed, .requestNeedsReview].map(\.rawValue)
+    public static let webhookEvents = [AuditEventKind.requestCompleted, .requestFailed, .requestNeedsReview, .taskCreated, .taskOverdue]
+        .map(\.rawValue)
 
     /// `TARGET`, or `TARGET@DAY` for the events of a follow-up due on DAY.
     public static func citationKey(target: String, details: String) -> String {

@@ -34,7 +34,7 @@ extension AppDatabase {
                 """, arguments: [transition.state.rawValue, transition.outcome?.rawValue, transition.verification, transition.reason, t,
                                  transition.evidence?.rawValue, actor.name, action.id])
             try Self.appendAudit(db, at: now, request: request.id, target: target, event: transition.event,
-                                 details: StoredAction.confirmationDetails(outcome, by: actor, note: note))
+                                 details: StoredAction.confirmationDetails(outcome, transition, by: actor, note: note))
             return try Self.refreshState(of: request.id, in: db, now: now)
         }
     }

@@ -40,4 +40,49 @@ extension ServeCLITests {
             #expect(screenshots.count >= 11, "one screenshot per page: \(screenshots.sorted())")
         }
     }
+
+    @Test("the Tasks page in Chromium: a manual target's task is listed for an auditor without the subject's identifiers and without a form; an officer sees them, records the outcome, and afterwards no page shows the identifier; the request says 'confirmed by a person'",
+          .enabled(if: browserPython != nil))
+    func tasksInChromium() async throws {
+        let python = try #require(Self.browserPython)
+        let targets = try await SandboxTargets.start()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lethe-tasks-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let policies = try policiesWithSettings("grace: 0s\n", in: scratch)
+        try Data(ManualTargetCLITests.warehouse.utf8).write(to: policies.appendingPathComponent("warehouse.yaml"))
+        var environment = targets.environment(stateDir: URL(fileURLWithPath: "/unused")).filter { $0.key != "LETHE_STATE_DIR" }
+        environment["LETHE_POLICIES"] = policies.path
+        let output = Self.browserOutput.deletingLastPathComponent().appendingPathComponent("tasks")
+        try? FileManager.default.removeItem(at: output)
+        try await serving(environment) { served, _ in
+            let email = SandboxCustomers.email(0)
+            let filed = try await served.call(.post, "/api/v1/requests", token: served.tokens["officer"], body: Self.erasure(email, ref: "TASK-1"))
+            #expect(filed.status == 201)
+            let id = try #require(filed.json?["id"]?.stringValue)
+            // The engine inside hands the warehouse action to a person.
+            var waiting = false
+            for _ in 0..<150 where !waiting {
+                let view = try await served.call(.get, "/api/v1/requests/\(id)", token: served.tokens["officer"])
+                waiting = view.json?["actions"]?.arrayValue?.contains { $0["target"]?.stringValue == "warehouse" && $0["state"]?.stringValue == "awaiting_confirmation" } == true
+                if !waiting { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(waiting, "the warehouse task was not handed over")
+            var env = ProcessInfo.processInfo.environment
+            env["LETHE_BASE"] = served.base
+            env["LETHE_OFFICER_TOKEN"] = served.tokens["officer"]
+            env["LETHE_AUDITOR_TOKEN"] = served.tokens["auditor"]
+            env["LETHE_EMAIL"] = email
+            env["LETHE_REQUEST"] = id
+            env["LETHE_OUT"] = output.path
+            let result = try await CommandRunner(executable: URL(fileURLWithPath: python), environment: env, workingDirectory: Repository.root)
+                .run([Repository.path("Tests/Browser/tasks.py").path])
+            #expect(result.status == 0, "browser checks failed:\n\(result.stdout.suffix(8000))\(result.stderr.suffix(4000))")
+            #expect(result.stdout.contains("all browser checks passed"), "\(result.stdout.suffix(2000))")
+            let view = try await served.call(.get, "/api/v1/requests/\(id)", token: served.tokens["auditor"])
+            let warehouse = view.json?["actions"]?.arrayValue?.first { $0["target"]?.stringValue == "warehouse" }
+            #expect(view.json?["state"]?.stringValue == "completed")
+            #expect(warehouse?["evidence"]?.stringValue == "person" && warehouse?["confirmed_by"]?.stringValue == "officer desk",
+                    "\(String(describing: warehouse))")
+        }
+    }
 }

@@ -21,6 +21,10 @@ struct DemoCLITests {
             #expect(result.stdout.contains(" \(target) "), "\(target) missing from the table")
         }
         #expect(result.stdout.contains("absent"))
+        // The manual system: handed to a person, confirmed by the demo's second person, said so.
+        let warehouse = result.stdout.split(separator: "\n").filter { $0.contains(" warehouse ") && $0.contains(" delete ") }
+        #expect(warehouse.count == 2 && warehouse.allSatisfy { $0.contains("deleted") && $0.contains("person") && !$0.contains("yes") },
+                "\(warehouse)")
         // crm answered 429 at least once (the seed makes it so), and the demo says so about crm.
         let retried = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("retried after 429") })
         #expect(retried.contains("crm ("), "\(retried)")

@@ -76,6 +76,21 @@ struct ManualTargetCLITests {
         let done = try #require(view.actions.first { $0.target == "warehouse" })
         #expect(view.state == "completed" && done.state == "succeeded" && done.evidence == "person" && done.confirmedBy == "Cy Chen"
                 && done.verified == nil && done.evidenceStatement == "confirmed by a person", "\(done)")
+        // The certificate says how each outcome is known, and verifies.
+        let out = scratch.appendingPathComponent("certificates")
+        let certificate = try await lethe.run(["report", "certificate", id, "--out", out.path])
+        #expect(certificate.status == 0, "\(certificate.stderr)")
+        let json = out.appendingPathComponent("lethe-certificate-\(id).json")
+        let verified = try await lethe.run(["report", "verify", json.path])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        let html = try String(contentsOf: out.appendingPathComponent("lethe-certificate-\(id).html"), encoding: .utf8)
+        #expect(html.contains("no: confirmed by a person") && html.contains("confirmed by a person (Cy Chen): runbook DW-7"), "\(html.suffix(3000))")
+        let document = try #require(JSONValue.parse(try Data(contentsOf: json)))
+        #expect(document["statement"]?.stringValue?.contains("Confirmed by a person, not read back: warehouse (by Cy Chen)") == true,
+                "\(document["statement"]?.stringValue ?? "")")
+        let rows = try #require(document["request"]?["targets"]?.arrayValue)
+        #expect(rows.first { $0["target"]?.stringValue == "warehouse" }?["evidence"]?.stringValue == "person")
+        #expect(rows.filter { $0["target"]?.stringValue != "warehouse" }.allSatisfy { $0["evidence"]?.stringValue == "read_back" })
         let twice = try await lethe.run(["confirm", id, "--target", "warehouse", "--outcome", "not_found", "--by", "Di Dahl"])
         #expect(twice.status == 65 && twice.stderr.contains("already confirmed by Cy Chen"), "\(twice.stderr)")
         #expect(try await lethe.run(["tasks"]).stdout.contains("no tasks wait"))
@@ -104,5 +119,14 @@ struct ManualTargetCLITests {
         if let wal = try? Data(contentsOf: URL(fileURLWithPath: database + "-wal")) { bytes.append(wal) }
         for email in [ana.email, bea.email] { #expect(bytes.range(of: Data(email.utf8)) == nil, "\(email) is still in the state directory") }
         #expect(try await lethe.run(["audit", "verify"]).status == 0)
+        let report = try await lethe.run(["report", "export", "--out", scratch.appendingPathComponent("reports").path])
+        #expect(report.status == 0, "\(report.stderr)")
+        let exported = try FileManager.default.contentsOfDirectory(atPath: scratch.appendingPathComponent("reports").path)
+            .filter { $0.hasSuffix(".json") && $0.hasPrefix("lethe-report-") }
+        for file in exported {
+            let check = try await lethe.run(["report", "verify", scratch.appendingPathComponent("reports").appendingPathComponent(file).path])
+            #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        }
+        #expect(!exported.isEmpty)
     }
 }

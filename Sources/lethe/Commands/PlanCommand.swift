@@ -73,7 +73,7 @@ struct PlanCommand: AsyncParsableCommand {
         Output.line("Plan: \(title), received \(day), due \(day.adding(months: 1)). Nothing has been filed.")
         for action in actions {
             Output.line()
-            Output.line(PlanText.render(action))
+            Output.line(PlanText.render(action, task: policies[action.target]?.manual))
         }
     }
 }
@@ -110,7 +110,8 @@ struct SubjectOptions: ParsableArguments {
 
 /// The human rendering of a planned action.
 enum PlanText {
-    static func render(_ action: PlannedAction) -> String {
+    /// - Parameter task: for a manual target, what the person will be asked.
+    static func render(_ action: PlannedAction, task: ManualTask? = nil) -> String {
         var lines = ["\(action.target): \(action.operation.rawValue)" + (action.match.map { " (found by \($0.rawValue))" } ?? "")]
         if !action.attributes.isEmpty {
             lines.append("  attributes: " + action.attributes.map { "\($0.path) → \($0.strategy.rawValue)" }.joined(separator: ", "))
@@ -128,6 +129,11 @@ enum PlanText {
         }
         if !action.pseudonymised.isEmpty {
             lines.append("  note:       \(action.pseudonymised.map(\.description).joined(separator: ", ")) only pseudonymised (GDPR Recital 26)")
+        }
+        if let task, action.operation != .none, action.operation != .needsReview {
+            lines.append("  by a person: \(task.instructions)")
+            lines.append("               within \(task.within) of the hand-over; confirmed by an \(task.confirmRole.rawValue)"
+                + (task.confirmRole == .officer ? " or admin" : "") + " (`lethe confirm`); recorded as confirmed by a person, not verified")
         }
         lines.append("  why:        \(action.reason)")
         return lines.joined(separator: "\n")

@@ -94,4 +94,46 @@ os.makedirs("purpose-not-in-catalog", exist_ok=True)
 open("purpose-not-in-catalog/purposes.yaml", "w").write("purposes:\n  account: Accounts\n  invoicing: Invoices\n")
 text, line, col = marked(BASE.replace("  - purpose: marketing", "  - purpose: @@marketing"))
 open("purpose-not-in-catalog/crm.yaml", "w").write(f"# expect: {line+1}:{col} unknown purpose 'marketing'\n" + text)
-print(len(cases) + 2, "cases")
+# manual targets (kind: manual): their own block, no connection
+MANUAL = """target: warehouse
+kind: manual
+manual:
+  instructions: Delete the customer's rows (runbook DW-7).
+  confirm_role: officer
+  within: 7d
+identity:
+  match: [emails.value]
+shares:
+  - purpose: analytics
+    basis: legitimate_interest
+    attributes: [emails.value, name.familyName]
+erasure:
+  action: delete
+"""
+manual_cases = {
+    "manual-with-connection": ("identity:", "@@connection:\n  base_url: https://dw.example.com/v2\n  auth: none\nidentity:",
+                               "a manual target has no connection"),
+    "manual-without-block": ("manual:\n  instructions: Delete the customer's rows (runbook DW-7).\n  confirm_role: officer\n  within: 7d\n", "",
+                             "the policy is missing the required key 'manual'"),
+    "manual-bad-role": ("  confirm_role: officer", "  confirm_role: @@auditor", "manual.confirm_role 'auditor' is not a role that may confirm"),
+    "manual-bad-within": ("  within: 7d", "  within: @@soon", "manual.within 'soon' is not a duration"),
+    "manual-empty-instructions": ("  instructions: Delete the customer's rows (runbook DW-7).", "  instructions: @@\"  \"", "manual.instructions is empty"),
+    "manual-on-scim": (None, None, "manual: is for a target of kind manual"),
+}
+for name, (old, new, msg) in manual_cases.items():
+    os.makedirs(name, exist_ok=True)
+    if old is None:
+        text, line, col = marked(BASE.replace("identity:", "@@manual:\n  instructions: Delete by hand.\nidentity:", 1))
+        line += 1
+        with open(f"{name}/crm.yaml", "w") as f:
+            f.write(f"# expect: {line}:{col} {msg}\n" + text)
+        continue
+    text = MANUAL.replace(old, new, 1)
+    if "@@" in text:
+        text, line, col = marked(text)
+        line += 1
+    else:
+        line, col = 2, 1
+    with open(f"{name}/warehouse.yaml", "w") as f:
+        f.write(f"# expect: {line}:{col} {msg}\n" + text)
+print(len(cases) + 2 + len(manual_cases), "cases")
