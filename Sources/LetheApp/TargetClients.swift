@@ -15,6 +15,13 @@ public struct TargetClients: TargetDrivers {
     public let clients: [String: Result<SCIMClient, SCIMClientError>]
     /// Per manual target: the task a person is handed.
     let manualTasks: [String: ManualTask]
+    /// Per webhook target: its driver, or why there is none (its secret is not set).
+    let webhooks: [String: Result<WebhookDriver, WebhookUnavailable>]
+
+    /// A webhook target that cannot be used as configured.
+    public struct WebhookUnavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
 
     public init(policies: PolicySet, environment: [String: String], transport: any HTTPTransport, pseudonymizer: Pseudonymizer?,
                 now: @escaping @Sendable () -> Date = { Date() }, share: PaceShare? = nil,
@@ -23,9 +30,21 @@ public struct TargetClients: TargetDrivers {
         self.pseudonymizer = pseudonymizer
         var clients: [String: Result<SCIMClient, SCIMClientError>] = [:]
         var manualTasks: [String: ManualTask] = [:]
+        var webhooks: [String: Result<WebhookDriver, WebhookUnavailable>] = [:]
         for policy in policies.policies {
             if policy.kind == .manual, let task = policy.manual {
                 manualTasks[policy.target] = task
+                continue
+            }
+            if policy.kind == .webhook, let endpoint = policy.webhook {
+                guard let secret = environment[endpoint.secretEnv], secret.utf8.count >= 16 else {
+                    webhooks[policy.target] = .failure(WebhookUnavailable(description: "\(policy.target): \(endpoint.secretEnv) is not set (or shorter than "
+                        + "16 bytes): jobs cannot be signed; export it (e.g. openssl rand -hex 32) and give the system the same secret"))
+                    continue
+                }
+                let paced: any HTTPTransport = policy.engine.rateLimit.map { RateLimitedTransport(transport, limit: $0, share: share) } ?? transport
+                webhooks[policy.target] = .success(WebhookDriver(endpoint: endpoint, secret: Data(secret.utf8), transport: paced,
+                                                                 timeout: policy.engine.timeout, publicURL: environment["LETHE_PUBLIC_URL"], now: now))
                 continue
             }
             do {
@@ -39,6 +58,7 @@ public struct TargetClients: TargetDrivers {
         }
         self.clients = clients
         self.manualTasks = manualTasks
+        self.webhooks = webhooks
     }
 
     public var preferredExecutor: (any TaskExecutor)? { transport.preferredExecutor }
@@ -46,6 +66,7 @@ public struct TargetClients: TargetDrivers {
     public func driver(for target: String) throws -> any TargetDriver {
         guard let pseudonymizer else { throw RuntimeError.noStateDirectory }
         if let task = manualTasks[target] { return ManualDriver(task: task) }
+        if let webhook = webhooks[target] { return try webhook.get() }
         return SCIMDriver(client: try client(for: target), pseudonymizer: pseudonymizer)
     }
 

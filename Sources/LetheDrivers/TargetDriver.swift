@@ -66,7 +66,7 @@ public struct ExecutionResult: Sendable, Hashable {
     /// The failure text, nil on success.
     public var error: String? {
         switch result {
-        case .succeeded, .handedOver: nil
+        case .succeeded, .handedOver, .confirmed: nil
         case .notVerified(let why), .needsReview(let why), .permanentFailure(let why), .transientFailure(let why, _), .interrupted(let why): why
         }
     }

@@ -191,6 +191,8 @@ public struct Engine: Sendable {
             // Manual tasks past their due time are announced (once in the deployment) at the
             // start and every minute while the run goes on.
             var announceAt = clock.now()
+            // Every minute, or sooner when a webhook target's deadline is shorter.
+            let announceEvery = policies.policies.compactMap { $0.webhook?.within.seconds }.reduce(60.0) { min($0, max(1, $1)) }
             // While the database is away (a restart, a lost network): no claims until then; the
             // wait doubles up to 5 s, and work resumes without a human once it answers again.
             var awayUntil = Date.distantPast
@@ -272,12 +274,21 @@ public struct Engine: Sendable {
                     }
                 }
                 if cancelAt == nil, clock.now() >= announceAt, clock.now() >= awayUntil {
-                    announceAt = clock.now().addingTimeInterval(60)
+                    announceAt = clock.now().addingTimeInterval(announceEvery)
                     do {
                         let overdue = try database.announceOverdueTasks(now: clock.now())
                         if !overdue.isEmpty {
-                            logger.warning("manual tasks are past their due time unconfirmed", metadata: [
+                            logger.warning("tasks are past their due time unanswered", metadata: [
                                 "count": "\(overdue.count)", "targets": "\(Set(overdue.map(\.target)).sorted().joined(separator: ","))"])
+                        }
+                        // A webhook target that never answered: the job is sent again later, as
+                        // for a SCIM target that did not answer, until the attempts are used.
+                        for action in overdue {
+                            guard let policy = policies[action.target], policy.kind == .webhook, let endpoint = policy.webhook else { continue }
+                            let transition = ActionStateMachine.afterAttempt(
+                                .transientFailure("no answer from \(action.target) within \(endpoint.within)", retryAfter: nil),
+                                attemptsUsed: action.attempts - action.budgetStart, policy: RetryPolicy(policy.engine.retry), random: random())
+                            try database.expireTask(actionId: action.id, transition: transition, now: clock.now())
                         }
                     } catch StoreError.unavailable(let why) {
                         away(why)

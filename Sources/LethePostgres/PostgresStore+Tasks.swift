@@ -14,7 +14,7 @@ extension PostgresStore {
     }
 
     public func confirmTask(_ requestId: String, target: String, outcome: TaskOutcome, by actor: Principal, note: String?,
-                            now: Date) throws -> RequestState {
+                            evidence: Evidence, now: Date) throws -> RequestState {
         try connections.write(chain: true) { session in
             let request = try self.request(requestId, in: session)
             guard let row = try session.row("""
@@ -25,8 +25,8 @@ extension PostgresStore {
             }
             let action = try Self.action(from: row)
             try action.checkConfirmable()
-            try request.checkConfirmer(actor)
-            let transition = ActionStateMachine.afterConfirmation(outcome, by: actor.name, note: note)
+            if evidence == .person { try request.checkConfirmer(actor) }
+            let transition = ActionStateMachine.afterConfirmation(outcome, by: actor.name, note: note, evidence: evidence)
             try session.execute("""
                 UPDATE action SET state = \(transition.state.rawValue), outcome = \(transition.outcome?.rawValue), verified = NULL,
                     verification = \(transition.verification), last_error = \(transition.reason), completed_at = \(now.timeIntervalSince1970),
@@ -34,7 +34,7 @@ extension PostgresStore {
                 WHERE id = \(action.id)
                 """)
             try Self.appendAudit(session, at: now, request: request.id, target: target, event: transition.event,
-                                 details: StoredAction.confirmationDetails(outcome, transition, by: actor, note: note))
+                                 details: StoredAction.confirmationDetails(outcome, transition, by: actor, note: note, evidence: evidence))
             return try Self.refreshState(of: request.id, in: session, now: now)
         }
     }
@@ -52,6 +52,37 @@ extension PostgresStore {
                                      details: ["due": .string(Timestamp.iso8601(action.nextAttemptAt))])
             }
             return overdue
+        }
+    }
+
+    public func task(actionId: Int64) throws -> (request: StoredRequest, action: StoredAction)? {
+        try connections.snapshot { session in
+            guard let row = try session.row("SELECT \(unescaped: Self.actionColumns) FROM action WHERE id = \(actionId)") else { return nil }
+            let action = try Self.action(from: row)
+            return (request: try self.request(action.requestId, in: session), action: action)
+        }
+    }
+
+    public func recordRefusedCallback(actionId: Int64, reason: String, now: Date) throws {
+        try connections.write(chain: true) { session in
+            guard let row = try session.row("SELECT request_id, target FROM action WHERE id = \(actionId)") else { return }
+            try Self.appendAudit(session, at: now, request: try row.at(0), target: try row.at(1), event: .callbackRefused,
+                                 details: ["action": .number(Double(actionId)), "reason": .string(reason)])
+        }
+    }
+
+    public func expireTask(actionId: Int64, transition: ActionStateMachine.Transition, now: Date) throws {
+        let t = now.timeIntervalSince1970
+        try connections.write(chain: true) { session in
+            guard let row = try session.row("""
+                UPDATE action SET state = \(transition.state.rawValue), next_attempt_at = \(t + (transition.retryIn ?? 0)),
+                    last_error = \(transition.reason), completed_at = \(transition.state.isTerminal ? t : nil), task_overdue_at = NULL
+                WHERE id = \(actionId) AND state = 'awaiting_confirmation' RETURNING request_id, target
+                """) else { return }
+            let requestId: String = try row.at(0)
+            try Self.appendAudit(session, at: now, request: requestId, target: try row.at(1), event: transition.event,
+                                 details: ["reason": .string(transition.reason ?? "")])
+            try Self.refreshState(of: requestId, in: session, now: now)
         }
     }
 }

@@ -33,6 +33,8 @@ struct API: Sendable {
         registerTargets(on: api)
         registerSweeps(on: api)
         registerAdmin(on: api)
+        // A webhook target's answer after a 202: no token, the signature is the credential.
+        api.post("callbacks/{action}") { request, context in try await callback(request, context: context) }
     }
 
     var today: CalendarDate { CalendarDate(secondsSince1970: runtime.configuration.clock.now().timeIntervalSince1970) }

@@ -88,7 +88,7 @@ struct DashboardAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         // Decided on the path the router will route, never on the raw text (`//api/v1/...`).
         let path = RoutePath.normalised(request.uri.path)
-        if Self.open.contains(path) || path.hasPrefix("/assets/") { return try await next(request, context) }
+        if Self.open.contains(path) || path.hasPrefix("/assets/") || RoutePath.isCallback(path) { return try await next(request, context) }
         let isAPI = RoutePath.isAPI(path)
         // A bearer token is the API's own way in; the auth middleware after this one checks it.
         if isAPI, request.headers[.authorization] != nil { return try await next(request, context) }

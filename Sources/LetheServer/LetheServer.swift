@@ -274,7 +274,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         let path = RoutePath.normalised(request.uri.path)
-        guard RoutePath.isAPI(path), path != "/api/v1/openapi.yaml", context.session == nil else {
+        guard RoutePath.isAPI(path), path != "/api/v1/openapi.yaml", !RoutePath.isCallback(path), context.session == nil else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw Problem.unauthorized }

@@ -9,6 +9,13 @@ import Foundation
 /// not route on it) and `.` and `..` segments are resolved, so a path counts as the API whenever
 /// any reading of it could.
 enum RoutePath {
+    /// A webhook target's callback (`/api/v1/callbacks/{action}`): no token and no session, its
+    /// signature is checked by the handler with the target's secret.
+    static func isCallback(_ normalised: String) -> Bool {
+        let segments = normalised.split(separator: "/")
+        return segments.count == 4 && segments[0] == "api" && segments[1] == "v1" && segments[2] == "callbacks"
+    }
+
     /// `/` followed by the segments, without empty, `.` or `..` segments.
     static func normalised(_ raw: String) -> String {
         let decoded = raw.removingPercentEncoding ?? raw

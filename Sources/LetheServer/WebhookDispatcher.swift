@@ -1,4 +1,5 @@
 import Crypto
+import LetheApp
 import Foundation
 import LetheCore
 import LetheHTTP
@@ -62,9 +63,7 @@ public final class WebhookDispatcher: Service, Sendable {
     /// by whoever saw it: the receiver refuses a timestamp outside its tolerance, and deduplicates
     /// by `Lethe-Webhook-Id` inside it.
     public static func signature(_ body: Data, timestamp: Int, secret: Data) -> String {
-        var signed = Data("\(timestamp).".utf8)
-        signed.append(body)
-        return "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: secret)))
+        WebhookSignature.sign(body, timestamp: timestamp, secret: secret)
     }
 
     /// A webhook URL as logs show it: scheme, host and port only. Receivers often put a secret in

@@ -124,8 +124,8 @@ extension StoredAction {
     /// The task's audit details: who said what, and how it is known.
     /// `outcome` is the action's (what reports cite and `report verify` compares); `said` the person's words for it.
     public static func confirmationDetails(_ said: TaskOutcome, _ transition: ActionStateMachine.Transition, by actor: Principal,
-                                           note: String?) -> [String: JSONValue] {
-        var details: [String: JSONValue] = ["task_outcome": .string(said.rawValue), "evidence": .string(Evidence.person.rawValue),
+                                           note: String?, evidence: Evidence = .person) -> [String: JSONValue] {
+        var details: [String: JSONValue] = ["task_outcome": .string(said.rawValue), "evidence": .string(evidence.rawValue),
                                             "confirmed_by": .string(actor.name)]
         if let outcome = transition.outcome { details["outcome"] = .string(outcome.rawValue) }
         if let note { details["note"] = .string(note) }

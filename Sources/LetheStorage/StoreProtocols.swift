@@ -87,6 +87,10 @@ public protocol WorkQueue: Sendable {
     /// Marks each manual task past its due time with a `task_overdue` event (announced by
     /// webhook), once in the deployment; returns those marked now.
     func announceOverdueTasks(now: Date) throws -> [StoredAction]
+    /// A webhook target's job that got no answer in time: the action leaves
+    /// `awaiting_confirmation` as `transition` says (retrying, or failed once the attempts are
+    /// used), with its event, unless an answer came meanwhile.
+    func expireTask(actionId: Int64, transition: ActionStateMachine.Transition, now: Date) throws
     func states(of requestIds: Set<String>) throws -> [String: RequestState]
     func count(state: RequestState) throws -> Int
     /// What the store does when a run ends, so that nothing purged lingers (SQLite truncates
@@ -195,8 +199,21 @@ public protocol TaskDesk: Sendable {
     /// event. Refuses a task that does not wait (confirmed already, cancelled), and, when the
     /// request needed approval, a confirmer who filed it (four eyes).
     /// - Returns: the request's state afterwards.
+    /// With `evidence: .system`, a webhook target's callback (`actor` names the target; no four eyes).
     func confirmTask(_ requestId: String, target: String, outcome: TaskOutcome, by actor: Principal, note: String?,
-                     now: Date) throws -> RequestState
+                     evidence: Evidence, now: Date) throws -> RequestState
+    /// An action by its id, with its request (nil when there is none).
+    func task(actionId: Int64) throws -> (request: StoredRequest, action: StoredAction)?
+    /// Records that a callback for this action was refused, with the reason and never its body.
+    func recordRefusedCallback(actionId: Int64, reason: String, now: Date) throws
+}
+
+extension TaskDesk {
+    /// A person's confirmation.
+    public func confirmTask(_ requestId: String, target: String, outcome: TaskOutcome, by actor: Principal, note: String?,
+                            now: Date) throws -> RequestState {
+        try confirmTask(requestId, target: target, outcome: outcome, by: actor, note: note, evidence: .person, now: now)
+    }
 }
 
 /// Everything a deployment's store keeps: the composition root holds one, and hands each part

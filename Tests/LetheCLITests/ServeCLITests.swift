@@ -163,6 +163,9 @@ struct ServeCLITests {
                           expected: ["none": 401, "officer": 409, "auditor": 403, "admin": 409, "revoked": 401]),
                 Operation(method: .post, path: "/api/v1/requests/{id}/reject", body: { _ in #"{"reason":"identity not verified"}"# },
                           expected: ["none": 401, "officer": 404, "auditor": 403, "admin": 404, "revoked": 401], unknownId: true),
+                // No token needed (the signature is the credential); no such action here: 404.
+                Operation(method: .post, path: "/api/v1/callbacks/{action}", body: { _ in #"{"action":999999,"outcome":"erased"}"# },
+                          expected: ["none": 404, "officer": 404, "auditor": 404, "admin": 404, "revoked": 404]),
                 // Allowed, but these policies have no manual target: 404.
                 Operation(method: .post, path: "/api/v1/requests/{id}/targets/{target}/confirm", body: { _ in #"{"outcome":"erased"}"# },
                           expected: ["none": 401, "officer": 404, "auditor": 403, "admin": 404, "revoked": 401]),
@@ -192,6 +195,7 @@ struct ServeCLITests {
                     let path = operation.path.replacingOccurrences(of: "{id}", with: operation.unknownId ? "req-000000000000" : ids[role] ?? "?")
                         .replacingOccurrences(of: "{file}", with: "lethe-report-2026-01-01-2026-11-30.json")
                         .replacingOccurrences(of: "{name}", with: "shop").replacingOccurrences(of: "{target}", with: "shop")
+                        .replacingOccurrences(of: "{action}", with: "999999")
                     let answer = try await served.call(operation.method, path, token: served.tokens[role], body: operation.body?(role),
                                                        contentType: operation.contentType)
                     #expect(answer.status == expected, "\(operation.method.rawValue) \(operation.path) as \(role): \(answer.status)")

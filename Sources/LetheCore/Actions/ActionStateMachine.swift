@@ -28,8 +28,11 @@ public enum ActionStateMachine {
         /// Lethe stopped the attempt itself (shutdown, the run's deadline) before an answer:
         /// nothing is known about the target, so the action is simply taken up again.
         case interrupted(String)
-        /// Handed to a person (a manual target), who has `within` to carry it out and confirm.
+        /// Handed to a person (a manual target), who has `within` to carry it out and confirm;
+        /// or to a system that answered 202 and calls back within `within`.
         case handedOver(within: Double)
+        /// A webhook target answered with what it did (`by`: the target, `note`: how it checked).
+        case confirmed(TaskOutcome, by: String, note: String?)
     }
 
     /// A state change to record.
@@ -51,18 +54,19 @@ public enum ActionStateMachine {
 
     /// A person's confirmation of a manual task: what they did and, for `cannot_comply`, why not.
     /// Nothing was read back, so nothing is "verified"; the evidence is the person's word.
-    public static func afterConfirmation(_ outcome: TaskOutcome, by name: String, note: String?) -> Transition {
-        let said = "confirmed by a person (\(name))" + (note.map { ": \($0)" } ?? "")
+    /// With `evidence: .system`, a webhook target's answer: the same outcomes, said as the system's word.
+    public static func afterConfirmation(_ outcome: TaskOutcome, by name: String, note: String?, evidence: Evidence = .person) -> Transition {
+        let said = (evidence == .system ? "confirmed by the system (\(name))" : "confirmed by a person (\(name))") + (note.map { ": \($0)" } ?? "")
         switch outcome {
         case .erased:
-            return Transition(state: .succeeded, outcome: .deleted, verification: said, event: .actionSucceeded, evidence: .person)
+            return Transition(state: .succeeded, outcome: .deleted, verification: said, event: .actionSucceeded, evidence: evidence)
         case .anonymized:
-            return Transition(state: .succeeded, outcome: .anonymized, verification: said, event: .actionSucceeded, evidence: .person)
+            return Transition(state: .succeeded, outcome: .anonymized, verification: said, event: .actionSucceeded, evidence: evidence)
         case .notFound:
-            return Transition(state: .succeeded, outcome: .absent, verification: said, event: .actionSucceeded, evidence: .person)
+            return Transition(state: .succeeded, outcome: .absent, verification: said, event: .actionSucceeded, evidence: evidence)
         case .cannotComply:
             return Transition(state: .failed, verification: said, reason: "cannot comply: \(note ?? "no reason given")",
-                              event: .actionFailed, evidence: .person)
+                              event: .actionFailed, evidence: evidence)
         }
     }
 
@@ -82,6 +86,8 @@ public enum ActionStateMachine {
             return Transition(state: .failed, reason: why, event: .actionFailed)
         case .interrupted(let why):
             return Transition(state: .pending, retryIn: 0, reason: why, event: .actionInterrupted)
+        case .confirmed(let outcome, let by, let note):
+            return afterConfirmation(outcome, by: by, note: note, evidence: .system)
         case .handedOver(let within):
             // next_attempt_at holds the task's due time; nothing claims an awaiting action.
             return Transition(state: .awaitingConfirmation, retryIn: within, event: .taskCreated)

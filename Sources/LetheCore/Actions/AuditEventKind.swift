@@ -39,6 +39,9 @@ public enum AuditEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case taskCreated = "task_created"
     /// A manual task passed its due time unconfirmed; announced once.
     case taskOverdue = "task_overdue"
+    /// A webhook target's callback was refused (bad signature, another action's, replayed, late):
+    /// recorded with the reason, never with its body.
+    case callbackRefused = "callback_refused"
     /// An API token was created or revoked (its name, role and id; never the token).
     case tokenCreated = "token_created"
     case tokenRevoked = "token_revoked"
@@ -92,6 +95,7 @@ public enum AttemptResultKind: String, Sendable, Hashable, Codable, CaseIterable
         case .permanentFailure: self = .permanent
         case .interrupted: self = .interrupted
         case .handedOver: self = .handedOver
+        case .confirmed(let outcome, _, _): self = outcome == .cannotComply ? .permanent : .succeeded
         }
     }
 }

@@ -25,7 +25,7 @@ public struct PolicyParser: Sendable {
     func parseRoot(_ root: Node, file: String, reader: inout PolicyNodeReader) -> TargetPolicy? {
         guard let fields = reader.fields(
             root, in: "the policy",
-            allowed: ["target", "description", "kind", "connection", "manual", "identity", "shares", "erasure"],
+            allowed: ["target", "description", "kind", "connection", "manual", "webhook", "identity", "shares", "erasure"],
             required: ["target", "identity", "shares", "erasure"]
         ) else { return nil }
 
@@ -51,8 +51,13 @@ public struct PolicyParser: Sendable {
         // Each kind has its own block: a SCIM target its connection, a manual one its task.
         var connection: Connection?
         var manual: ManualTask?
+        var webhook: WebhookEndpoint?
         switch kind {
         case .scim?:
+            if let entry = fields["webhook"] {
+                reader.error(entry.key, "webhook: is for a target of kind webhook; this one is a SCIM target",
+                             hint: "write kind: webhook to send the system signed jobs, or remove webhook:")
+            }
             if let entry = fields["manual"] {
                 reader.error(entry.key, "manual: is for a target of kind manual; this one is a SCIM target",
                              hint: "write kind: manual to have a person carry the erasure out, or remove manual:")
@@ -62,7 +67,23 @@ public struct PolicyParser: Sendable {
             } else {
                 reader.error(root, "the policy is missing the required key 'connection'", hint: "a SCIM target needs connection: { base_url: ..., auth: ... }")
             }
+        case .webhook?:
+            for other in ["connection", "manual"] {
+                guard let entry = fields[other] else { continue }
+                reader.error(entry.key, "a webhook target has no \(other): block; its endpoint is under webhook:",
+                             hint: "webhook: { url: https://..., secret_env: NAME, within: 7d }")
+            }
+            if let entry = fields["webhook"], let parsed = parseWebhook(entry.value, reader: &reader) {
+                webhook = parsed.endpoint
+                connection = parsed.engine
+            } else if fields["webhook"] == nil {
+                reader.error(root, "the policy is missing the required key 'webhook'",
+                             hint: "a webhook target says where its jobs go: webhook: { url: https://..., secret_env: NAME, within: 7d }")
+            }
         case .manual?:
+            if let entry = fields["webhook"] {
+                reader.error(entry.key, "webhook: is for a target of kind webhook; this one is manual", hint: "remove webhook:")
+            }
             if let entry = fields["connection"] {
                 reader.error(entry.key, "a manual target has no connection: Lethe does not call it, a person carries the action out",
                              hint: "remove connection: and describe the work under manual: { instructions: ..., confirm_role: ..., within: ... }")
@@ -84,7 +105,66 @@ public struct PolicyParser: Sendable {
         guard let target, let kind, let connection, let identity, let shares, let erasure else { return nil }
         return TargetPolicy(
             target: target, description: description, kind: kind, connection: connection, match: identity.match,
-            shares: shares, erasure: erasure, sourceFile: file, userNameIsEmail: identity.userNameIsEmail, manual: manual)
+            shares: shares, erasure: erasure, sourceFile: file, userNameIsEmail: identity.userNameIsEmail, manual: manual, webhook: webhook)
+    }
+
+    // MARK: webhook
+
+    /// `webhook:`: where jobs go, the secret's variable, how long the system has to answer.
+    /// The engine's settings for this target (`timeout`, `max_concurrency`, `rate_limit`, `retry`) are
+    /// in the same block, meaning what they mean under a SCIM target's `connection:`.
+    private func parseWebhook(_ node: Node, reader: inout PolicyNodeReader) -> (endpoint: WebhookEndpoint, engine: Connection)? {
+        guard let fields = reader.fields(node, in: "webhook",
+                                         allowed: ["url", "secret_env", "within", "allow_http", "timeout", "max_concurrency", "rate_limit", "retry"],
+                                         required: ["url", "secret_env"],
+                                         hints: ["secret": Self.secretHint, "deadline": "write within: 7d"])
+        else { return nil }
+        var valid = true
+        var engine = Connection(baseURL: "", auth: .none)
+        if let node = fields["timeout"]?.value, let text = reader.string(node, "webhook.timeout") {
+            if let span = TimeSpan(parsing: text), span.milliseconds > 0 { engine.timeout = span } else {
+                reader.error(node, "webhook.timeout '\(text)' is not a duration", hint: "write e.g. 500ms, 30s, 2m")
+                valid = false
+            }
+        }
+        if let node = fields["max_concurrency"]?.value {
+            if let value = reader.integer(node, "webhook.max_concurrency", range: 1...256) { engine.maxConcurrency = value } else { valid = false }
+        }
+        if let node = fields["rate_limit"]?.value, let text = reader.string(node, "webhook.rate_limit") {
+            if let limit = RateLimit(parsing: text) { engine.rateLimit = limit } else {
+                reader.error(node, "webhook.rate_limit '\(text)' is not a rate", hint: "write requests per second, minute or hour: 50/s, 600/m, 10000/h")
+                valid = false
+            }
+        }
+        if let node = fields["retry"]?.value {
+            if let retry = parseRetry(node, reader: &reader) { engine.retry = retry } else { valid = false }
+        }
+        var allowHTTP = false
+        if let node = fields["allow_http"]?.value {
+            if let flag = reader.bool(node, "webhook.allow_http") { allowHTTP = flag } else { valid = false }
+        }
+        var url: String?
+        if let node = fields["url"]?.value, let text = reader.string(node, "webhook.url") {
+            if let problem = Self.baseURLProblem(text), !(allowHTTP && text.lowercased().hasPrefix("http://") && Self.baseURLProblem("https://" + text.dropFirst(7)) == nil) {
+                reader.error(node, problem.message.replacingOccurrences(of: "SCIM needs", with: "a webhook needs"),
+                             hint: problem.hint + " (or, for a system on a private network you trust, allow_http: true)")
+                valid = false
+            } else {
+                url = text
+            }
+        } else { valid = false }
+        let secret = fields["secret_env"].flatMap { envName($0.value, "webhook.secret_env", reader: &reader) }
+        var within = TimeSpan.seconds(7 * 86_400)
+        if let node = fields["within"]?.value, let text = reader.string(node, "webhook.within") {
+            if let span = TimeSpan(parsing: text), span.milliseconds >= 1000 {
+                within = span
+            } else {
+                reader.error(node, "webhook.within '\(text)' is not a duration of a second or more", hint: "write e.g. 7d, 48h, 30s")
+                valid = false
+            }
+        }
+        guard valid, let url, let secret else { return nil }
+        return (WebhookEndpoint(url: url, secretEnv: secret, within: within), engine)
     }
 
     // MARK: manual

@@ -13,6 +13,8 @@ public struct TargetPolicy: Sendable, Hashable {
     /// A manual target's task (`manual:`): what the person is asked to do, who may confirm it,
     /// and how long they have. Nil for every other kind.
     public var manual: ManualTask?
+    /// A webhook target's endpoint (`webhook:`). Nil for every other kind.
+    public var webhook: WebhookEndpoint?
     /// The engine's settings for this target, whatever its kind: pace, concurrency, retries,
     /// the time one call may take (`connection.timeout`, `max_concurrency`, `rate_limit`, `retry`).
     public var engine: EngineSettings
@@ -28,9 +30,11 @@ public struct TargetPolicy: Sendable, Hashable {
 
     public init(
         target: String, description: String, kind: TargetKind = .scim, connection: Connection, match: [MatchAttribute],
-        shares: [Share], erasure: ErasureRule, sourceFile: String, userNameIsEmail: Bool = false, manual: ManualTask? = nil
+        shares: [Share], erasure: ErasureRule, sourceFile: String, userNameIsEmail: Bool = false, manual: ManualTask? = nil,
+        webhook: WebhookEndpoint? = nil
     ) {
         self.manual = manual
+        self.webhook = webhook
         self.userNameIsEmail = userNameIsEmail
         self.target = target
         self.description = description
@@ -63,12 +67,15 @@ public enum TargetKind: String, Sendable, Hashable, CaseIterable {
     case scim
     /// A person carries the action out and confirms it (`lethe confirm`, the API, the dashboard).
     case manual
+    /// The system is sent a signed job and answers with what it did, at once or by a callback.
+    case webhook
 
     /// How an action's outcome on this kind of target is known.
     public var evidence: Evidence {
         switch self {
         case .scim: .readBack
         case .manual: .person
+        case .webhook: .system
         }
     }
 }
@@ -105,6 +112,22 @@ public struct ManualTask: Sendable, Hashable {
     public init(instructions: String, confirmRole: ConfirmRole = .officer, within: TimeSpan = .seconds(7 * 86_400)) {
         self.instructions = instructions
         self.confirmRole = confirmRole
+        self.within = within
+    }
+}
+
+/// Where a webhook target takes its jobs (`webhook:` in its policy).
+public struct WebhookEndpoint: Sendable, Hashable {
+    /// The job is POSTed here: https, or plain http on loopback or with `allow_http: true`.
+    public var url: String
+    /// The environment variable holding the shared secret (HMAC-SHA256 of jobs and callbacks).
+    public var secretEnv: String
+    /// How long the system has to answer (at once, or by a callback after a 202).
+    public var within: TimeSpan
+
+    public init(url: String, secretEnv: String, within: TimeSpan = .seconds(7 * 86_400)) {
+        self.url = url
+        self.secretEnv = secretEnv
         self.within = within
     }
 }

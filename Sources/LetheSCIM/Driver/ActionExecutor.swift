@@ -74,7 +74,7 @@ public struct ActionExecutor: Sendable {
         case .transientFailure(let why, let retryAfter): out.result = .transientFailure(clean(why), retryAfter: retryAfter)
         case .permanentFailure(let why): out.result = .permanentFailure(clean(why))
         case .interrupted(let why): out.result = .interrupted(clean(why))
-        case .handedOver: break
+        case .handedOver, .confirmed: break
         }
         out.serverMessage = result.serverMessage.map(clean)
         return out

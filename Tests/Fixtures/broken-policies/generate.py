@@ -136,4 +136,30 @@ for name, (old, new, msg) in manual_cases.items():
         line, col = 2, 1
     with open(f"{name}/warehouse.yaml", "w") as f:
         f.write(f"# expect: {line}:{col} {msg}\n" + text)
-print(len(cases) + 2 + len(manual_cases), "cases")
+# webhook targets (kind: webhook)
+WEBHOOK = """target: desk
+kind: webhook
+webhook:
+  url: https://desk.example.com/lethe/jobs
+  secret_env: LETHE_TEST_TOKEN
+  within: 7d
+identity:
+  match: [emails.value]
+shares:
+  - purpose: support
+    basis: contract
+    attributes: [emails.value]
+erasure:
+  action: delete
+"""
+webhook_cases = {
+    "webhook-plain-http": ("  url: https://desk.example.com/lethe/jobs", "  url: @@http://desk.example.com/lethe/jobs", "uses plain http to a non-loopback host"),
+    "webhook-inline-secret": ("  secret_env: LETHE_TEST_TOKEN", "  secret_env: @@s3cr3t-value!", "webhook.secret_env must name an environment variable"),
+    "webhook-with-connection": ("identity:", "@@connection:\n  base_url: https://desk.example.com/v2\n  auth: none\nidentity:", "a webhook target has no connection: block"),
+}
+for name, (old, new, msg) in webhook_cases.items():
+    os.makedirs(name, exist_ok=True)
+    text, line, col = marked(WEBHOOK.replace(old, new, 1))
+    with open(f"{name}/desk.yaml", "w") as f:
+        f.write(f"# expect: {line + 1}:{col} {msg}\n" + text)
+print(len(cases) + 2 + len(manual_cases) + len(webhook_cases), "cases")
