@@ -57,6 +57,18 @@ public struct TargetCheck: Sendable, Codable, Hashable {
                 + (task.confirmRole == .officer ? " or admin" : ""))
             return check
         }
+        if policy.kind == .webhook, let endpoint = policy.webhook {
+            check.baseURL = WebhookUnsigned.redacted(endpoint.url)
+            check.updates = "by the system"
+            if case .failure(let why)? = clients.webhooks[policy.target] {
+                check.problems.append(why.description)
+            } else {
+                check.usable = true
+                check.warnings.append("kind webhook: not probed (no test job is sent yet); jobs go to \(check.baseURL), signed with \(endpoint.secretEnv), "
+                    + "answered within \(endpoint.within)")
+            }
+            return check
+        }
         let client: SCIMClient
         do {
             client = try clients.client(for: policy.target)
@@ -115,5 +127,13 @@ public struct TargetCheck: Sendable, Codable, Hashable {
             check.problems.append("filter on \(attribute.rawValue): \(error.description)")
         }
         return false
+    }
+}
+
+/// A URL as output shows it: scheme, host and port (a path or query may hold a secret).
+enum WebhookUnsigned {
+    static func redacted(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(a URL)" }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 }
