@@ -22,30 +22,7 @@ extension PolicyParser {
         }
         let auth = fields["auth"].flatMap { parseAuth($0.value, reader: &reader) }
         var connection = Connection(baseURL: baseURL ?? "", auth: auth ?? .none)
-        if let node = fields["timeout"]?.value, let text = reader.string(node, "connection.timeout") {
-            if let span = TimeSpan(parsing: text), span.milliseconds > 0 {
-                connection.timeout = span
-            } else {
-                reader.error(node, "connection.timeout '\(text)' is not a duration", hint: "write e.g. 500ms, 30s, 2m")
-                valid = false
-            }
-        }
-        if let node = fields["max_concurrency"]?.value {
-            if let value = reader.integer(node, "connection.max_concurrency", range: 1...256) {
-                connection.maxConcurrency = value
-            } else { valid = false }
-        }
-        if let node = fields["rate_limit"]?.value, let text = reader.string(node, "connection.rate_limit") {
-            if let limit = RateLimit(parsing: text) {
-                connection.rateLimit = limit
-            } else {
-                reader.error(node, "connection.rate_limit '\(text)' is not a rate", hint: "write requests per second, minute or hour: 50/s, 600/m, 10000/h")
-                valid = false
-            }
-        }
-        if let node = fields["retry"]?.value {
-            if let retry = parseRetry(node, reader: &reader) { connection.retry = retry } else { valid = false }
-        }
+        if !parseEngineSettings(fields, in: "connection", into: &connection, reader: &reader) { valid = false }
         if let node = fields["update"]?.value, let text = reader.string(node, "connection.update") {
             if let method = UpdateMethod(rawValue: text) {
                 connection.update = method
@@ -57,6 +34,38 @@ extension PolicyParser {
         }
         guard valid, baseURL != nil, auth != nil else { return nil }
         return connection
+    }
+
+    /// The engine's settings of a target, whatever its kind (`timeout`, `max_concurrency`,
+    /// `rate_limit`, `retry`), from the block they are in (`connection`, `webhook`). False when one is wrong.
+    func parseEngineSettings(_ fields: [String: (key: Node, value: Node)], in block: String, into connection: inout Connection,
+                             reader: inout PolicyNodeReader) -> Bool {
+        var valid = true
+        if let node = fields["timeout"]?.value, let text = reader.string(node, "\(block).timeout") {
+            if let span = TimeSpan(parsing: text), span.milliseconds > 0 {
+                connection.timeout = span
+            } else {
+                reader.error(node, "\(block).timeout '\(text)' is not a duration", hint: "write e.g. 500ms, 30s, 2m")
+                valid = false
+            }
+        }
+        if let node = fields["max_concurrency"]?.value {
+            if let value = reader.integer(node, "\(block).max_concurrency", range: 1...256) {
+                connection.maxConcurrency = value
+            } else { valid = false }
+        }
+        if let node = fields["rate_limit"]?.value, let text = reader.string(node, "\(block).rate_limit") {
+            if let limit = RateLimit(parsing: text) {
+                connection.rateLimit = limit
+            } else {
+                reader.error(node, "\(block).rate_limit '\(text)' is not a rate", hint: "write requests per second, minute or hour: 50/s, 600/m, 10000/h")
+                valid = false
+            }
+        }
+        if let node = fields["retry"]?.value {
+            if let retry = parseRetry(node, reader: &reader) { connection.retry = retry } else { valid = false }
+        }
+        return valid
     }
 
     func parseRetry(_ node: Node, reader: inout PolicyNodeReader) -> RetrySettings? {

@@ -121,24 +121,7 @@ public struct PolicyParser: Sendable {
         else { return nil }
         var valid = true
         var engine = Connection(baseURL: "", auth: .none)
-        if let node = fields["timeout"]?.value, let text = reader.string(node, "webhook.timeout") {
-            if let span = TimeSpan(parsing: text), span.milliseconds > 0 { engine.timeout = span } else {
-                reader.error(node, "webhook.timeout '\(text)' is not a duration", hint: "write e.g. 500ms, 30s, 2m")
-                valid = false
-            }
-        }
-        if let node = fields["max_concurrency"]?.value {
-            if let value = reader.integer(node, "webhook.max_concurrency", range: 1...256) { engine.maxConcurrency = value } else { valid = false }
-        }
-        if let node = fields["rate_limit"]?.value, let text = reader.string(node, "webhook.rate_limit") {
-            if let limit = RateLimit(parsing: text) { engine.rateLimit = limit } else {
-                reader.error(node, "webhook.rate_limit '\(text)' is not a rate", hint: "write requests per second, minute or hour: 50/s, 600/m, 10000/h")
-                valid = false
-            }
-        }
-        if let node = fields["retry"]?.value {
-            if let retry = parseRetry(node, reader: &reader) { engine.retry = retry } else { valid = false }
-        }
+        if !parseEngineSettings(fields, in: "webhook", into: &engine, reader: &reader) { valid = false }
         var allowHTTP = false
         if let node = fields["allow_http"]?.value {
             if let flag = reader.bool(node, "webhook.allow_http") { allowHTTP = flag } else { valid = false }
