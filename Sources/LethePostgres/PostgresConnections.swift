@@ -302,8 +302,7 @@ extension PostgresConnections {
     }
 
     /// `write` on one of the pool's threads, for async callers (the engine): its waiting blocks
-    /// no thread of the Swift concurrency pool. Writes that append to the chain go through
-    /// `PostgresGroupCommit` instead.
+    /// no thread of the Swift concurrency pool.
     func writeAsync<T: Sendable>(chain: Bool, _ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
         try await threads.runIfActive { try self.write(chain: chain, body) }
     }

@@ -10,7 +10,7 @@ extension PostgresStore {
     }
 
     public func fileGrouped(_ new: NewRequest, now: Date) async throws -> FilingResult {
-        try await groupCommit.write { session in try self.file(new, in: session, now: now) }
+        try await connections.writeAsync(chain: true) { session in try self.file(new, in: session, now: now) }
     }
 
     public func file(batch: [NewRequest], now: Date) throws -> [FilingResult] {

@@ -15,7 +15,7 @@ extension PostgresStore {
         guard !wanted.isEmpty else { return [] }
         try Task.checkCancellation()
         let sealer = sealer
-        return try await groupCommit.write { session in
+        return try await connections.writeAsync(chain: true) { session in
             let t = now.timeIntervalSince1970
             var claimed: [ClaimedAction] = []
             var refreshed = Set<String>()
@@ -145,7 +145,7 @@ extension PostgresStore {
 
     @discardableResult
     public func record(_ attempt: AttemptReport, transition: ActionStateMachine.Transition, now: Date) async throws -> RequestState {
-        try await groupCommit.write { session in
+        try await connections.writeAsync(chain: true) { session in
             // The lease check, the action, its request and the chain's head in one round trip.
             guard let row = try session.row("""
                 SELECT action.request_id, action.target, action.state, action.plan, action.account_ref, action.follows, action.not_before,
@@ -219,7 +219,7 @@ extension PostgresStore {
     public func rescueExpired(now: Date) async throws -> Int { try await rescue(expiredBefore: now, now: now) }
 
     private func rescue(expiredBefore: Date?, now: Date) async throws -> Int {
-        try await groupCommit.write { session in
+        try await connections.writeAsync(chain: true) { session in
             let cutoff = expiredBefore?.timeIntervalSince1970
             let rows = try session.rows("""
                 SELECT action.id, action.request_id, action.target, action.attempts, action.claimed_at, request.cancel_reason

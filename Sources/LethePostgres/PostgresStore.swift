@@ -12,12 +12,9 @@ import PostgresNIO
 ///   one transaction-level advisory lock (`chainLock`): the chain stays one line whoever writes.
 /// - Claims lock their rows with `FOR UPDATE SKIP LOCKED` and hold a lease; results are
 ///   recorded only while the attempt still holds the action (checked in the same transaction).
-/// - Concurrent claims, results and filings of one process commit in groups (`PostgresGroupCommit`).
 /// - Identifiers of open requests are sealed (`IdentifierSealer`): a dump shows no address.
 public final class PostgresStore: Store, Sendable {
     let connections: PostgresConnections
-    /// The engine's and the API's chain writes, committed in groups.
-    let groupCommit: PostgresGroupCommit
     let sealer: IdentifierSealer?
     /// Rows handed to `insertRows`, inserted together by `finishCopy`.
     let copying = NIOLockedValueBox<[(String, [String], [[StoreValue]])]>([])
@@ -35,7 +32,6 @@ public final class PostgresStore: Store, Sendable {
     public init(url: String, sealer: IdentifierSealer?, logger: Logger = Logger(label: "lethe.postgres")) throws {
         let location = try PostgresLocation(url: url)
         connections = try PostgresConnections(location, logger: logger)
-        groupCommit = PostgresGroupCommit(connections)
         self.sealer = sealer
         try PostgresSchema.migrate(connections)
         if let sealer { try checkSealingKey(sealer) }
