@@ -58,7 +58,7 @@ public struct TargetCheck: Sendable, Codable, Hashable {
             return check
         }
         if policy.kind == .webhook, let endpoint = policy.webhook {
-            check.baseURL = WebhookUnsigned.redacted(endpoint.url)
+            check.baseURL = WebhookSignature.redacted(endpoint.url)
             check.updates = "by the system"
             if case .failure(let why)? = clients.webhooks[policy.target] {
                 check.problems.append(why.description)
@@ -127,13 +127,5 @@ public struct TargetCheck: Sendable, Codable, Hashable {
             check.problems.append("filter on \(attribute.rawValue): \(error.description)")
         }
         return false
-    }
-}
-
-/// A URL as output shows it: scheme, host and port (a path or query may hold a secret).
-enum WebhookUnsigned {
-    static func redacted(_ url: String) -> String {
-        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(a URL)" }
-        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 }

@@ -14,6 +14,13 @@ public enum WebhookSignature {
         return "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: secret)))
     }
 
+    /// A webhook URL as logs and checks show it: scheme, host and port only. Receivers often put
+    /// a secret in the path or the query, and secrets never appear in logs.
+    public static func redacted(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(a webhook URL)" }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "") + "/…"
+    }
+
     /// Whether `signature` is this body's at `timestamp`, compared in constant time, and the
     /// timestamp within `tolerance` seconds of `now` (a replayed old callback is refused).
     public static func isValid(_ signature: String, body: Data, timestamp: String, secret: Data, now: Date, tolerance: Double = 300) -> Bool {

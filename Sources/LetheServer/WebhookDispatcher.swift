@@ -68,10 +68,7 @@ public final class WebhookDispatcher: Service, Sendable {
 
     /// A webhook URL as logs show it: scheme, host and port only. Receivers often put a secret in
     /// the path or the query, and secrets never appear in logs.
-    public static func redacted(_ url: String) -> String {
-        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(a webhook URL)" }
-        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "") + "/…"
-    }
+    public static func redacted(_ url: String) -> String { WebhookSignature.redacted(url) }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
